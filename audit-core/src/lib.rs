@@ -1,0 +1,60 @@
+//! Audit logging for web applications, one annotated definition per event.
+//!
+//! Declare every audit event of an application once, in a
+//! [`declare_events!`] catalog. From that declaration the compiler gets:
+//!
+//! - a payload struct per event and an enum of all events;
+//! - a `Copy` event-type enum with a stable code, label, group and payload
+//!   version per event, stored as its code (serde and sqlx, SQLite and
+//!   PostgreSQL);
+//! - a presenter and a compile-time checked template per event, dispatched by
+//!   one exhaustive `match` (no lookup table to forget);
+//! - decoding of stored rows that never panics: what this program does not
+//!   understand comes back as [`Decoded::Unknown`];
+//! - the `#[target]`, `#[parent]` and `#[subject]` references that fill the
+//!   store's indexed columns.
+//!
+//! ```
+//! audit_core::declare_events! {
+//!     /// Events of the staff area.
+//!     #[events(templates = "tests/templates")]
+//!     pub enum DocEvent {
+//!         /// A project was created.
+//!         #[event(code = "project_created", label = "Project created", group = "Projects")]
+//!         ProjectCreated { name: String },
+//!     }
+//! }
+//!
+//! use audit_core::{Decoded, EventCatalog, PresentContext};
+//!
+//! let event = DocEvent::from(ProjectCreated { name: "<b>Apollo</b>".into() });
+//! assert_eq!(event.event_type().code(), "project_created");
+//!
+//! // The template `tests/templates/projects/project_created.html` holds
+//! // `created project {{ name }}`; output is HTML-escaped.
+//! let html = event.render(&PresentContext::new()).unwrap();
+//! assert_eq!(html, "created project &#60;b&#62;Apollo&#60;/b&#62;");
+//!
+//! let stored = event.payload_json().unwrap();
+//! assert_eq!(DocEvent::decode("project_created", 1, &stored), Decoded::Known(event));
+//! assert!(matches!(DocEvent::decode("project_archived", 1, "{}"), Decoded::Unknown(_)));
+//! ```
+#![warn(missing_docs)]
+
+// Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
+extern crate self as audit_core;
+
+mod catalog;
+mod decode;
+mod error;
+mod present;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use audit_macros::declare_events;
+pub use catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
+pub use decode::{Decoded, UnknownEvent, UnknownReason};
+pub use error::UnknownEventCode;
+pub use present::{NONE_TEXT, PresentContext, Presentable, RenderError, Shown};

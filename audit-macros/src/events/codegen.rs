@@ -1,0 +1,429 @@
+//! Code generation: from a validated [`Catalog`] to Rust items.
+//!
+//! Every runtime item is named through `::audit_core::__private`, so the
+//! output does not depend on the user's imports.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::model::{Catalog, Event, Field, Marker, RESERVED_VIEW_FIELD};
+use super::template::{ROOT_OVERRIDE_VAR, Template};
+
+/// Generates the catalog. `templates[i]` is the template of `catalog.events[i]`,
+/// `None` when it could not be found (the build fails with that error, and the
+/// rest is generated so that no further errors cascade from it).
+pub fn generate(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStream {
+    let payloads = catalog.events.iter().map(|e| payload_struct(catalog, e));
+    let views = catalog
+        .events
+        .iter()
+        .zip(templates)
+        .map(|(e, t)| view_struct(catalog, e, t.as_ref()));
+    let catalog_enum = catalog_enum(catalog, templates);
+    let type_enum = type_enum(catalog);
+    quote! {
+        #(#payloads)*
+        #catalog_enum
+        #type_enum
+        #(#views)*
+        const _: ::core::option::Option<&str> = ::core::option_env!(#ROOT_OVERRIDE_VAR);
+    }
+}
+
+fn p() -> TokenStream {
+    quote!(::audit_core::__private)
+}
+
+/// `StaffEvent` -> `StaffEventType`.
+pub fn type_ident(catalog: &Catalog) -> Ident {
+    format_ident!("{}Type", catalog.ident)
+}
+
+fn view_ident(event: &Event) -> Ident {
+    format_ident!("{}View", event.ident)
+}
+
+fn doc_or(docs: &[syn::Attribute], default: String) -> TokenStream {
+    if docs.is_empty() {
+        quote!(#[doc = #default])
+    } else {
+        quote!(#(#docs)*)
+    }
+}
+
+fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
+    let p = p();
+    let vis = &catalog.vis;
+    let ident = &event.ident;
+    let docs = doc_or(
+        &event.docs,
+        format!("Payload of the `{}` event.", event.code.value),
+    );
+    let fields = event.fields.iter().map(|f| {
+        let attrs = &f.forwarded_attrs;
+        let has_doc = attrs.iter().any(|a| a.path().is_ident("doc"));
+        let default_doc = (!has_doc).then(|| {
+            let text = format!("The `{}` of the event.", f.ident);
+            quote!(#[doc = #text])
+        });
+        let (fident, ty) = (&f.ident, &f.ty);
+        quote!(#default_doc #(#attrs)* #vis #fident: #ty)
+    });
+    let references = references_expr(event, quote!(self));
+    let type_ident = type_ident(catalog);
+    let catalog_ident = &catalog.ident;
+    let serde_crate = format!("{p}::serde").replace(' ', "");
+    quote! {
+        #docs
+        #[derive(
+            ::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq,
+            #p::serde::Serialize, #p::serde::Deserialize,
+        )]
+        #[serde(crate = #serde_crate)]
+        #vis struct #ident { #(#fields,)* }
+
+        impl ::core::convert::From<#ident> for #catalog_ident {
+            fn from(payload: #ident) -> Self {
+                #catalog_ident::#ident(payload)
+            }
+        }
+
+        impl #p::Event for #ident {
+            type Catalog = #catalog_ident;
+            const TYPE: #type_ident = #type_ident::#ident;
+            fn references(&self) -> #p::References {
+                #references
+            }
+        }
+    }
+}
+
+/// `References { target: .., parent: .., subject: .. }` for a payload reached by `this`.
+fn references_expr(event: &Event, this: TokenStream) -> TokenStream {
+    let p = p();
+    let slots = Marker::ALL.map(|marker| {
+        let slot = format_ident!("{}", marker.name());
+        match event.field_with(marker) {
+            Some(Field { ident, ty, .. }) => {
+                let value = quote_spanned! {syn::spanned::Spanned::span(ty)=>
+                    <#ty as #p::Reference>::entity_ref(&#this.#ident)
+                };
+                quote!(#slot: ::core::option::Option::Some(#value))
+            }
+            None => quote!(#slot: ::core::option::Option::None),
+        }
+    });
+    quote!(#p::References { #(#slots),* })
+}
+
+fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStream {
+    let p = p();
+    let vis = &catalog.vis;
+    let ident = &catalog.ident;
+    let name = ident.to_string();
+    let type_ident = type_ident(catalog);
+    let docs = doc_or(&catalog.docs, format!("Audit events of `{name}`."));
+    let serde_crate = format!("{p}::serde").replace(' ', "");
+    let variants = catalog.events.iter().map(|e| {
+        let (v, code) = (&e.ident, &e.code.value);
+        let doc = doc_or(&e.docs, format!("The `{code}` event."));
+        quote!(#doc #[serde(rename = #code)] #v(#v))
+    });
+    let idents: Vec<&Ident> = catalog.events.iter().map(|e| &e.ident).collect();
+    let render_arms = catalog
+        .events
+        .iter()
+        .zip(templates)
+        .map(|(e, t)| render_arm(e, t.is_some()));
+    quote! {
+        #docs
+        #[derive(
+            ::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq,
+            #p::serde::Serialize, #p::serde::Deserialize,
+        )]
+        #[serde(crate = #serde_crate, tag = "type", content = "payload")]
+        #vis enum #ident { #(#variants,)* }
+
+        impl #ident {
+            /// Which event this is.
+            pub fn event_type(&self) -> #type_ident {
+                match self { #(Self::#idents(_) => #type_ident::#idents,)* }
+            }
+
+            /// The references this event's `#[target]`, `#[parent]` and `#[subject]` fields make.
+            pub fn references(&self) -> #p::References {
+                match self { #(Self::#idents(payload) => #p::Event::references(payload),)* }
+            }
+
+            /// Renders the event through its presenter and template (HTML-escaped).
+            pub fn render(
+                &self,
+                cx: &#p::PresentContext,
+            ) -> ::core::result::Result<::std::string::String, #p::RenderError> {
+                match self { #(#render_arms)* }
+            }
+        }
+
+        impl #p::EventCatalog for #ident {
+            type Type = #type_ident;
+            const NAME: &'static str = #name;
+
+            fn event_type(&self) -> #type_ident {
+                #ident::event_type(self)
+            }
+
+            fn payload_json(
+                &self,
+            ) -> ::core::result::Result<::std::string::String, #p::serde_json::Error> {
+                match self { #(Self::#idents(payload) => #p::serde_json::to_string(payload),)* }
+            }
+
+            fn references(&self) -> #p::References {
+                #ident::references(self)
+            }
+
+            fn render(
+                &self,
+                cx: &#p::PresentContext,
+            ) -> ::core::result::Result<::std::string::String, #p::RenderError> {
+                #ident::render(self, cx)
+            }
+
+            fn decode_payload(
+                event_type: #type_ident,
+                version: i64,
+                payload: &str,
+            ) -> ::core::result::Result<Self, #p::UnknownReason> {
+                match event_type {
+                    #(#type_ident::#idents => #p::decode_payload(
+                        version,
+                        #type_ident::#idents.version(),
+                        payload,
+                    ).map(Self::#idents),)*
+                }
+            }
+        }
+    }
+}
+
+fn render_arm(event: &Event, has_template: bool) -> TokenStream {
+    let p = p();
+    let ident = &event.ident;
+    let view = view_ident(event);
+    let code = &event.code.value;
+    if !has_template {
+        // The missing template is already a compile error; this arm never runs.
+        return quote!(Self::#ident(_) => ::core::unimplemented!("template of `{}` is missing", #code),);
+    }
+    let build_view = match &event.presenter {
+        None => quote!(#view::new(payload, cx)),
+        Some(path) => quote_spanned! {syn::spanned::Spanned::span(path)=>
+            {
+                let present: for<'a> fn(&'a #ident, &#p::PresentContext) -> #view<'a> = #path;
+                present(payload, cx)
+            }
+        },
+    };
+    quote! {
+        Self::#ident(payload) => {
+            let view = #build_view;
+            #p::render(&view, #code)
+        }
+    }
+}
+
+fn type_enum(catalog: &Catalog) -> TokenStream {
+    let p = p();
+    let vis = &catalog.vis;
+    let ident = type_ident(catalog);
+    let catalog_ident = &catalog.ident;
+    let catalog_name = catalog_ident.to_string();
+    let doc = format!(
+        "The type of each event of [`{catalog_name}`], stored and serialized as its code."
+    );
+    let events = &catalog.events;
+    let idents: Vec<&Ident> = events.iter().map(|e| &e.ident).collect();
+    let codes: Vec<&str> = events.iter().map(|e| e.code.value.as_str()).collect();
+    let labels = events.iter().map(|e| e.label.value.as_str());
+    let groups = events.iter().map(|e| e.group.value.as_str());
+    let versions = events.iter().map(|e| e.version.value);
+    let variant_docs = events.iter().map(|e| {
+        format!(
+            "`{}`: {} (group {:?}, payload [`{}`]).",
+            e.code.value, e.label.value, e.group.value, e.ident
+        )
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(
+            ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq,
+            ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord,
+        )]
+        #vis enum #ident { #(#[doc = #variant_docs] #idents,)* }
+
+        impl #ident {
+            /// Every event type, in declaration order.
+            pub const ALL: &'static [Self] = &[#(Self::#idents),*];
+
+            /// The stable, unique code stored with each event.
+            pub const fn code(self) -> &'static str {
+                match self { #(Self::#idents => #codes,)* }
+            }
+
+            /// A short human label.
+            pub const fn label(self) -> &'static str {
+                match self { #(Self::#idents => #labels,)* }
+            }
+
+            /// The group the event is listed under.
+            pub const fn group(self) -> &'static str {
+                match self { #(Self::#idents => #groups,)* }
+            }
+
+            /// The current payload version, stored with every event.
+            pub const fn version(self) -> u32 {
+                match self { #(Self::#idents => #versions,)* }
+            }
+        }
+
+        impl #p::EventType for #ident {
+            const ALL: &'static [Self] = #ident::ALL;
+            fn code(self) -> &'static str { #ident::code(self) }
+            fn label(self) -> &'static str { #ident::label(self) }
+            fn group(self) -> &'static str { #ident::group(self) }
+            fn version(self) -> u32 { #ident::version(self) }
+        }
+
+        impl ::core::str::FromStr for #ident {
+            type Err = #p::UnknownEventCode;
+            fn from_str(code: &str) -> ::core::result::Result<Self, Self::Err> {
+                match code {
+                    #(#codes => ::core::result::Result::Ok(Self::#idents),)*
+                    _ => ::core::result::Result::Err(#p::UnknownEventCode {
+                        code: ::std::string::ToString::to_string(code),
+                        catalog: #catalog_name,
+                    }),
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for #ident {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl #p::serde::Serialize for #ident {
+            fn serialize<S: #p::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> #p::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: #p::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                #p::deserialize_event_type(deserializer)
+            }
+        }
+
+        impl<DB: #p::sqlx::Database> #p::sqlx::Type<DB> for #ident
+        where
+            str: #p::sqlx::Type<DB>,
+        {
+            fn type_info() -> <DB as #p::sqlx::Database>::TypeInfo {
+                <str as #p::sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &<DB as #p::sqlx::Database>::TypeInfo) -> bool {
+                <str as #p::sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: #p::sqlx::Database> #p::sqlx::Encode<'q, DB> for #ident
+        where
+            ::std::string::String: #p::sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as #p::sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> ::core::result::Result<#p::sqlx::encode::IsNull, #p::sqlx::error::BoxDynError> {
+                #p::encode_event_type::<DB>(self.code(), buf)
+            }
+        }
+
+        impl<'r, DB: #p::sqlx::Database> #p::sqlx::Decode<'r, DB> for #ident
+        where
+            &'r str: #p::sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as #p::sqlx::Database>::ValueRef<'r>,
+            ) -> ::core::result::Result<Self, #p::sqlx::error::BoxDynError> {
+                #p::decode_event_type::<DB, Self>(value)
+            }
+        }
+    }
+}
+
+fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) -> TokenStream {
+    let p = p();
+    let vis = &catalog.vis;
+    let ident = &event.ident;
+    let view = view_ident(event);
+    let span = event.ident.span();
+    let doc = format!(
+        "What the template of [`{ident}`] sees: `{RESERVED_VIEW_FIELD}`, the raw payload, and \
+         each payload field as presented."
+    );
+    let field_idents: Vec<&Ident> = event.fields.iter().map(|f| &f.ident).collect();
+    let field_docs = event
+        .fields
+        .iter()
+        .map(|f| format!("The `{}` field, as presented.", f.ident));
+    let reserved = format_ident!("{}", RESERVED_VIEW_FIELD);
+    let (derive, track) = match template {
+        Some(t) => {
+            let source = &t.source;
+            let path = t.path.display().to_string();
+            (
+                quote_spanned! {span=>
+                    #[derive(#p::askama::Template)]
+                    #[template(source = #source, ext = "html", askama = #p::askama)]
+                },
+                // Makes cargo rebuild the crate when the template changes.
+                quote!(const _: &str = ::core::include_str!(#path);),
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let default_presenter = event.presenter.is_none().then(|| {
+        let values = event.fields.iter().map(|f| {
+            let (fident, ty) = (&f.ident, &f.ty);
+            quote_spanned! {syn::spanned::Spanned::span(ty)=>
+                #fident: <#ty as #p::Presentable>::present(&payload.#fident, cx)
+            }
+        });
+        quote! {
+            impl<'a> #view<'a> {
+                /// The default presenter: every field through [`Presentable`](::audit_core::Presentable).
+                pub fn new(payload: &'a #ident, cx: &#p::PresentContext) -> Self {
+                    #view { #reserved: payload, #(#values,)* }
+                }
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #derive
+        #vis struct #view<'a> {
+            /// The raw payload.
+            pub #reserved: &'a #ident,
+            #(#[doc = #field_docs] pub #field_idents: #p::Shown,)*
+        }
+        #track
+        #default_presenter
+    }
+}

@@ -1,0 +1,97 @@
+//! The catalog as the macro understands it, independent of how it was written.
+
+use proc_macro2::Span;
+use syn::{Attribute, Ident, Path, Type, Visibility};
+
+/// Where template paths are resolved from when an event does not override it.
+pub const DEFAULT_TEMPLATES_DIR: &str = "templates/audit";
+
+/// Name of the view field that holds the raw payload; no event field may use it.
+pub const RESERVED_VIEW_FIELD: &str = "payload";
+
+/// One `declare_events!` invocation.
+pub struct Catalog {
+    /// Doc comments of the catalog enum.
+    pub docs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    /// Directory holding the event templates, relative to the template root.
+    pub templates_dir: Spanned<String>,
+    pub events: Vec<Event>,
+}
+
+/// One declared event.
+pub struct Event {
+    pub docs: Vec<Attribute>,
+    pub ident: Ident,
+    pub code: Spanned<String>,
+    pub label: Spanned<String>,
+    pub group: Spanned<String>,
+    pub version: Spanned<u32>,
+    /// `template = "..."`: a path relative to the catalog's templates directory.
+    pub template: Option<Spanned<String>>,
+    /// `presenter = path`: a function replacing the default presenter.
+    pub presenter: Option<Path>,
+    pub fields: Vec<Field>,
+}
+
+/// One payload field of an event.
+pub struct Field {
+    /// Doc comments and `#[serde(...)]` attributes, forwarded to the payload struct.
+    pub forwarded_attrs: Vec<Attribute>,
+    pub ident: Ident,
+    pub ty: Type,
+    pub markers: Vec<Spanned<Marker>>,
+}
+
+/// The role a reference field plays in the indexed columns of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    /// The object the event changed (`#[target]`).
+    Target,
+    /// The object the target belongs to (`#[parent]`).
+    Parent,
+    /// The person the event is about (`#[subject]`).
+    Subject,
+}
+
+impl Marker {
+    /// All markers, in the order their columns are stored.
+    pub const ALL: [Marker; 3] = [Marker::Target, Marker::Parent, Marker::Subject];
+
+    /// The attribute name that sets this marker.
+    pub fn name(self) -> &'static str {
+        match self {
+            Marker::Target => "target",
+            Marker::Parent => "parent",
+            Marker::Subject => "subject",
+        }
+    }
+
+    /// Parses an attribute name into a marker.
+    pub fn from_name(name: &str) -> Option<Marker> {
+        Marker::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// A value with the span of the user's token it came from.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+impl Event {
+    /// The field carrying `marker`, if any (the first one when validation failed).
+    pub fn field_with(&self, marker: Marker) -> Option<&Field> {
+        self.fields
+            .iter()
+            .find(|f| f.markers.iter().any(|m| m.value == marker))
+    }
+}
