@@ -27,7 +27,7 @@ pub fn generate(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
         #catalog_enum
         #type_enum
         #(#views)*
-        const _: ::core::option::Option<&str> = ::core::option_env!(#ROOT_OVERRIDE_VAR);
+        const _: ::core::option::Option<&::core::primitive::str> = ::core::option_env!(#ROOT_OVERRIDE_VAR);
     }
 }
 
@@ -167,7 +167,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
 
         impl #p::EventCatalog for #ident {
             type Type = #type_ident;
-            const NAME: &'static str = #name;
+            const NAME: &'static ::core::primitive::str = #name;
 
             fn event_type(&self) -> #type_ident {
                 #ident::event_type(self)
@@ -192,8 +192,8 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
 
             fn decode_payload(
                 event_type: #type_ident,
-                version: i64,
-                payload: &str,
+                version: ::core::primitive::i64,
+                payload: &::core::primitive::str,
             ) -> ::core::result::Result<Self, #p::UnknownReason> {
                 match event_type {
                     #(#type_ident::#idents => #p::decode_payload(
@@ -267,37 +267,37 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             pub const ALL: &'static [Self] = &[#(Self::#idents),*];
 
             /// The stable, unique code stored with each event.
-            pub const fn code(self) -> &'static str {
+            pub const fn code(self) -> &'static ::core::primitive::str {
                 match self { #(Self::#idents => #codes,)* }
             }
 
             /// A short human label.
-            pub const fn label(self) -> &'static str {
+            pub const fn label(self) -> &'static ::core::primitive::str {
                 match self { #(Self::#idents => #labels,)* }
             }
 
             /// The group the event is listed under.
-            pub const fn group(self) -> &'static str {
+            pub const fn group(self) -> &'static ::core::primitive::str {
                 match self { #(Self::#idents => #groups,)* }
             }
 
             /// The current payload version, stored with every event.
-            pub const fn version(self) -> u32 {
+            pub const fn version(self) -> ::core::primitive::u32 {
                 match self { #(Self::#idents => #versions,)* }
             }
         }
 
         impl #p::EventType for #ident {
             const ALL: &'static [Self] = #ident::ALL;
-            fn code(self) -> &'static str { #ident::code(self) }
-            fn label(self) -> &'static str { #ident::label(self) }
-            fn group(self) -> &'static str { #ident::group(self) }
-            fn version(self) -> u32 { #ident::version(self) }
+            fn code(self) -> &'static ::core::primitive::str { #ident::code(self) }
+            fn label(self) -> &'static ::core::primitive::str { #ident::label(self) }
+            fn group(self) -> &'static ::core::primitive::str { #ident::group(self) }
+            fn version(self) -> ::core::primitive::u32 { #ident::version(self) }
         }
 
         impl ::core::str::FromStr for #ident {
             type Err = #p::UnknownEventCode;
-            fn from_str(code: &str) -> ::core::result::Result<Self, Self::Err> {
+            fn from_str(code: &::core::primitive::str) -> ::core::result::Result<Self, Self::Err> {
                 match code {
                     #(#codes => ::core::result::Result::Ok(Self::#idents),)*
                     _ => ::core::result::Result::Err(#p::UnknownEventCode {
@@ -333,13 +333,13 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
 
         impl<DB: #p::sqlx::Database> #p::sqlx::Type<DB> for #ident
         where
-            str: #p::sqlx::Type<DB>,
+            ::core::primitive::str: #p::sqlx::Type<DB>,
         {
             fn type_info() -> <DB as #p::sqlx::Database>::TypeInfo {
-                <str as #p::sqlx::Type<DB>>::type_info()
+                <::core::primitive::str as #p::sqlx::Type<DB>>::type_info()
             }
-            fn compatible(ty: &<DB as #p::sqlx::Database>::TypeInfo) -> bool {
-                <str as #p::sqlx::Type<DB>>::compatible(ty)
+            fn compatible(ty: &<DB as #p::sqlx::Database>::TypeInfo) -> ::core::primitive::bool {
+                <::core::primitive::str as #p::sqlx::Type<DB>>::compatible(ty)
             }
         }
 
@@ -357,7 +357,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
 
         impl<'r, DB: #p::sqlx::Database> #p::sqlx::Decode<'r, DB> for #ident
         where
-            &'r str: #p::sqlx::Decode<'r, DB>,
+            &'r ::core::primitive::str: #p::sqlx::Decode<'r, DB>,
         {
             fn decode(
                 value: <DB as #p::sqlx::Database>::ValueRef<'r>,
@@ -394,7 +394,7 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
                     #[template(source = #source, ext = "html", askama = #p::askama)]
                 },
                 // Makes cargo rebuild the crate when the template changes.
-                quote!(const _: &str = ::core::include_str!(#path);),
+                quote!(const _: &::core::primitive::str = ::core::include_str!(#path);),
             )
         }
         None => (TokenStream::new(), TokenStream::new()),

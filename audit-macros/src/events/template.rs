@@ -44,7 +44,14 @@ impl TemplateRoots {
         for root in &self.roots {
             let path = root.join(relative);
             match std::fs::read_to_string(&path) {
-                Ok(source) => {
+                Ok(mut source) => {
+                    // Like Jinja, drop the one newline that ends the file.
+                    if source.ends_with('\n') {
+                        source.pop();
+                        if source.ends_with('\r') {
+                            source.pop();
+                        }
+                    }
                     let path = std::fs::canonicalize(&path).unwrap_or(path);
                     return Ok(Template { path, source });
                 }

@@ -1,0 +1,179 @@
+//! The staff area's domain values as they appear in audit events.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use audit_core::{EntityRef, PresentContext, Presentable, Reference, Shown};
+use serde::{Deserialize, Serialize};
+
+/// A reference to a user, with the username at the time of the event so the
+/// log stays readable after the user is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The user's id.
+    pub id: i64,
+    /// The username when the event happened.
+    pub username: String,
+}
+
+/// A reference to a project, with its name at the time of the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRef {
+    /// The project's id.
+    pub id: i64,
+    /// The project's name when the event happened.
+    pub name: String,
+}
+
+/// The id of a project membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MembershipId(pub i64);
+
+impl Reference for UserRef {
+    fn entity_ref(&self) -> EntityRef {
+        EntityRef::new("user", self.id.to_string())
+    }
+}
+
+impl Reference for ProjectRef {
+    fn entity_ref(&self) -> EntityRef {
+        EntityRef::new("project", self.id.to_string())
+    }
+}
+
+impl Reference for MembershipId {
+    fn entity_ref(&self) -> EntityRef {
+        EntityRef::new("membership", self.0.to_string())
+    }
+}
+
+impl Presentable for UserRef {
+    fn present(&self, _: &PresentContext) -> Shown {
+        Shown::text(&self.username)
+    }
+}
+
+impl Presentable for ProjectRef {
+    fn present(&self, _: &PresentContext) -> Shown {
+        Shown::text(&self.name)
+    }
+}
+
+impl Presentable for MembershipId {
+    fn present(&self, _: &PresentContext) -> Shown {
+        Shown::text(format!("membership {}", self.0))
+    }
+}
+
+/// A role a user can hold, globally or in a project. Stored by its stable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Runs code against a project's data.
+    ProjectDeveloper,
+    /// Reads a project's outputs.
+    ProjectCollaborator,
+    /// Reviews outputs before release (a global role).
+    OutputChecker,
+    /// Administers the staff area (a global role).
+    StaffAreaAdministrator,
+}
+
+impl Role {
+    /// Every role, in display order.
+    pub const ALL: [Role; 4] = [
+        Role::ProjectDeveloper,
+        Role::ProjectCollaborator,
+        Role::OutputChecker,
+        Role::StaffAreaAdministrator,
+    ];
+
+    /// The stable name, as stored and as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::ProjectDeveloper => "ProjectDeveloper",
+            Role::ProjectCollaborator => "ProjectCollaborator",
+            Role::OutputChecker => "OutputChecker",
+            Role::StaffAreaAdministrator => "StaffAreaAdministrator",
+        }
+    }
+
+    /// A human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::ProjectDeveloper => "Project developer",
+            Role::ProjectCollaborator => "Project collaborator",
+            Role::OutputChecker => "Output checker",
+            Role::StaffAreaAdministrator => "Staff area administrator",
+        }
+    }
+}
+
+/// A name that is not one of [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}`; roles are ProjectDeveloper, ProjectCollaborator, OutputChecker, StaffAreaAdministrator")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| UnknownRole(name.to_owned()))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A set of roles, kept sorted so equal sets store identically.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Roles(pub BTreeSet<Role>);
+
+impl Roles {
+    /// No roles.
+    pub fn new() -> Self {
+        Roles::default()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Role> for Roles {
+    fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
+        Roles(iter.into_iter().collect())
+    }
+}
+
+impl Presentable for Roles {
+    fn present(&self, cx: &PresentContext) -> Shown {
+        let labels: Vec<&str> = self.0.iter().map(|r| r.label()).collect();
+        labels.present(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_stored_by_stable_name() {
+        let roles: Roles = [Role::OutputChecker, Role::ProjectDeveloper].into_iter().collect();
+        let json = serde_json::to_string(&roles).unwrap();
+        assert_eq!(json, r#"["ProjectDeveloper","OutputChecker"]"#);
+        assert_eq!(serde_json::from_str::<Roles>(&json).unwrap(), roles);
+        for role in Role::ALL {
+            assert_eq!(role.name().parse::<Role>(), Ok(role));
+        }
+        assert_eq!("Admin".parse::<Role>(), Err(UnknownRole("Admin".into())));
+    }
+}
