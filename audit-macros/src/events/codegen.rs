@@ -378,9 +378,15 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
         "What the template of [`{ident}`] sees: `{RESERVED_VIEW_FIELD}`, the raw payload, and \
          each payload field as presented."
     );
-    let field_idents: Vec<&Ident> = event.fields.iter().map(|f| &f.ident).collect();
-    let field_docs = event
+    // A field named like the reserved one was reported; leaving it out of the
+    // view keeps that the only error.
+    let shown_fields: Vec<&Field> = event
         .fields
+        .iter()
+        .filter(|f| f.ident != RESERVED_VIEW_FIELD)
+        .collect();
+    let field_idents: Vec<&Ident> = shown_fields.iter().map(|f| &f.ident).collect();
+    let field_docs = shown_fields
         .iter()
         .map(|f| format!("The `{}` field, as presented.", f.ident));
     let reserved = format_ident!("{}", RESERVED_VIEW_FIELD);
@@ -389,9 +395,14 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
             let source = &t.source;
             let path = t.path.display().to_string();
             (
+                // Spanned on the event, so that template errors point at it.
                 quote_spanned! {span=>
-                    #[derive(#p::askama::Template)]
-                    #[template(source = #source, ext = "html", askama = #p::askama)]
+                    #[derive(::audit_core::__private::askama::Template)]
+                    #[template(
+                        source = #source,
+                        ext = "html",
+                        askama = ::audit_core::__private::askama,
+                    )]
                 },
                 // Makes cargo rebuild the crate when the template changes.
                 quote!(const _: &::core::primitive::str = ::core::include_str!(#path);),
@@ -400,7 +411,7 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
         None => (TokenStream::new(), TokenStream::new()),
     };
     let default_presenter = event.presenter.is_none().then(|| {
-        let values = event.fields.iter().map(|f| {
+        let values = shown_fields.iter().map(|f| {
             let (fident, ty) = (&f.ident, &f.ty);
             quote_spanned! {syn::spanned::Spanned::span(ty)=>
                 #fident: <#ty as #p::Presentable>::present(&payload.#fident, cx)

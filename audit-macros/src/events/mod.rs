@@ -36,6 +36,9 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
         .events
         .iter()
         .map(|event| {
+            if !event.complete {
+                return None;
+            }
             let relative = template::relative_path(&catalog, event);
             roots
                 .find(&relative)

@@ -33,6 +33,9 @@ pub struct Event {
     /// `presenter = path`: a function replacing the default presenter.
     pub presenter: Option<Path>,
     pub fields: Vec<Field>,
+    /// False when the attribute or the shape could not be used; placeholders
+    /// then stand in for the missing parts and its template is not looked up.
+    pub complete: bool,
 }
 
 /// One payload field of an event.

@@ -48,7 +48,7 @@ pub fn parse_catalog(item: ItemEnum, diag: &mut Diagnostics) -> Catalog {
         } else if attr.path().is_ident("events") {
             match CatalogArgs::from_meta(&attr.meta) {
                 Ok(parsed) => args = parsed,
-                Err(e) => diag.push_darling(e),
+                Err(e) => push_spanned(diag, e, &attr),
             }
         } else {
             diag.error(
@@ -100,7 +100,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             seen_event_attr = true;
             match EventArgs::from_meta(&attr.meta) {
                 Ok(parsed) => args = Some(parsed),
-                Err(e) => diag.push_darling(e),
+                Err(e) => push_spanned(diag, e, &attr),
             }
         } else {
             diag.error(
@@ -126,6 +126,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
         );
     }
 
+    let mut complete = true;
     let fields = match variant.fields {
         Fields::Named(named) => named
             .named
@@ -134,6 +135,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             .collect(),
         Fields::Unit => Vec::new(),
         Fields::Unnamed(unnamed) => {
+            complete = false;
             diag.error(
                 unnamed.span(),
                 format!(
@@ -162,6 +164,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             presenter: args.presenter,
             fields,
             ident,
+            complete,
         },
         None => Event {
             docs,
@@ -173,6 +176,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             presenter: None,
             fields,
             ident,
+            complete: false,
         },
     }
 }
@@ -217,6 +221,14 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
         ident,
         ty: field.ty,
         markers,
+    }
+}
+
+/// Records a darling error, spanning on `attr` the parts that carry no span
+/// (such as "Missing field").
+fn push_spanned(diag: &mut Diagnostics, error: darling::Error, attr: &Attribute) {
+    for e in error {
+        diag.push_darling(e.with_span(attr.path()));
     }
 }
 

@@ -1,0 +1,16 @@
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret;
+
+audit_core::declare_events! {
+    #[events(templates = "templates/fail")]
+    pub enum E {
+        #[event(code = "thing_added", label = "Added", group = "Things", presenter = show)]
+        ThingAdded { name: Secret },
+    }
+}
+
+fn show<'a>(payload: &'a ThingAdded, _: &audit_core::PresentContext) -> ThingAddedView<'a> {
+    ThingAddedView { payload, name: audit_core::Shown::text("secret") }
+}
+
+fn main() {}
