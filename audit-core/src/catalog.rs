@@ -69,16 +69,7 @@ pub trait EventCatalog: Debug + Clone + PartialEq + Send + Sync + 'static {
 /// It is stored and serialized as its [`code`](Self::code), which is stable
 /// across renames of the Rust variant.
 pub trait EventType:
-    Copy
-    + Eq
-    + Ord
-    + Hash
-    + Debug
-    + Display
-    + FromStr<Err = UnknownEventCode>
-    + Send
-    + Sync
-    + 'static
+    Copy + Eq + Ord + Hash + Debug + Display + FromStr<Err = UnknownEventCode> + Send + Sync + 'static
 {
     /// Every event type of the catalog, in declaration order.
     const ALL: &'static [Self];
@@ -98,7 +89,15 @@ pub trait EventType:
 
 /// The payload of one declared event (`ProjectCreated { .. }`).
 pub trait Event:
-    Serialize + DeserializeOwned + Debug + Clone + PartialEq + Into<Self::Catalog> + Send + Sync + 'static
+    Serialize
+    + DeserializeOwned
+    + Debug
+    + Clone
+    + PartialEq
+    + Into<Self::Catalog>
+    + Send
+    + Sync
+    + 'static
 {
     /// The catalog declaring this event.
     type Catalog: EventCatalog;

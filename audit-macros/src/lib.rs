@@ -14,8 +14,75 @@ mod naming;
 
 use proc_macro::TokenStream;
 
-/// Declares an audit event catalog. See `audit_core::declare_events!` for the
-/// full documentation.
+/// Declares an audit event catalog: every event of an application, once.
+///
+/// ```ignore
+/// audit_core::declare_events! {
+///     /// Audit events of the staff area.
+///     #[events(templates = "templates/audit")]       // optional; this is the default
+///     pub enum StaffEvent {
+///         /// A user became a member of a project.
+///         #[event(code = "project_member_added", label = "User added", group = "Project members")]
+///         ProjectMemberAdded {
+///             #[target] membership: MembershipId,
+///             #[parent] project: ProjectRef,
+///             #[subject] user: UserRef,
+///         },
+///     }
+/// }
+/// ```
+///
+/// # What it generates
+///
+/// For a catalog `StaffEvent` and each event `Variant`:
+///
+/// - `struct Variant { .. }`, the payload (serde, `Debug`, `Clone`,
+///   `PartialEq`), with `From<Variant> for StaffEvent` and an
+///   `audit_core::Event` impl;
+/// - `enum StaffEvent { Variant(Variant), .. }`, implementing
+///   `audit_core::EventCatalog` (`event_type`, `references`, `render`,
+///   `payload_json`, `decode`);
+/// - `enum StaffEventType { Variant, .. }`, `Copy`, with `ALL`, `code()`,
+///   `label()`, `group()`, `version()`, `FromStr`, `Display`, serde as the code
+///   string and sqlx `Type`/`Encode`/`Decode` as text;
+/// - `struct VariantView<'a>`, what the event's template sees: `payload` (the
+///   raw payload) and every field as an `audit_core::Shown`. Its template is
+///   compiled with askama: naming a value the view lacks is a compile error,
+///   and output is HTML-escaped. `VariantView::new` is the default presenter.
+///
+/// # `#[event(...)]`
+///
+/// - `code = "..."` (required): stable and unique, stored with each event.
+///   Lowercase snake case: a letter, then `a-z`, `0-9` and single underscores,
+///   at most 64 characters. Renaming the Rust variant does not change it.
+/// - `label = "..."`, `group = "..."` (required): shown to people; `group`
+///   also names the template directory.
+/// - `version = N` (default 1): the payload version, stored with each event.
+///   A row at another version decodes as unknown (upcasting is reserved).
+/// - `template = "..."`: the template file, relative to the catalog's
+///   templates directory. Default: `<group>/<variant>.html`, both snake case
+///   (`Project members`, `ProjectMemberAdded` ->
+///   `project_members/project_member_added.html`). One trailing newline is
+///   dropped, as in Jinja.
+/// - `presenter = path`: a function `fn(&'a Variant, &PresentContext) -> VariantView<'a>`
+///   replacing the default presenter (which needs every field type to
+///   implement `audit_core::Presentable`).
+///
+/// Templates are found relative to `$AUDIT_TEMPLATE_ROOT` if that is set and
+/// has the file, else to the crate root (`CARGO_MANIFEST_DIR`). A missing
+/// template is a compile error on the event; editing one rebuilds the crate.
+///
+/// # Fields
+///
+/// Variants have named fields, or none. On a field, `#[target]` (the object
+/// changed), `#[parent]` (what the target belongs to) and `#[subject]` (the
+/// person the event is about) mark references that fill indexed columns; each
+/// appears at most once per event, and the field type implements
+/// `audit_core::Reference`. Doc comments and `#[serde(...)]` are kept. The
+/// name `payload` is reserved for the view.
+///
+/// Generated code names the runtime through `::audit_core`, so the
+/// dependency must keep that name.
 #[proc_macro]
 pub fn declare_events(input: TokenStream) -> TokenStream {
     events::expand(input.into()).into()

@@ -112,7 +112,9 @@ impl Role {
 
 /// A name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}`; roles are ProjectDeveloper, ProjectCollaborator, OutputChecker, StaffAreaAdministrator")]
+#[error(
+    "unknown role `{0}`; roles are ProjectDeveloper, ProjectCollaborator, OutputChecker, StaffAreaAdministrator"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -167,7 +169,9 @@ mod tests {
 
     #[test]
     fn roles_are_stored_by_stable_name() {
-        let roles: Roles = [Role::OutputChecker, Role::ProjectDeveloper].into_iter().collect();
+        let roles: Roles = [Role::OutputChecker, Role::ProjectDeveloper]
+            .into_iter()
+            .collect();
         let json = serde_json::to_string(&roles).unwrap();
         assert_eq!(json, r#"["ProjectDeveloper","OutputChecker"]"#);
         assert_eq!(serde_json::from_str::<Roles>(&json).unwrap(), roles);

@@ -1,6 +1,6 @@
 //! The example staff area's command line.
 
-use audit_core::{Decoded, EventCatalog, EventType, PresentContext};
+use audit_core::{Decoded, EventCatalog, PresentContext};
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberUpdatedRoles, StaffEvent, StaffEventType,
@@ -18,13 +18,26 @@ fn main() {
         );
     }
 
-    let project = ProjectRef { id: 31337, name: "Apollo".into() };
-    let bob = UserRef { id: 2, username: "bob".into() };
+    let project = ProjectRef {
+        id: 31337,
+        name: "Apollo".into(),
+    };
+    let bob = UserRef {
+        id: 2,
+        username: "bob".into(),
+    };
     let developer: Roles = [Role::ProjectDeveloper].into_iter().collect();
     let sample: Vec<StaffEvent> = vec![
-        ProjectCreated { project: project.clone() }.into(),
-        ProjectMemberAdded { membership: MembershipId(7), project: project.clone(), user: bob.clone() }
-            .into(),
+        ProjectCreated {
+            project: project.clone(),
+        }
+        .into(),
+        ProjectMemberAdded {
+            membership: MembershipId(7),
+            project: project.clone(),
+            user: bob.clone(),
+        }
+        .into(),
         ProjectMemberUpdatedRoles {
             membership: MembershipId(7),
             project,

@@ -239,9 +239,8 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
     let ident = type_ident(catalog);
     let catalog_ident = &catalog.ident;
     let catalog_name = catalog_ident.to_string();
-    let doc = format!(
-        "The type of each event of [`{catalog_name}`], stored and serialized as its code."
-    );
+    let doc =
+        format!("The type of each event of [`{catalog_name}`], stored and serialized as its code.");
     let events = &catalog.events;
     let idents: Vec<&Ident> = events.iter().map(|e| &e.ident).collect();
     let codes: Vec<&str> = events.iter().map(|e| e.code.value.as_str()).collect();
@@ -405,7 +404,9 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
                     )]
                 },
                 // Makes cargo rebuild the crate when the template changes.
-                quote!(const _: &::core::primitive::str = ::core::include_str!(#path);),
+                quote!(
+                    const _: &::core::primitive::str = ::core::include_str!(#path);
+                ),
             )
         }
         None => (TokenStream::new(), TokenStream::new()),

@@ -43,7 +43,10 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
             roots
                 .find(&relative)
                 .map_err(|message| {
-                    let span = event.template.as_ref().map_or(event.ident.span(), |t| t.span);
+                    let span = event
+                        .template
+                        .as_ref()
+                        .map_or(event.ident.span(), |t| t.span);
                     diag.error(
                         span,
                         format!(

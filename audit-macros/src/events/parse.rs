@@ -157,9 +157,9 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             code: spanned(args.code),
             label: spanned(args.label),
             group: spanned(args.group),
-            version: args
-                .version
-                .map_or(Spanned::new(1, ident.span()), |v| Spanned::new(*v, v.span())),
+            version: args.version.map_or(Spanned::new(1, ident.span()), |v| {
+                Spanned::new(*v, v.span())
+            }),
             template: args.template.map(spanned),
             presenter: args.presenter,
             fields,
@@ -277,8 +277,15 @@ mod tests {
         let ping = &catalog.events[1];
         assert_eq!(ping.version.value, 1);
         assert!(ping.fields.is_empty());
-        assert_eq!(ping.template.as_ref().map(|t| t.value.as_str()), Some("x.html"));
-        assert!(ping.presenter.as_ref().is_some_and(|p| p.is_ident("show_ping")));
+        assert_eq!(
+            ping.template.as_ref().map(|t| t.value.as_str()),
+            Some("x.html")
+        );
+        assert!(
+            ping.presenter
+                .as_ref()
+                .is_some_and(|p| p.is_ident("show_ping"))
+        );
     }
 
     #[test]

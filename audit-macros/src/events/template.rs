@@ -89,7 +89,11 @@ pub fn relative_path(catalog: &Catalog, event: &Event) -> String {
             snake_case(&event.ident.to_string())
         ),
     };
-    format!("{}/{}", catalog.templates_dir.value.trim_end_matches('/'), file)
+    format!(
+        "{}/{}",
+        catalog.templates_dir.value.trim_end_matches('/'),
+        file
+    )
 }
 
 #[cfg(test)]
@@ -117,7 +121,10 @@ mod tests {
             relative_path(&catalog, &catalog.events[0]),
             "t/audit/project_members/member_added.html"
         );
-        assert_eq!(relative_path(&catalog, &catalog.events[1]), "t/audit/custom/b.txt");
+        assert_eq!(
+            relative_path(&catalog, &catalog.events[1]),
+            "t/audit/custom/b.txt"
+        );
     }
 
     #[test]
@@ -134,7 +141,10 @@ mod tests {
         assert!(found.path.is_absolute());
 
         let missing = roots.find("g/b.html").err().unwrap();
-        assert!(missing.starts_with("template `g/b.html` not found; looked for"), "{missing}");
+        assert!(
+            missing.starts_with("template `g/b.html` not found; looked for"),
+            "{missing}"
+        );
         assert!(missing.contains(&first.join("g/b.html").display().to_string()));
         assert!(missing.contains(&second.join("g/b.html").display().to_string()));
         std::fs::remove_dir_all(base).unwrap();

@@ -148,16 +148,28 @@ mod tests {
         assert!(check_code("project_member_added").is_ok());
         assert!(check_code("v2_event").is_ok());
         assert_eq!(check_code(""), Err("it is empty"));
-        assert_eq!(check_code("2fa"), Err("it must start with a lowercase letter"));
-        assert_eq!(check_code("Project"), Err("it must start with a lowercase letter"));
-        assert_eq!(check_code("projectCreated"), Err("it contains an uppercase letter"));
+        assert_eq!(
+            check_code("2fa"),
+            Err("it must start with a lowercase letter")
+        );
+        assert_eq!(
+            check_code("Project"),
+            Err("it must start with a lowercase letter")
+        );
+        assert_eq!(
+            check_code("projectCreated"),
+            Err("it contains an uppercase letter")
+        );
         assert!(check_code("project-created").is_err());
         assert!(check_code("project created").is_err());
         assert!(check_code("projet_créé").is_err());
         assert_eq!(check_code("a__b"), Err("underscores must separate words"));
         assert_eq!(check_code("a_"), Err("underscores must separate words"));
         assert!(check_code(&"a".repeat(MAX_CODE_LEN)).is_ok());
-        assert_eq!(check_code(&"a".repeat(MAX_CODE_LEN + 1)), Err("it is too long"));
+        assert_eq!(
+            check_code(&"a".repeat(MAX_CODE_LEN + 1)),
+            Err("it is too long")
+        );
     }
 
     #[test]
