@@ -1,5 +1,6 @@
 //! The traits every generated catalog implements.
 
+use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 use std::str::FromStr;
@@ -125,16 +126,16 @@ pub struct References {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntityRef {
     /// What kind of object (`project`, `user`); stable, as it is stored.
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// The object's id within its kind.
     pub id: String,
 }
 
 impl EntityRef {
     /// A reference to the object of `kind` with `id`.
-    pub fn new(kind: &'static str, id: impl Into<String>) -> Self {
+    pub fn new(kind: impl Into<Cow<'static, str>>, id: impl Into<String>) -> Self {
         EntityRef {
-            kind,
+            kind: kind.into(),
             id: id.into(),
         }
     }

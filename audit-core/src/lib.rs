@@ -44,17 +44,24 @@
 // Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
 extern crate self as audit_core;
 
+mod actor;
 mod catalog;
 mod decode;
 mod error;
 mod present;
+mod store;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use audit_macros::declare_events;
+pub use actor::Actor;
+pub use audit_macros::{auditable, declare_events};
 pub use catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use present::{NONE_TEXT, PresentContext, Presentable, RenderError, Shown};
+pub use store::{
+    Audit, AuditError, Auditor, Backend, Command, Cursor, Db, EVENTS_TABLE, EmittedBy, EventQuery,
+    MAX_PAYLOAD_BYTES, Page, SCHEMA_VERSION, StoredEvent,
+};

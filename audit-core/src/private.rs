@@ -9,6 +9,7 @@ pub use ::sqlx;
 pub use crate::catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
+pub use crate::store::{AuditError, Command, EmittedBy};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
 
 /// Decodes a payload stored at version `stored` of an event now at `current`.

@@ -20,8 +20,12 @@ impl Diagnostics {
         self.errors.push(error.into());
     }
 
+    /// How many errors were reported.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
     /// Whether nothing was reported.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

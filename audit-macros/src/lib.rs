@@ -8,6 +8,7 @@
 //! user's tokens into a model, validating the model (collecting every error,
 //! each spanned on the token at fault), and generating code from it.
 
+mod auditable;
 mod diagnostics;
 mod events;
 mod naming;
@@ -86,4 +87,36 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn declare_events(input: TokenStream) -> TokenStream {
     events::expand(input.into()).into()
+}
+
+/// Makes an `async fn` an audited command: the only place events are emitted.
+///
+/// ```ignore
+/// #[audit_core::auditable(emits(ProjectMemberAdded, ProjectMemberUpdatedRoles?))]
+/// pub async fn add_member(cx: &mut Audit<StaffEvent>, project: &ProjectRef, user: &UserRef)
+///     -> Result<MembershipId, AppError>
+/// {
+///     let id = /* the change, through cx.db() */;
+///     cx.emit(ProjectMemberAdded { membership: id, project: project.clone(), user: user.clone() })?;
+///     Ok(id)
+/// }
+/// ```
+///
+/// - The first parameter is the audit session (`&mut audit_core::Audit<Catalog>`);
+///   inside the body the same name is the command context, which emits
+///   events, runs SQL in the transaction (`cx.db()`) and calls other commands
+///   (`other(cx, ..)`).
+/// - `emits(...)` lists the events the command may emit; emitting another is
+///   a compile error naming the command and the event. Events not marked `?`
+///   are required: returning `Ok` without them fails the command with
+///   `AuditError::MissingEvent`.
+/// - The return type is `Result<T, E>` with `E: From<audit_core::AuditError>`.
+///   A command that fails (or is cancelled) leaves its transaction unable to
+///   commit, so no half-done change is ever recorded.
+/// - Every event of one outermost command, nested commands included, shares
+///   one command id and one timestamp, and records the name of the command
+///   that emitted it.
+#[proc_macro_attribute]
+pub fn auditable(args: TokenStream, item: TokenStream) -> TokenStream {
+    auditable::expand(args.into(), item.into()).into()
 }

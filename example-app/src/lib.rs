@@ -3,5 +3,7 @@
 //! recorded in an audit log declared with `audit_core::declare_events!`.
 #![warn(missing_docs)]
 
+pub mod commands;
 pub mod domain;
 pub mod events;
+pub mod schema;

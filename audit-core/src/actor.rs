@@ -1,0 +1,79 @@
+//! Who performed an audited change.
+
+use serde::{Deserialize, Serialize};
+
+/// The one actor a transaction acts for: a person, or a named system process
+/// (a data migration, a scheduled job, a management command). Stored rows say which.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A signed-in user.
+    User {
+        /// The user's id.
+        id: String,
+        /// The username at the time, shown if the user is later removed.
+        username: String,
+    },
+    /// A named system process.
+    System {
+        /// The process's name (`nightly-role-sync`).
+        name: String,
+    },
+}
+
+impl Actor {
+    /// A user actor.
+    pub fn user(id: impl ToString, username: impl Into<String>) -> Self {
+        Actor::User {
+            id: id.to_string(),
+            username: username.into(),
+        }
+    }
+
+    /// A system-process actor.
+    pub fn system(name: impl Into<String>) -> Self {
+        Actor::System { name: name.into() }
+    }
+
+    /// `user` or `system`, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User { .. } => "user",
+            Actor::System { .. } => "system",
+        }
+    }
+
+    /// The stored id: the user's id, or the process name.
+    pub fn id(&self) -> &str {
+        match self {
+            Actor::User { id, .. } => id,
+            Actor::System { name } => name,
+        }
+    }
+
+    /// The stored display name: the username, or the process name.
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::User { username, .. } => username,
+            Actor::System { name } => name,
+        }
+    }
+
+    /// Rebuilds an actor from its stored columns; `None` for an unknown kind.
+    pub(crate) fn from_stored(kind: &str, id: String, name: String) -> Option<Actor> {
+        match kind {
+            "user" => Some(Actor::User { id, username: name }),
+            "system" => Some(Actor::System { name }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User { username, .. } => f.write_str(username),
+            Actor::System { name } => write!(f, "system process {name}"),
+        }
+    }
+}

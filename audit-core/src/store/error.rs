@@ -1,0 +1,58 @@
+//! Errors of the event store.
+
+/// What can go wrong while recording or reading audit events.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The database reported an error (includes a lost connection).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The audit schema is not in the database.
+    #[error("the audit schema is missing {missing}: run `Auditor::migrate` first")]
+    SchemaMissing {
+        /// What is missing.
+        missing: String,
+    },
+    /// A payload could not be serialized.
+    #[error("cannot serialize the payload of event `{event}`: {source}")]
+    Serialize {
+        /// The event's code.
+        event: &'static str,
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A payload is larger than [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES).
+    #[error("the payload of event `{event}` is {size} bytes, over the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The event's code.
+        event: &'static str,
+        /// The payload's size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A command returned `Ok` without emitting an event it requires.
+    #[error(
+        "command `{command}` returned Ok without emitting its required event `{event}`; \
+         the transaction will not commit"
+    )]
+    MissingEvent {
+        /// The command's name.
+        command: &'static str,
+        /// The required event's code.
+        event: &'static str,
+    },
+    /// A command of this transaction failed, so it must not commit.
+    #[error("the transaction cannot commit: {reason}")]
+    Poisoned {
+        /// Which command failed, and how.
+        reason: String,
+    },
+    /// A query cursor that this store did not produce.
+    #[error("invalid cursor `{0}`")]
+    InvalidCursor(String),
+    /// A database URL this store cannot use.
+    #[error("unsupported database URL `{0}`: expected `sqlite:...` or `postgres://...`")]
+    UnsupportedUrl(String),
+}

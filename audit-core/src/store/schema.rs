@@ -1,0 +1,90 @@
+//! The audit schema: one append-only events table with the indexes the page
+//! queries need, for each backend. Versioned in `audit_schema`.
+
+/// The events table.
+pub const EVENTS_TABLE: &str = "audit_events";
+
+/// The schema version this build creates and expects.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Indexes serving "newest events on parent P / on target X / about subject S /
+/// by actor A / of type T", plus lookup by command id.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS audit_events_by_parent ON audit_events (parent_kind, parent_id, id DESC);
+CREATE INDEX IF NOT EXISTS audit_events_by_target ON audit_events (target_kind, target_id, id DESC);
+CREATE INDEX IF NOT EXISTS audit_events_by_subject ON audit_events (subject_kind, subject_id, id DESC);
+CREATE INDEX IF NOT EXISTS audit_events_by_actor ON audit_events (actor_kind, actor_id, id DESC);
+CREATE INDEX IF NOT EXISTS audit_events_by_type ON audit_events (event_type, id DESC);
+CREATE INDEX IF NOT EXISTS audit_events_by_command ON audit_events (command_id);
+";
+
+/// SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
+pub const SQLITE: &str = "
+CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    occurred_at INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    payload_version INTEGER NOT NULL,
+    actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'system')),
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    target_kind TEXT,
+    target_id TEXT,
+    parent_kind TEXT,
+    parent_id TEXT,
+    subject_kind TEXT,
+    subject_id TEXT,
+    command_name TEXT NOT NULL,
+    command_id TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE is refused'); END;
+";
+
+/// PostgreSQL: the payload is JSONB; `occurred_at` is microseconds since the Unix epoch (UTC).
+pub const POSTGRES: &str = "
+SELECT pg_advisory_xact_lock(4242424242);
+CREATE TABLE IF NOT EXISTS audit_schema (version BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    occurred_at BIGINT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload_version BIGINT NOT NULL,
+    actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'system')),
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    target_kind TEXT,
+    target_id TEXT,
+    parent_kind TEXT,
+    parent_id TEXT,
+    subject_kind TEXT,
+    subject_id TEXT,
+    command_name TEXT NOT NULL,
+    command_id TEXT NOT NULL,
+    payload JSONB NOT NULL
+);
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only: % is refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+DROP TRIGGER IF EXISTS audit_events_no_change ON audit_events;
+CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events;
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+";
+
+/// The whole migration for one backend.
+pub fn script(backend_sql: &str) -> String {
+    format!(
+        "{backend_sql}{INDEXES}
+INSERT INTO audit_schema (version) SELECT {SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM audit_schema);"
+    )
+}

@@ -1,0 +1,57 @@
+//! The staff area's own tables, next to the audit schema.
+
+use audit_core::{AuditError, Auditor, Backend};
+
+const SQLITE: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    roles TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS projects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id),
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    roles TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (project_id, user_id)
+);
+";
+
+const POSTGRES: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    roles TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS projects (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id BIGINT NOT NULL REFERENCES projects (id),
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    roles TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (project_id, user_id)
+);
+";
+
+/// Creates the audit schema and the staff area's tables (idempotent).
+pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
+    auditor.migrate().await?;
+    match auditor.backend() {
+        Backend::Sqlite => {
+            let pool = auditor.sqlite_pool().expect("invariant: backend is SQLite");
+            sqlx::raw_sql(SQLITE).execute(pool).await?;
+        }
+        Backend::Postgres => {
+            let pool = auditor.postgres_pool().expect("invariant: backend is PostgreSQL");
+            sqlx::raw_sql(POSTGRES).execute(pool).await?;
+        }
+    }
+    Ok(())
+}
