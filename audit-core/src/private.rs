@@ -9,8 +9,8 @@ pub use ::sqlx;
 pub use crate::catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
-pub use crate::store::{AuditError, Command, EmittedBy};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
+pub use crate::store::{AuditError, Command, EmittedBy};
 
 /// Decodes a payload stored at version `stored` of an event now at `current`.
 pub fn decode_payload<P: serde::de::DeserializeOwned>(

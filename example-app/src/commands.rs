@@ -53,9 +53,16 @@ pub async fn add_user(
             .fetch_one(conn)
             .await?
     });
-    let user = UserRef { id, username: username.to_owned() };
+    let user = UserRef {
+        id,
+        username: username.to_owned(),
+    };
     if !roles.is_empty() {
-        cx.emit(UserUpdatedRoles { user: user.clone(), before: Roles::new(), after: roles })?;
+        cx.emit(UserUpdatedRoles {
+            user: user.clone(),
+            before: Roles::new(),
+            after: roles,
+        })?;
     }
     Ok(user)
 }
@@ -69,8 +76,13 @@ pub async fn add_project(cx: &mut StaffAudit, name: &str) -> Result<ProjectRef, 
             .fetch_one(conn)
             .await?
     });
-    let project = ProjectRef { id, name: name.to_owned() };
-    cx.emit(ProjectCreated { project: project.clone() })?;
+    let project = ProjectRef {
+        id,
+        name: name.to_owned(),
+    };
+    cx.emit(ProjectCreated {
+        project: project.clone(),
+    })?;
     Ok(project)
 }
 
@@ -95,7 +107,11 @@ pub async fn add_member(
         .await?
     });
     let membership = MembershipId(id);
-    cx.emit(ProjectMemberAdded { membership, project: project.clone(), user: user.clone() })?;
+    cx.emit(ProjectMemberAdded {
+        membership,
+        project: project.clone(),
+        user: user.clone(),
+    })?;
     if !roles.is_empty() {
         cx.emit(ProjectMemberUpdatedRoles {
             membership,
@@ -174,7 +190,11 @@ pub async fn remove_member(
             .await?
             .rows_affected()
     });
-    cx.emit(ProjectMemberRemoved { membership, project: project.clone(), user: user.clone() })?;
+    cx.emit(ProjectMemberRemoved {
+        membership,
+        project: project.clone(),
+        user: user.clone(),
+    })?;
     Ok(())
 }
 
@@ -201,6 +221,10 @@ pub async fn update_user_roles(
             .await?
             .rows_affected()
     });
-    cx.emit(UserUpdatedRoles { user: user.clone(), before, after: roles })?;
+    cx.emit(UserUpdatedRoles {
+        user: user.clone(),
+        before,
+        after: roles,
+    })?;
     Ok(())
 }

@@ -49,7 +49,9 @@ pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
             sqlx::raw_sql(SQLITE).execute(pool).await?;
         }
         Backend::Postgres => {
-            let pool = auditor.postgres_pool().expect("invariant: backend is PostgreSQL");
+            let pool = auditor
+                .postgres_pool()
+                .expect("invariant: backend is PostgreSQL");
             sqlx::raw_sql(POSTGRES).execute(pool).await?;
         }
     }

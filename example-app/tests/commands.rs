@@ -19,9 +19,14 @@ fn alice() -> Actor {
 }
 
 async fn setup(auditor: &Auditor) -> (ProjectRef, UserRef) {
-    let mut audit = auditor.begin::<StaffEvent>(Actor::system("setup")).await.unwrap();
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("setup"))
+        .await
+        .unwrap();
     let project = commands::add_project(&mut audit, "Apollo").await.unwrap();
-    let bob = commands::add_user(&mut audit, "bob", Roles::new()).await.unwrap();
+    let bob = commands::add_user(&mut audit, "bob", Roles::new())
+        .await
+        .unwrap();
     audit.commit().await.unwrap();
     (project, bob)
 }
@@ -65,7 +70,11 @@ async fn adding_a_member_with_roles_writes_two_events_of_one_command() {
         let codes: Vec<&str> = log.iter().map(code).collect();
         assert_eq!(
             codes,
-            ["project_member_updated_roles", "project_member_added", "project_created"],
+            [
+                "project_member_updated_roles",
+                "project_member_added",
+                "project_created"
+            ],
             "{}",
             common::label(&auditor)
         );
@@ -74,7 +83,10 @@ async fn adding_a_member_with_roles_writes_two_events_of_one_command() {
         assert_eq!(roles_event.occurred_at, added.occurred_at);
         assert_eq!(added.command_name, "add_member");
         assert_eq!(added.actor, alice());
-        assert_eq!(added.references.subject, Some(EntityRef::new("user", bob.id.to_string())));
+        assert_eq!(
+            added.references.subject,
+            Some(EntityRef::new("user", bob.id.to_string()))
+        );
         assert_ne!(log[2].command_id, added.command_id, "a separate command");
         assert_eq!(log[2].actor, Actor::system("setup"));
         match &roles_event.event {
@@ -93,8 +105,12 @@ async fn updating_roles_to_the_same_roles_still_writes_an_event() {
         let (project, bob) = setup(&auditor).await;
         let dev = roles(&[Role::ProjectDeveloper]);
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, dev.clone()).await.unwrap();
-        commands::update_member_roles(&mut audit, &project, &bob, dev.clone()).await.unwrap();
+        commands::add_member(&mut audit, &project, &bob, dev.clone())
+            .await
+            .unwrap();
+        commands::update_member_roles(&mut audit, &project, &bob, dev.clone())
+            .await
+            .unwrap();
         audit.commit().await.unwrap();
 
         let log = project_log(&auditor, &project).await;
@@ -114,23 +130,36 @@ async fn removing_a_member_clears_roles_then_removes_and_keeps_both_events() {
     for auditor in common::auditors("remove_member").await {
         let (project, bob) = setup(&auditor).await;
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, roles(&[Role::ProjectCollaborator]))
-            .await
-            .unwrap();
+        commands::add_member(
+            &mut audit,
+            &project,
+            &bob,
+            roles(&[Role::ProjectCollaborator]),
+        )
+        .await
+        .unwrap();
         audit.commit().await.unwrap();
 
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::remove_member(&mut audit, &project, &bob).await.unwrap();
+        commands::remove_member(&mut audit, &project, &bob)
+            .await
+            .unwrap();
         audit.commit().await.unwrap();
 
         assert_eq!(count(&auditor, "SELECT COUNT(*) FROM memberships").await, 0);
         let log = project_log(&auditor, &project).await;
         let codes: Vec<&str> = log.iter().take(2).map(code).collect();
-        assert_eq!(codes, ["project_member_removed", "project_member_updated_roles"]);
+        assert_eq!(
+            codes,
+            ["project_member_removed", "project_member_updated_roles"]
+        );
         let (removed, cleared) = (&log[0], &log[1]);
         assert!(removed.id > cleared.id, "cleared first, then removed");
         assert_eq!(removed.command_name, "remove_member");
-        assert_eq!(cleared.command_name, "update_member_roles", "the nested command");
+        assert_eq!(
+            cleared.command_name, "update_member_roles",
+            "the nested command"
+        );
         assert_eq!(removed.command_id, cleared.command_id);
         assert_eq!(removed.occurred_at, cleared.occurred_at);
         match &cleared.event {
@@ -148,14 +177,19 @@ async fn an_outer_rollback_leaves_nothing() {
 
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
         commands::add_project(&mut audit, "Gemini").await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, Roles::new()).await.unwrap();
+        commands::add_member(&mut audit, &project, &bob, Roles::new())
+            .await
+            .unwrap();
         audit.rollback().await.unwrap();
 
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
         commands::add_project(&mut audit, "Mercury").await.unwrap();
         drop(audit);
 
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM audit_events").await, before);
+        assert_eq!(
+            count(&auditor, "SELECT COUNT(*) FROM audit_events").await,
+            before
+        );
         assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 1);
         assert_eq!(count(&auditor, "SELECT COUNT(*) FROM memberships").await, 0);
     }
@@ -164,7 +198,10 @@ async fn an_outer_rollback_leaves_nothing() {
 /// Creates a project, emits its event, then fails in its own SQL.
 #[auditable(emits(ProjectCreated))]
 async fn create_then_fail(cx: &mut StaffAudit, name: &str) -> Result<(), CommandError> {
-    let project = ProjectRef { id: 999, name: name.to_owned() };
+    let project = ProjectRef {
+        id: 999,
+        name: name.to_owned(),
+    };
     with_db!(cx.db(), conn => {
         sqlx::query("INSERT INTO projects (name) VALUES ($1)").bind(name).execute(conn).await?.rows_affected()
     });
@@ -198,7 +235,10 @@ async fn a_failure_after_an_emit_leaves_nothing() {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM audit_events").await, 0);
+        assert_eq!(
+            count(&auditor, "SELECT COUNT(*) FROM audit_events").await,
+            0
+        );
         assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 0);
     }
 }
@@ -213,20 +253,25 @@ async fn a_command_without_its_required_event_fails_and_rolls_back() {
             "command `forgets_its_event` returned Ok without emitting its required event \
              `project_created`; the transaction will not commit"
         );
-        assert!(matches!(audit.commit().await, Err(AuditError::Poisoned { .. })));
+        assert!(matches!(
+            audit.commit().await,
+            Err(AuditError::Poisoned { .. })
+        ));
         assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 0);
     }
 }
 
 #[tokio::test]
 async fn after_commit_effects_run_only_after_a_commit() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     for auditor in common::auditors("after_commit").await {
         let runs = Arc::new(AtomicUsize::new(0));
         for commit in [false, true] {
             let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-            commands::add_project(&mut audit, &format!("P{commit}")).await.unwrap();
+            commands::add_project(&mut audit, &format!("P{commit}"))
+                .await
+                .unwrap();
             let counter = runs.clone();
             audit.after_commit(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -251,14 +296,19 @@ async fn queries_filter_by_type_actor_subject_and_target() {
             commands::add_member(&mut audit, &project, &bob, roles(&[Role::OutputChecker]))
                 .await
                 .unwrap();
-        commands::update_user_roles(&mut audit, &bob, roles(&[Role::OutputChecker])).await.unwrap();
+        commands::update_user_roles(&mut audit, &bob, roles(&[Role::OutputChecker]))
+            .await
+            .unwrap();
         audit.commit().await.unwrap();
 
         let q = |query: EventQuery| {
             let auditor = auditor.clone();
             async move {
                 let page = auditor.query::<StaffEvent>(&query.limit(50)).await.unwrap();
-                page.events.iter().map(|e| e.event.code().to_owned()).collect::<Vec<_>>()
+                page.events
+                    .iter()
+                    .map(|e| e.event.code().to_owned())
+                    .collect::<Vec<_>>()
             }
         };
         assert_eq!(
@@ -267,17 +317,28 @@ async fn queries_filter_by_type_actor_subject_and_target() {
         );
         assert_eq!(
             q(EventQuery::new().actor(&alice())).await,
-            ["user_updated_roles", "project_member_updated_roles", "project_member_added"]
+            [
+                "user_updated_roles",
+                "project_member_updated_roles",
+                "project_member_added"
+            ]
         );
         assert_eq!(
-            q(EventQuery::new().subject(bob.entity_ref()).types(["user_updated_roles"])).await,
+            q(EventQuery::new()
+                .subject(bob.entity_ref())
+                .types(["user_updated_roles"]))
+            .await,
             ["user_updated_roles"]
         );
         assert_eq!(
             q(EventQuery::new().target(membership.entity_ref())).await,
             ["project_member_updated_roles", "project_member_added"]
         );
-        assert!(q(EventQuery::new().actor(&Actor::user(2, "bob"))).await.is_empty());
+        assert!(
+            q(EventQuery::new().actor(&Actor::user(2, "bob")))
+                .await
+                .is_empty()
+        );
         let future = chrono::Utc::now() + chrono::Duration::hours(1);
         assert!(q(EventQuery::new().since(future)).await.is_empty());
         assert_eq!(q(EventQuery::new().until(future)).await.len(), 4);

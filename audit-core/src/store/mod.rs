@@ -84,7 +84,10 @@ impl Auditor {
             let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
             Self::connect_sqlite(options, SqliteSynchronous::Full).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(10).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .connect(url)
+                .await?;
             Ok(pool.into())
         } else {
             Err(AuditError::UnsupportedUrl(url.to_owned()))
@@ -171,7 +174,9 @@ impl Auditor {
             Backend::Sqlite => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
             }
-            Backend::Postgres => "SELECT COUNT(*) FROM pg_tables WHERE tablename = $1 AND schemaname = current_schema()",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE tablename = $1 AND schemaname = current_schema()"
+            }
         };
         for table in ["audit_schema", EVENTS_TABLE] {
             let count: i64 = on_backend!(self.target(), pool => {
@@ -199,19 +204,14 @@ impl Auditor {
     /// want of the write lock).
     pub async fn begin<E: EventCatalog>(&self, actor: Actor) -> Result<Audit<E>, AuditError> {
         let tx = match &self.pool {
-            Pool::Sqlite(pool) => {
-                session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Pool::Sqlite(pool) => session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => session::Tx::Postgres(pool.begin().await?),
         };
         Ok(Audit::new(tx, actor, self.backend()))
     }
 
     /// Reads one page of events, newest first.
-    pub async fn query<E: EventCatalog>(
-        &self,
-        query: &EventQuery,
-    ) -> Result<Page<E>, AuditError> {
+    pub async fn query<E: EventCatalog>(&self, query: &EventQuery) -> Result<Page<E>, AuditError> {
         query::run(self, query).await
     }
 }
@@ -220,8 +220,8 @@ impl Auditor {
 pub(crate) fn classify(error: sqlx::Error) -> AuditError {
     if let sqlx::Error::Database(db) = &error {
         let message = db.message();
-        let missing_table = db.code().as_deref() == Some("42P01")
-            || message.contains("no such table");
+        let missing_table =
+            db.code().as_deref() == Some("42P01") || message.contains("no such table");
         if missing_table && message.contains(EVENTS_TABLE) {
             return AuditError::SchemaMissing {
                 missing: format!("table `{EVENTS_TABLE}`"),

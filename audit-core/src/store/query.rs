@@ -205,8 +205,16 @@ fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
         ("subject", &q.subject),
     ] {
         if let Some(r) = value {
-            push(&mut sql, &format!(" AND {column}_kind = ?"), Bind::Text(r.kind.to_string()));
-            push(&mut sql, &format!(" AND {column}_id = ?"), Bind::Text(r.id.clone()));
+            push(
+                &mut sql,
+                &format!(" AND {column}_kind = ?"),
+                Bind::Text(r.kind.to_string()),
+            );
+            push(
+                &mut sql,
+                &format!(" AND {column}_id = ?"),
+                Bind::Text(r.id.clone()),
+            );
         }
     }
     if let Some((kind, id)) = &q.actor {
@@ -222,10 +230,18 @@ fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
         sql.push(')');
     }
     if let Some(since) = q.since {
-        push(&mut sql, " AND occurred_at >= ?", Bind::Int(since.timestamp_micros()));
+        push(
+            &mut sql,
+            " AND occurred_at >= ?",
+            Bind::Int(since.timestamp_micros()),
+        );
     }
     if let Some(until) = q.until {
-        push(&mut sql, " AND occurred_at < ?", Bind::Int(until.timestamp_micros()));
+        push(
+            &mut sql,
+            " AND occurred_at < ?",
+            Bind::Int(until.timestamp_micros()),
+        );
     }
     if let Some(cursor) = q.after {
         push(&mut sql, " AND id < ?", Bind::Int(cursor.before_id));
@@ -293,8 +309,20 @@ mod tests {
     fn cursor_round_trips_and_rejects_garbage() {
         let cursor = Cursor { before_id: 1234 };
         assert_eq!(cursor.to_string().parse::<Cursor>().unwrap(), cursor);
-        for bad in ["", "b", "x12", "b-1", "b0", "bzz", "1; DROP TABLE audit_events", "b10000000000000000"] {
-            assert!(matches!(bad.parse::<Cursor>(), Err(AuditError::InvalidCursor(_))), "{bad}");
+        for bad in [
+            "",
+            "b",
+            "x12",
+            "b-1",
+            "b0",
+            "bzz",
+            "1; DROP TABLE audit_events",
+            "b10000000000000000",
+        ] {
+            assert!(
+                matches!(bad.parse::<Cursor>(), Err(AuditError::InvalidCursor(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -251,8 +251,10 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
         Ev: Event<Catalog = E> + EmittedBy<C>,
     {
         let code = Ev::TYPE.code();
-        let payload = serde_json::to_string(&event)
-            .map_err(|source| AuditError::Serialize { event: code, source })?;
+        let payload = serde_json::to_string(&event).map_err(|source| AuditError::Serialize {
+            event: code,
+            source,
+        })?;
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(AuditError::PayloadTooLarge {
                 event: code,
@@ -280,7 +282,11 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
     }
 
     #[doc(hidden)]
-    pub fn __finish<T, Er>(mut self, result: Result<T, Er>, required: &[&'static str]) -> Result<T, Er>
+    pub fn __finish<T, Er>(
+        mut self,
+        result: Result<T, Er>,
+        required: &[&'static str],
+    ) -> Result<T, Er>
     where
         Er: From<AuditError>,
     {

@@ -14,11 +14,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(e) => {
-            let error = syn::Error::new(
-                e.span(),
-                "`#[auditable]` goes on an `async fn` command",
-            )
-            .to_compile_error();
+            let error = syn::Error::new(e.span(), "`#[auditable]` goes on an `async fn` command")
+                .to_compile_error();
             return quote!(#error #item);
         }
     };

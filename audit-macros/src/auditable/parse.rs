@@ -73,7 +73,10 @@ pub fn parse_args(args: TokenStream, diag: &mut Diagnostics) -> Vec<Emit> {
                 let parsed: Vec<Emit> = parsed.into_iter().collect();
                 for (i, emit) in parsed.iter().enumerate() {
                     if parsed[..i].iter().any(|e| e.path == emit.path) {
-                        diag.error(emit.path.span(), "this event is listed twice in `emits(...)`");
+                        diag.error(
+                            emit.path.span(),
+                            "this event is listed twice in `emits(...)`",
+                        );
                     }
                 }
                 emits = Some(parsed);
@@ -149,11 +152,7 @@ fn result_message() -> String {
 
 fn is_result(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Result"),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
         Type::Group(g) => is_result(&g.elem),
         Type::Paren(p) => is_result(&p.elem),
         _ => false,
@@ -215,12 +214,19 @@ mod tests {
             fn add(n: u32) -> u32 { n }
         });
         assert!(!ok);
-        for expected in ["must be an `async fn`", "audit session", "returns `Result<T, E>`"] {
+        for expected in [
+            "must be an `async fn`",
+            "audit session",
+            "returns `Result<T, E>`",
+        ] {
             assert!(errors.contains(expected), "{errors}");
         }
         let (ok, errors) = check(parse_quote! {
             async fn add(&mut self) -> Result<(), E> { Ok(()) }
         });
-        assert!(!ok && errors.contains("`self` is not supported"), "{errors}");
+        assert!(
+            !ok && errors.contains("`self` is not supported"),
+            "{errors}"
+        );
     }
 }

@@ -15,7 +15,9 @@ pub async fn auditors(test: &str) -> Vec<Auditor> {
         all.push(pg);
     }
     for auditor in &all {
-        example_app::schema::migrate(auditor).await.expect("migrate");
+        example_app::schema::migrate(auditor)
+            .await
+            .expect("migrate");
     }
     all
 }
@@ -55,7 +57,9 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .execute(&mut admin)
         .await
         .expect("create test database");
-    let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
     let db_url = match query {
         Some(q) => format!("{base}/{name}?{q}"),
