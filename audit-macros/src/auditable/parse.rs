@@ -106,7 +106,7 @@ pub fn parse_function(function: &ItemFn, diag: &mut Diagnostics) -> Option<Comma
     let mut cx = None;
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver)) => diag.error(
-            receiver.span(),
+            receiver.self_token.span,
             "commands are free functions: `self` is not supported here. Move the command out of \
              the `impl` and take the audit session as its first parameter",
         ),
