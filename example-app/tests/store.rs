@@ -313,3 +313,106 @@ async fn concurrent_commands_keep_exactly_their_events() {
         }
     }
 }
+
+#[tokio::test]
+async fn pruning_is_the_one_audited_way_to_delete_events() {
+    for auditor in common::auditors("retention").await {
+        one_event(&auditor).await;
+        one_event_named(&auditor, "Gemini").await;
+        let admin = Actor::user(1, "alice");
+        let nothing = auditor
+            .prune_before(
+                &admin,
+                chrono::Utc::now() - chrono::Duration::days(1),
+                "test",
+            )
+            .await
+            .unwrap();
+        assert_eq!(nothing, 0);
+        let deleted = auditor
+            .prune_before(
+                &admin,
+                chrono::Utc::now() + chrono::Duration::seconds(1),
+                "retention policy",
+            )
+            .await
+            .unwrap();
+        assert_eq!(deleted, 3, "two projects and the first prune's own record");
+
+        let page = auditor
+            .query::<StaffEvent>(&EventQuery::new())
+            .await
+            .unwrap();
+        assert_eq!(page.events.len(), 1, "{}", common::label(&auditor));
+        let record = &page.events[0];
+        assert_eq!(record.actor, admin);
+        assert_eq!(record.command_name, "prune_before");
+        match &record.event {
+            Decoded::Unknown(u) => {
+                assert_eq!(u.code, audit_core::PRUNED_EVENT_CODE);
+                let payload: serde_json::Value = serde_json::from_str(&u.raw).unwrap();
+                assert_eq!(payload["deleted"], 3);
+                assert_eq!(payload["reason"], "retention policy");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The permit does not outlive the prune.
+        let err = execute(&auditor, "DELETE FROM audit_events")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+}
+
+async fn one_event_named(auditor: &Auditor, name: &str) {
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("test"))
+        .await
+        .unwrap();
+    commands::add_project(&mut audit, name).await.unwrap();
+    audit.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_lost_mid_command_leaves_nothing() {
+    let Some(auditor) = common::postgres("conn_lost").await else {
+        return;
+    };
+    example_app::schema::migrate(&auditor).await.unwrap();
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("t"))
+        .await
+        .unwrap();
+    let result = lose_connection(&mut audit).await;
+    assert!(
+        matches!(result, Err(CommandError::Database(_))),
+        "{result:?}"
+    );
+    assert!(audit.commit().await.is_err());
+    let page = auditor
+        .query::<StaffEvent>(&EventQuery::new())
+        .await
+        .unwrap();
+    assert!(page.events.is_empty());
+    let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
+        .fetch_one(auditor.postgres_pool().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(projects, 0);
+}
+
+/// Creates a project and emits its event, then its connection dies.
+#[auditable(emits(ProjectCreated))]
+async fn lose_connection(cx: &mut StaffAudit) -> Result<(), CommandError> {
+    let project = commands::add_project(cx, "Lost").await?;
+    let audit_core::Db::Postgres(conn) = cx.db() else {
+        unreachable!("PostgreSQL only")
+    };
+    // Ends this connection's server process, as a network failure would.
+    let _ = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *conn)
+        .await;
+    sqlx::query("SELECT 1").execute(&mut *conn).await?;
+    cx.emit(ProjectCreated { project })?;
+    Ok(())
+}

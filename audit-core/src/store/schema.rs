@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE is refused'); END;
+CREATE TABLE IF NOT EXISTS audit_retention_permit (granted INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE is refused'); END;
+WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit)
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE is refused outside Auditor::prune_before'); END;
 ";
 
 /// PostgreSQL: the payload is JSONB; `occurred_at` is microseconds since the Unix epoch (UTC).
@@ -69,6 +71,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('audit.retention_permit', true) = 'granted' THEN
+        RETURN OLD;
+    END IF;
     RAISE EXCEPTION 'audit_events is append-only: % is refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
