@@ -45,7 +45,11 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
             return None;
         }
     };
-    let name = format!("audit_{}_{}", test, uuid::Uuid::new_v4().simple())
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let name = format!("audit_t{now}_{test}_{}", uuid::Uuid::new_v4().simple())
         .chars()
         .take(60)
         .collect::<String>()
@@ -53,6 +57,7 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
     let mut admin = sqlx::PgConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_VAR}={url}: {e}"));
+    drop_stale_databases(&mut admin, now).await;
     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await
@@ -73,5 +78,27 @@ pub fn label(auditor: &Auditor) -> &'static str {
     match auditor.backend() {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
+    }
+}
+
+/// Test databases are left behind for inspection when a test fails; those
+/// older than two hours are dropped by later runs.
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_t%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let created = name
+            .strip_prefix("audit_t")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) > 2 * 3600) {
+            // Another run may be dropping it too; either way it goes.
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
     }
 }
