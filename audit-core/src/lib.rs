@@ -63,5 +63,5 @@ pub use error::UnknownEventCode;
 pub use present::{NONE_TEXT, PresentContext, Presentable, RenderError, Shown};
 pub use store::{
     Audit, AuditError, Auditor, Backend, Command, Cursor, Db, EVENTS_TABLE, EmittedBy, EventQuery,
-    MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, SCHEMA_VERSION, StoredEvent,
+    MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, SCHEMA_VERSION, StoredEvent,
 };
