@@ -48,6 +48,7 @@ mod actor;
 mod catalog;
 mod decode;
 mod error;
+mod model;
 mod present;
 mod store;
 
@@ -56,10 +57,11 @@ mod store;
 pub mod __private;
 
 pub use actor::Actor;
-pub use audit_macros::{auditable, declare_events};
+pub use audit_macros::{Model, auditable, declare_events};
 pub use catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
+pub use model::{Model, WriteAccess};
 pub use present::{NONE_TEXT, PresentContext, Presentable, RenderError, Shown};
 pub use store::{
     Audit, AuditError, Auditor, Backend, Command, Cursor, Db, EVENTS_TABLE, EmittedBy, EventQuery,

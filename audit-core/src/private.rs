@@ -9,8 +9,9 @@ pub use ::sqlx;
 pub use crate::catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
+pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
-pub use crate::store::{AuditError, Command, EmittedBy};
+pub use crate::store::{Audit, AuditError, Command, Db, EmittedBy};
 
 /// Decodes a payload stored at version `stored` of an event now at `current`.
 pub fn decode_payload<P: serde::de::DeserializeOwned>(

@@ -11,6 +11,7 @@
 mod auditable;
 mod diagnostics;
 mod events;
+mod model;
 mod naming;
 
 use proc_macro::TokenStream;
@@ -119,4 +120,32 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn auditable(args: TokenStream, item: TokenStream) -> TokenStream {
     auditable::expand(args.into(), item.into()).into()
+}
+
+/// Classifies an application table and generates its guarded writes.
+///
+/// ```ignore
+/// #[derive(audit_core::Model)]
+/// #[model(table = "memberships", immutable)]
+/// pub struct Membership {
+///     #[model(id)]
+///     pub id: i64,
+///     pub project_id: i64,
+///     pub user_id: i64,
+///     pub roles: String,
+/// }
+/// ```
+///
+/// - Every model says `mutable` or `immutable`; leaving it out is an error.
+/// - `insert`, `update` and `delete` take `&mut impl WriteAccess<Self>`:
+///   for an immutable model only a running command has it, so writing
+///   outside an `#[auditable]` function does not compile; a mutable model
+///   may also be written through a plain `Audit` transaction.
+/// - `find(db, id)` reads freely.
+/// - Columns are the field names; `#[model(id)]` marks the `i64` primary key
+///   assigned by the database. Field types must be sqlx-encodable on both
+///   SQLite and PostgreSQL (integers, `String`, `bool`, `Option` of those).
+#[proc_macro_derive(Model, attributes(model))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    model::expand(input.into()).into()
 }

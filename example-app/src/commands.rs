@@ -1,13 +1,14 @@
-//! The staff area's commands: every change to users' roles, projects and
+//! The staff area's commands: every change to users, projects and
 //! memberships goes through one of these, with its audit events.
 
-use audit_core::{Audit, AuditError, auditable, with_db};
+use audit_core::{Audit, AuditError, auditable};
 
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 use crate::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
-    StaffEvent, UserUpdatedRoles,
+    StaffEvent, UserCreated, UserUpdatedRoles,
 };
+use crate::models::{Membership, Project, User};
 
 /// An audited transaction of the staff area.
 pub type StaffAudit = Audit<StaffEvent>;
@@ -29,6 +30,9 @@ pub enum CommandError {
         /// The project's name.
         project: String,
     },
+    /// A user that does not exist.
+    #[error("no user with id {0}")]
+    NoSuchUser(i64),
     /// Stored roles that this program cannot read.
     #[error("stored roles are unreadable: {0}")]
     CorruptRoles(#[from] serde_json::Error),
@@ -39,43 +43,40 @@ fn roles_json(roles: &Roles) -> Result<String, CommandError> {
 }
 
 /// Creates a user with global roles.
-#[auditable(emits(UserUpdatedRoles?))]
+#[auditable(emits(UserCreated))]
 pub async fn add_user(
     cx: &mut StaffAudit,
     username: &str,
     roles: Roles,
 ) -> Result<UserRef, CommandError> {
-    let json = roles_json(&roles)?;
-    let id: i64 = with_db!(cx.db(), conn => {
-        sqlx::query_scalar("INSERT INTO users (username, roles) VALUES ($1, $2) RETURNING id")
-            .bind(username)
-            .bind(&json)
-            .fetch_one(conn)
-            .await?
-    });
+    let row = User {
+        id: 0,
+        username: username.to_owned(),
+        roles: roles_json(&roles)?,
+    };
+    let id = User::insert(cx, &row).await?;
     let user = UserRef {
         id,
         username: username.to_owned(),
     };
-    if !roles.is_empty() {
-        cx.emit(UserUpdatedRoles {
-            user: user.clone(),
-            before: Roles::new(),
-            after: roles,
-        })?;
-    }
+    cx.emit(UserCreated {
+        user: user.clone(),
+        roles,
+    })?;
     Ok(user)
 }
 
 /// Creates a project.
 #[auditable(emits(ProjectCreated))]
 pub async fn add_project(cx: &mut StaffAudit, name: &str) -> Result<ProjectRef, CommandError> {
-    let id: i64 = with_db!(cx.db(), conn => {
-        sqlx::query_scalar("INSERT INTO projects (name) VALUES ($1) RETURNING id")
-            .bind(name)
-            .fetch_one(conn)
-            .await?
-    });
+    let id = Project::insert(
+        cx,
+        &Project {
+            id: 0,
+            name: name.to_owned(),
+        },
+    )
+    .await?;
     let project = ProjectRef {
         id,
         name: name.to_owned(),
@@ -95,18 +96,13 @@ pub async fn add_member(
     user: &UserRef,
     roles: Roles,
 ) -> Result<MembershipId, CommandError> {
-    let json = roles_json(&roles)?;
-    let id: i64 = with_db!(cx.db(), conn => {
-        sqlx::query_scalar(
-            "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(project.id)
-        .bind(user.id)
-        .bind(&json)
-        .fetch_one(conn)
-        .await?
-    });
-    let membership = MembershipId(id);
+    let row = Membership {
+        id: 0,
+        project_id: project.id,
+        user_id: user.id,
+        roles: roles_json(&roles)?,
+    };
+    let membership = MembershipId(Membership::insert(cx, &row).await?);
     cx.emit(ProjectMemberAdded {
         membership,
         project: project.clone(),
@@ -124,24 +120,27 @@ pub async fn add_member(
     Ok(membership)
 }
 
-/// The membership of `user` in `project` and its roles.
+/// The membership of `user` in `project`.
 async fn find_membership(
     cx: &mut StaffAudit,
     project: &ProjectRef,
     user: &UserRef,
-) -> Result<(MembershipId, Roles), CommandError> {
-    let row: Option<(i64, String)> = with_db!(cx.db(), conn => {
-        sqlx::query_as("SELECT id, roles FROM memberships WHERE project_id = $1 AND user_id = $2")
+) -> Result<Membership, CommandError> {
+    let id: Option<i64> = audit_core::with_db!(cx.db(), conn => {
+        sqlx::query_scalar("SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2")
             .bind(project.id)
             .bind(user.id)
             .fetch_optional(conn)
             .await?
     });
-    let (id, roles) = row.ok_or_else(|| CommandError::NotAMember {
+    let found = match id {
+        Some(id) => Membership::find(cx.db(), id).await?,
+        None => None,
+    };
+    found.ok_or_else(|| CommandError::NotAMember {
         user: user.username.clone(),
         project: project.name.clone(),
-    })?;
-    Ok((MembershipId(id), serde_json::from_str(&roles)?))
+    })
 }
 
 /// Sets a member's roles. Always records an event, even when the roles do
@@ -153,18 +152,12 @@ pub async fn update_member_roles(
     user: &UserRef,
     roles: Roles,
 ) -> Result<(), CommandError> {
-    let (membership, before) = find_membership(cx, project, user).await?;
-    let json = roles_json(&roles)?;
-    with_db!(cx.db(), conn => {
-        sqlx::query("UPDATE memberships SET roles = $1 WHERE id = $2")
-            .bind(&json)
-            .bind(membership.0)
-            .execute(conn)
-            .await?
-            .rows_affected()
-    });
+    let mut membership = find_membership(cx, project, user).await?;
+    let before: Roles = serde_json::from_str(&membership.roles)?;
+    membership.roles = roles_json(&roles)?;
+    Membership::update(cx, &membership).await?;
     cx.emit(ProjectMemberUpdatedRoles {
-        membership,
+        membership: MembershipId(membership.id),
         project: project.clone(),
         user: user.clone(),
         before,
@@ -182,16 +175,10 @@ pub async fn remove_member(
     user: &UserRef,
 ) -> Result<(), CommandError> {
     update_member_roles(cx, project, user, Roles::new()).await?;
-    let (membership, _) = find_membership(cx, project, user).await?;
-    with_db!(cx.db(), conn => {
-        sqlx::query("DELETE FROM memberships WHERE id = $1")
-            .bind(membership.0)
-            .execute(conn)
-            .await?
-            .rows_affected()
-    });
+    let membership = find_membership(cx, project, user).await?;
+    Membership::delete(cx, membership.id).await?;
     cx.emit(ProjectMemberRemoved {
-        membership,
+        membership: MembershipId(membership.id),
         project: project.clone(),
         user: user.clone(),
     })?;
@@ -205,22 +192,12 @@ pub async fn update_user_roles(
     user: &UserRef,
     roles: Roles,
 ) -> Result<(), CommandError> {
-    let stored: String = with_db!(cx.db(), conn => {
-        sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
-            .bind(user.id)
-            .fetch_one(conn)
-            .await?
-    });
-    let before: Roles = serde_json::from_str(&stored)?;
-    let json = roles_json(&roles)?;
-    with_db!(cx.db(), conn => {
-        sqlx::query("UPDATE users SET roles = $1 WHERE id = $2")
-            .bind(&json)
-            .bind(user.id)
-            .execute(conn)
-            .await?
-            .rows_affected()
-    });
+    let mut row = User::find(cx.db(), user.id)
+        .await?
+        .ok_or(CommandError::NoSuchUser(user.id))?;
+    let before: Roles = serde_json::from_str(&row.roles)?;
+    row.roles = roles_json(&roles)?;
+    User::update(cx, &row).await?;
     cx.emit(UserUpdatedRoles {
         user: user.clone(),
         before,

@@ -54,6 +54,15 @@ audit_core::declare_events! {
             after: Roles,
         },
 
+        /// A user was created, with their initial global roles.
+        #[event(code = "user_created", label = "User created", group = "Users")]
+        UserCreated {
+            /// The new user.
+            #[target] #[subject] user: UserRef,
+            /// Initial global roles.
+            roles: Roles,
+        },
+
         /// A user's global roles changed.
         #[event(code = "user_updated_roles", label = "User's global roles updated", group = "Users")]
         UserUpdatedRoles {

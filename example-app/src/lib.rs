@@ -6,4 +6,5 @@
 pub mod commands;
 pub mod domain;
 pub mod events;
+pub mod models;
 pub mod schema;

@@ -1,6 +1,8 @@
 //! The staff area's own tables, next to the audit schema.
 
-use audit_core::{AuditError, Auditor, Backend};
+use audit_core::{AuditError, Auditor, Backend, Model};
+
+use crate::models::{Membership, User};
 
 const SQLITE: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -40,7 +42,9 @@ CREATE TABLE IF NOT EXISTS memberships (
 );
 ";
 
-/// Creates the audit schema and the staff area's tables (idempotent).
+/// Creates the audit schema and the staff area's tables (idempotent), and
+/// protects the immutable ones (on PostgreSQL, raw writes without an audit
+/// event are refused).
 pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
     auditor.migrate().await?;
     match auditor.backend() {
@@ -54,6 +58,9 @@ pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
                 .expect("invariant: backend is PostgreSQL");
             sqlx::raw_sql(POSTGRES).execute(pool).await?;
         }
+    }
+    for table in [User::TABLE, Membership::TABLE] {
+        auditor.protect_immutable_table(table).await?;
     }
     Ok(())
 }

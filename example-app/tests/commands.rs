@@ -341,6 +341,6 @@ async fn queries_filter_by_type_actor_subject_and_target() {
         );
         let future = chrono::Utc::now() + chrono::Duration::hours(1);
         assert!(q(EventQuery::new().since(future)).await.is_empty());
-        assert_eq!(q(EventQuery::new().until(future)).await.len(), 4);
+        assert_eq!(q(EventQuery::new().until(future)).await.len(), 5);
     }
 }

@@ -281,7 +281,8 @@ async fn concurrent_commands_keep_exactly_their_events() {
                 None => break,
             }
         }
-        let expected_events = committed.len() * 3;
+        // Three per committed iteration, plus each task's user_created.
+        let expected_events = committed.len() * 3 + TASKS;
         assert_eq!(seen.len(), expected_events, "{}", common::label(&auditor));
         assert_eq!(pages, expected_events.div_ceil(97));
         assert_eq!(

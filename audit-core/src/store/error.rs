@@ -52,6 +52,9 @@ pub enum AuditError {
     /// A query cursor that this store did not produce.
     #[error("invalid cursor `{0}`")]
     InvalidCursor(String),
+    /// A table name that is not a plain lowercase SQL identifier.
+    #[error("`{0}` is not a plain lowercase SQL identifier")]
+    InvalidIdentifier(String),
     /// A database URL this store cannot use.
     #[error("unsupported database URL `{0}`: expected `sqlite:...` or `postgres://...`")]
     UnsupportedUrl(String),

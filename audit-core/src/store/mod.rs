@@ -170,6 +170,54 @@ impl Auditor {
         Ok(())
     }
 
+    /// Protects an immutable model's table. On PostgreSQL, adds triggers that
+    /// refuse, at commit, any `INSERT`, `UPDATE` or `DELETE` of `table` in a
+    /// transaction that records no audit event (raw SQL from `psql`
+    /// included), and any `TRUNCATE`. Idempotent.
+    ///
+    /// On SQLite it only checks the name: SQLite has no transaction identity
+    /// a trigger could compare, so there the guarantee is the compile-time
+    /// one (only commands get write access to an immutable model).
+    pub async fn protect_immutable_table(&self, table: &str) -> Result<(), AuditError> {
+        if !schema::is_plain_identifier(table) {
+            return Err(AuditError::InvalidIdentifier(table.to_owned()));
+        }
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::raw_sql(&schema::protect_table(table))
+                .execute(pool)
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    /// The application tables in the database that are neither one of
+    /// `classified` nor part of the audit schema: each is a model nobody
+    /// decided is mutable or immutable. An application's test asserts this
+    /// is empty, listing every `Model::TABLE`.
+    pub async fn unclassified_tables(
+        &self,
+        classified: &[&str],
+    ) -> Result<Vec<String>, AuditError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+            }
+        };
+        let tables: Vec<String> = on_backend!(self.target(), pool => {
+            sqlx::query_scalar(sql).fetch_all(pool).await?
+        });
+        Ok(tables
+            .into_iter()
+            .filter(|t| {
+                !schema::OWN_TABLES.contains(&t.as_str()) && !classified.contains(&t.as_str())
+            })
+            .collect())
+    }
+
     /// Checks that the audit schema is present, naming what is missing if not.
     pub async fn verify_schema(&self) -> Result<(), AuditError> {
         let exists_sql = match self.backend() {

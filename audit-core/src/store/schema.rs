@@ -67,8 +67,27 @@ CREATE TABLE IF NOT EXISTS audit_events (
     subject_id TEXT,
     command_name TEXT NOT NULL,
     command_id TEXT NOT NULL,
-    payload JSONB NOT NULL
+    payload JSONB NOT NULL,
+    -- The writing transaction, so protected tables can check it recorded an event.
+    tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
+CREATE INDEX IF NOT EXISTS audit_events_by_transaction ON audit_events (tx_id);
+CREATE OR REPLACE FUNCTION audit_require_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM audit_events WHERE tx_id = pg_current_xact_id()) THEN
+        RAISE EXCEPTION 'table % is immutable: % outside an audited command is refused', TG_TABLE_NAME, TG_OP
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'write it through an #[auditable] command, which records its audit event in the same transaction';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION audit_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'table % is immutable: TRUNCATE is refused', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND current_setting('audit.retention_permit', true) = 'granted' THEN
@@ -92,4 +111,31 @@ pub fn script(backend_sql: &str) -> String {
         "{backend_sql}{INDEXES}
 INSERT INTO audit_schema (version) SELECT {SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM audit_schema);"
     )
+}
+
+/// Tables of the audit schema itself, never application models.
+pub const OWN_TABLES: [&str; 3] = ["audit_events", "audit_schema", "audit_retention_permit"];
+
+/// PostgreSQL triggers that refuse writes to `table` in a transaction that
+/// records no audit event (checked at commit), and any `TRUNCATE`.
+/// `table` must be a plain identifier (checked by the caller).
+pub fn protect_table(table: &str) -> String {
+    format!(
+        "DROP TRIGGER IF EXISTS {table}_audit_required ON {table};
+CREATE CONSTRAINT TRIGGER {table}_audit_required AFTER INSERT OR UPDATE OR DELETE ON {table}
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_require_event();
+DROP TRIGGER IF EXISTS {table}_audit_no_truncate ON {table};
+CREATE TRIGGER {table}_audit_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();"
+    )
+}
+
+/// Whether `name` is a plain lowercase SQL identifier, safe to splice into DDL.
+pub fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
 }

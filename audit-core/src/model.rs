@@ -1,0 +1,37 @@
+//! Models: application tables classified as mutable or immutable (G7).
+//!
+//! `#[derive(audit_core::Model)]` with `#[model(immutable)]` gives a model
+//! whose reads are free and whose writes (`insert`, `update`, `delete`) need
+//! [`WriteAccess`], which only a running command ([`Command`](crate::Command))
+//! has: writing it outside an `#[auditable]` function does not compile. On
+//! PostgreSQL, [`Auditor::protect_immutable_table`](crate::Auditor::protect_immutable_table)
+//! adds the database's half of the guarantee.
+
+use crate::catalog::EventCatalog;
+use crate::store::{Command, Db};
+
+/// A table of the application, classified by `#[derive(Model)]`.
+pub trait Model: Sized {
+    /// The table's name.
+    const TABLE: &'static str;
+    /// Whether only commands may write it.
+    const IMMUTABLE: bool;
+}
+
+/// The right to write model `M`: held by every running command, and by a
+/// plain audited transaction only for mutable models.
+#[diagnostic::on_unimplemented(
+    message = "`{M}` is an immutable model: only a command can write it",
+    label = "this is not a command context",
+    note = "write an `#[auditable]` command that makes this change and emits its event, and call that command here"
+)]
+pub trait WriteAccess<M: Model> {
+    /// The transaction's connection.
+    fn write_db(&mut self) -> Db<'_>;
+}
+
+impl<E: EventCatalog, C, M: Model> WriteAccess<M> for Command<'_, E, C> {
+    fn write_db(&mut self) -> Db<'_> {
+        self.db()
+    }
+}

@@ -1,0 +1,142 @@
+//! Code generation for `#[derive(Model)]`: the `Model` impl, guarded writes
+//! and a read by id, the same SQL on both backends.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::parse::Model;
+
+/// Generates the impls.
+pub fn generate(model: &Model) -> TokenStream {
+    let p = quote!(::audit_core::__private);
+    let ident = &model.ident;
+    let table = &model.table;
+    let immutable = model.immutable;
+    let id = &model.id;
+    let names: Vec<String> = model.columns.iter().map(|(c, _)| c.to_string()).collect();
+    let fields: Vec<_> = model.columns.iter().map(|(c, _)| c).collect();
+    let placeholders = |from: usize| -> Vec<String> {
+        (0..names.len()).map(|i| format!("${}", i + from)).collect()
+    };
+    let insert_sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) RETURNING {id}",
+        names.join(", "),
+        placeholders(1).join(", ")
+    );
+    let sets: Vec<String> = names
+        .iter()
+        .zip(placeholders(1))
+        .map(|(n, p)| format!("{n} = {p}"))
+        .collect();
+    let update_sql = format!(
+        "UPDATE {table} SET {} WHERE {id} = ${}",
+        sets.join(", "),
+        names.len() + 1
+    );
+    let delete_sql = format!("DELETE FROM {table} WHERE {id} = $1");
+    let select_sql = format!(
+        "SELECT {id}{} FROM {table} WHERE {id} = $1",
+        names.iter().map(|n| format!(", {n}")).collect::<String>()
+    );
+    let id_name = id.to_string();
+    let both = |body: TokenStream| {
+        quote! {
+            match db {
+                #p::Db::Sqlite(conn) => #body,
+                #p::Db::Postgres(conn) => #body,
+            }
+        }
+    };
+    let insert = both(quote! {
+        #p::sqlx::query_scalar(#insert_sql)
+            #(.bind(&row.#fields))*
+            .fetch_one(conn)
+            .await
+    });
+    let update = both(quote! {
+        #p::sqlx::query(#update_sql)
+            #(.bind(&row.#fields))*
+            .bind(row.#id)
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    let delete = both(quote! {
+        #p::sqlx::query(#delete_sql).bind(id).execute(conn).await.map(|done| done.rows_affected())
+    });
+    let find = both(quote! {{
+        let row = #p::sqlx::query(#select_sql).bind(id).fetch_optional(conn).await?;
+        row.map(|row| {
+            ::core::result::Result::Ok(#ident {
+                #id: #p::sqlx::Row::try_get(&row, #id_name)?,
+                #(#fields: #p::sqlx::Row::try_get(&row, #names)?,)*
+            })
+        })
+        .transpose()
+    }});
+    let audit_access = (!immutable).then(|| {
+        quote! {
+            impl<E: #p::EventCatalog> #p::WriteAccess<#ident> for #p::Audit<E> {
+                fn write_db(&mut self) -> #p::Db<'_> {
+                    self.db()
+                }
+            }
+        }
+    });
+    let who = if immutable {
+        "only a command (`#[auditable]`)"
+    } else {
+        "a command or any audited transaction"
+    };
+    let insert_doc =
+        format!("Inserts `row` (its `{id}` is ignored) and returns the new `{id}`; {who} may.");
+    let update_doc =
+        format!("Updates the row with `row.{id}`; {who} may. Returns the rows changed.");
+    let delete_doc =
+        format!("Deletes the row with this `{id}`; {who} may. Returns the rows deleted.");
+    quote! {
+        impl #p::Model for #ident {
+            const TABLE: &'static ::core::primitive::str = #table;
+            const IMMUTABLE: ::core::primitive::bool = #immutable;
+        }
+
+        #audit_access
+
+        impl #ident {
+            #[doc = #insert_doc]
+            pub async fn insert(
+                cx: &mut impl #p::WriteAccess<Self>,
+                row: &Self,
+            ) -> ::core::result::Result<::core::primitive::i64, #p::sqlx::Error> {
+                let db = cx.write_db();
+                #insert
+            }
+
+            #[doc = #update_doc]
+            pub async fn update(
+                cx: &mut impl #p::WriteAccess<Self>,
+                row: &Self,
+            ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
+                let db = cx.write_db();
+                #update
+            }
+
+            #[doc = #delete_doc]
+            pub async fn delete(
+                cx: &mut impl #p::WriteAccess<Self>,
+                id: ::core::primitive::i64,
+            ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
+                let db = cx.write_db();
+                #delete
+            }
+
+            /// Reads the row with this id; anyone may.
+            pub async fn find(
+                db: #p::Db<'_>,
+                id: ::core::primitive::i64,
+            ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
+                #find
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `#[derive(Model)]`: classify a table as mutable or immutable and generate
+//! its guarded write methods.
+
+mod codegen;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+use crate::diagnostics::Diagnostics;
+
+/// Expands one `#[derive(Model)]`.
+pub fn expand(input: TokenStream) -> TokenStream {
+    let input: syn::DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut diag = Diagnostics::default();
+    match parse::parse_model(&input, &mut diag) {
+        Some(model) if diag.is_empty() => codegen::generate(&model),
+        _ => diag.to_compile_errors(),
+    }
+}
