@@ -105,7 +105,7 @@ pub fn generate(model: &Model) -> TokenStream {
         impl #ident {
             #[doc = #insert_doc]
             pub async fn insert(
-                cx: &mut impl #p::WriteAccess<Self>,
+                cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
                 row: &Self,
             ) -> ::core::result::Result<::core::primitive::i64, #p::sqlx::Error> {
                 let db = cx.write_db();
@@ -114,7 +114,7 @@ pub fn generate(model: &Model) -> TokenStream {
 
             #[doc = #update_doc]
             pub async fn update(
-                cx: &mut impl #p::WriteAccess<Self>,
+                cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
                 row: &Self,
             ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
                 let db = cx.write_db();
@@ -123,7 +123,7 @@ pub fn generate(model: &Model) -> TokenStream {
 
             #[doc = #delete_doc]
             pub async fn delete(
-                cx: &mut impl #p::WriteAccess<Self>,
+                cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
                 id: ::core::primitive::i64,
             ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
                 let db = cx.write_db();

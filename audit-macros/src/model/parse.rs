@@ -37,9 +37,8 @@ pub struct Model {
     pub columns: Vec<(Ident, Type)>,
 }
 
-const CLASSIFY: &str = "classify the model: `#[model(table = \"...\", mutable)]` when any code \
-                        may write it, `#[model(table = \"...\", immutable)]` when only audited \
-                        commands may";
+const CLASSIFY: &str = "say `mutable` when any code may write it, or `immutable` when only \
+                        audited commands may: `#[model(table = \"...\", immutable)]`";
 
 /// Parses the derive input; `None` when it cannot be generated.
 pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<Model> {
