@@ -43,19 +43,6 @@ fn code(event: &StoredEvent<StaffEvent>) -> &str {
     event.event.code()
 }
 
-async fn count(auditor: &Auditor, sql: &str) -> i64 {
-    match auditor.backend() {
-        audit_core::Backend::Sqlite => sqlx::query_scalar(sql)
-            .fetch_one(auditor.sqlite_pool().unwrap())
-            .await
-            .unwrap(),
-        audit_core::Backend::Postgres => sqlx::query_scalar(sql)
-            .fetch_one(auditor.postgres_pool().unwrap())
-            .await
-            .unwrap(),
-    }
-}
-
 #[tokio::test]
 async fn adding_a_member_with_roles_writes_two_events_of_one_command() {
     for auditor in common::auditors("add_member").await {
@@ -146,7 +133,10 @@ async fn removing_a_member_clears_roles_then_removes_and_keeps_both_events() {
             .unwrap();
         audit.commit().await.unwrap();
 
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM memberships").await, 0);
+        assert_eq!(
+            common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+            0
+        );
         let log = project_log(&auditor, &project).await;
         let codes: Vec<&str> = log.iter().take(2).map(code).collect();
         assert_eq!(
@@ -173,7 +163,7 @@ async fn removing_a_member_clears_roles_then_removes_and_keeps_both_events() {
 async fn an_outer_rollback_leaves_nothing() {
     for auditor in common::auditors("rollback").await {
         let (project, bob) = setup(&auditor).await;
-        let before = count(&auditor, "SELECT COUNT(*) FROM audit_events").await;
+        let before = common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events").await;
 
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
         commands::add_project(&mut audit, "Gemini").await.unwrap();
@@ -187,11 +177,17 @@ async fn an_outer_rollback_leaves_nothing() {
         drop(audit);
 
         assert_eq!(
-            count(&auditor, "SELECT COUNT(*) FROM audit_events").await,
+            common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events").await,
             before
         );
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 1);
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM memberships").await, 0);
+        assert_eq!(
+            common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
+            1
+        );
+        assert_eq!(
+            common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+            0
+        );
     }
 }
 
@@ -236,10 +232,13 @@ async fn a_failure_after_an_emit_leaves_nothing() {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            count(&auditor, "SELECT COUNT(*) FROM audit_events").await,
+            common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events").await,
             0
         );
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 0);
+        assert_eq!(
+            common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
+            0
+        );
     }
 }
 
@@ -257,7 +256,10 @@ async fn a_command_without_its_required_event_fails_and_rolls_back() {
             audit.commit().await,
             Err(AuditError::Poisoned { .. })
         ));
-        assert_eq!(count(&auditor, "SELECT COUNT(*) FROM projects").await, 0);
+        assert_eq!(
+            common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
+            0
+        );
     }
 }
 

@@ -26,32 +26,6 @@ async fn member(auditor: &Auditor) -> (ProjectRef, UserRef) {
     (project, bob)
 }
 
-async fn execute(auditor: &Auditor, sql: &str) -> Result<u64, sqlx::Error> {
-    match auditor.backend() {
-        Backend::Sqlite => sqlx::raw_sql(sql)
-            .execute(auditor.sqlite_pool().unwrap())
-            .await
-            .map(|r| r.rows_affected()),
-        Backend::Postgres => sqlx::raw_sql(sql)
-            .execute(auditor.postgres_pool().unwrap())
-            .await
-            .map(|r| r.rows_affected()),
-    }
-}
-
-async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
-    match auditor.backend() {
-        Backend::Sqlite => sqlx::query_scalar(sql)
-            .fetch_one(auditor.sqlite_pool().unwrap())
-            .await
-            .unwrap(),
-        Backend::Postgres => sqlx::query_scalar(sql)
-            .fetch_one(auditor.postgres_pool().unwrap())
-            .await
-            .unwrap(),
-    }
-}
-
 #[tokio::test]
 async fn on_postgres_raw_writes_of_immutable_tables_are_refused() {
     let Some(auditor) = common::postgres("raw_writes").await else {
@@ -66,14 +40,17 @@ async fn on_postgres_raw_writes_of_immutable_tables_are_refused() {
         "UPDATE users SET roles = '[\"StaffAreaAdministrator\"]' WHERE username = 'bob'",
         "INSERT INTO users (username) VALUES ('mallory')",
     ] {
-        let err = execute(&auditor, sql).await.expect_err(sql);
+        let err = common::execute(&auditor, sql).await.expect_err(sql);
         assert!(err.to_string().contains("is immutable"), "{sql}: {err}");
     }
     assert_eq!(
-        scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+        common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
         1
     );
-    assert_eq!(scalar(&auditor, "SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(
+        common::scalar(&auditor, "SELECT COUNT(*) FROM users").await,
+        1
+    );
 
     // The same change through its command succeeds, with its event.
     let checker: Roles = [Role::OutputChecker].into_iter().collect();
@@ -106,7 +83,7 @@ async fn on_postgres_a_hand_written_audit_row_lets_a_raw_write_through_as_docume
     member(&auditor).await;
     // The database checks that the transaction recorded an event; it cannot
     // judge whether the event describes the change. This is the documented limit.
-    execute(
+    common::execute(
         &auditor,
         "BEGIN;
          INSERT INTO users (username) VALUES ('mallory');
@@ -118,7 +95,7 @@ async fn on_postgres_a_hand_written_audit_row_lets_a_raw_write_through_as_docume
     .await
     .unwrap();
     assert_eq!(
-        scalar(
+        common::scalar(
             &auditor,
             "SELECT COUNT(*) FROM users WHERE username = 'mallory'"
         )
@@ -132,7 +109,7 @@ async fn on_postgres_a_hand_written_audit_row_lets_a_raw_write_through_as_docume
         .unwrap();
     assert_eq!(page.events[0].command_name, "psql");
     assert!(
-        execute(
+        common::execute(
             &auditor,
             "DELETE FROM audit_events WHERE command_name = 'psql'"
         )
@@ -146,19 +123,21 @@ async fn deleting_a_project_never_cascades_silently_into_memberships() {
     for auditor in common::auditors("cascade").await {
         member(&auditor).await;
         // The schema's foreign keys refuse the delete outright, on both backends.
-        let err = execute(&auditor, "DELETE FROM projects").await.unwrap_err();
+        let err = common::execute(&auditor, "DELETE FROM projects")
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().to_lowercase().contains("foreign key"),
             "{err}"
         );
         assert_eq!(
-            scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+            common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
             1
         );
 
         if auditor.backend() == Backend::Postgres {
             // Even a cascading foreign key cannot remove memberships unaudited.
-            execute(
+            common::execute(
                 &auditor,
                 "ALTER TABLE memberships DROP CONSTRAINT memberships_project_id_fkey;
                  ALTER TABLE memberships ADD CONSTRAINT memberships_project_id_fkey
@@ -166,13 +145,15 @@ async fn deleting_a_project_never_cascades_silently_into_memberships() {
             )
             .await
             .unwrap();
-            let err = execute(&auditor, "DELETE FROM projects").await.unwrap_err();
+            let err = common::execute(&auditor, "DELETE FROM projects")
+                .await
+                .unwrap_err();
             assert!(
                 err.to_string().contains("table memberships is immutable"),
                 "{err}"
             );
             assert_eq!(
-                scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+                common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
                 1
             );
         }
@@ -187,7 +168,7 @@ async fn on_sqlite_only_the_compile_time_guard_applies() {
     example_app::schema::migrate(&auditor).await.unwrap();
     member(&auditor).await;
     assert_eq!(
-        execute(&auditor, "UPDATE memberships SET roles = '[]'")
+        common::execute(&auditor, "UPDATE memberships SET roles = '[]'")
             .await
             .unwrap(),
         1
@@ -204,7 +185,7 @@ async fn every_table_is_classified_and_a_new_one_is_caught() {
                 .unwrap(),
             Vec::<String>::new()
         );
-        execute(&auditor, "CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
+        common::execute(&auditor, "CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
             .await
             .unwrap();
         assert_eq!(

@@ -13,19 +13,6 @@ use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::domain::{ProjectRef, Role, Roles};
 use example_app::events::{ProjectCreated, StaffEvent};
 
-async fn execute(auditor: &Auditor, sql: &str) -> Result<u64, sqlx::Error> {
-    match auditor.backend() {
-        Backend::Sqlite => sqlx::raw_sql(sql)
-            .execute(auditor.sqlite_pool().unwrap())
-            .await
-            .map(|r| r.rows_affected()),
-        Backend::Postgres => sqlx::raw_sql(sql)
-            .execute(auditor.postgres_pool().unwrap())
-            .await
-            .map(|r| r.rows_affected()),
-    }
-}
-
 async fn one_event(auditor: &Auditor) {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::system("test"))
@@ -47,7 +34,7 @@ async fn raw_update_delete_and_truncate_of_events_fail() {
             statements.push("TRUNCATE audit_events");
         }
         for sql in statements {
-            let err = execute(&auditor, sql).await.expect_err(sql);
+            let err = common::execute(&auditor, sql).await.expect_err(sql);
             assert!(err.to_string().contains("append-only"), "{sql}: {err}");
         }
         let page = auditor
@@ -80,7 +67,7 @@ async fn a_database_without_the_schema_is_named_in_the_error() {
         );
         // Application tables exist, the audit schema does not: the command's
         // change must not commit without its event.
-        execute(&auditor, "CREATE TABLE projects (id BIGINT, name TEXT)")
+        common::execute(&auditor, "CREATE TABLE projects (id BIGINT, name TEXT)")
             .await
             .unwrap();
         let mut audit = auditor
@@ -143,7 +130,7 @@ async fn rows_this_program_does_not_understand_are_returned_as_unknown() {
     for auditor in common::auditors("unknown_rows").await {
         one_event(&auditor).await;
         // Rows as another program might have written them.
-        execute(
+        common::execute(
             &auditor,
             "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
              actor_id, actor_name, command_name, command_id, payload) VALUES \
@@ -358,7 +345,7 @@ async fn pruning_is_the_one_audited_way_to_delete_events() {
             other => panic!("{other:?}"),
         }
         // The permit does not outlive the prune.
-        let err = execute(&auditor, "DELETE FROM audit_events")
+        let err = common::execute(&auditor, "DELETE FROM audit_events")
             .await
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");

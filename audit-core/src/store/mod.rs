@@ -151,22 +151,15 @@ impl Auditor {
 
     /// Creates or completes the audit schema (idempotent).
     pub async fn migrate(&self) -> Result<(), AuditError> {
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::raw_sql(&schema::script(schema::SQLITE))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::raw_sql(&schema::script(schema::POSTGRES))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        }
+        let script = schema::script(match self.backend() {
+            Backend::Sqlite => schema::SQLITE,
+            Backend::Postgres => schema::POSTGRES,
+        });
+        let mut tx = self.begin_tx().await?;
+        on_backend!(session::tx_target(&mut tx), conn => {
+            sqlx::raw_sql(&script).execute(conn).await?;
+        });
+        tx.commit().await?;
         Ok(())
     }
 
@@ -253,11 +246,15 @@ impl Auditor {
     /// (`BEGIN IMMEDIATE` on SQLite, so the transaction never fails later for
     /// want of the write lock).
     pub async fn begin<E: EventCatalog>(&self, actor: Actor) -> Result<Audit<E>, AuditError> {
-        let tx = match &self.pool {
+        Ok(Audit::new(self.begin_tx().await?, actor, self.backend()))
+    }
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub(crate) async fn begin_tx(&self) -> Result<session::Tx, sqlx::Error> {
+        Ok(match &self.pool {
             Pool::Sqlite(pool) => session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => session::Tx::Postgres(pool.begin().await?),
-        };
-        Ok(Audit::new(tx, actor, self.backend()))
+        })
     }
 
     /// Reads one page of events, newest first.

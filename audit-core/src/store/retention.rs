@@ -11,7 +11,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AuditError, Auditor, Pool, classify};
+use super::session::tx_target;
+use super::{AuditError, Auditor, Backend, classify, on_backend};
 use crate::actor::Actor;
 
 /// The type code of the event that records a prune. Codes declared in a
@@ -19,9 +20,28 @@ use crate::actor::Actor;
 /// catalogs read it as an unknown event, rendered generically.
 pub const PRUNED_EVENT_CODE: &str = "audit:log_pruned";
 
-const RECORD_PRUNE: &str = "INSERT INTO audit_events (occurred_at, event_type, payload_version, \
-    actor_kind, actor_id, actor_name, command_name, command_id, payload) \
-    VALUES ($1, $2, 1, $3, $4, $5, 'prune_before', $6, $7)";
+/// The SQL that differs between backends.
+struct Dialect {
+    grant: &'static str,
+    revoke: &'static str,
+    record: &'static str,
+}
+
+const SQLITE: Dialect = Dialect {
+    grant: "INSERT INTO audit_retention_permit (granted) VALUES (1)",
+    revoke: "DELETE FROM audit_retention_permit",
+    record: "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) \
+             VALUES ($1, $2, 1, $3, $4, $5, 'prune_before', $6, $7)",
+};
+
+const POSTGRES: Dialect = Dialect {
+    grant: "SELECT set_config('audit.retention_permit', 'granted', true)",
+    revoke: "SELECT set_config('audit.retention_permit', '', true)",
+    record: "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) \
+             VALUES ($1, $2, 1, $3, $4, $5, 'prune_before', $6, $7::jsonb)",
+};
 
 impl Auditor {
     /// Deletes every event that occurred before `cutoff`, acting as `actor`,
@@ -33,74 +53,38 @@ impl Auditor {
         cutoff: DateTime<Utc>,
         reason: &str,
     ) -> Result<u64, AuditError> {
-        let now = Utc::now();
-        let command_id = uuid::Uuid::new_v4().to_string();
-        let cutoff_us = cutoff.timestamp_micros();
-        let delete = "DELETE FROM audit_events WHERE occurred_at < $1";
-        let payload = |deleted: u64| {
-            serde_json::json!({
+        let dialect = match self.backend() {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        };
+        let mut tx = self.begin_tx().await?;
+        let deleted = on_backend!(tx_target(&mut tx), conn => {
+            sqlx::query(dialect.grant).execute(&mut *conn).await.map_err(classify)?;
+            let deleted = sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
+                .bind(cutoff.timestamp_micros())
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            sqlx::query(dialect.revoke).execute(&mut *conn).await?;
+            let payload = serde_json::json!({
                 "before": cutoff.to_rfc3339(),
                 "deleted": deleted,
                 "reason": reason,
-            })
-            .to_string()
-        };
-        let deleted = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query("INSERT INTO audit_retention_permit (granted) VALUES (1)")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-                let deleted = sqlx::query(delete)
-                    .bind(cutoff_us)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query("DELETE FROM audit_retention_permit")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(RECORD_PRUNE)
-                    .bind(now.timestamp_micros())
-                    .bind(PRUNED_EVENT_CODE)
-                    .bind(actor.kind())
-                    .bind(actor.id())
-                    .bind(actor.name())
-                    .bind(&command_id)
-                    .bind(payload(deleted))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                deleted
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT set_config('audit.retention_permit', 'granted', true)")
-                    .execute(&mut *tx)
-                    .await?;
-                let deleted = sqlx::query(delete)
-                    .bind(cutoff_us)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?
-                    .rows_affected();
-                sqlx::query("SELECT set_config('audit.retention_permit', '', true)")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(&RECORD_PRUNE.replace("$7", "$7::jsonb"))
-                    .bind(now.timestamp_micros())
-                    .bind(PRUNED_EVENT_CODE)
-                    .bind(actor.kind())
-                    .bind(actor.id())
-                    .bind(actor.name())
-                    .bind(&command_id)
-                    .bind(payload(deleted))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                deleted
-            }
-        };
+            });
+            sqlx::query(dialect.record)
+                .bind(Utc::now().timestamp_micros())
+                .bind(PRUNED_EVENT_CODE)
+                .bind(actor.kind())
+                .bind(actor.id())
+                .bind(actor.name())
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(payload.to_string())
+                .execute(&mut *conn)
+                .await?;
+            deleted
+        });
+        tx.commit().await?;
         Ok(deleted)
     }
 }

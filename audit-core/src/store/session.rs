@@ -72,6 +72,15 @@ struct PendingEvent {
     payload: String,
 }
 
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
 impl<E: EventCatalog> Audit<E> {
     pub(crate) fn new(tx: Tx, actor: Actor, backend: Backend) -> Self {
         Audit {
@@ -150,10 +159,7 @@ impl<E: EventCatalog> Audit<E> {
                 query.execute(conn).await.map_err(classify)?;
             });
         }
-        match self.tx {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
+        self.tx.commit().await?;
         for effect in self.after_commit {
             effect();
         }
@@ -174,7 +180,7 @@ impl<E: EventCatalog> Audit<E> {
     }
 }
 
-fn tx_target(tx: &mut Tx) -> Target<&mut SqliteConnection, &mut PgConnection> {
+pub(crate) fn tx_target(tx: &mut Tx) -> Target<&mut SqliteConnection, &mut PgConnection> {
     match tx {
         Tx::Sqlite(tx) => Target::Sqlite(&mut **tx),
         Tx::Postgres(tx) => Target::Postgres(&mut **tx),

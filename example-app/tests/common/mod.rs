@@ -102,3 +102,34 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
         }
     }
 }
+
+/// Runs `sql` (one or more statements) outside any command.
+pub async fn execute(auditor: &Auditor, sql: &str) -> Result<u64, sqlx::Error> {
+    match auditor.backend() {
+        Backend::Sqlite => sqlx::raw_sql(sql)
+            .execute(auditor.sqlite_pool().expect("SQLite"))
+            .await
+            .map(|r| r.rows_affected()),
+        Backend::Postgres => sqlx::raw_sql(sql)
+            .execute(auditor.postgres_pool().expect("PostgreSQL"))
+            .await
+            .map(|r| r.rows_affected()),
+    }
+}
+
+/// The one integer `sql` returns.
+pub async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
+    let result = match auditor.backend() {
+        Backend::Sqlite => {
+            sqlx::query_scalar(sql)
+                .fetch_one(auditor.sqlite_pool().expect("SQLite"))
+                .await
+        }
+        Backend::Postgres => {
+            sqlx::query_scalar(sql)
+                .fetch_one(auditor.postgres_pool().expect("PostgreSQL"))
+                .await
+        }
+    };
+    result.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
