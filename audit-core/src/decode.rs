@@ -38,7 +38,8 @@ pub struct UnknownEvent {
     pub code: String,
     /// The stored payload version.
     pub version: i64,
-    /// The stored payload, unchanged.
+    /// The stored payload as the database returns it (PostgreSQL's JSONB
+    /// normalizes whitespace and key order).
     pub raw: String,
     /// Why it could not be decoded.
     pub reason: UnknownReason,

@@ -33,9 +33,12 @@ pub enum CommandError {
     /// A user that does not exist.
     #[error("no user with id {0}")]
     NoSuchUser(i64),
-    /// Stored roles that this program cannot read.
-    #[error("stored roles are unreadable: {0}")]
-    CorruptRoles(#[from] serde_json::Error),
+    /// The row changed or went away while the command ran.
+    #[error("{0} changed concurrently; try again")]
+    Conflict(&'static str),
+    /// Roles could not be encoded or decoded.
+    #[error("roles cannot be stored or read: {0}")]
+    Roles(#[from] serde_json::Error),
 }
 
 fn roles_json(roles: &Roles) -> Result<String, CommandError> {
@@ -155,7 +158,9 @@ pub async fn update_member_roles(
     let mut membership = find_membership(cx, project, user).await?;
     let before: Roles = serde_json::from_str(&membership.roles)?;
     membership.roles = roles_json(&roles)?;
-    Membership::update(cx, &membership).await?;
+    if Membership::update(cx, &membership).await? != 1 {
+        return Err(CommandError::Conflict("the membership"));
+    }
     cx.emit(ProjectMemberUpdatedRoles {
         membership: MembershipId(membership.id),
         project: project.clone(),
@@ -176,7 +181,9 @@ pub async fn remove_member(
 ) -> Result<(), CommandError> {
     update_member_roles(cx, project, user, Roles::new()).await?;
     let membership = find_membership(cx, project, user).await?;
-    Membership::delete(cx, membership.id).await?;
+    if Membership::delete(cx, membership.id).await? != 1 {
+        return Err(CommandError::Conflict("the membership"));
+    }
     cx.emit(ProjectMemberRemoved {
         membership: MembershipId(membership.id),
         project: project.clone(),
@@ -197,7 +204,9 @@ pub async fn update_user_roles(
         .ok_or(CommandError::NoSuchUser(user.id))?;
     let before: Roles = serde_json::from_str(&row.roles)?;
     row.roles = roles_json(&roles)?;
-    User::update(cx, &row).await?;
+    if User::update(cx, &row).await? != 1 {
+        return Err(CommandError::Conflict("the user"));
+    }
     cx.emit(UserUpdatedRoles {
         user: user.clone(),
         before,

@@ -30,6 +30,14 @@ async fn raw_update_delete_and_truncate_of_events_fail() {
             "UPDATE audit_events SET actor_name = 'mallory'",
             "DELETE FROM audit_events",
         ];
+        if auditor.backend() == Backend::Sqlite {
+            // REPLACE deletes the old row without firing delete triggers.
+            statements.push(
+                "INSERT OR REPLACE INTO audit_events (id, occurred_at, event_type, payload_version, \
+                 actor_kind, actor_id, actor_name, command_name, command_id, payload) \
+                 SELECT id, 0, 'forged', 1, 'user', 'm', 'mallory', 'x', 'x', '{}' FROM audit_events",
+            );
+        }
         if auditor.backend() == Backend::Postgres {
             statements.push("TRUNCATE audit_events");
         }
@@ -403,4 +411,48 @@ async fn lose_connection(cx: &mut StaffAudit) -> Result<(), CommandError> {
     sqlx::query("SELECT 1").execute(&mut *conn).await?;
     cx.emit(ProjectCreated { project })?;
     Ok(())
+}
+
+/// Ignores a failed emit and returns Ok.
+#[auditable(emits(ProjectCreated))]
+async fn ignore_failed_emit(cx: &mut StaffAudit, name: String) -> Result<(), CommandError> {
+    let _ = cx.emit(ProjectCreated {
+        project: ProjectRef { id: 1, name },
+    });
+    cx.emit(ProjectCreated {
+        project: ProjectRef {
+            id: 2,
+            name: "fine".into(),
+        },
+    })?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_emit_fails_the_transaction_even_when_ignored() {
+    for auditor in common::auditors("ignored_emit").await {
+        for bad in ["x".repeat(MAX_PAYLOAD_BYTES), "nul \0 inside".to_owned()] {
+            let mut audit = auditor
+                .begin::<StaffEvent>(Actor::system("t"))
+                .await
+                .unwrap();
+            ignore_failed_emit(&mut audit, bad).await.unwrap();
+            match audit.commit().await {
+                Err(AuditError::Poisoned { reason }) => {
+                    assert!(
+                        reason.starts_with(
+                            "command `ignore_failed_emit`: the payload of event `project_created`"
+                        ),
+                        "{reason}"
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let page = auditor
+            .query::<StaffEvent>(&EventQuery::new())
+            .await
+            .unwrap();
+        assert!(page.events.is_empty());
+    }
 }

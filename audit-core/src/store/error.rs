@@ -32,6 +32,12 @@ pub enum AuditError {
         /// The limit.
         limit: usize,
     },
+    /// A payload holds a NUL character, which PostgreSQL cannot store.
+    #[error("the payload of event `{event}` contains a NUL character, which cannot be stored")]
+    NulCharacter {
+        /// The event's code.
+        event: &'static str,
+    },
     /// A command returned `Ok` without emitting an event it requires.
     #[error(
         "command `{command}` returned Ok without emitting its required event `{event}`; \

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
     command_id TEXT NOT NULL,
     payload TEXT NOT NULL
 );
+CREATE TRIGGER IF NOT EXISTS audit_events_no_replace BEFORE INSERT ON audit_events
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: replacing an event is refused'); END;
 CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE is refused'); END;
 CREATE TABLE IF NOT EXISTS audit_retention_permit (granted INTEGER NOT NULL);
@@ -121,11 +124,11 @@ pub const OWN_TABLES: [&str; 3] = ["audit_events", "audit_schema", "audit_retent
 /// `table` must be a plain identifier (checked by the caller).
 pub fn protect_table(table: &str) -> String {
     format!(
-        "DROP TRIGGER IF EXISTS {table}_audit_required ON {table};
-CREATE CONSTRAINT TRIGGER {table}_audit_required AFTER INSERT OR UPDATE OR DELETE ON {table}
+        "DROP TRIGGER IF EXISTS audit_required ON {table};
+CREATE CONSTRAINT TRIGGER audit_required AFTER INSERT OR UPDATE OR DELETE ON {table}
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_require_event();
-DROP TRIGGER IF EXISTS {table}_audit_no_truncate ON {table};
-CREATE TRIGGER {table}_audit_no_truncate BEFORE TRUNCATE ON {table}
+DROP TRIGGER IF EXISTS audit_no_truncate ON {table};
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();"
     )
 }

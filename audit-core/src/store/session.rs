@@ -159,6 +159,14 @@ impl<E: EventCatalog> Audit<E> {
                 query.execute(conn).await.map_err(classify)?;
             });
         }
+        if pending.is_empty() {
+            // PostgreSQL answers COMMIT of a failed transaction with a silent
+            // ROLLBACK; a statement first makes that an error. (With pending
+            // events, their INSERT has already done so.)
+            on_backend!(tx_target(&mut self.tx), conn => {
+                sqlx::query("SELECT 1").execute(conn).await?;
+            });
+        }
         self.tx.commit().await?;
         for effect in self.after_commit {
             effect();
@@ -257,17 +265,15 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
         Ev: Event<Catalog = E> + EmittedBy<C>,
     {
         let code = Ev::TYPE.code();
-        let payload = serde_json::to_string(&event).map_err(|source| AuditError::Serialize {
-            event: code,
-            source,
-        })?;
-        if payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(AuditError::PayloadTooLarge {
-                event: code,
-                size: payload.len(),
-                limit: MAX_PAYLOAD_BYTES,
-            });
-        }
+        // A failed emit fails the transaction too, even if the command goes on.
+        let payload = match checked_payload(&event, code) {
+            Ok(payload) => payload,
+            Err(error) => {
+                self.audit
+                    .poison(format!("command `{}`: {error}", self.name));
+                return Err(error);
+            }
+        };
         let run = self
             .audit
             .current
@@ -343,6 +349,26 @@ impl<E: EventCatalog, C> DerefMut for Command<'_, E, C> {
     fn deref_mut(&mut self) -> &mut Audit<E> {
         self.audit
     }
+}
+
+/// The payload as stored, or why it cannot be.
+fn checked_payload<Ev: Event>(event: &Ev, code: &'static str) -> Result<String, AuditError> {
+    let payload = serde_json::to_string(event).map_err(|source| AuditError::Serialize {
+        event: code,
+        source,
+    })?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(AuditError::PayloadTooLarge {
+            event: code,
+            size: payload.len(),
+            limit: MAX_PAYLOAD_BYTES,
+        });
+    }
+    // PostgreSQL cannot store NUL in text or JSONB; refuse it on every backend alike.
+    if payload.contains("\\u0000") {
+        return Err(AuditError::NulCharacter { event: code });
+    }
+    Ok(payload)
 }
 
 fn now_micros() -> i64 {

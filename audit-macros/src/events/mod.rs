@@ -69,10 +69,16 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
     quote!(#errors #generated)
 }
 
+/// Whether two generated items would share a name (the errors are reported by validation).
 fn has_duplicate_names(catalog: &model::Catalog) -> bool {
     let mut seen = std::collections::BTreeSet::new();
-    catalog
-        .events
-        .iter()
-        .any(|e| !seen.insert(e.ident.to_string()))
+    let mut names = vec![
+        catalog.ident.to_string(),
+        codegen::type_ident(catalog).to_string(),
+    ];
+    for event in &catalog.events {
+        names.push(event.ident.to_string());
+        names.push(format!("{}View", event.ident));
+    }
+    names.into_iter().any(|name| !seen.insert(name))
 }

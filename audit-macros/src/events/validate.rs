@@ -47,6 +47,35 @@ pub fn validate(catalog: &Catalog, diag: &mut Diagnostics) {
         }
         check_event(event, diag);
     }
+    check_generated_names(catalog, diag);
+}
+
+/// The macro generates `<Catalog>Type` and `<Event>View`; an event named like
+/// one of them (or like the catalog) would collide with it.
+fn check_generated_names(catalog: &Catalog, diag: &mut Diagnostics) {
+    let mut generated: BTreeMap<String, String> = BTreeMap::new();
+    generated.insert(catalog.ident.to_string(), "the catalog itself".to_owned());
+    generated.insert(
+        format!("{}Type", catalog.ident),
+        format!("the event-type enum of `{}`", catalog.ident),
+    );
+    for event in &catalog.events {
+        generated.insert(
+            format!("{}View", event.ident),
+            format!("the template view of event `{}`", event.ident),
+        );
+    }
+    for event in &catalog.events {
+        if let Some(what) = generated.get(&event.ident.to_string()) {
+            diag.error(
+                event.ident.span(),
+                format!(
+                    "event `{}` would collide with {what}, which the macro generates; rename the event",
+                    event.ident
+                ),
+            );
+        }
+    }
 }
 
 /// The rule for event codes; `Err` holds why `code` breaks it.
@@ -197,6 +226,20 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("duplicate event code `same`: it is already the code of `A`"));
         assert!(errors[1].contains("event `A` is declared twice"));
+    }
+
+    #[test]
+    fn names_that_collide_with_generated_items_are_reported() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")] A,
+                #[event(code = "b", label = "B", group = "G")] AView,
+                #[event(code = "c", label = "C", group = "G")] EType,
+            }
+        });
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("`AView` would collide with the template view of event `A`"));
+        assert!(errors[1].contains("`EType` would collide with the event-type enum of `E`"));
     }
 
     #[test]

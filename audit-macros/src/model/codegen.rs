@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 
 use super::parse::Model;
 
@@ -13,32 +14,40 @@ pub fn generate(model: &Model) -> TokenStream {
     let table = &model.table;
     let immutable = model.immutable;
     let id = &model.id;
-    let names: Vec<String> = model.columns.iter().map(|(c, _)| c.to_string()).collect();
+    // Quoted, so that column names such as `user` or `order` work on both backends.
+    let names: Vec<String> = model
+        .columns
+        .iter()
+        .map(|(c, _)| c.unraw().to_string())
+        .collect();
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let table_q = format!("\"{table}\"");
+    let id_q = format!("\"{}\"", id.unraw());
     let fields: Vec<_> = model.columns.iter().map(|(c, _)| c).collect();
     let placeholders = |from: usize| -> Vec<String> {
         (0..names.len()).map(|i| format!("${}", i + from)).collect()
     };
     let insert_sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({}) RETURNING {id}",
-        names.join(", "),
+        "INSERT INTO {table_q} ({}) VALUES ({}) RETURNING {id_q}",
+        quoted.join(", "),
         placeholders(1).join(", ")
     );
-    let sets: Vec<String> = names
+    let sets: Vec<String> = quoted
         .iter()
         .zip(placeholders(1))
         .map(|(n, p)| format!("{n} = {p}"))
         .collect();
     let update_sql = format!(
-        "UPDATE {table} SET {} WHERE {id} = ${}",
+        "UPDATE {table_q} SET {} WHERE {id_q} = ${}",
         sets.join(", "),
         names.len() + 1
     );
-    let delete_sql = format!("DELETE FROM {table} WHERE {id} = $1");
+    let delete_sql = format!("DELETE FROM {table_q} WHERE {id_q} = $1");
     let select_sql = format!(
-        "SELECT {id}{} FROM {table} WHERE {id} = $1",
-        names.iter().map(|n| format!(", {n}")).collect::<String>()
+        "SELECT {id_q}{} FROM {table_q} WHERE {id_q} = $1",
+        quoted.iter().map(|n| format!(", {n}")).collect::<String>()
     );
-    let id_name = id.to_string();
+    let id_name = id.unraw().to_string();
     let both = |body: TokenStream| {
         quote! {
             match db {
