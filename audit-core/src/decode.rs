@@ -75,6 +75,15 @@ pub enum UnknownReason {
     /// The stored version is not a version at all.
     #[error("its payload version {0} is invalid: versions start at 1")]
     InvalidVersion(i64),
+    /// A column of the stored row could not be read as its declared type
+    /// (a row written by hand with the wrong storage type, say).
+    #[error("its stored `{column}` column cannot be read: {error}")]
+    UnreadableColumn {
+        /// The column.
+        column: &'static str,
+        /// The database driver's error.
+        error: String,
+    },
     /// The payload is not JSON, or does not match the declared fields.
     #[error("its payload does not match the declared fields: {0}")]
     MalformedPayload(String),

@@ -456,3 +456,34 @@ async fn a_failed_emit_fails_the_transaction_even_when_ignored() {
         assert!(page.events.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_row_with_an_unreadable_column_is_unknown_and_the_page_still_loads() {
+    // Only SQLite lets a column hold another storage type than declared.
+    let auditor = common::sqlite("unreadable").await;
+    example_app::schema::migrate(&auditor).await.unwrap();
+    one_event(&auditor).await;
+    common::execute(
+        &auditor,
+        "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, actor_id, \
+         actor_name, command_name, command_id, payload) \
+         VALUES (X'00', 42, 'one', 'user', '1', 'eve', 'x', 'c', X'FFFE')",
+    )
+    .await
+    .unwrap();
+    let page = auditor
+        .query::<StaffEvent>(&EventQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(page.events.len(), 2);
+    match &page.events[0].event {
+        Decoded::Unknown(u) => match &u.reason {
+            UnknownReason::UnreadableColumn { column, .. } => {
+                assert!(["payload_version", "payload"].contains(column), "{column}")
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(page.events[1].event, Decoded::Known(_)));
+}

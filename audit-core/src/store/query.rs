@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{AuditError, Auditor, Backend, on_backend};
 use crate::actor::Actor;
 use crate::catalog::{EntityRef, EventCatalog, References};
-use crate::decode::Decoded;
+use crate::decode::{Decoded, UnknownEvent, UnknownReason};
 
 /// The most events one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -165,24 +165,55 @@ enum Bind {
     Int(i64),
 }
 
-type Row = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
+/// One stored row, each column read on its own so that one unreadable
+/// column makes that event unknown instead of failing the page.
+struct RawRow {
+    id: i64,
+    occurred_at: Option<i64>,
+    code: Column<String>,
+    version: Column<i64>,
+    actor: [Option<String>; 3],
+    refs: [Option<String>; 6],
+    command_name: Option<String>,
+    command_id: Option<String>,
+    payload: Column<String>,
+}
+
+/// A column's value, or why it could not be read.
+type Column<T> = Result<T, String>;
+
+fn read<'r, R, T>(row: &'r R, index: usize) -> Column<T>
+where
+    R: sqlx::Row,
+    T: sqlx::Decode<'r, R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    row.try_get_unchecked::<T, _>(index)
+        .map_err(|e| e.to_string())
+}
+
+fn read_row<'r, R>(row: &'r R) -> Result<RawRow, sqlx::Error>
+where
+    R: sqlx::Row,
+    i64: sqlx::Decode<'r, R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database>,
+    String: sqlx::Decode<'r, R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let text = |i| read::<R, Option<String>>(row, i).ok().flatten();
+    Ok(RawRow {
+        id: row.try_get_unchecked::<i64, _>(0)?,
+        occurred_at: read::<R, Option<i64>>(row, 1).ok().flatten(),
+        code: read(row, 2),
+        version: read(row, 3),
+        actor: [text(4), text(5), text(6)],
+        refs: [text(7), text(8), text(9), text(10), text(11), text(12)],
+        command_name: text(13),
+        command_id: text(14),
+        payload: read(row, 15),
+    })
+}
 
 fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
     let payload = match backend {
@@ -259,19 +290,20 @@ pub(crate) async fn run<E: EventCatalog>(
     q: &EventQuery,
 ) -> Result<Page<E>, AuditError> {
     let (sql, binds) = build_sql(auditor.backend(), q);
-    let rows: Vec<Row> = on_backend!(auditor.target(), pool => {
-        let mut query = sqlx::query_as(&sql);
+    let rows: Vec<RawRow> = on_backend!(auditor.target(), pool => {
+        let mut query = sqlx::query(&sql);
         for bind in &binds {
             query = match bind {
                 Bind::Text(s) => query.bind(s.as_str()),
                 Bind::Int(i) => query.bind(*i),
             };
         }
-        query.fetch_all(pool).await.map_err(super::classify)?
+        let rows = query.fetch_all(pool).await.map_err(super::classify)?;
+        rows.iter().map(read_row).collect::<Result<_, _>>()?
     });
     let limit = q.limit as usize;
     let next = (rows.len() > limit).then(|| Cursor {
-        before_id: rows[limit - 1].0,
+        before_id: rows[limit - 1].id,
     });
     let events = rows.into_iter().take(limit).map(decode_row).collect();
     Ok(Page { events, next })
@@ -281,23 +313,50 @@ fn entity(kind: Option<String>, id: Option<String>) -> Option<EntityRef> {
     Some(EntityRef::new(kind?, id?))
 }
 
-fn decode_row<E: EventCatalog>(row: Row) -> StoredEvent<E> {
-    let (id, occurred_at, code, version, actor_kind, actor_id, actor_name) =
-        (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
-    let actor = Actor::from_stored(&actor_kind, actor_id, actor_name.clone())
-        .unwrap_or(Actor::System { name: actor_name });
+fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<E> {
+    let [actor_kind, actor_id, actor_name] = row.actor;
+    let actor_name = actor_name.unwrap_or_default();
+    let actor = Actor::from_stored(
+        actor_kind.as_deref().unwrap_or_default(),
+        actor_id.unwrap_or_default(),
+        actor_name.clone(),
+    )
+    .unwrap_or(Actor::System { name: actor_name });
+    let [tk, ti, pk, pi, sk, si] = row.refs;
+    let code = row.code.clone().unwrap_or_default();
+    let version = row.version.clone().unwrap_or_default();
+    let raw = row.payload.clone().unwrap_or_default();
+    let unreadable = [
+        ("event_type", row.code.err()),
+        ("payload_version", row.version.err()),
+        ("payload", row.payload.err()),
+    ]
+    .into_iter()
+    .find_map(|(column, error)| Some((column, error?)));
+    let event = match unreadable {
+        Some((column, error)) => Decoded::Unknown(UnknownEvent {
+            code,
+            version,
+            raw,
+            reason: UnknownReason::UnreadableColumn { column, error },
+        }),
+        None => E::decode(&code, version, &raw),
+    };
     StoredEvent {
-        id,
-        occurred_at: DateTime::from_timestamp_micros(occurred_at).unwrap_or_default(),
+        id: row.id,
+        occurred_at: row
+            .occurred_at
+            .and_then(DateTime::from_timestamp_micros)
+            .unwrap_or_default(),
         actor,
         references: References {
-            target: entity(row.7, row.8),
-            parent: entity(row.9, row.10),
-            subject: entity(row.11, row.12),
+            target: entity(tk, ti),
+            parent: entity(pk, pi),
+            subject: entity(sk, si),
         },
-        command_name: row.13,
-        command_id: row.14,
-        event: E::decode(&code, version, &row.15),
+        command_name: row.command_name.unwrap_or_default(),
+        command_id: row.command_id.unwrap_or_default(),
+        event,
     }
 }
 
