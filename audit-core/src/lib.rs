@@ -62,7 +62,10 @@ pub use catalog::{EntityRef, Event, EventCatalog, EventType, Reference, Referenc
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use model::{Model, WriteAccess};
-pub use present::{NONE_TEXT, PresentContext, Presentable, RenderError, Shown};
+pub use present::{
+    ACTOR_KIND, NONE_TEXT, PresentContext, Presentable, RenderError, Resolved, Resolver, Shown,
+    plain_text,
+};
 pub use store::{
     Audit, AuditError, Auditor, Backend, Command, Cursor, Db, EVENTS_TABLE, EmittedBy, EventQuery,
     MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, SCHEMA_VERSION, StoredEvent,

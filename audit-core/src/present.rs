@@ -1,46 +1,164 @@
 //! Presenting events: from a payload to the values its template shows.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Display};
 
-/// What presenters may consult while presenting a page of events.
-///
-/// Today it carries nothing; it is where looked-up references (users,
-/// projects) will be found, so presenters already take it.
+use crate::actor::Actor;
+use crate::catalog::EntityRef;
+use crate::store::StoredEvent;
+
+/// What presenters may consult while presenting a page of events: the
+/// references of the whole page, looked up once per kind by a [`Resolver`].
 #[derive(Debug, Default)]
 pub struct PresentContext {
-    _reserved: (),
+    resolved: HashMap<(String, String), Resolved>,
+}
+
+/// What one reference was found to be, now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// How to name it (a username, a project name).
+    pub label: String,
+    /// Where it lives in the application, if it has a page.
+    pub href: Option<String>,
+}
+
+/// The application's lookup of references, one batched query per kind.
+/// Implement it once; [`PresentContext::for_page`] calls it once per kind that
+/// the page refers to, however many events the page holds.
+pub trait Resolver: Sync {
+    /// What a lookup can fail with.
+    type Error;
+
+    /// Looks up every id of `kind` (as stored in [`EntityRef`]); ids missing
+    /// from the result no longer exist. Kinds the application does not look
+    /// up return an empty map without a query.
+    fn resolve(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, Resolved>, Self::Error>> + Send;
 }
 
 impl PresentContext {
-    /// A context with nothing looked up.
+    /// A context with nothing looked up: references show their stored names.
     pub fn new() -> Self {
         PresentContext::default()
     }
+
+    /// Looks up every reference of `events` (targets, parents, subjects and
+    /// acting users) with one `resolver` call per kind.
+    pub async fn for_page<E, R>(events: &[StoredEvent<E>], resolver: &R) -> Result<Self, R::Error>
+    where
+        R: Resolver,
+    {
+        let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for event in events {
+            let refs = &event.references;
+            for entity in [&refs.target, &refs.parent, &refs.subject]
+                .into_iter()
+                .flatten()
+            {
+                wanted
+                    .entry(entity.kind.to_string())
+                    .or_default()
+                    .insert(entity.id.clone());
+            }
+            if let Actor::User { id, .. } = &event.actor {
+                wanted
+                    .entry(ACTOR_KIND.to_owned())
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+        let mut cx = PresentContext::new();
+        for (kind, ids) in wanted {
+            let ids: Vec<String> = ids.into_iter().collect();
+            for (id, resolved) in resolver.resolve(&kind, &ids).await? {
+                cx.resolved.insert((kind.clone(), id), resolved);
+            }
+        }
+        Ok(cx)
+    }
+
+    /// Records what `entity` resolved to.
+    pub fn insert(&mut self, entity: &EntityRef, resolved: Resolved) {
+        self.resolved
+            .insert((entity.kind.to_string(), entity.id.clone()), resolved);
+    }
+
+    /// What `entity` resolved to, if it was looked up and still exists.
+    pub fn resolved(&self, entity: &EntityRef) -> Option<&Resolved> {
+        self.resolved
+            .get(&(entity.kind.to_string(), entity.id.clone()))
+    }
 }
 
-/// One value as a template shows it. Templates escape it as HTML.
+/// The kind under which acting users are looked up.
+pub const ACTOR_KIND: &str = "user";
+
+/// One value as a template shows it: text, or a link. Its `Display` writes
+/// HTML with the text and address escaped, so templates do not escape it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
     text: String,
+    href: Option<String>,
 }
 
 impl Shown {
     /// A value shown as plain text.
     pub fn text(text: impl Into<String>) -> Self {
-        Shown { text: text.into() }
+        Shown {
+            text: text.into(),
+            href: None,
+        }
+    }
+
+    /// A value shown as a link to `href`.
+    pub fn link(text: impl Into<String>, href: impl Into<String>) -> Self {
+        Shown {
+            text: text.into(),
+            href: Some(href.into()),
+        }
+    }
+
+    /// Shows a resolved reference: a link when it has an address.
+    pub fn resolved(resolved: &Resolved) -> Self {
+        Shown {
+            text: resolved.label.clone(),
+            href: resolved.href.clone(),
+        }
     }
 
     /// The text, unescaped.
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The link's address, if it is a link.
+    pub fn href(&self) -> Option<&str> {
+        self.href.as_deref()
+    }
 }
 
 impl Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        use askama::filters::{Escaper, Html};
+        match &self.href {
+            None => Html.write_escaped_str(&mut *f, &self.text),
+            Some(href) => {
+                f.write_str("<a href=\"")?;
+                Html.write_escaped_str(&mut *f, href)?;
+                f.write_str("\">")?;
+                Html.write_escaped_str(&mut *f, &self.text)?;
+                f.write_str("</a>")
+            }
+        }
     }
 }
+
+// `Display` escapes already.
+impl askama::filters::HtmlSafe for Shown {}
 
 /// How the default presenter shows a payload field.
 ///
@@ -96,6 +214,7 @@ impl<T: Presentable> Presentable for [T] {
             return Shown::text(NONE_TEXT);
         }
         let parts: Vec<String> = self.iter().map(|v| v.present(cx).text).collect();
+        // Joined as text: a list of links would need a template of its own.
         Shown::text(parts.join(", "))
     }
 }
@@ -103,6 +222,60 @@ impl<T: Presentable> Presentable for [T] {
 impl<T: Presentable> Presentable for Vec<T> {
     fn present(&self, cx: &PresentContext) -> Shown {
         self.as_slice().present(cx)
+    }
+}
+
+/// The text of rendered event HTML, for terminals and logs: tags dropped,
+/// character references decoded (`&#60;b&#62;` becomes `<b>` again).
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => match rest.find('>') {
+                Some(end) => rest = &rest[end + 1..],
+                None => {
+                    out.push_str(rest);
+                    rest = "";
+                }
+            },
+            '&' => {
+                let entity = rest.find(';').map(|end| (&rest[1..end], end));
+                match entity.and_then(|(name, end)| decode_entity(name).map(|c| (c, end))) {
+                    Some((decoded, end)) => {
+                        out.push(decoded);
+                        rest = &rest[end + 1..];
+                    }
+                    None => {
+                        out.push('&');
+                        rest = &rest[1..];
+                    }
+                }
+            }
+            _ => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
+fn decode_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code)
+        }
     }
 }
 
@@ -120,6 +293,30 @@ pub struct RenderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_escapes_text_and_links() {
+        assert_eq!(Shown::text("<b>&").to_string(), "&#60;b&#62;&#38;");
+        let link = Shown::link("a\"b", "/users/1?x=<y>");
+        assert_eq!(
+            link.to_string(),
+            "<a href=\"/users/1?x=&#60;y&#62;\">a&#34;b</a>"
+        );
+        assert_eq!(link.as_str(), "a\"b");
+    }
+
+    #[test]
+    fn plain_text_drops_tags_and_decodes_references() {
+        let html = Shown::link("<script>x</script> & co", "/u/1").to_string();
+        assert_eq!(
+            plain_text(&format!("added {html} to &#39;P&#39;")),
+            "added <script>x</script> & co to 'P'"
+        );
+        assert_eq!(
+            plain_text("a & b &bogus; &#xZZ; <unclosed"),
+            "a & b &bogus; &#xZZ; <unclosed"
+        );
+    }
 
     #[test]
     fn lists_and_options_have_readable_defaults() {

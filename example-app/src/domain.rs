@@ -49,15 +49,31 @@ impl Reference for MembershipId {
     }
 }
 
+/// Shown for a user reference that names nobody.
+pub const UNKNOWN_USER: &str = "Unknown user";
+
+/// Shown for a project that no longer exists.
+pub const MISSING_PROJECT: &str = "a project";
+
 impl Presentable for UserRef {
-    fn present(&self, _: &PresentContext) -> Shown {
-        Shown::text(&self.username)
+    /// A link to the user as they are now; the stored username without a
+    /// link if they no longer exist; "Unknown user" if none was stored.
+    fn present(&self, cx: &PresentContext) -> Shown {
+        match cx.resolved(&self.entity_ref()) {
+            Some(resolved) => Shown::resolved(resolved),
+            None if self.username.is_empty() => Shown::text(UNKNOWN_USER),
+            None => Shown::text(&self.username),
+        }
     }
 }
 
 impl Presentable for ProjectRef {
-    fn present(&self, _: &PresentContext) -> Shown {
-        Shown::text(&self.name)
+    /// A link to the project as it is now, or "a project" if it is gone.
+    fn present(&self, cx: &PresentContext) -> Shown {
+        match cx.resolved(&self.entity_ref()) {
+            Some(resolved) => Shown::resolved(resolved),
+            None => Shown::text(MISSING_PROJECT),
+        }
     }
 }
 

@@ -7,4 +7,5 @@ pub mod commands;
 pub mod domain;
 pub mod events;
 pub mod models;
+pub mod present;
 pub mod schema;

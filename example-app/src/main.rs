@@ -5,10 +5,11 @@
 //! `sqlite://example.db` in the working directory unless `DATABASE_URL` or
 //! `--database-url` says otherwise (`postgres://...` works too).
 
-use audit_core::{Actor, Auditor, Backend, Decoded, EventQuery, PresentContext};
+use audit_core::{Actor, Auditor, Backend, Decoded, EventQuery, PresentContext, plain_text};
 use example_app::commands::{self, CommandError};
 use example_app::domain::{Role, Roles};
 use example_app::events::StaffEvent;
+use example_app::present::StaffResolver;
 
 const DEFAULT_DATABASE: &str = "sqlite://example.db";
 
@@ -128,12 +129,13 @@ async fn print_log(auditor: &Auditor) -> Result<(), CliError> {
     let page = auditor
         .query::<StaffEvent>(&EventQuery::new().limit(25))
         .await?;
-    let cx = PresentContext::new();
+    let resolver = StaffResolver::new(auditor.clone());
+    let cx = PresentContext::for_page(&page.events, &resolver).await?;
     println!("Audit log, newest first:");
     for stored in &page.events {
         let text = match &stored.event {
             Decoded::Known(event) => match event.render(&cx) {
-                Ok(text) => text,
+                Ok(html) => plain_text(&html),
                 Err(e) => format!("(cannot render: {e})"),
             },
             Decoded::Unknown(unknown) => format!("[{}]", unknown.code),
