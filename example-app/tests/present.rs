@@ -10,10 +10,15 @@ use example_app::events::{ProjectMemberAdded, StaffEvent};
 use example_app::present::StaffResolver;
 
 async fn render_page(auditor: &audit_core::Auditor, limit: u32) -> (Vec<String>, usize) {
-    let page = auditor.query::<StaffEvent>(&EventQuery::new().limit(limit)).await.unwrap();
+    let page = auditor
+        .query::<StaffEvent>(&EventQuery::new().limit(limit))
+        .await
+        .unwrap();
     assert_eq!(page.events.len(), limit as usize);
     let resolver = StaffResolver::new(auditor.clone());
-    let cx = PresentContext::for_page(&page.events, &resolver).await.unwrap();
+    let cx = PresentContext::for_page(&page.events, &resolver)
+        .await
+        .unwrap();
     let html = page
         .events
         .iter()
@@ -28,12 +33,19 @@ async fn render_page(auditor: &audit_core::Auditor, limit: u32) -> (Vec<String>,
 #[tokio::test]
 async fn a_page_costs_one_lookup_per_kind_whatever_its_size() {
     for auditor in common::auditors("batched").await {
-        let mut audit = auditor.begin::<StaffEvent>(Actor::user(1, "alice")).await.unwrap();
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::user(1, "alice"))
+            .await
+            .unwrap();
         let project = commands::add_project(&mut audit, "Apollo").await.unwrap();
         let dev: Roles = [Role::ProjectDeveloper].into_iter().collect();
         for i in 0..125 {
-            let user = commands::add_user(&mut audit, &format!("user{i}"), Roles::new()).await.unwrap();
-            commands::add_member(&mut audit, &project, &user, dev.clone()).await.unwrap();
+            let user = commands::add_user(&mut audit, &format!("user{i}"), Roles::new())
+                .await
+                .unwrap();
+            commands::add_member(&mut audit, &project, &user, dev.clone())
+                .await
+                .unwrap();
         }
         audit.commit().await.unwrap();
 
@@ -54,15 +66,62 @@ async fn references_that_are_gone_fall_back_like_the_reference_system() {
     let render = |user: UserRef| {
         StaffEvent::from(ProjectMemberAdded {
             membership: MembershipId(1),
-            project: ProjectRef { id: 9, name: "Gone".into() },
+            project: ProjectRef {
+                id: 9,
+                name: "Gone".into(),
+            },
             user,
         })
         .render(&cx)
         .unwrap()
     };
-    assert_eq!(render(UserRef { id: 5, username: "dave".into() }), "added dave to a project");
-    assert_eq!(render(UserRef { id: 5, username: String::new() }), "added Unknown user to a project");
-    let hostile = render(UserRef { id: 5, username: "<script>alert(1)</script>".into() });
-    assert_eq!(hostile, "added &#60;script&#62;alert(1)&#60;/script&#62; to a project");
-    assert_eq!(plain_text(&hostile), "added <script>alert(1)</script> to a project");
+    assert_eq!(
+        render(UserRef {
+            id: 5,
+            username: "dave".into()
+        }),
+        "added dave to a project"
+    );
+    assert_eq!(
+        render(UserRef {
+            id: 5,
+            username: String::new()
+        }),
+        "added Unknown user to a project"
+    );
+    let hostile = render(UserRef {
+        id: 5,
+        username: "<script>alert(1)</script>".into(),
+    });
+    assert_eq!(
+        hostile,
+        "added &#60;script&#62;alert(1)&#60;/script&#62; to a project"
+    );
+    assert_eq!(
+        plain_text(&hostile),
+        "added <script>alert(1)</script> to a project"
+    );
+}
+
+#[tokio::test]
+async fn unknown_events_render_as_a_generic_escaped_line() {
+    for auditor in common::auditors("generic_line").await {
+        common::execute(
+            &auditor,
+            "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) \
+             VALUES (0, 'project_archived', 1, 'user', '9', '<b>eve</b>', 'x', 'c', '{}')",
+        )
+        .await
+        .unwrap();
+        let page = auditor
+            .query::<StaffEvent>(&EventQuery::new())
+            .await
+            .unwrap();
+        let html = page.events[0].render(&PresentContext::new());
+        assert_eq!(
+            html,
+            "&#60;b&#62;eve&#60;/b&#62; recorded an event of type `project_archived` at 1970-01-01 00:00:00 UTC"
+        );
+    }
 }

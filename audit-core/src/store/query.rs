@@ -9,6 +9,7 @@ use super::{AuditError, Auditor, Backend, on_backend};
 use crate::actor::Actor;
 use crate::catalog::{EntityRef, EventCatalog, References};
 use crate::decode::{Decoded, UnknownEvent, UnknownReason};
+use crate::present::{PresentContext, Shown};
 
 /// The most events one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -158,6 +159,33 @@ pub struct StoredEvent<E> {
     pub references: References,
     /// The event, or what was stored if this program cannot read it.
     pub event: Decoded<E>,
+}
+
+impl<E: EventCatalog> StoredEvent<E> {
+    /// The event as HTML: through its template when known; otherwise (an
+    /// unknown event, or a template that failed) a generic line with the
+    /// actor, the code and the time, and a logged warning. Never fails.
+    pub fn render(&self, cx: &PresentContext) -> String {
+        let failure = match &self.event {
+            Decoded::Known(event) => match event.render(cx) {
+                Ok(html) => return html,
+                Err(e) => e.to_string(),
+            },
+            Decoded::Unknown(unknown) => unknown.reason.to_string(),
+        };
+        let code = self.event.code();
+        tracing::warn!(
+            event_id = self.id,
+            code,
+            "showing an audit event generically: {failure}"
+        );
+        let line = format!(
+            "{} recorded an event of type `{code}` at {}",
+            self.actor,
+            self.occurred_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        Shown::text(line).to_string()
+    }
 }
 
 enum Bind {
