@@ -214,3 +214,24 @@ pub async fn update_user_roles(
     })?;
     Ok(())
 }
+
+/// Clears all of a user's roles: each membership's roles, then the global
+/// roles, each through its own nested command (so each event names the
+/// command that made it, and all share this command's id).
+#[auditable(emits(UserUpdatedRoles?))]
+pub async fn clear_user_roles(cx: &mut StaffAudit, user: &UserRef) -> Result<(), CommandError> {
+    let projects: Vec<(i64, String)> = audit_core::with_db!(cx.db(), conn => {
+        sqlx::query_as(
+            "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
+             WHERE m.user_id = $1 ORDER BY p.id",
+        )
+        .bind(user.id)
+        .fetch_all(conn)
+        .await?
+    });
+    for (id, name) in projects {
+        update_member_roles(cx, &ProjectRef { id, name }, user, Roles::new()).await?;
+    }
+    update_user_roles(cx, user, Roles::new()).await?;
+    Ok(())
+}

@@ -346,3 +346,55 @@ async fn queries_filter_by_type_actor_subject_and_target() {
         assert_eq!(q(EventQuery::new().until(future)).await.len(), 5);
     }
 }
+
+#[tokio::test]
+async fn clearing_a_users_roles_runs_nested_commands_under_one_command_id() {
+    for auditor in common::auditors("clear_roles").await {
+        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
+        let bob = commands::add_user(&mut audit, "bob", roles(&[Role::OutputChecker]))
+            .await
+            .unwrap();
+        for name in ["Apollo", "Gemini"] {
+            let project = commands::add_project(&mut audit, name).await.unwrap();
+            commands::add_member(&mut audit, &project, &bob, roles(&[Role::ProjectDeveloper]))
+                .await
+                .unwrap();
+        }
+        audit.commit().await.unwrap();
+
+        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
+        commands::clear_user_roles(&mut audit, &bob).await.unwrap();
+        audit.commit().await.unwrap();
+
+        let page = auditor
+            .query::<StaffEvent>(&EventQuery::new().subject(bob.entity_ref()).limit(3))
+            .await
+            .unwrap();
+        let names: Vec<&str> = page
+            .events
+            .iter()
+            .map(|e| e.command_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "update_user_roles",
+                "update_member_roles",
+                "update_member_roles"
+            ]
+        );
+        assert!(
+            page.events
+                .iter()
+                .all(|e| e.command_id == page.events[0].command_id)
+        );
+        assert_eq!(
+            common::scalar(
+                &auditor,
+                "SELECT COUNT(*) FROM memberships WHERE roles = '[]'"
+            )
+            .await,
+            2
+        );
+    }
+}
