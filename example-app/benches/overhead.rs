@@ -1,0 +1,214 @@
+//! What auditing costs per command: the same change (add a membership with
+//! one role) as an audited command (two events) and as a plain transaction
+//! that writes no event, on SQLite (WAL, `synchronous` FULL and NORMAL) and
+//! PostgreSQL (when `AUDIT_TEST_POSTGRES_URL` is set), with 1 and 8 tasks.
+//!
+//! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use audit_core::{Actor, Auditor, Backend};
+use criterion::{Criterion, criterion_group, criterion_main};
+use example_app::commands;
+use example_app::domain::{ProjectRef, Role, Roles, UserRef};
+use example_app::events::StaffEvent;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+
+const TASKS: u64 = 8;
+
+struct Setup {
+    name: String,
+    auditor: Auditor,
+    user: UserRef,
+    next_project: Arc<AtomicI64>,
+}
+
+async fn sqlite(sync: SqliteSynchronous, label: &str) -> Auditor {
+    let dir = std::env::temp_dir().join("audit-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{label}-{}.db", uuid::Uuid::new_v4().simple()));
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    Auditor::connect_sqlite(options, sync).await.unwrap()
+}
+
+async fn postgres() -> Option<Auditor> {
+    let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
+    let name = format!("audit_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = Auditor::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(admin.postgres_pool().unwrap())
+        .await
+        .unwrap();
+    let base = url
+        .rsplit_once('/')
+        .map_or(url.as_str(), |(server, _)| server);
+    Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
+}
+
+async fn prepare(name: &str, auditor: Auditor) -> Setup {
+    example_app::schema::migrate(&auditor).await.unwrap();
+    if auditor.backend() == Backend::Postgres {
+        // The plain baseline writes no event, which the immutability trigger
+        // would refuse; both variants run without it, so the figure is the
+        // cost of the events alone.
+        sqlx::raw_sql("DROP TRIGGER audit_required ON memberships")
+            .execute(auditor.postgres_pool().unwrap())
+            .await
+            .unwrap();
+    }
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("bench"))
+        .await
+        .unwrap();
+    let user = commands::add_user(&mut audit, "bench-user", Roles::new())
+        .await
+        .unwrap();
+    audit.commit().await.unwrap();
+    Setup {
+        name: name.to_owned(),
+        auditor,
+        user,
+        next_project: Arc::new(AtomicI64::new(0)),
+    }
+}
+
+/// Creates `count` projects outside the timed loop; returns them.
+async fn projects(setup: &Setup, count: u64) -> Vec<ProjectRef> {
+    let first = setup.next_project.fetch_add(count as i64, Ordering::SeqCst);
+    let mut audit = setup
+        .auditor
+        .begin::<StaffEvent>(Actor::system("bench"))
+        .await
+        .unwrap();
+    let mut out = Vec::with_capacity(count as usize);
+    for i in first..first + count as i64 {
+        out.push(
+            commands::add_project(&mut audit, &format!("p{i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    audit.commit().await.unwrap();
+    out
+}
+
+async fn audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+    let roles: Roles = [Role::ProjectDeveloper].into_iter().collect();
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::user(user.id, &user.username))
+        .await
+        .unwrap();
+    commands::add_member(&mut audit, project, user, roles)
+        .await
+        .unwrap();
+    audit.commit().await.unwrap();
+}
+
+async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+    let roles = serde_json::to_string(&Roles::from_iter([Role::ProjectDeveloper])).unwrap();
+    let sql =
+        "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id";
+    match auditor.backend() {
+        Backend::Sqlite => {
+            let mut tx = auditor
+                .sqlite_pool()
+                .unwrap()
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .unwrap();
+            let _: i64 = sqlx::query_scalar(sql)
+                .bind(project.id)
+                .bind(user.id)
+                .bind(&roles)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut tx = auditor.postgres_pool().unwrap().begin().await.unwrap();
+            let _: i64 = sqlx::query_scalar(sql)
+                .bind(project.id)
+                .bind(user.id)
+                .bind(&roles)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+}
+
+/// Times `iters` changes spread over `tasks` tasks.
+async fn timed(setup: &Setup, iters: u64, tasks: u64, audited_variant: bool) -> Duration {
+    let per_task = iters.div_ceil(tasks);
+    let mut work = Vec::new();
+    for _ in 0..tasks {
+        work.push(projects(setup, per_task).await);
+    }
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for batch in work {
+        let (auditor, user) = (setup.auditor.clone(), setup.user.clone());
+        handles.push(tokio::spawn(async move {
+            for project in &batch {
+                if audited_variant {
+                    audited(&auditor, project, &user).await;
+                } else {
+                    plain(&auditor, project, &user).await;
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    // Per change, whatever the number of tasks.
+    start
+        .elapsed()
+        .mul_f64(iters as f64 / (per_task * tasks) as f64)
+}
+
+fn overhead(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let setups: Vec<Setup> = runtime.block_on(async {
+        let mut setups = vec![
+            prepare(
+                "sqlite-wal-full",
+                sqlite(SqliteSynchronous::Full, "full").await,
+            )
+            .await,
+            prepare(
+                "sqlite-wal-normal",
+                sqlite(SqliteSynchronous::Normal, "normal").await,
+            )
+            .await,
+        ];
+        if let Some(pg) = postgres().await {
+            setups.push(prepare("postgres", pg).await);
+        }
+        setups
+    });
+    for setup in &setups {
+        let mut group = c.benchmark_group(format!("add_member/{}", setup.name));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(4));
+        for tasks in [1, TASKS] {
+            for (variant, is_audited) in [("plain", false), ("audited", true)] {
+                group.bench_function(format!("{variant}/{tasks}-tasks"), |b| {
+                    b.to_async(&runtime)
+                        .iter_custom(|iters| timed(setup, iters, tasks, is_audited));
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
