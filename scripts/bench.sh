@@ -68,16 +68,18 @@ it), so the figure is the cost of the events alone.
 {chr(10).join(table)}
 
 Target: at most 1.15x on PostgreSQL and on SQLite WAL + FULL. **Missed** in
-the run above, and not yet profiled. What the figures suggest: the plain
-variant is three statements (BEGIN, INSERT, COMMIT) and the audited one four
-(the events of the transaction go in one multi-row INSERT at commit). On this
-machine each sqlx statement costs a few hundred microseconds of round trip
-and driver overhead (SQLite runs each connection on a worker thread), so one
-more statement is worth about a third more time whatever it does, and the
-measured extra is larger than that still (the events table maintains seven
-indexes, and on PostgreSQL the JSONB cast and transaction-id default). The
-next step is a profile (per-statement timings, `perf`) and then folding the
-event INSERT into a round trip the command already makes.
+the run above. What we know so far: the plain variant is three statements
+(BEGIN, INSERT, COMMIT) and the audited one four (the transaction's events go
+in one multi-row INSERT at commit), and on this machine each sqlx statement
+costs a few hundred microseconds of round trip and driver overhead. On
+PostgreSQL, `EXPLAIN ANALYZE` of the same 2-row event INSERT in a
+79,000-event table (measured by hand with psql, see the closing note of the
+benchmarks work) shows about 0.9 ms server-side for the first such insert of
+a transaction and about 0.17 ms for the next ones: the table and its eight
+indexes are opened and locked once per transaction. So the extra cost is the
+extra statement plus the index count, not the event encoding. Next steps:
+a per-statement profile, fewer or combined indexes, and folding the event
+INSERT into a round trip the command already makes.
 
 ## Not measured yet
 
