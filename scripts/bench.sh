@@ -73,8 +73,7 @@ the run above. What we know so far: the plain variant is three statements
 in one multi-row INSERT at commit), and on this machine each sqlx statement
 costs a few hundred microseconds of round trip and driver overhead. On
 PostgreSQL, `EXPLAIN ANALYZE` of the same 2-row event INSERT in a
-79,000-event table (measured by hand with psql, see the closing note of the
-benchmarks work) shows about 0.9 ms server-side for the first such insert of
+79,000-event table (measured by hand with psql) shows about 0.9 ms server-side for the first such insert of
 a transaction and about 0.17 ms for the next ones: the table and its eight
 indexes are opened and locked once per transaction. So the extra cost is the
 extra statement plus the index count, not the event encoding. Next steps:
