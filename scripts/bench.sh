@@ -70,15 +70,16 @@ it), so the figure is the cost of the events alone.
 Target: at most 1.15x on PostgreSQL and on SQLite WAL + FULL. **Missed** in
 the run above. What we know so far: the plain variant is three statements
 (BEGIN, INSERT, COMMIT) and the audited one four (the transaction's events go
-in one multi-row INSERT at commit), and on this machine each sqlx statement
-costs a few hundred microseconds of round trip and driver overhead. On
-PostgreSQL, `EXPLAIN ANALYZE` of the same 2-row event INSERT in a
-79,000-event table (measured by hand with psql) shows about 0.9 ms server-side for the first such insert of
-a transaction and about 0.17 ms for the next ones: the table and its eight
-indexes are opened and locked once per transaction. So the extra cost is the
-extra statement plus the index count, not the event encoding. Next steps:
-a per-statement profile, fewer or combined indexes, and folding the event
-INSERT into a round trip the command already makes.
+in one multi-row INSERT at commit). On PostgreSQL, `EXPLAIN ANALYZE` of that
+2-row event INSERT into an 80,000-event table, measured by hand with psql,
+takes about 0.07-0.09 ms on the server once its caches are warm (0.66 ms for
+the first statement of a new session). The measured extra per change is
+several times that, so most of it is spent outside the server's execution:
+the extra round trip and the driver (sqlx runs each SQLite connection on a
+worker thread; per-statement overhead is known to be high). Next steps: a
+client-side profile of one audited commit, then folding the event INSERT
+into a round trip the command already makes (for example sending it with
+COMMIT).
 
 ## Not measured yet
 
