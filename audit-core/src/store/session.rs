@@ -79,6 +79,13 @@ impl Tx {
             Tx::Postgres(tx) => tx.commit().await,
         }
     }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+    }
 }
 
 impl<E: EventCatalog> Audit<E> {
@@ -159,13 +166,12 @@ impl<E: EventCatalog> Audit<E> {
                 query.execute(conn).await.map_err(classify)?;
             });
         }
-        if pending.is_empty() {
+        if let (true, Tx::Postgres(tx)) = (pending.is_empty(), &mut self.tx) {
             // PostgreSQL answers COMMIT of a failed transaction with a silent
             // ROLLBACK; a statement first makes that an error. (With pending
-            // events, their INSERT has already done so.)
-            on_backend!(tx_target(&mut self.tx), conn => {
-                sqlx::query("SELECT 1").execute(conn).await?;
-            });
+            // events, their INSERT has already done so. SQLite reports a
+            // transaction it rolled back itself when COMMIT comes.)
+            sqlx::query("SELECT 1").execute(&mut **tx).await?;
         }
         self.tx.commit().await?;
         for effect in self.after_commit {
@@ -176,11 +182,7 @@ impl<E: EventCatalog> Audit<E> {
 
     /// Rolls back explicitly (dropping does the same).
     pub async fn rollback(self) -> Result<(), AuditError> {
-        match self.tx {
-            Tx::Sqlite(tx) => tx.rollback().await?,
-            Tx::Postgres(tx) => tx.rollback().await?,
-        }
-        Ok(())
+        Ok(self.tx.rollback().await?)
     }
 
     fn poison(&mut self, reason: String) {

@@ -35,15 +35,6 @@ fn p() -> TokenStream {
     quote!(::audit_core::__private)
 }
 
-/// `StaffEvent` -> `StaffEventType`.
-pub fn type_ident(catalog: &Catalog) -> Ident {
-    format_ident!("{}Type", catalog.ident)
-}
-
-fn view_ident(event: &Event) -> Ident {
-    format_ident!("{}View", event.ident)
-}
-
 fn doc_or(docs: &[syn::Attribute], default: String) -> TokenStream {
     if docs.is_empty() {
         quote!(#[doc = #default])
@@ -71,7 +62,7 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
         quote!(#default_doc #(#attrs)* #vis #fident: #ty)
     });
     let references = references_expr(event, quote!(self));
-    let type_ident = type_ident(catalog);
+    let type_ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
     let serde_crate = format!("{p}::serde").replace(' ', "");
     quote! {
@@ -122,7 +113,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
     let vis = &catalog.vis;
     let ident = &catalog.ident;
     let name = ident.to_string();
-    let type_ident = type_ident(catalog);
+    let type_ident = catalog.type_ident();
     let docs = doc_or(&catalog.docs, format!("Audit events of `{name}`."));
     let serde_crate = format!("{p}::serde").replace(' ', "");
     let variants = catalog.events.iter().map(|e| {
@@ -210,7 +201,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
 fn render_arm(event: &Event, has_template: bool) -> TokenStream {
     let p = p();
     let ident = &event.ident;
-    let view = view_ident(event);
+    let view = event.view_ident();
     let code = &event.code.value;
     if !has_template {
         // The missing template is already a compile error; this arm never runs.
@@ -236,7 +227,7 @@ fn render_arm(event: &Event, has_template: bool) -> TokenStream {
 fn type_enum(catalog: &Catalog) -> TokenStream {
     let p = p();
     let vis = &catalog.vis;
-    let ident = type_ident(catalog);
+    let ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
     let catalog_name = catalog_ident.to_string();
     let doc =
@@ -371,7 +362,7 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
     let p = p();
     let vis = &catalog.vis;
     let ident = &event.ident;
-    let view = view_ident(event);
+    let view = event.view_ident();
     let span = event.ident.span();
     let doc = format!(
         "What the template of [`{ident}`] sees: `{RESERVED_VIEW_FIELD}`, the raw payload, and \

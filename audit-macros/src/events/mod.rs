@@ -59,7 +59,7 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
                 .ok()
         })
         .collect();
-    let generated = if has_duplicate_names(&catalog) {
+    let generated = if validate::has_duplicate_names(&catalog) {
         // Generating items twice would bury the duplicate error under rustc's own.
         TokenStream::new()
     } else {
@@ -67,18 +67,4 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
     };
     let errors = diag.to_compile_errors();
     quote!(#errors #generated)
-}
-
-/// Whether two generated items would share a name (the errors are reported by validation).
-fn has_duplicate_names(catalog: &model::Catalog) -> bool {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut names = vec![
-        catalog.ident.to_string(),
-        codegen::type_ident(catalog).to_string(),
-    ];
-    for event in &catalog.events {
-        names.push(event.ident.to_string());
-        names.push(format!("{}View", event.ident));
-    }
-    names.into_iter().any(|name| !seen.insert(name))
 }

@@ -90,7 +90,31 @@ impl<T> Spanned<T> {
     }
 }
 
+impl Catalog {
+    /// The generated event-type enum: `StaffEvent` -> `StaffEventType`.
+    pub fn type_ident(&self) -> Ident {
+        quote::format_ident!("{}Type", self.ident)
+    }
+
+    /// The catalog enum and the event-type enum, with what each is; the
+    /// names every expansion defines besides the events and their views.
+    pub fn generated_names(&self) -> Vec<(Ident, String)> {
+        vec![
+            (self.ident.clone(), "the catalog itself".to_owned()),
+            (
+                self.type_ident(),
+                format!("the event-type enum of `{}`", self.ident),
+            ),
+        ]
+    }
+}
+
 impl Event {
+    /// The generated view its template binds to: `ProjectCreated` -> `ProjectCreatedView`.
+    pub fn view_ident(&self) -> Ident {
+        quote::format_ident!("{}View", self.ident)
+    }
+
     /// The field carrying `marker`, if any (the first one when validation failed).
     pub fn field_with(&self, marker: Marker) -> Option<&Field> {
         self.fields

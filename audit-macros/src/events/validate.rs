@@ -53,18 +53,10 @@ pub fn validate(catalog: &Catalog, diag: &mut Diagnostics) {
 /// The macro generates `<Catalog>Type` and `<Event>View`; an event named like
 /// one of them (or like the catalog) would collide with it.
 fn check_generated_names(catalog: &Catalog, diag: &mut Diagnostics) {
-    let mut generated: BTreeMap<String, String> = BTreeMap::new();
-    generated.insert(catalog.ident.to_string(), "the catalog itself".to_owned());
-    generated.insert(
-        format!("{}Type", catalog.ident),
-        format!("the event-type enum of `{}`", catalog.ident),
-    );
-    for event in &catalog.events {
-        generated.insert(
-            format!("{}View", event.ident),
-            format!("the template view of event `{}`", event.ident),
-        );
-    }
+    let generated: BTreeMap<String, String> = generated_items(catalog)
+        .into_iter()
+        .map(|(name, what)| (name.to_string(), what))
+        .collect();
     for event in &catalog.events {
         if let Some(what) = generated.get(&event.ident.to_string()) {
             diag.error(
@@ -76,6 +68,28 @@ fn check_generated_names(catalog: &Catalog, diag: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Every item the expansion generates besides the events' payload structs.
+fn generated_items(catalog: &Catalog) -> Vec<(syn::Ident, String)> {
+    let mut items = catalog.generated_names();
+    items.extend(catalog.events.iter().map(|event| {
+        (
+            event.view_ident(),
+            format!("the template view of event `{}`", event.ident),
+        )
+    }));
+    items
+}
+
+/// Whether two generated items would share a name (validation reports why).
+pub fn has_duplicate_names(catalog: &Catalog) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let events = catalog.events.iter().map(|e| e.ident.to_string());
+    let generated = generated_items(catalog)
+        .into_iter()
+        .map(|(name, _)| name.to_string());
+    events.chain(generated).any(|name| !seen.insert(name))
 }
 
 /// The rule for event codes; `Err` holds why `code` breaks it.

@@ -80,7 +80,7 @@ pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<M
         Some(table) => {
             diag.error(
                 table.span(),
-                "the table name must be a plain lowercase SQL identifier (`a-z`, `0-9`, `_`)",
+                "the table name must be a plain lowercase SQL identifier (`a-z`, `0-9`, `_`, at most 63 characters)",
             );
             return None;
         }
@@ -130,12 +130,15 @@ pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<M
     })
 }
 
+/// Same rule as audit-core's `protect_immutable_table` (which this crate
+/// cannot call): a plain lowercase identifier within PostgreSQL's 63 bytes.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
 }
 
 #[cfg(test)]
