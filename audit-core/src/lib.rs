@@ -67,6 +67,7 @@ pub use present::{
     plain_text,
 };
 pub use store::{
-    Audit, AuditError, Auditor, Backend, Command, Cursor, Db, EVENTS_TABLE, EmittedBy, EventQuery,
-    MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, SCHEMA_VERSION, StoredEvent,
+    Audit, AuditError, Auditor, Backend, Command, Condition, Cursor, Db, EVENTS_TABLE, EmittedBy,
+    EventQuery, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, SCHEMA_VERSION,
+    StoredEvent,
 };

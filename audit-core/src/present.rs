@@ -87,6 +87,21 @@ impl PresentContext {
             .insert((entity.kind.to_string(), entity.id.clone()), resolved);
     }
 
+    /// Who acted, as a page shows it: a user as they are now (a link where
+    /// the resolver gave one), else by their stored username; a system
+    /// process by its name.
+    pub fn actor(&self, actor: &Actor) -> Shown {
+        match actor {
+            Actor::User { id, username } => {
+                match self.resolved(&EntityRef::new(ACTOR_KIND, id.clone())) {
+                    Some(resolved) => Shown::resolved(resolved),
+                    None => Shown::text(username),
+                }
+            }
+            Actor::System { .. } => Shown::text(actor.to_string()),
+        }
+    }
+
     /// What `entity` resolved to, if it was looked up and still exists.
     pub fn resolved(&self, entity: &EntityRef) -> Option<&Resolved> {
         self.resolved

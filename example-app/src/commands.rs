@@ -3,10 +3,11 @@
 
 use audit_core::{Audit, AuditError, auditable};
 
+use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 use crate::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
-    StaffEvent, UserCreated, UserUpdatedRoles,
+    StaffEvent, UserCreated, UserPasswordSet, UserUpdatedRoles,
 };
 use crate::models::{Membership, Project, User};
 
@@ -56,6 +57,7 @@ pub async fn add_user(
         id: 0,
         username: username.to_owned(),
         roles: roles_json(&roles)?,
+        password_hash: None,
     };
     let id = User::insert(cx, &row).await?;
     let user = UserRef {
@@ -212,6 +214,25 @@ pub async fn update_user_roles(
         before,
         after: roles,
     })?;
+    Ok(())
+}
+
+/// Sets or replaces a user's password. Takes the hash, so that the
+/// deliberately slow hashing happens before the transaction starts.
+#[auditable(emits(UserPasswordSet))]
+pub async fn set_password(
+    cx: &mut StaffAudit,
+    user: &UserRef,
+    password: PasswordHash,
+) -> Result<(), CommandError> {
+    let mut row = User::find(cx.db(), user.id)
+        .await?
+        .ok_or(CommandError::NoSuchUser(user.id))?;
+    row.password_hash = Some(password.into_phc());
+    if User::update(cx, &row).await? != 1 {
+        return Err(CommandError::Conflict("the user"));
+    }
+    cx.emit(UserPasswordSet { user: user.clone() })?;
     Ok(())
 }
 

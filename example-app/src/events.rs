@@ -63,6 +63,13 @@ audit_core::declare_events! {
             roles: Roles,
         },
 
+        /// A user's password was set or replaced. The hash is not recorded.
+        #[event(code = "user_password_set", label = "User's password set", group = "Users")]
+        UserPasswordSet {
+            /// The user.
+            #[target] #[subject] user: UserRef,
+        },
+
         /// A user's global roles changed.
         #[event(code = "user_updated_roles", label = "User's global roles updated", group = "Users")]
         UserUpdatedRoles {

@@ -3,9 +3,13 @@
 //! recorded in an audit log declared with `audit_core::declare_events!`.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod commands;
+pub mod directory;
 pub mod domain;
 pub mod events;
+pub mod logs;
 pub mod models;
 pub mod present;
 pub mod schema;
+pub mod web;

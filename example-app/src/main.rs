@@ -3,12 +3,18 @@
 //! directory unless `DATABASE_URL` or `--database-url` says otherwise, and
 //! migrations run on start.
 
-use audit_core::{Actor, Auditor, Backend, EventQuery, PresentContext, plain_text};
+use std::io::BufRead;
+use std::net::SocketAddr;
+
+use audit_core::{Actor, Auditor, Cursor};
 use clap::{Parser, Subcommand};
+use example_app::auth::{PasswordError, PasswordHash};
 use example_app::commands::{self, CommandError, StaffAudit};
+use example_app::directory;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
-use example_app::present::StaffResolver;
+use example_app::logs::{self, LogError, LogRequest, Scope};
+use example_app::web::{self, AppState, WebConfig};
 
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
@@ -33,6 +39,20 @@ struct Cli {
 enum Cmd {
     /// Create a sample staff area through the commands (once), then show its log.
     Demo,
+    /// Serve the staff area's web pages.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: SocketAddr,
+        /// Mark the session cookie Secure (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Set a user's password, read from the first line of standard input.
+    SetPassword {
+        #[arg(long)]
+        user: String,
+    },
     /// Create a user.
     AddUser {
         username: String,
@@ -78,20 +98,23 @@ enum Cmd {
         #[arg(long)]
         user: String,
     },
-    /// Show the audit log, newest first.
+    /// Show the audit log, newest first: the same queries as the web pages.
     Log {
         /// Events on this project.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "user")]
         project: Option<String>,
-        /// Events about this user.
+        /// Events by this user, about them, or on their projects.
         #[arg(long)]
         user: Option<String>,
         /// Only these event types (codes); repeatable.
         #[arg(long = "type", value_name = "CODE")]
         types: Vec<StaffEventType>,
-        /// How many events.
-        #[arg(long, default_value_t = 25)]
+        /// How many events (at most 1000).
+        #[arg(long, default_value_t = logs::PAGE_SIZE)]
         limit: u32,
+        /// Start at this cursor, as printed after a page.
+        #[arg(long)]
+        cursor: Option<Cursor>,
         /// One JSON object per event per line.
         #[arg(long)]
         json: bool,
@@ -113,12 +136,30 @@ enum CliError {
     Audit(#[from] audit_core::AuditError),
     #[error(transparent)]
     Command(#[from] CommandError),
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("cannot read the password from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("cannot serve on {addr}: {source}")]
+    Serve {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 #[tokio::main]
 async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
         eprintln!("error: {e}");
@@ -148,38 +189,58 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         None => Actor::system("example-app-cli"),
     };
     let command = cli.command.unwrap_or(Cmd::Demo);
-    if let Cmd::Demo = command {
-        if demo_exists(&auditor).await? {
-            println!("The sample is already in {url}.\n");
-        } else {
-            create_demo(&auditor).await?;
-            println!("Created a sample staff area in {url} through its commands.\n");
+    match command {
+        Cmd::Demo => {
+            if demo_exists(&auditor).await? {
+                println!("The sample is already in {url}.\n");
+            } else {
+                create_demo(&auditor).await?;
+                println!("Created a sample staff area in {url} through its commands.\n");
+            }
+            print_log(&auditor, LogRequest::new(Scope::All), false).await?;
+            println!("{}", demo_instructions(&url));
+            return Ok(());
         }
-        return print_log(&auditor, EventQuery::new(), false).await;
+        Cmd::Serve {
+            addr,
+            secure_cookies,
+        } => {
+            let state = AppState::new(auditor, WebConfig { secure_cookies });
+            println!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
+            return web::serve(state, addr)
+                .await
+                .map_err(|source| CliError::Serve { addr, source });
+        }
+        Cmd::Log {
+            project,
+            user,
+            types,
+            limit,
+            cursor,
+            json,
+        } => {
+            let scope = match (project, user) {
+                (Some(name), _) => Scope::Project(find_project(&auditor, &name).await?),
+                (None, Some(name)) => {
+                    Scope::user(&auditor, find_user(&auditor, &name).await?).await?
+                }
+                (None, None) => Scope::All,
+            };
+            let request = LogRequest {
+                scope,
+                types,
+                cursor,
+                limit,
+            };
+            return print_log(&auditor, request, json).await;
+        }
+        _ => {}
     }
-    if let Cmd::Log {
-        project,
-        user,
-        types,
-        limit,
-        json,
-    } = command
-    {
-        let mut query = EventQuery::new()
-            .limit(limit)
-            .types(types.iter().map(|t| t.code()));
-        if let Some(name) = project {
-            query = query.parent(audit_core::Reference::entity_ref(
-                &find_project(&auditor, &name).await?,
-            ));
-        }
-        if let Some(name) = user {
-            query = query.subject(audit_core::Reference::entity_ref(
-                &find_user(&auditor, &name).await?,
-            ));
-        }
-        return print_log(&auditor, query, json).await;
-    }
+    // Hashing is slow on purpose: do it before the transaction starts.
+    let password = match &command {
+        Cmd::SetPassword { .. } => Some(PasswordHash::new(&read_password()?)?),
+        _ => None,
+    };
     let mut audit: StaffAudit = auditor.begin(actor).await?;
     match command {
         Cmd::AddUser { username, roles } => {
@@ -226,7 +287,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let user = find_user(&auditor, &user).await?;
             commands::clear_user_roles(&mut audit, &user).await?;
         }
-        Cmd::Demo | Cmd::Log { .. } => unreachable!("handled above"),
+        Cmd::SetPassword { user } => {
+            let user = find_user(&auditor, &user).await?;
+            let password = password.expect("invariant: hashed above for set-password");
+            commands::set_password(&mut audit, &user, password).await?;
+        }
+        Cmd::Demo | Cmd::Serve { .. } | Cmd::Log { .. } => unreachable!("handled above"),
     }
     let events = audit.pending_events();
     audit.commit().await?;
@@ -234,57 +300,59 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn lookup(
-    auditor: &Auditor,
-    sql: &str,
-    key: &str,
-) -> Result<Option<(i64, String)>, CliError> {
-    Ok(match auditor.backend() {
-        Backend::Sqlite => {
-            sqlx::query_as(sql)
-                .bind(key)
-                .fetch_optional(auditor.sqlite_pool().expect("SQLite"))
-                .await?
-        }
-        Backend::Postgres => {
-            sqlx::query_as(sql)
-                .bind(key)
-                .fetch_optional(auditor.postgres_pool().expect("PostgreSQL"))
-                .await?
-        }
-    })
+fn read_password() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn find_user(auditor: &Auditor, username: &str) -> Result<UserRef, CliError> {
-    let row = lookup(
-        auditor,
-        "SELECT id, username FROM users WHERE username = $1",
-        username,
-    )
-    .await?;
-    row.map(|(id, username)| UserRef { id, username })
+    let account = directory::account_named(auditor, username).await?;
+    account
+        .map(|a| a.user_ref())
         .ok_or_else(|| CliError::UnknownUser(username.to_owned()))
 }
 
 async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliError> {
-    let row = lookup(
-        auditor,
-        "SELECT id, name FROM projects WHERE name = $1",
-        name,
-    )
-    .await?;
-    row.map(|(id, name)| ProjectRef { id, name })
+    directory::project_named(auditor, name)
+        .await?
         .ok_or_else(|| CliError::UnknownProject(name.to_owned()))
 }
 
 async fn demo_exists(auditor: &Auditor) -> Result<bool, CliError> {
-    Ok(lookup(
-        auditor,
-        "SELECT id, name FROM projects WHERE name = $1",
-        "Apollo",
-    )
-    .await?
-    .is_some())
+    Ok(directory::project_named(auditor, "Apollo").await?.is_some())
+}
+
+/// The demo's sign-ins: (username, password, what they show).
+const DEMO_SIGN_INS: [(&str, &str, &str); 2] = [
+    ("alice", "alice-demo-password", "a staff area administrator"),
+    (
+        "bob",
+        "bob-demo-password",
+        "not staff: the pages answer 403",
+    ),
+];
+
+fn demo_instructions(url: &str) -> String {
+    let database = if url == "sqlite://example.db" {
+        String::new()
+    } else {
+        format!(" --database-url '{url}'")
+    };
+    let mut text = format!(
+        "\nSee it in a browser:\n  cargo run -p example-app -- serve{database}\n  \
+         then open http://127.0.0.1:8000/ and sign in as\n"
+    );
+    for (user, password, what) in DEMO_SIGN_INS {
+        text.push_str(&format!("    {user:<6} password {password:<20} ({what})\n"));
+    }
+    text.push_str(&format!(
+        "Or here: cargo run -p example-app -- log{database} --project Apollo [--json]"
+    ));
+    text
 }
 
 fn roles(list: &[Role]) -> Roles {
@@ -331,58 +399,50 @@ async fn create_demo(auditor: &Auditor) -> Result<(), CliError> {
     commands::remove_member(&mut audit, &apollo, &carol).await?;
     commands::update_user_roles(&mut audit, &bob, roles(&[Role::OutputChecker])).await?;
     audit.commit().await?;
+
+    let mut hashed = Vec::new();
+    for (username, password, _) in DEMO_SIGN_INS {
+        hashed.push((username, PasswordHash::new(password)?));
+    }
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("demo-setup"))
+        .await?;
+    for (username, hash) in hashed {
+        let user = [&alice, &bob]
+            .into_iter()
+            .find(|u| u.username == username)
+            .expect("invariant: every demo sign-in is a demo user");
+        commands::set_password(&mut audit, user, hash).await?;
+    }
+    audit.commit().await?;
     Ok(())
 }
 
-async fn print_log(auditor: &Auditor, query: EventQuery, json: bool) -> Result<(), CliError> {
-    let page = auditor.query::<StaffEvent>(&query).await?;
-    let resolver = StaffResolver::new(auditor.clone());
-    let cx = PresentContext::for_page(&page.events, &resolver).await?;
+async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result<(), CliError> {
+    let page = logs::fetch(auditor, &request).await?;
     if !json {
         println!("Audit log, newest first:");
     }
-    for stored in &page.events {
-        let text = plain_text(&stored.render(&cx));
+    for entry in &page.entries {
         if json {
-            let code = stored.event.code();
-            let label = code.parse::<StaffEventType>().map(|t| t.label()).ok();
-            let payload: serde_json::Value = match &stored.event {
-                audit_core::Decoded::Known(e) => serde_json::from_str(
-                    &audit_core::EventCatalog::payload_json(e).unwrap_or_default(),
-                )
-                .unwrap_or_default(),
-                audit_core::Decoded::Unknown(u) => {
-                    serde_json::from_str(&u.raw).unwrap_or(serde_json::Value::String(u.raw.clone()))
-                }
-            };
-            let entity = |e: &Option<audit_core::EntityRef>| {
-                e.as_ref()
-                    .map(|e| serde_json::json!({"kind": e.kind, "id": e.id}))
-            };
-            let line = serde_json::json!({
-                "id": stored.id,
-                "type": code,
-                "label": label,
-                "actor": stored.actor,
-                "occurred_at": stored.occurred_at.to_rfc3339(),
-                "command": stored.command_name,
-                "command_id": stored.command_id,
-                "target": entity(&stored.references.target),
-                "parent": entity(&stored.references.parent),
-                "subject": entity(&stored.references.subject),
-                "payload": payload,
-                "text": text,
-            });
-            println!("{line}");
+            println!("{}", entry.to_json());
         } else {
             println!(
                 "  #{:<4} {}  {:<28} {:<20} {}",
-                stored.id,
-                stored.occurred_at.format("%Y-%m-%d %H:%M:%S"),
-                stored.actor.to_string(),
-                stored.command_name,
-                text
+                entry.stored.id,
+                entry.occurred_at().format("%Y-%m-%d %H:%M:%S"),
+                entry.stored.actor.to_string(),
+                entry.stored.command_name,
+                entry.text()
             );
+        }
+    }
+    if !json {
+        if page.entries.is_empty() {
+            println!("  (no events)");
+        }
+        if let Some(next) = page.next {
+            println!("Older events: add --cursor {next}");
         }
     }
     Ok(())

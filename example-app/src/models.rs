@@ -14,6 +14,9 @@ pub struct User {
     pub username: String,
     /// Global roles, as a JSON array of role names.
     pub roles: String,
+    /// The password as an argon2 hash in PHC format; without one the user
+    /// cannot sign in.
+    pub password_hash: Option<String>,
 }
 
 /// A project.

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use audit_core::{Auditor, Resolved, Resolver};
 
+use crate::directory::on_pool;
+
 /// Looks up users and projects in the staff area's tables.
 #[derive(Debug)]
 pub struct StaffResolver {
@@ -40,12 +42,7 @@ impl StaffResolver {
                 query.fetch_all($pool).await?
             }};
         }
-        let rows: Vec<(i64, String)> =
-            match (self.auditor.sqlite_pool(), self.auditor.postgres_pool()) {
-                (Some(pool), _) => fetch!(pool),
-                (_, Some(pool)) => fetch!(pool),
-                _ => unreachable!("invariant: an auditor has one of the two pools"),
-            };
+        let rows: Vec<(i64, String)> = on_pool!(self.auditor, pool => fetch!(pool));
         Ok(rows)
     }
 }

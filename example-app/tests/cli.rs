@@ -1,7 +1,8 @@
 //! The command line, run as a user would, on a SQLite file.
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn database() -> String {
     let dir = std::env::temp_dir().join("audit-tests");
@@ -37,8 +38,9 @@ fn demo_then_log_json_returns_every_event_with_its_text() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // 3 users; 2 projects; 3 memberships with roles (6); 1 role update; a removal (2); 1 global update.
-    assert_eq!(lines.len(), 15, "{}", stdout(&log));
+    // 3 users; 2 projects; 3 memberships with roles (6); 1 role update; a
+    // removal (2); 1 global update; 2 passwords.
+    assert_eq!(lines.len(), 17, "{}", stdout(&log));
     for line in &lines {
         for key in [
             "id",
@@ -112,5 +114,106 @@ fn errors_are_one_line_and_a_failing_status() {
     assert_eq!(unopenable.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&unopenable.stderr).starts_with("error: cannot open the database")
+    );
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_user_log_holds_what_they_did_what_was_done_to_them_and_their_projects() {
+    let db = database();
+    assert!(run(&db, &["demo"]).status.success());
+    let bob = json_lines(&run(
+        &db,
+        &["log", "--user", "bob", "--json", "--limit", "100"],
+    ));
+    let texts: Vec<&str> = bob.iter().map(|l| l["text"].as_str().unwrap()).collect();
+    // About bob, or on Apollo and Gemini (his projects); not alice's or
+    // carol's creation, nor alice's password.
+    assert_eq!(bob.len(), 14, "{texts:#?}");
+    assert!(texts.contains(&"removed carol from Apollo"), "{texts:#?}");
+    assert!(texts.contains(&"set the password of bob"), "{texts:#?}");
+    for absent in [
+        "created user alice with global roles Staff area administrator",
+        "created user carol with global roles Output checker",
+        "set the password of alice",
+    ] {
+        assert!(!texts.contains(&absent), "{absent}");
+    }
+    // alice acted on everything but the user creations and passwords.
+    let alice = json_lines(&run(
+        &db,
+        &["log", "--user", "alice", "--json", "--limit", "100"],
+    ));
+    assert!(
+        alice
+            .iter()
+            .all(|l| l["actor"]["username"] == "alice" || l["subject"]["id"] == "1")
+    );
+    assert_eq!(alice.len(), 12 + 2);
+}
+
+#[test]
+fn the_log_pages_through_its_cursor() {
+    let db = database();
+    assert!(run(&db, &["demo"]).status.success());
+    let first = stdout(&run(&db, &["log", "--limit", "10"]));
+    let cursor = first
+        .lines()
+        .find_map(|l| l.strip_prefix("Older events: add --cursor "))
+        .expect("a cursor after a full page");
+    let second = stdout(&run(&db, &["log", "--limit", "10", "--cursor", cursor]));
+    assert_eq!(second.lines().filter(|l| l.starts_with("  #")).count(), 7);
+    assert!(second.contains("#1 "), "{second}");
+    assert!(!second.contains("Older events"), "{second}");
+    let bad = run(&db, &["log", "--cursor", "1;DROP TABLE users"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "clap refuses it before any query"
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid cursor `1;DROP TABLE users`"));
+}
+
+#[test]
+fn set_password_reads_standard_input_and_records_no_hash() {
+    let db = database();
+    assert!(run(&db, &["add-user", "dora"]).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_example-app"))
+        .args(["set-password", "--user", "dora"])
+        .env("DATABASE_URL", &db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret phrase\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&run(&db, &["log", "--json"]));
+    let line: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(line["type"], "user_password_set");
+    assert_eq!(line["text"], "set the password of dora");
+    assert!(!log.contains("argon2") && !log.contains("s3cret"), "{log}");
+    // An empty password is refused with one line.
+    let empty = run(&db, &["set-password", "--user", "dora"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stderr).trim_end(),
+        "error: the password is empty"
     );
 }

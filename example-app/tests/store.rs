@@ -271,7 +271,7 @@ async fn concurrent_commands_keep_exactly_their_events() {
                 Some(cursor) => {
                     query = EventQuery::new()
                         .limit(97)
-                        .after(cursor.to_string().parse().unwrap())
+                        .cursor(cursor.to_string().parse().unwrap())
                 }
                 None => break,
             }

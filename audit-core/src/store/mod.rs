@@ -8,7 +8,7 @@ mod schema;
 mod session;
 
 pub use error::AuditError;
-pub use query::{Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
+pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
 pub use schema::{EVENTS_TABLE, SCHEMA_VERSION};
 pub use session::{Audit, Command, Db, EmittedBy, MAX_PAYLOAD_BYTES};

@@ -14,32 +14,53 @@ use crate::present::{PresentContext, Shown};
 /// The most events one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// A query over the log. Filters combine with AND; results are newest first.
+/// A query over the log: conditions that must all hold, groups of which at
+/// least one must hold, newest first, a page at a time.
+///
+/// ```
+/// # use audit_core::{Actor, Condition, EntityRef, EventQuery};
+/// let user = EntityRef::new("user", "7");
+/// // Everything user 7 did, everything about them, and everything on project 3.
+/// let query = EventQuery::new().any_of([
+///     Condition::Actor(Actor::user(7, "ada")),
+///     Condition::Subject(user),
+///     Condition::Parent(EntityRef::new("project", "3")),
+/// ]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct EventQuery {
-    parent: Option<EntityRef>,
-    target: Option<EntityRef>,
-    subject: Option<EntityRef>,
-    actor: Option<(String, String)>,
+    all: Vec<Condition>,
+    any: Vec<Vec<Condition>>,
     types: Vec<String>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
     limit: u32,
-    after: Option<Cursor>,
+    cursor: Option<Cursor>,
+}
+
+/// One condition on an event's indexed references or actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// The event's parent is this entity (everything on a project, say).
+    Parent(EntityRef),
+    /// The event's target is this entity.
+    Target(EntityRef),
+    /// The event is about this entity.
+    Subject(EntityRef),
+    /// This actor performed the event.
+    Actor(Actor),
 }
 
 impl Default for EventQuery {
     fn default() -> Self {
         EventQuery {
-            parent: None,
-            target: None,
-            subject: None,
-            actor: None,
+            all: Vec::new(),
+            any: Vec::new(),
             types: Vec::new(),
             since: None,
             until: None,
             limit: 25,
-            after: None,
+            cursor: None,
         }
     }
 }
@@ -50,28 +71,38 @@ impl EventQuery {
         EventQuery::default()
     }
 
-    /// Events whose parent is `parent` (everything on a project, say).
-    pub fn parent(mut self, parent: EntityRef) -> Self {
-        self.parent = Some(parent);
+    /// Only events that meet `condition`; conditions added this way all hold.
+    pub fn only(mut self, condition: Condition) -> Self {
+        self.all.push(condition);
         self
     }
 
-    /// Events whose target is `target`.
-    pub fn target(mut self, target: EntityRef) -> Self {
-        self.target = Some(target);
+    /// Only events that meet at least one of `conditions`. Each call adds a
+    /// group that must hold (groups combine with AND); an empty group
+    /// matches no event.
+    pub fn any_of(mut self, conditions: impl IntoIterator<Item = Condition>) -> Self {
+        self.any.push(conditions.into_iter().collect());
         self
     }
 
-    /// Events about `subject`.
-    pub fn subject(mut self, subject: EntityRef) -> Self {
-        self.subject = Some(subject);
-        self
+    /// Events whose parent is `parent`: `only(Condition::Parent(parent))`.
+    pub fn parent(self, parent: EntityRef) -> Self {
+        self.only(Condition::Parent(parent))
     }
 
-    /// Events performed by `actor`.
-    pub fn actor(mut self, actor: &Actor) -> Self {
-        self.actor = Some((actor.kind().to_owned(), actor.id().to_owned()));
-        self
+    /// Events whose target is `target`: `only(Condition::Target(target))`.
+    pub fn target(self, target: EntityRef) -> Self {
+        self.only(Condition::Target(target))
+    }
+
+    /// Events about `subject`: `only(Condition::Subject(subject))`.
+    pub fn subject(self, subject: EntityRef) -> Self {
+        self.only(Condition::Subject(subject))
+    }
+
+    /// Events performed by `actor`: `only(Condition::Actor(actor.clone()))`.
+    pub fn actor(self, actor: &Actor) -> Self {
+        self.only(Condition::Actor(actor.clone()))
     }
 
     /// Events of any of these type codes (all types when never called).
@@ -102,34 +133,75 @@ impl EventQuery {
         self
     }
 
-    /// Continue after the page that returned `cursor`.
-    pub fn after(mut self, cursor: Cursor) -> Self {
-        self.after = Some(cursor);
+    /// The page that `cursor` (a [`Page::next`] or [`Page::prev`] of the
+    /// same query) points to; without it, the newest page.
+    pub fn cursor(mut self, cursor: Cursor) -> Self {
+        self.cursor = Some(cursor);
         self
     }
 }
 
-/// Where the next page starts. Opaque: print it and parse it back.
+/// Where another page starts: the events older, or newer, than one event.
+/// Opaque: print it (it is URL-safe) and parse it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    before_id: i64,
+    edge: i64,
+    direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Events with ids below the edge, newest first.
+    Older,
+    /// Events with ids above the edge: the page just newer than it.
+    Newer,
+}
+
+impl Cursor {
+    fn older_than(edge: i64) -> Self {
+        Cursor {
+            edge,
+            direction: Direction::Older,
+        }
+    }
+
+    fn newer_than(edge: i64) -> Self {
+        Cursor {
+            edge,
+            direction: Direction::Newer,
+        }
+    }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "b{:x}", self.before_id)
+        let tag = match self.direction {
+            Direction::Older => 'b',
+            Direction::Newer => 'a',
+        };
+        write!(f, "{tag}{:x}", self.edge)
     }
 }
 
 impl FromStr for Cursor {
     type Err = AuditError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.strip_prefix('b')
-            .filter(|hex| !hex.is_empty() && hex.len() <= 16)
-            .and_then(|hex| i64::from_str_radix(hex, 16).ok())
-            .filter(|id| *id > 0)
-            .map(|before_id| Cursor { before_id })
-            .ok_or_else(|| AuditError::InvalidCursor(s.chars().take(64).collect()))
+        let invalid = || AuditError::InvalidCursor(s.chars().take(64).collect());
+        let mut chars = s.chars();
+        let direction = match chars.next() {
+            Some('b') => Direction::Older,
+            Some('a') => Direction::Newer,
+            _ => return Err(invalid()),
+        };
+        let hex = chars.as_str();
+        let valid_hex =
+            !hex.is_empty() && hex.len() <= 16 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        let edge = valid_hex
+            .then(|| i64::from_str_radix(hex, 16).ok())
+            .flatten()
+            .filter(|edge| *edge >= 0)
+            .ok_or_else(invalid)?;
+        Ok(Cursor { edge, direction })
     }
 }
 
@@ -140,6 +212,8 @@ pub struct Page<E> {
     pub events: Vec<StoredEvent<E>>,
     /// The cursor of the next (older) page, if there is one.
     pub next: Option<Cursor>,
+    /// The cursor of the previous (newer) page, if this is not the newest.
+    pub prev: Option<Cursor>,
 }
 
 /// An event as stored, with its metadata.
@@ -243,74 +317,141 @@ where
     })
 }
 
+/// Builds the SQL text with numbered placeholders (`$1`, which SQLite reads
+/// too) and the values to bind, in order.
+struct SqlBuilder {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl SqlBuilder {
+    fn push_str(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+
+    fn bind(&mut self, value: Bind) {
+        self.binds.push(value);
+        self.sql.push_str(&format!("${}", self.binds.len()));
+    }
+
+    fn text(&mut self, value: &str) {
+        self.bind(Bind::Text(value.to_owned()));
+    }
+
+    /// `(<column>_kind = ? AND <column>_id IN (?, ...))` for one entity kind.
+    fn entities(&mut self, column: &str, kind: &str, ids: &[&str]) {
+        self.push_str(&format!("({column}_kind = "));
+        self.text(kind);
+        self.push_str(&format!(" AND {column}_id "));
+        if let [id] = ids {
+            self.push_str("= ");
+            self.text(id);
+        } else {
+            self.push_str("IN (");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    self.push_str(", ");
+                }
+                self.text(id);
+            }
+            self.push_str(")");
+        }
+        self.push_str(")");
+    }
+
+    /// The conditions joined with `joiner`, those on the same column and
+    /// kind folded into one `IN` list so that an index serves them at once.
+    fn conditions(&mut self, conditions: &[Condition], joiner: &str) {
+        let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+        for condition in conditions {
+            let (key, id) = match condition {
+                Condition::Parent(e) => (("parent", &*e.kind), e.id.as_str()),
+                Condition::Target(e) => (("target", &*e.kind), e.id.as_str()),
+                Condition::Subject(e) => (("subject", &*e.kind), e.id.as_str()),
+                Condition::Actor(a) => (("actor", a.kind()), a.id()),
+            };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                // AND of two ids of one column can never hold: keep them
+                // apart so the SQL says so instead of widening to IN.
+                Some((_, ids)) if joiner == " OR " => ids.push(id),
+                _ => groups.push((key, vec![id])),
+            }
+        }
+        for (i, ((column, kind), ids)) in groups.iter().enumerate() {
+            if i > 0 {
+                self.push_str(joiner);
+            }
+            self.entities(column, kind, ids);
+        }
+    }
+}
+
 fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
     let payload = match backend {
         Backend::Sqlite => "payload",
         Backend::Postgres => "payload::text",
     };
-    let mut sql = format!(
-        "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, actor_name, \
-         target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
-         command_name, command_id, {payload} FROM audit_events WHERE TRUE"
-    );
-    let mut binds = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, bind: Bind| {
-        binds.push(bind);
-        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    let mut b = SqlBuilder {
+        sql: format!(
+            "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, actor_name, \
+             target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
+             command_name, command_id, {payload} FROM audit_events WHERE TRUE"
+        ),
+        binds: Vec::new(),
     };
-    for (column, value) in [
-        ("parent", &q.parent),
-        ("target", &q.target),
-        ("subject", &q.subject),
-    ] {
-        if let Some(r) = value {
-            push(
-                &mut sql,
-                &format!(" AND {column}_kind = ?"),
-                Bind::Text(r.kind.to_string()),
-            );
-            push(
-                &mut sql,
-                &format!(" AND {column}_id = ?"),
-                Bind::Text(r.id.clone()),
-            );
-        }
+    if !q.all.is_empty() {
+        b.push_str(" AND ");
+        b.conditions(&q.all, " AND ");
     }
-    if let Some((kind, id)) = &q.actor {
-        push(&mut sql, " AND actor_kind = ?", Bind::Text(kind.clone()));
-        push(&mut sql, " AND actor_id = ?", Bind::Text(id.clone()));
+    for group in &q.any {
+        if group.is_empty() {
+            b.push_str(" AND FALSE");
+        } else {
+            b.push_str(" AND (");
+            b.conditions(group, " OR ");
+            b.push_str(")");
+        }
     }
     if !q.types.is_empty() {
-        sql.push_str(" AND event_type IN (");
+        b.push_str(" AND event_type IN (");
         for (i, code) in q.types.iter().enumerate() {
-            let sep = if i == 0 { "?" } else { ", ?" };
-            push(&mut sql, sep, Bind::Text(code.clone()));
+            if i > 0 {
+                b.push_str(", ");
+            }
+            b.text(code);
         }
-        sql.push(')');
+        b.push_str(")");
     }
     if let Some(since) = q.since {
-        push(
-            &mut sql,
-            " AND occurred_at >= ?",
-            Bind::Int(since.timestamp_micros()),
-        );
+        b.push_str(" AND occurred_at >= ");
+        b.bind(Bind::Int(since.timestamp_micros()));
     }
     if let Some(until) = q.until {
-        push(
-            &mut sql,
-            " AND occurred_at < ?",
-            Bind::Int(until.timestamp_micros()),
-        );
+        b.push_str(" AND occurred_at < ");
+        b.bind(Bind::Int(until.timestamp_micros()));
     }
-    if let Some(cursor) = q.after {
-        push(&mut sql, " AND id < ?", Bind::Int(cursor.before_id));
-    }
-    push(
-        &mut sql,
-        " ORDER BY id DESC LIMIT ?",
-        Bind::Int(i64::from(q.limit) + 1),
-    );
-    (sql, binds)
+    let order = match q.cursor {
+        Some(Cursor {
+            edge,
+            direction: Direction::Newer,
+        }) => {
+            b.push_str(" AND id > ");
+            b.bind(Bind::Int(edge));
+            "ASC"
+        }
+        Some(Cursor {
+            edge,
+            direction: Direction::Older,
+        }) => {
+            b.push_str(" AND id < ");
+            b.bind(Bind::Int(edge));
+            "DESC"
+        }
+        None => "DESC",
+    };
+    b.push_str(&format!(" ORDER BY id {order} LIMIT "));
+    b.bind(Bind::Int(i64::from(q.limit) + 1));
+    (b.sql, b.binds)
 }
 
 pub(crate) async fn run<E: EventCatalog>(
@@ -318,7 +459,7 @@ pub(crate) async fn run<E: EventCatalog>(
     q: &EventQuery,
 ) -> Result<Page<E>, AuditError> {
     let (sql, binds) = build_sql(auditor.backend(), q);
-    let rows: Vec<RawRow> = on_backend!(auditor.target(), pool => {
+    let mut rows: Vec<RawRow> = on_backend!(auditor.target(), pool => {
         let mut query = sqlx::query(&sql);
         for bind in &binds {
             query = match bind {
@@ -329,12 +470,35 @@ pub(crate) async fn run<E: EventCatalog>(
         let rows = query.fetch_all(pool).await.map_err(super::classify)?;
         rows.iter().map(read_row).collect::<Result<_, _>>()?
     });
-    let limit = q.limit as usize;
-    let next = (rows.len() > limit).then(|| Cursor {
-        before_id: rows[limit - 1].id,
-    });
-    let events = rows.into_iter().take(limit).map(decode_row).collect();
-    Ok(Page { events, next })
+    let more = rows.len() > q.limit as usize;
+    rows.truncate(q.limit as usize);
+    if matches!(q.cursor, Some(c) if c.direction == Direction::Newer) {
+        rows.reverse();
+    }
+    // Rows are newest first now. `more` says whether the fetch direction
+    // had rows beyond this page; the other direction has rows whenever a
+    // cursor led here, since a cursor is made from an event of the query.
+    let oldest = rows.last().map(|r| r.id);
+    let newest = rows.first().map(|r| r.id);
+    let (next, prev) = match q.cursor {
+        None => (oldest.filter(|_| more).map(Cursor::older_than), None),
+        Some(Cursor {
+            edge,
+            direction: Direction::Older,
+        }) => (
+            oldest.filter(|_| more).map(Cursor::older_than),
+            Some(Cursor::newer_than(newest.unwrap_or(edge - 1))),
+        ),
+        Some(Cursor {
+            edge,
+            direction: Direction::Newer,
+        }) => (
+            Some(Cursor::older_than(oldest.unwrap_or(edge + 1))),
+            newest.filter(|_| more).map(Cursor::newer_than),
+        ),
+    };
+    let events = rows.into_iter().map(decode_row).collect();
+    Ok(Page { events, next, prev })
 }
 
 fn entity(kind: Option<String>, id: Option<String>) -> Option<EntityRef> {
@@ -394,14 +558,17 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let cursor = Cursor { before_id: 1234 };
-        assert_eq!(cursor.to_string().parse::<Cursor>().unwrap(), cursor);
+        for cursor in [Cursor::older_than(1234), Cursor::newer_than(0)] {
+            assert_eq!(cursor.to_string().parse::<Cursor>().unwrap(), cursor);
+        }
         for bad in [
             "",
             "b",
             "x12",
             "b-1",
-            "b0",
+            "a",
+            "b+1",
+            "a 1",
             "bzz",
             "1; DROP TABLE audit_events",
             "b10000000000000000",
@@ -418,12 +585,52 @@ mod tests {
         let q = EventQuery::new()
             .parent(EntityRef::new("project", "7"))
             .types(["a", "b"])
-            .after(Cursor { before_id: 9 })
+            .cursor(Cursor::older_than(9))
             .limit(10);
         let (sql, binds) = build_sql(Backend::Postgres, &q);
         assert!(sql.contains("parent_kind = $1 AND parent_id = $2"), "{sql}");
         assert!(sql.contains("event_type IN ($3, $4)"), "{sql}");
         assert!(sql.contains("id < $5 ORDER BY id DESC LIMIT $6"), "{sql}");
         assert_eq!(binds.len(), 6);
+    }
+
+    #[test]
+    fn any_of_groups_fold_same_column_into_in_lists() {
+        let q = EventQuery::new()
+            .any_of([
+                Condition::Actor(Actor::user(7, "ada")),
+                Condition::Subject(EntityRef::new("user", "7")),
+                Condition::Parent(EntityRef::new("project", "1")),
+                Condition::Parent(EntityRef::new("project", "2")),
+            ])
+            .cursor(Cursor::newer_than(40));
+        let (sql, binds) = build_sql(Backend::Sqlite, &q);
+        assert!(
+            sql.contains(
+                " AND ((actor_kind = $1 AND actor_id = $2) OR (subject_kind = $3 AND subject_id = $4) \
+                 OR (parent_kind = $5 AND parent_id IN ($6, $7))) AND id > $8 ORDER BY id ASC LIMIT $9"
+            ),
+            "{sql}"
+        );
+        assert_eq!(binds.len(), 9);
+    }
+
+    #[test]
+    fn an_empty_any_of_group_matches_nothing_and_and_keeps_ids_apart() {
+        let (sql, _) = build_sql(Backend::Sqlite, &EventQuery::new().any_of([]));
+        assert!(
+            sql.ends_with("WHERE TRUE AND FALSE ORDER BY id DESC LIMIT $1"),
+            "{sql}"
+        );
+        let q = EventQuery::new()
+            .parent(EntityRef::new("project", "1"))
+            .parent(EntityRef::new("project", "2"));
+        let (sql, _) = build_sql(Backend::Sqlite, &q);
+        assert!(
+            sql.contains(
+                "(parent_kind = $1 AND parent_id = $2) AND (parent_kind = $3 AND parent_id = $4)"
+            ),
+            "{sql}"
+        );
     }
 }

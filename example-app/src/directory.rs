@@ -1,0 +1,138 @@
+//! Reading users and projects: the lookups the command line and the web
+//! pages share. Each function is one query.
+
+use audit_core::Auditor;
+
+use crate::domain::{ProjectRef, Roles, UserRef};
+
+/// Runs `$body` with `$pool` bound to the auditor's pool, whichever backend.
+macro_rules! on_pool {
+    ($auditor:expr, $pool:ident => $body:expr) => {
+        match ($auditor.sqlite_pool(), $auditor.postgres_pool()) {
+            (Some($pool), _) => $body,
+            (_, Some($pool)) => $body,
+            _ => unreachable!("invariant: an auditor has one of the two pools"),
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A user as the staff area needs them: who they are, their global roles,
+/// and their password hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// The user's id.
+    pub id: i64,
+    /// The username.
+    pub username: String,
+    /// Global roles; empty when the stored value cannot be read.
+    pub roles: Roles,
+    /// The argon2 hash in PHC format, if a password was set.
+    pub password_hash: Option<String>,
+}
+
+impl Account {
+    /// The reference events use.
+    pub fn user_ref(&self) -> UserRef {
+        UserRef {
+            id: self.id,
+            username: self.username.clone(),
+        }
+    }
+}
+
+type AccountRow = (i64, String, String, Option<String>);
+
+fn from_row((id, username, roles, password_hash): AccountRow) -> Account {
+    let roles = serde_json::from_str(&roles).unwrap_or_else(|e| {
+        tracing::warn!(user = id, "unreadable roles, treated as none: {e}");
+        Roles::new()
+    });
+    Account {
+        id,
+        username,
+        roles,
+        password_hash,
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "SELECT id, username, roles, password_hash FROM users";
+
+/// The user named `username`.
+pub async fn account_named(auditor: &Auditor, username: &str) -> sqlx::Result<Option<Account>> {
+    let sql = format!("{ACCOUNT_COLUMNS} WHERE username = $1");
+    let row: Option<AccountRow> = on_pool!(auditor, pool => {
+        sqlx::query_as(&sql).bind(username).fetch_optional(pool).await?
+    });
+    Ok(row.map(from_row))
+}
+
+/// The user with id `id`.
+pub async fn account(auditor: &Auditor, id: i64) -> sqlx::Result<Option<Account>> {
+    let sql = format!("{ACCOUNT_COLUMNS} WHERE id = $1");
+    let row: Option<AccountRow> = on_pool!(auditor, pool => {
+        sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+    });
+    Ok(row.map(from_row))
+}
+
+/// Every user, by username.
+pub async fn accounts(auditor: &Auditor) -> sqlx::Result<Vec<Account>> {
+    let sql = format!("{ACCOUNT_COLUMNS} ORDER BY username");
+    let rows: Vec<AccountRow> = on_pool!(auditor, pool => {
+        sqlx::query_as(&sql).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// The project named `name`.
+pub async fn project_named(auditor: &Auditor, name: &str) -> sqlx::Result<Option<ProjectRef>> {
+    let row: Option<(i64, String)> = on_pool!(auditor, pool => {
+        sqlx::query_as("SELECT id, name FROM projects WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(row.map(|(id, name)| ProjectRef { id, name }))
+}
+
+/// The project with id `id`.
+pub async fn project(auditor: &Auditor, id: i64) -> sqlx::Result<Option<ProjectRef>> {
+    let row: Option<(i64, String)> = on_pool!(auditor, pool => {
+        sqlx::query_as("SELECT id, name FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(row.map(|(id, name)| ProjectRef { id, name }))
+}
+
+/// Every project, by name.
+pub async fn projects(auditor: &Auditor) -> sqlx::Result<Vec<ProjectRef>> {
+    let rows: Vec<(i64, String)> = on_pool!(auditor, pool => {
+        sqlx::query_as("SELECT id, name FROM projects ORDER BY name")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| ProjectRef { id, name })
+        .collect())
+}
+
+/// The projects `user` is a member of now.
+pub async fn projects_of(auditor: &Auditor, user: i64) -> sqlx::Result<Vec<ProjectRef>> {
+    let rows: Vec<(i64, String)> = on_pool!(auditor, pool => {
+        sqlx::query_as(
+            "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
+             WHERE m.user_id = $1 ORDER BY p.name",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| ProjectRef { id, name })
+        .collect())
+}

@@ -1,0 +1,218 @@
+//! The staff area's views of the audit log, shared by the web pages and the
+//! `log` command so both show the same events: a project's log, a user's
+//! log and the global log, filtered by type, a page at a time.
+
+use audit_core::{
+    Actor, AuditError, Auditor, Condition, Cursor, Decoded, EntityRef, EventCatalog, EventQuery,
+    PresentContext, Reference, Shown, StoredEvent, plain_text,
+};
+use chrono::{DateTime, Utc};
+
+use crate::directory;
+use crate::domain::{ProjectRef, UserRef};
+use crate::events::{StaffEvent, StaffEventType};
+use crate::present::StaffResolver;
+
+/// Events on a page of the staff area.
+pub const PAGE_SIZE: u32 = 25;
+
+/// Which events a log shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    /// Every event.
+    All,
+    /// Events on one project.
+    Project(ProjectRef),
+    /// Events by a user, about them, or on the projects they belong to now.
+    User {
+        /// The user.
+        user: UserRef,
+        /// Their projects.
+        projects: Vec<ProjectRef>,
+    },
+}
+
+impl Scope {
+    /// A user's scope, with their current projects (one query).
+    pub async fn user(auditor: &Auditor, user: UserRef) -> sqlx::Result<Scope> {
+        let projects = directory::projects_of(auditor, user.id).await?;
+        Ok(Scope::User { user, projects })
+    }
+
+    fn query(&self) -> EventQuery {
+        match self {
+            Scope::All => EventQuery::new(),
+            Scope::Project(project) => EventQuery::new().parent(project.entity_ref()),
+            Scope::User { user, projects } => {
+                let mut any = vec![
+                    Condition::Actor(Actor::user(user.id, &user.username)),
+                    Condition::Subject(user.entity_ref()),
+                ];
+                any.extend(projects.iter().map(|p| Condition::Parent(p.entity_ref())));
+                EventQuery::new().any_of(any)
+            }
+        }
+    }
+}
+
+/// A request for one page of a log.
+#[derive(Debug, Clone)]
+pub struct LogRequest {
+    /// Which events.
+    pub scope: Scope,
+    /// Only these types; every type when empty.
+    pub types: Vec<StaffEventType>,
+    /// The page; the newest when `None`.
+    pub cursor: Option<Cursor>,
+    /// Events per page.
+    pub limit: u32,
+}
+
+impl LogRequest {
+    /// The newest page of `scope`, [`PAGE_SIZE`] events, every type.
+    pub fn new(scope: Scope) -> Self {
+        LogRequest {
+            scope,
+            types: Vec::new(),
+            cursor: None,
+            limit: PAGE_SIZE,
+        }
+    }
+
+    fn query(&self) -> EventQuery {
+        let mut query = self
+            .scope
+            .query()
+            .types(self.types.iter().map(|t| t.code()))
+            .limit(self.limit);
+        if let Some(cursor) = self.cursor {
+            query = query.cursor(cursor);
+        }
+        query
+    }
+}
+
+/// Why a page of the log could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Reading the events failed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// Looking up the users and projects they refer to failed.
+    #[error("database error: {0}")]
+    Lookup(#[from] sqlx::Error),
+}
+
+/// One event as the staff area shows it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The event as stored.
+    pub stored: StoredEvent<StaffEvent>,
+    /// Who acted, as shown.
+    pub actor: Shown,
+    /// The type's label, if this program knows the type.
+    pub label: Option<&'static str>,
+    /// The rendered HTML (escaped; safe to insert in a page).
+    pub html: String,
+}
+
+impl Entry {
+    /// When it happened.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.stored.occurred_at
+    }
+
+    /// The rendered text, without markup.
+    pub fn text(&self) -> String {
+        plain_text(&self.html)
+    }
+
+    /// The label, or the stored code for a type this program does not know.
+    pub fn title(&self) -> &str {
+        self.label.unwrap_or_else(|| self.stored.event.code())
+    }
+
+    /// The event as one JSON object (the `log --json` line).
+    pub fn to_json(&self) -> serde_json::Value {
+        let stored = &self.stored;
+        let payload = match &stored.event {
+            Decoded::Known(event) => event
+                .payload_json()
+                .ok()
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+            Decoded::Unknown(unknown) => serde_json::from_str(&unknown.raw)
+                .unwrap_or_else(|_| serde_json::Value::String(unknown.raw.clone())),
+        };
+        let entity = |e: &Option<EntityRef>| {
+            e.as_ref()
+                .map(|e| serde_json::json!({"kind": e.kind, "id": e.id}))
+        };
+        serde_json::json!({
+            "id": stored.id,
+            "type": stored.event.code(),
+            "label": self.label,
+            "actor": stored.actor,
+            "occurred_at": stored.occurred_at.to_rfc3339(),
+            "command": stored.command_name,
+            "command_id": stored.command_id,
+            "target": entity(&stored.references.target),
+            "parent": entity(&stored.references.parent),
+            "subject": entity(&stored.references.subject),
+            "payload": payload,
+            "text": self.text(),
+        })
+    }
+}
+
+/// One page of a log, newest first.
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    /// The events.
+    pub entries: Vec<Entry>,
+    /// The next (older) page.
+    pub next: Option<Cursor>,
+    /// The previous (newer) page.
+    pub prev: Option<Cursor>,
+}
+
+/// Reads and presents one page: one query for the events, then one lookup
+/// per kind of reference on the page, however many events it holds.
+pub async fn fetch(auditor: &Auditor, request: &LogRequest) -> Result<LogPage, LogError> {
+    let page = auditor.query::<StaffEvent>(&request.query()).await?;
+    let resolver = StaffResolver::new(auditor.clone());
+    let cx = PresentContext::for_page(&page.events, &resolver).await?;
+    let entries = page
+        .events
+        .into_iter()
+        .map(|stored| Entry {
+            actor: cx.actor(&stored.actor),
+            label: stored
+                .event
+                .code()
+                .parse::<StaffEventType>()
+                .ok()
+                .map(|t| t.label()),
+            html: stored.render(&cx),
+            stored,
+        })
+        .collect();
+    Ok(LogPage {
+        entries,
+        next: page.next,
+        prev: page.prev,
+    })
+}
+
+/// The event types grouped as the catalog declares them, groups in order of
+/// first appearance: the options of a type filter.
+pub fn type_groups() -> Vec<(&'static str, Vec<StaffEventType>)> {
+    let mut groups: Vec<(&'static str, Vec<StaffEventType>)> = Vec::new();
+    for ty in StaffEventType::ALL {
+        match groups.iter_mut().find(|(group, _)| *group == ty.group()) {
+            Some((_, types)) => types.push(*ty),
+            None => groups.push((ty.group(), vec![*ty])),
+        }
+    }
+    groups
+}

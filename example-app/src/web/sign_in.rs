@@ -1,0 +1,170 @@
+//! Signing in and out, and the rule every page enforces: staff only.
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, http};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::{PageError, page};
+use super::session;
+use super::views::SignInView;
+use crate::auth::{is_staff, verify_password};
+use crate::directory::{self, Account};
+
+/// A signed-in member of staff. As a handler argument it lets only staff
+/// through: anonymous visitors are sent to sign in, others get 403.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Account);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user_id = session::token(&parts.headers).and_then(|t| state.sessions.user(&t));
+        let account = match user_id {
+            Some(id) => directory::account(&state.auditor, id)
+                .await
+                .map_err(|e| PageError::from(e).into_response())?,
+            None => None,
+        };
+        match account {
+            None => Err(redirect_to_sign_in(&parts.uri)),
+            Some(account) if !is_staff(&account.roles) => Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "The staff area is for staff area administrators only.",
+            )
+            .signed_in(&account.username)
+            .into_response()),
+            Some(account) => Ok(Staff(account)),
+        }
+    }
+}
+
+fn redirect_to_sign_in(uri: &http::Uri) -> Response {
+    let wanted = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", wanted)
+        .finish();
+    see_other(&format!("/sign-in?{query}"))
+}
+
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, location.to_owned())]).into_response()
+}
+
+/// Where to go after signing in: a path on this site, nothing else (no
+/// `//host`, no scheme), so the form cannot be used to send users away.
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// The sign-in page's query.
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    next: Option<String>,
+}
+
+/// GET /sign-in.
+pub async fn form(Query(query): Query<SignInQuery>) -> Result<Response, PageError> {
+    let view = SignInView {
+        signed_in: None,
+        error: None,
+        username: String::new(),
+        next: local_path(query.next.as_deref()),
+    };
+    Ok(page(&view)?.into_response())
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// POST /sign-in: checks the password, starts a session, goes on to `next`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, PageError> {
+    let account = directory::account_named(&state.auditor, &form.username).await?;
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password = form.password;
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let valid = tokio::task::spawn_blocking(move || verify_password(stored.as_deref(), &password))
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    let next = local_path(form.next.as_deref());
+    let Some(account) = account.filter(|_| valid) else {
+        let view = SignInView {
+            signed_in: None,
+            error: Some("Wrong username or password."),
+            username: form.username,
+            next,
+        };
+        return Ok((StatusCode::UNAUTHORIZED, page(&view)?).into_response());
+    };
+    let token = state
+        .sessions
+        .start(account.id)
+        .map_err(|e| PageError::internal(&e))?;
+    let cookie = session::set_cookie(&token, state.config.secure_cookies);
+    see_other_setting(&next, &cookie)
+}
+
+/// POST /sign-out: ends the session and clears the cookie.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if let Some(token) = session::token(&headers) {
+        state.sessions.end(&token);
+    }
+    let cookie = session::clear_cookie(state.config.secure_cookies);
+    see_other_setting("/sign-in", &cookie)
+}
+
+/// A redirect to `location` that sets `cookie`.
+fn see_other_setting(location: &str, cookie: &str) -> Result<Response, PageError> {
+    let mut response = see_other(location);
+    let value = cookie
+        .parse()
+        .map_err(|e: http::header::InvalidHeaderValue| PageError::internal(&e))?;
+    response.headers_mut().insert(SET_COOKIE, value);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path(Some("/projects/3?type=x")), "/projects/3?type=x");
+        for away in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "projects",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(Some(away)), "/", "{away}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+}

@@ -1,0 +1,105 @@
+//! The pages' templates (askama, checked at compile time, HTML-escaped) and
+//! the values they show.
+
+use askama::Template;
+use audit_core::Shown;
+
+/// A page of a log.
+#[derive(Template)]
+#[template(path = "web/log.html")]
+pub struct LogView {
+    /// Who is signed in.
+    pub signed_in: Option<String>,
+    /// The page's title.
+    pub heading: String,
+    /// What the log holds.
+    pub description: String,
+    /// The type filter's options.
+    pub groups: Vec<TypeGroup>,
+    /// The events, newest first.
+    pub rows: Vec<Row>,
+    /// The link to the newer page.
+    pub newer: Option<String>,
+    /// The link to the older page.
+    pub older: Option<String>,
+}
+
+/// One group of the type filter.
+pub struct TypeGroup {
+    /// The catalog's group.
+    pub label: &'static str,
+    /// Its types.
+    pub options: Vec<TypeOption>,
+}
+
+/// One type in the filter.
+pub struct TypeOption {
+    /// The stable code, sent as `type`.
+    pub code: &'static str,
+    /// The label.
+    pub label: &'static str,
+    /// Whether the page is filtered by it.
+    pub selected: bool,
+}
+
+/// One event in a log table.
+pub struct Row {
+    /// The event's id.
+    pub id: i64,
+    /// When, formatted.
+    pub when: String,
+    /// Who acted.
+    pub actor: Shown,
+    /// The type's label.
+    pub title: String,
+    /// The rendered event; already escaped.
+    pub html: String,
+}
+
+/// A list of links (projects, users).
+#[derive(Template)]
+#[template(path = "web/list.html")]
+pub struct ListView {
+    /// Who is signed in.
+    pub signed_in: Option<String>,
+    /// The page's title.
+    pub heading: &'static str,
+    /// The items.
+    pub items: Vec<ListItem>,
+}
+
+/// One item of a list page.
+pub struct ListItem {
+    /// Where it links.
+    pub href: String,
+    /// Its name.
+    pub label: String,
+    /// A note after it; nothing when empty.
+    pub note: String,
+}
+
+/// The sign-in form.
+#[derive(Template)]
+#[template(path = "web/sign_in.html")]
+pub struct SignInView {
+    /// Always `None`: nobody is signed in here.
+    pub signed_in: Option<String>,
+    /// Why the last attempt failed.
+    pub error: Option<&'static str>,
+    /// The username typed last.
+    pub username: String,
+    /// Where to go after signing in.
+    pub next: String,
+}
+
+/// An error page.
+#[derive(Template)]
+#[template(path = "web/error.html")]
+pub struct ErrorView {
+    /// Who is signed in, if known.
+    pub signed_in: Option<String>,
+    /// The status, as a title.
+    pub title: String,
+    /// What went wrong.
+    pub message: String,
+}
