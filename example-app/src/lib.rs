@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod events;

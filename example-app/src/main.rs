@@ -10,11 +10,11 @@ use audit_core::{Actor, Auditor, Cursor};
 use clap::{Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash};
 use example_app::commands::{self, CommandError, StaffAudit};
-use example_app::directory;
-use example_app::domain::{ProjectRef, Role, Roles, UserRef};
-use example_app::events::{StaffEvent, StaffEventType};
+use example_app::domain::{ProjectRef, Role, UserRef};
+use example_app::events::StaffEventType;
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::web::{self, AppState, WebConfig};
+use example_app::{demo, directory};
 
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
@@ -142,6 +142,8 @@ enum CliError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Password(#[from] PasswordError),
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
     #[error("cannot read the password from standard input: {0}")]
     Stdin(std::io::Error),
     #[error("cannot serve on {addr}: {source}")]
@@ -191,14 +193,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command.unwrap_or(Cmd::Demo);
     match command {
         Cmd::Demo => {
-            if demo_exists(&auditor).await? {
+            if demo::exists(&auditor).await? {
                 println!("The sample is already in {url}.\n");
             } else {
-                create_demo(&auditor).await?;
+                demo::create(&auditor).await?;
                 println!("Created a sample staff area in {url} through its commands.\n");
             }
             print_log(&auditor, LogRequest::new(Scope::All), false).await?;
-            println!("{}", demo_instructions(&url));
+            println!("{}", demo::instructions(&url));
             return Ok(());
         }
         Cmd::Serve {
@@ -320,102 +322,6 @@ async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliEr
     directory::project_named(auditor, name)
         .await?
         .ok_or_else(|| CliError::UnknownProject(name.to_owned()))
-}
-
-async fn demo_exists(auditor: &Auditor) -> Result<bool, CliError> {
-    Ok(directory::project_named(auditor, "Apollo").await?.is_some())
-}
-
-/// The demo's sign-ins: (username, password, what they show).
-const DEMO_SIGN_INS: [(&str, &str, &str); 2] = [
-    ("alice", "alice-demo-password", "a staff area administrator"),
-    (
-        "bob",
-        "bob-demo-password",
-        "not staff: the pages answer 403",
-    ),
-];
-
-fn demo_instructions(url: &str) -> String {
-    let database = if url == "sqlite://example.db" {
-        String::new()
-    } else {
-        format!(" --database-url '{url}'")
-    };
-    let mut text = format!(
-        "\nSee it in a browser:\n  cargo run -p example-app -- serve{database}\n  \
-         then open http://127.0.0.1:8000/ and sign in as\n"
-    );
-    for (user, password, what) in DEMO_SIGN_INS {
-        text.push_str(&format!("    {user:<6} password {password:<20} ({what})\n"));
-    }
-    text.push_str(&format!(
-        "Or here: cargo run -p example-app -- log{database} --project Apollo [--json]"
-    ));
-    text
-}
-
-fn roles(list: &[Role]) -> Roles {
-    list.iter().copied().collect()
-}
-
-async fn create_demo(auditor: &Auditor) -> Result<(), CliError> {
-    let mut setup = auditor
-        .begin::<StaffEvent>(Actor::system("demo-setup"))
-        .await?;
-    let alice =
-        commands::add_user(&mut setup, "alice", roles(&[Role::StaffAreaAdministrator])).await?;
-    let bob = commands::add_user(&mut setup, "bob", Roles::new()).await?;
-    let carol = commands::add_user(&mut setup, "carol", roles(&[Role::OutputChecker])).await?;
-    setup.commit().await?;
-
-    let mut audit = auditor
-        .begin::<StaffEvent>(Actor::user(alice.id, &alice.username))
-        .await?;
-    let apollo = commands::add_project(&mut audit, "Apollo").await?;
-    let gemini = commands::add_project(&mut audit, "Gemini").await?;
-    commands::add_member(&mut audit, &apollo, &bob, roles(&[Role::ProjectDeveloper])).await?;
-    commands::add_member(
-        &mut audit,
-        &apollo,
-        &carol,
-        roles(&[Role::ProjectCollaborator]),
-    )
-    .await?;
-    commands::add_member(
-        &mut audit,
-        &gemini,
-        &bob,
-        roles(&[Role::ProjectCollaborator]),
-    )
-    .await?;
-    commands::update_member_roles(
-        &mut audit,
-        &apollo,
-        &bob,
-        roles(&[Role::ProjectDeveloper, Role::ProjectCollaborator]),
-    )
-    .await?;
-    commands::remove_member(&mut audit, &apollo, &carol).await?;
-    commands::update_user_roles(&mut audit, &bob, roles(&[Role::OutputChecker])).await?;
-    audit.commit().await?;
-
-    let mut hashed = Vec::new();
-    for (username, password, _) in DEMO_SIGN_INS {
-        hashed.push((username, PasswordHash::new(password)?));
-    }
-    let mut audit = auditor
-        .begin::<StaffEvent>(Actor::system("demo-setup"))
-        .await?;
-    for (username, hash) in hashed {
-        let user = [&alice, &bob]
-            .into_iter()
-            .find(|u| u.username == username)
-            .expect("invariant: every demo sign-in is a demo user");
-        commands::set_password(&mut audit, user, hash).await?;
-    }
-    audit.commit().await?;
-    Ok(())
 }
 
 async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result<(), CliError> {

@@ -133,3 +133,4 @@ pub async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
     };
     result.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
+pub mod web;

@@ -1,0 +1,235 @@
+//! Driving the staff area's router in-process, as a browser would.
+
+use audit_core::{Actor, Auditor};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use example_app::auth::PasswordHash;
+use example_app::commands;
+use example_app::domain::{ProjectRef, Role, Roles, UserRef};
+use example_app::events::StaffEvent;
+use example_app::web::{AppState, WebConfig, router};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// The staff member's and the non-staff user's password.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A browser on the staff area: keeps the session cookie it is given.
+#[derive(Clone)]
+pub struct Browser {
+    app: Router,
+    cookie: Option<String>,
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no Location in {self:?}"))
+    }
+
+    /// The ids of the events in the page's table, in order.
+    pub fn event_ids(&self) -> Vec<i64> {
+        self.body
+            .split("<tr id=\"event-")
+            .skip(1)
+            .map(|rest| {
+                rest[..rest.find('"').expect("closing quote")]
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// Each event row's id and its details cell as plain text.
+    pub fn event_texts(&self) -> Vec<(i64, String)> {
+        self.body
+            .split("<tr id=\"event-")
+            .skip(1)
+            .map(|row| {
+                let id = row[..row.find('"').unwrap()].parse().unwrap();
+                let row = &row[..row.find("</tr>").unwrap()];
+                let cell = row.rsplit("<td>").next().unwrap();
+                let cell = cell.strip_suffix("</td>").unwrap();
+                (id, audit_core::plain_text(cell))
+            })
+            .collect()
+    }
+
+    /// The address of the pager link `rel` ("next" or "prev"), unescaped.
+    pub fn pager(&self, rel: &str) -> Option<String> {
+        let marker = format!("\" rel=\"{rel}\"");
+        let end = self.body.find(&marker)?;
+        let start = self.body[..end].rfind("href=\"")? + "href=\"".len();
+        Some(unescape(&self.body[start..end]))
+    }
+}
+
+/// Undoes HTML escaping of an attribute value (named and numeric entities).
+fn unescape(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let semi = rest[amp..].find(';').expect("entities end with `;`") + amp;
+        let entity = &rest[amp + 1..semi];
+        let ch = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            _ => entity
+                .strip_prefix('#')
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(char::from_u32)
+                .unwrap_or_else(|| panic!("unknown entity &{entity};")),
+        };
+        out.push(ch);
+        rest = &rest[semi + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Browser {
+    /// A browser on a fresh router over `auditor`, signed out.
+    pub fn new(auditor: &Auditor) -> Self {
+        let state = AppState::new(auditor.clone(), WebConfig::default());
+        Browser {
+            app: router(state),
+            cookie: None,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    fn request(&self, method: &str, uri: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder
+    }
+
+    /// GET `uri`.
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.send(self.request("GET", uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// POST `fields` as a form to `uri`.
+    pub async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = self
+            .request("POST", uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Signs in; keeps the session cookie if one is set.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Reply {
+        let reply = self
+            .post(
+                "/sign-in",
+                &[("username", username), ("password", password)],
+            )
+            .await;
+        if let Some(set) = reply.headers.get(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.cookie = Some(pair);
+        }
+        reply
+    }
+}
+
+/// The staff area's cast: alice (staff), bob (not staff), both with
+/// [`PASSWORD`] (set up by a system process), and two projects that alice
+/// created, with bob in one of them.
+pub struct Cast {
+    pub alice: UserRef,
+    pub bob: UserRef,
+    pub apollo: ProjectRef,
+    pub gemini: ProjectRef,
+}
+
+/// Creates the [`Cast`] through the commands.
+pub async fn cast(auditor: &Auditor) -> Cast {
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::system("test-setup"))
+        .await
+        .unwrap();
+    let staff: Roles = [Role::StaffAreaAdministrator].into_iter().collect();
+    let alice = commands::add_user(&mut audit, "alice", staff)
+        .await
+        .unwrap();
+    let bob = commands::add_user(&mut audit, "bob", Roles::new())
+        .await
+        .unwrap();
+    for user in [&alice, &bob] {
+        let hash = PasswordHash::new(PASSWORD).unwrap();
+        commands::set_password(&mut audit, user, hash)
+            .await
+            .unwrap();
+    }
+    audit.commit().await.unwrap();
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::user(alice.id, &alice.username))
+        .await
+        .unwrap();
+    let apollo = commands::add_project(&mut audit, "Apollo").await.unwrap();
+    let gemini = commands::add_project(&mut audit, "Gemini").await.unwrap();
+    commands::add_member(&mut audit, &gemini, &bob, Roles::new())
+        .await
+        .unwrap();
+    audit.commit().await.unwrap();
+    Cast {
+        alice,
+        bob,
+        apollo,
+        gemini,
+    }
+}
+
+/// Adds `count` users to `project` as alice, each add one command with one
+/// event (no roles).
+pub async fn add_members(auditor: &Auditor, cast: &Cast, project: &ProjectRef, count: usize) {
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::user(cast.alice.id, &cast.alice.username))
+        .await
+        .unwrap();
+    for i in 0..count {
+        let name = format!("{}-member-{i}", project.name);
+        let user = commands::add_user(&mut audit, &name, Roles::new())
+            .await
+            .unwrap();
+        commands::add_member(&mut audit, project, &user, Roles::new())
+            .await
+            .unwrap();
+    }
+    audit.commit().await.unwrap();
+}
