@@ -2,6 +2,9 @@
 //! one role) as an audited command (two events) and as a plain transaction
 //! that writes no event, on SQLite (WAL, `synchronous` FULL and NORMAL) and
 //! PostgreSQL (when `AUDIT_TEST_POSTGRES_URL` is set), with 1 and 8 tasks.
+//! A third variant, `hand`, is the plain transaction plus the same two event
+//! rows written by hand in one INSERT: the statement's own cost, so that
+//! `audited - hand` is what the library adds around it.
 //!
 //! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
 
@@ -14,7 +17,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::StaffEvent;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteSynchronous;
+use support::{postgres, sqlite};
+
+mod support;
 
 const TASKS: u64 = 8;
 
@@ -23,30 +29,6 @@ struct Setup {
     auditor: Auditor,
     user: UserRef,
     next_project: Arc<AtomicI64>,
-}
-
-async fn sqlite(sync: SqliteSynchronous, label: &str) -> Auditor {
-    let dir = std::env::temp_dir().join("audit-bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{label}-{}.db", uuid::Uuid::new_v4().simple()));
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true);
-    Auditor::connect_sqlite(options, sync).await.unwrap()
-}
-
-async fn postgres() -> Option<Auditor> {
-    let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
-    let name = format!("audit_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = Auditor::connect(&url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(admin.postgres_pool().unwrap())
-        .await
-        .unwrap();
-    let base = url
-        .rsplit_once('/')
-        .map_or(url.as_str(), |(server, _)| server);
-    Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
 }
 
 async fn prepare(name: &str, auditor: Auditor) -> Setup {
@@ -108,10 +90,48 @@ async fn audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
     audit.commit().await.unwrap();
 }
 
-async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+/// The two event rows `add_member` writes, as one hand-written INSERT.
+const EVENT_ROWS_SQL: &str = "INSERT INTO audit_events (occurred_at, event_type, payload_version, \
+    actor_kind, actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, \
+    subject_kind, subject_id, command_name, command_id, payload) VALUES \
+    ($1, 'project_member_added', 1, 'user', $2, 'bench-user', 'membership', $3, 'project', $4, \
+     'user', $2, 'add_member', $5, $6), \
+    ($1, 'project_member_updated_roles', 1, 'user', $2, 'bench-user', 'membership', $3, \
+     'project', $4, 'user', $2, 'add_member', $5, $7)";
+
+/// Binds `EVENT_ROWS_SQL` for one membership; the payloads are the
+/// command's, byte for byte in size.
+macro_rules! event_rows {
+    ($sql:expr, $project:expr, $user:expr, $membership:expr) => {{
+        let added = format!(
+            r#"{{"membership":{},"project":{{"id":{},"name":"{}"}},"user":{{"id":{},"username":"{}"}}}}"#,
+            $membership, $project.id, $project.name, $user.id, $user.username
+        );
+        let roles = format!(
+            r#"{{"membership":{},"project":{{"id":{},"name":"{}"}},"user":{{"id":{},"username":"{}"}},"before":[],"after":["ProjectDeveloper"]}}"#,
+            $membership, $project.id, $project.name, $user.id, $user.username
+        );
+        sqlx::query($sql)
+            .bind(chrono::Utc::now().timestamp_micros())
+            .bind($user.id.to_string())
+            .bind($membership.to_string())
+            .bind($project.id.to_string())
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(added)
+            .bind(roles)
+    }};
+}
+
+async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_events: bool) {
     let roles = serde_json::to_string(&Roles::from_iter([Role::ProjectDeveloper])).unwrap();
     let sql =
         "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id";
+    let events_sql = match auditor.backend() {
+        Backend::Sqlite => EVENT_ROWS_SQL.to_owned(),
+        Backend::Postgres => EVENT_ROWS_SQL
+            .replace("$6)", "$6::jsonb)")
+            .replace("$7)", "$7::jsonb)"),
+    };
     match auditor.backend() {
         Backend::Sqlite => {
             let mut tx = auditor
@@ -120,31 +140,54 @@ async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .unwrap();
-            let _: i64 = sqlx::query_scalar(sql)
+            let id: i64 = sqlx::query_scalar(sql)
                 .bind(project.id)
                 .bind(user.id)
                 .bind(&roles)
                 .fetch_one(&mut *tx)
                 .await
                 .unwrap();
+            if with_events {
+                event_rows!(&events_sql, project, user, id)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
             tx.commit().await.unwrap();
         }
         Backend::Postgres => {
             let mut tx = auditor.postgres_pool().unwrap().begin().await.unwrap();
-            let _: i64 = sqlx::query_scalar(sql)
+            let id: i64 = sqlx::query_scalar(sql)
                 .bind(project.id)
                 .bind(user.id)
                 .bind(&roles)
                 .fetch_one(&mut *tx)
                 .await
                 .unwrap();
+            if with_events {
+                event_rows!(&events_sql, project, user, id)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
             tx.commit().await.unwrap();
         }
     }
 }
 
+/// What one timed change is.
+#[derive(Clone, Copy)]
+enum Variant {
+    /// No event.
+    Plain,
+    /// No library; the two event rows by hand.
+    Hand,
+    /// The audited command.
+    Audited,
+}
+
 /// Times `iters` changes spread over `tasks` tasks.
-async fn timed(setup: &Setup, iters: u64, tasks: u64, audited_variant: bool) -> Duration {
+async fn timed(setup: &Setup, iters: u64, tasks: u64, variant: Variant) -> Duration {
     let per_task = iters.div_ceil(tasks);
     let mut work = Vec::new();
     for _ in 0..tasks {
@@ -156,10 +199,10 @@ async fn timed(setup: &Setup, iters: u64, tasks: u64, audited_variant: bool) -> 
         let (auditor, user) = (setup.auditor.clone(), setup.user.clone());
         handles.push(tokio::spawn(async move {
             for project in &batch {
-                if audited_variant {
-                    audited(&auditor, project, &user).await;
-                } else {
-                    plain(&auditor, project, &user).await;
+                match variant {
+                    Variant::Plain => plain(&auditor, project, &user, false).await,
+                    Variant::Hand => plain(&auditor, project, &user, true).await,
+                    Variant::Audited => audited(&auditor, project, &user).await,
                 }
             }
         }));
@@ -199,10 +242,14 @@ fn overhead(c: &mut Criterion) {
             .sample_size(20)
             .measurement_time(Duration::from_secs(4));
         for tasks in [1, TASKS] {
-            for (variant, is_audited) in [("plain", false), ("audited", true)] {
-                group.bench_function(format!("{variant}/{tasks}-tasks"), |b| {
+            for (name, variant) in [
+                ("plain", Variant::Plain),
+                ("hand", Variant::Hand),
+                ("audited", Variant::Audited),
+            ] {
+                group.bench_function(format!("{name}/{tasks}-tasks"), |b| {
                     b.to_async(&runtime)
-                        .iter_custom(|iters| timed(setup, iters, tasks, is_audited));
+                        .iter_custom(|iters| timed(setup, iters, tasks, variant));
                 });
             }
         }

@@ -1,0 +1,267 @@
+//! Queries at scale: a log of 1,000,000 events over 1,000 projects and
+//! 10,000 users, written through the library by a bulk loader (with a
+//! progress bar), then the newest page of 25 for one project, one user and
+//! one type, and page 1,000 (reached through the cursor) against page 1.
+//! Measured in-process through `Auditor::query`, connection set-up excluded.
+//!
+//! The loaded databases are kept (`target/audit-scale/` for SQLite, the
+//! PostgreSQL database `audit_scale_1m`) and reused by later runs.
+//! `AUDIT_SCALE_EVENTS` sets another size.
+//!
+//! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
+
+use std::time::Duration;
+
+use audit_core::{
+    Actor, AuditError, Auditor, Condition, Cursor, EntityRef, EventQuery, auditable,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use example_app::commands::StaffAudit;
+use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
+use example_app::events::{
+    ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
+    StaffEvent, UserUpdatedRoles,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+
+const PROJECTS: u64 = 1_000;
+const USERS: u64 = 10_000;
+const EVENTS_PER_COMMAND: u64 = 1_000;
+const PAGE: u32 = 25;
+
+fn events_wanted() -> u64 {
+    std::env::var("AUDIT_SCALE_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// A small deterministic generator (SplitMix64): the same log every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> i64 {
+        (self.next() % n) as i64
+    }
+}
+
+fn user(id: i64) -> UserRef {
+    UserRef {
+        id,
+        username: format!("user-{id}"),
+    }
+}
+
+fn project(id: i64) -> ProjectRef {
+    ProjectRef {
+        id,
+        name: format!("project-{id}"),
+    }
+}
+
+/// One loader command: `count` events of mixed types on random projects
+/// about random users.
+#[auditable(emits(
+    ProjectMemberAdded?,
+    ProjectMemberUpdatedRoles?,
+    ProjectMemberRemoved?,
+    ProjectCreated?,
+    UserUpdatedRoles?
+))]
+async fn load(cx: &mut StaffAudit, rng: &mut Rng, count: u64) -> Result<(), AuditError> {
+    let dev: Roles = [Role::ProjectDeveloper].into_iter().collect();
+    for _ in 0..count {
+        let (p, u, m) = (
+            project(rng.below(PROJECTS)),
+            user(rng.below(USERS)),
+            MembershipId(rng.below(1 << 40)),
+        );
+        match rng.below(10) {
+            0..=3 => cx.emit(ProjectMemberAdded {
+                membership: m,
+                project: p,
+                user: u,
+            })?,
+            4..=6 => cx.emit(ProjectMemberUpdatedRoles {
+                membership: m,
+                project: p,
+                user: u,
+                before: Roles::new(),
+                after: dev.clone(),
+            })?,
+            7 => cx.emit(ProjectMemberRemoved {
+                membership: m,
+                project: p,
+                user: u,
+            })?,
+            8 => cx.emit(ProjectCreated { project: p })?,
+            _ => cx.emit(UserUpdatedRoles {
+                user: u,
+                before: Roles::new(),
+                after: dev.clone(),
+            })?,
+        }
+    }
+    Ok(())
+}
+
+async fn count(auditor: &Auditor) -> i64 {
+    let sql = "SELECT COUNT(*) FROM audit_events";
+    match (auditor.sqlite_pool(), auditor.postgres_pool()) {
+        (Some(pool), _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        (_, Some(pool)) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        _ => unreachable!("an auditor has a pool"),
+    }
+}
+
+/// Loads the log up to `wanted` events, with a progress bar; each command
+/// acts as a random user.
+async fn fill(auditor: &Auditor, label: &str, wanted: u64) {
+    auditor.migrate().await.unwrap();
+    let have = count(auditor).await as u64;
+    if have >= wanted {
+        eprintln!("{label}: reusing {have} events");
+        return;
+    }
+    let bar = ProgressBar::new(wanted).with_message(format!("loading {label}"));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events, {per_sec}, eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_position(have);
+    let mut rng = Rng(have);
+    let mut loaded = have;
+    while loaded < wanted {
+        let n = EVENTS_PER_COMMAND.min(wanted - loaded);
+        let actor = user(rng.below(USERS));
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::user(actor.id, &actor.username))
+            .await
+            .unwrap();
+        load(&mut audit, &mut rng, n).await.unwrap();
+        audit.commit().await.unwrap();
+        loaded += n;
+        bar.set_position(loaded);
+    }
+    bar.finish();
+}
+
+async fn open_sqlite() -> Auditor {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/audit-scale");
+    std::fs::create_dir_all(&dir).unwrap();
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join(format!("scale-{}.db", events_wanted())))
+        .create_if_missing(true);
+    Auditor::connect_sqlite(options, SqliteSynchronous::Normal)
+        .await
+        .unwrap()
+}
+
+async fn open_postgres() -> Option<Auditor> {
+    let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
+    let name = format!("audit_scale_{}", events_wanted());
+    let admin = Auditor::connect(&url).await.unwrap();
+    let pool = admin.postgres_pool().unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    if !exists {
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(s, _)| s);
+    Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
+}
+
+/// The cursor of page `n` (1-based) of `query`.
+async fn cursor_of_page(auditor: &Auditor, query: &EventQuery, n: u32) -> Cursor {
+    let mut cursor = None;
+    for _ in 1..n {
+        let q = match cursor {
+            Some(c) => query.clone().cursor(c),
+            None => query.clone(),
+        };
+        cursor = auditor.query::<StaffEvent>(&q).await.unwrap().next;
+    }
+    cursor.expect("the log has that many pages")
+}
+
+fn scale(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let wanted = events_wanted();
+    let auditors: Vec<(&str, Auditor)> = runtime.block_on(async {
+        let mut all = vec![("sqlite", open_sqlite().await)];
+        if let Some(pg) = open_postgres().await {
+            all.push(("postgres", pg));
+        }
+        for (label, auditor) in &all {
+            fill(auditor, label, wanted).await;
+            if auditor.postgres_pool().is_some() {
+                sqlx::raw_sql("VACUUM ANALYZE audit_events")
+                    .execute(auditor.postgres_pool().unwrap())
+                    .await
+                    .unwrap();
+            } else {
+                sqlx::raw_sql("ANALYZE")
+                    .execute(auditor.sqlite_pool().unwrap())
+                    .await
+                    .unwrap();
+            }
+        }
+        all
+    });
+    let one_user = user(4242);
+    let queries: Vec<(&str, EventQuery)> = vec![
+        ("project", EventQuery::new().parent(EntityRef::new("project", "7"))),
+        (
+            "user",
+            EventQuery::new().any_of([
+                Condition::Actor(Actor::user(one_user.id, &one_user.username)),
+                Condition::Subject(EntityRef::new("user", one_user.id.to_string())),
+            ]),
+        ),
+        ("type", EventQuery::new().types(["project_member_removed"])),
+        ("global", EventQuery::new()),
+    ];
+    for (label, auditor) in &auditors {
+        let mut group = c.benchmark_group(format!("scale/{label}"));
+        group.sample_size(50).measurement_time(Duration::from_secs(3));
+        for (name, query) in &queries {
+            let query = query.clone().limit(PAGE);
+            group.bench_function(format!("{name}-page-1"), |b| {
+                b.to_async(&runtime).iter(|| async {
+                    let page = auditor.query::<StaffEvent>(&query).await.unwrap();
+                    assert_eq!(page.events.len(), PAGE as usize);
+                })
+            });
+            if matches!(*name, "type" | "global") {
+                let deep = runtime.block_on(cursor_of_page(auditor, &query, 1000));
+                let deep_query = query.clone().cursor(deep);
+                group.bench_function(format!("{name}-page-1000"), |b| {
+                    b.to_async(&runtime).iter(|| async {
+                        let page = auditor.query::<StaffEvent>(&deep_query).await.unwrap();
+                        assert_eq!(page.events.len(), PAGE as usize);
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, scale);
+criterion_main!(benches);

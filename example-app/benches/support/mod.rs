@@ -1,0 +1,46 @@
+//! Databases for the benches: a new SQLite file in WAL mode, and a new
+//! PostgreSQL database on the server `AUDIT_TEST_POSTGRES_URL` names.
+#![allow(dead_code)]
+
+use audit_core::Auditor;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+
+/// A new SQLite database file (WAL, `sync`), not migrated.
+pub async fn sqlite(sync: SqliteSynchronous, label: &str) -> Auditor {
+    let dir = std::env::temp_dir().join("audit-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{label}-{}.db", uuid::Uuid::new_v4().simple()));
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    Auditor::connect_sqlite(options, sync).await.unwrap()
+}
+
+/// A new PostgreSQL database, not migrated; `None` without
+/// `AUDIT_TEST_POSTGRES_URL`.
+pub async fn postgres() -> Option<Auditor> {
+    let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
+    let name = format!("audit_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = Auditor::connect(&url).await.unwrap();
+    // Databases of earlier bench runs go first: benches run one at a time.
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_bench\\_%'")
+            .fetch_all(admin.postgres_pool().unwrap())
+            .await
+            .unwrap();
+    for name in old {
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.postgres_pool().unwrap())
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(admin.postgres_pool().unwrap())
+        .await
+        .unwrap();
+    let base = url
+        .rsplit_once('/')
+        .map_or(url.as_str(), |(server, _)| server);
+    Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
+}
+
