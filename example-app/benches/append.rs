@@ -42,7 +42,10 @@ async fn commands_of(auditor: &Auditor, project: &ProjectRef, commands: u64, eve
 fn append(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let setups: Vec<(&str, Auditor, ProjectRef)> = runtime.block_on(async {
-        let mut auditors = vec![("sqlite-wal-full", sqlite(SqliteSynchronous::Full, "append").await)];
+        let mut auditors = vec![(
+            "sqlite-wal-full",
+            sqlite(SqliteSynchronous::Full, "append").await,
+        )];
         if let Some(pg) = postgres().await {
             auditors.push(("postgres", pg));
         }
@@ -61,7 +64,9 @@ fn append(c: &mut Criterion) {
     });
     for (name, auditor, project) in &setups {
         let mut group = c.benchmark_group(format!("append/{name}"));
-        group.sample_size(20).measurement_time(Duration::from_secs(4));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(4));
         for events in [1usize, 100] {
             group.throughput(Throughput::Elements(events as u64));
             group.bench_function(format!("{events}-per-command"), |b| {

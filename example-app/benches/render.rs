@@ -38,7 +38,11 @@ async fn fill(auditor: &Auditor) {
         .unwrap();
     let mut projects = Vec::new();
     for p in 0..5 {
-        projects.push(commands::add_project(&mut audit, &format!("project-{p}")).await.unwrap());
+        projects.push(
+            commands::add_project(&mut audit, &format!("project-{p}"))
+                .await
+                .unwrap(),
+        );
     }
     for i in 0..PAGE as usize {
         let user = commands::add_user(&mut audit, &format!("user-{i}"), Roles::new())
@@ -93,8 +97,12 @@ fn render(c: &mut Criterion) {
         });
         assert_eq!(events.len(), PAGE as usize);
         // The two presenters show the same page; count what each asks.
-        let (a, b) = (StaffResolver::new(auditor.clone()), StaffResolver::new(auditor.clone()));
-        let (one, other) = runtime.block_on(async { (batched(&events, &a).await, per_event(&events, &b).await) });
+        let (a, b) = (
+            StaffResolver::new(auditor.clone()),
+            StaffResolver::new(auditor.clone()),
+        );
+        let (one, other) =
+            runtime.block_on(async { (batched(&events, &a).await, per_event(&events, &b).await) });
         assert_eq!(one, other);
         queries.insert(
             name.to_string(),
@@ -102,13 +110,19 @@ fn render(c: &mut Criterion) {
         );
 
         let mut group = c.benchmark_group(format!("render/{name}"));
-        group.sample_size(30).measurement_time(Duration::from_secs(3));
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(3));
         let resolver = StaffResolver::new(auditor.clone());
         group.bench_function("batched", |bench| {
-            bench.to_async(&runtime).iter(|| batched(&events, &resolver));
+            bench
+                .to_async(&runtime)
+                .iter(|| batched(&events, &resolver));
         });
         group.bench_function("per-event", |bench| {
-            bench.to_async(&runtime).iter(|| per_event(&events, &resolver));
+            bench
+                .to_async(&runtime)
+                .iter(|| per_event(&events, &resolver));
         });
         group.finish();
     }

@@ -12,9 +12,7 @@
 
 use std::time::Duration;
 
-use audit_core::{
-    Actor, AuditError, Auditor, Condition, Cursor, EntityRef, EventQuery, auditable,
-};
+use audit_core::{Actor, AuditError, Auditor, Condition, Cursor, EntityRef, EventQuery, auditable};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands::StaffAudit;
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
@@ -226,7 +224,10 @@ fn scale(c: &mut Criterion) {
     });
     let one_user = user(4242);
     let queries: Vec<(&str, EventQuery)> = vec![
-        ("project", EventQuery::new().parent(EntityRef::new("project", "7"))),
+        (
+            "project",
+            EventQuery::new().parent(EntityRef::new("project", "7")),
+        ),
         (
             "user",
             EventQuery::new().any_of([
@@ -239,7 +240,9 @@ fn scale(c: &mut Criterion) {
     ];
     for (label, auditor) in &auditors {
         let mut group = c.benchmark_group(format!("scale/{label}"));
-        group.sample_size(50).measurement_time(Duration::from_secs(3));
+        group
+            .sample_size(50)
+            .measurement_time(Duration::from_secs(3));
         for (name, query) in &queries {
             let query = query.clone().limit(PAGE);
             group.bench_function(format!("{name}-page-1"), |b| {

@@ -23,11 +23,12 @@ pub async fn postgres() -> Option<Auditor> {
     let name = format!("audit_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = Auditor::connect(&url).await.unwrap();
     // Databases of earlier bench runs go first: benches run one at a time.
-    let old: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_bench\\_%'")
-            .fetch_all(admin.postgres_pool().unwrap())
-            .await
-            .unwrap();
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_bench\\_%'",
+    )
+    .fetch_all(admin.postgres_pool().unwrap())
+    .await
+    .unwrap();
     for name in old {
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(admin.postgres_pool().unwrap())
@@ -43,4 +44,3 @@ pub async fn postgres() -> Option<Auditor> {
         .map_or(url.as_str(), |(server, _)| server);
     Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
 }
-
