@@ -12,6 +12,8 @@ if [ "${1:-}" != "--report-only" ]; then
         echo "== cargo bench -p example-app --bench $bench"
         cargo bench -p example-app --bench "$bench"
     done
+    echo "== python3 scripts/compile_bench.py"
+    python3 scripts/compile_bench.py
 fi
 
 python3 scripts/bench_report.py

@@ -118,6 +118,10 @@ for backend in ["sqlite", "postgres"]:
             deep_ok &= deep <= 2 * first
             ratio = f"{deep / first:.2f}x"
         rows.append([backend, name, f"{first:.0f}", "" if deep is None else f"{deep:.0f}", ratio])
+        if name == "project":
+            raw = median(g, "project-page-1-raw-sqlx")
+            if raw is not None:
+                rows.append([backend, "project, by hand through sqlx (no library)", f"{raw:.0f}", "", ""])
 sections.append(f"""## 3. Queries at scale
 
 `{cmd("scale")}` (the first run loads the log through the library, with a
@@ -161,11 +165,38 @@ does). Both render identical HTML (checked by the bench).
 
 {table(["backend", "lookups, batched", "lookups, per event", "batched µs", "per-event µs", "per-event / batched"], rows)}""")
 
+# 5. Compile time
+compile_path = "target/compile-bench/results.json"
+if os.path.exists(compile_path):
+    with open(compile_path) as f:
+        cr = json.load(f)
+    rows = [[f"{cr['events']} events, {cr['commands']} commands",
+             f"{cr['with_macros_s']:.2f}", f"{cr['expanded_s']:.2f}", f"{cr['ratio']:.2f}x",
+             f"{cr['expanded_lines']:,}"]]
+    sections.append(f"""## 5. Compile time
+
+`python3 scripts/compile_bench.py`
+
+A generated crate with {cr['events']} events (one `declare_events!`, a template
+each) and {cr['commands']} `#[auditable]` commands, rebuilt alone (dependencies
+already built, `CARGO_INCREMENTAL=0`, debug profile) with the macros, and the
+same crate after `RUSTC_BOOTSTRAP=1 cargo rustc -- -Zunpretty=expanded` (the
+expansion, made buildable by enabling the library-internal features its
+derives use and removing the derives' leftover helper attributes; both
+crates are built with `RUSTC_BOOTSTRAP=1`). Medians of 5 rebuilds, seconds.
+
+{table(["crate", "with macros s", "expanded s", "ratio", "expanded lines"], rows)}
+
+Target: at most 1.3x: {verdict(cr['ratio'] <= 1.3)}. A clean build of the
+proc-macro crate `audit-macros` itself (its dependencies already built):
+{cr['audit_macros_clean_s']:.2f} s (median of 3).""")
+
 text = f"""# Benchmarks
 
 Every figure below comes from one run of `scripts/bench.sh`, which runs the
-four `cargo bench` commands named in each section and then
-`python3 scripts/bench_report.py` to write this file.
+commands named in each section and then `python3 scripts/bench_report.py`
+to write this file (`scripts/bench.sh --report-only` rewrites it from the
+last results).
 
 Machine: {machine()}. Run finished
 {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. The machine is

@@ -185,6 +185,23 @@ async fn open_postgres() -> Option<Auditor> {
     Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
 }
 
+/// The newest 26 rows on project 7, all columns, as `sqlx::Row`s.
+async fn raw_project_page(auditor: &Auditor) -> usize {
+    const SQL: &str = "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, \
+        actor_name, target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
+        command_name, command_id, payload FROM audit_events \
+        WHERE parent_kind = 'project' AND parent_id = '7' ORDER BY id DESC LIMIT 26";
+    match (auditor.sqlite_pool(), auditor.postgres_pool()) {
+        (Some(pool), _) => sqlx::query(SQL).fetch_all(pool).await.unwrap().len(),
+        (_, Some(pool)) => sqlx::query(&SQL.replace("payload FROM", "payload::text FROM"))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .len(),
+        _ => unreachable!("an auditor has a pool"),
+    }
+}
+
 /// The cursor of page `n` (1-based) of `query`.
 async fn cursor_of_page(auditor: &Auditor, query: &EventQuery, n: u32) -> Cursor {
     let mut cursor = None;
@@ -251,6 +268,15 @@ fn scale(c: &mut Criterion) {
                     assert_eq!(page.events.len(), PAGE as usize);
                 })
             });
+            if *name == "project" {
+                // The same rows fetched by hand through sqlx, undecoded:
+                // what the driver and the database cost, without the library.
+                group.bench_function("project-page-1-raw-sqlx", |b| {
+                    b.to_async(&runtime).iter(|| async {
+                        assert_eq!(raw_project_page(auditor).await, PAGE as usize + 1)
+                    })
+                });
+            }
             if matches!(*name, "type" | "global") {
                 let deep = runtime.block_on(cursor_of_page(auditor, &query, 1000));
                 let deep_query = query.clone().cursor(deep);

@@ -1,6 +1,7 @@
 //! The event store: migrations, audited transactions and queries, on SQLite
 //! and PostgreSQL. The logic is written once; only SQL text differs.
 
+mod append;
 mod error;
 pub(crate) mod query;
 mod retention;

@@ -5,16 +5,12 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 
-use super::{AuditError, Backend, Target, classify, on_backend};
+use super::{AuditError, Backend, Target, append};
 use crate::actor::Actor;
 use crate::catalog::{Event, EventCatalog, EventType, References};
 
 /// The largest payload accepted, in bytes of JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-
-/// Rows per INSERT statement (14 parameters each stays far below both
-/// backends' parameter limits).
-const ROWS_PER_INSERT: usize = 200;
 
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
@@ -62,14 +58,15 @@ struct CommandRun {
     occurred_at: i64,
 }
 
-struct PendingEvent {
-    occurred_at: i64,
-    code: &'static str,
-    version: u32,
-    references: References,
-    command_name: &'static str,
-    command_id: String,
-    payload: String,
+/// An emitted event, written at commit.
+pub(crate) struct PendingEvent {
+    pub(crate) occurred_at: i64,
+    pub(crate) code: &'static str,
+    pub(crate) version: u32,
+    pub(crate) references: References,
+    pub(crate) command_name: &'static str,
+    pub(crate) command_id: String,
+    pub(crate) payload: String,
 }
 
 impl Tx {
@@ -140,31 +137,9 @@ impl<E: EventCatalog> Audit<E> {
             return Err(AuditError::Poisoned { reason });
         }
         let pending = std::mem::take(&mut self.pending);
-        for chunk in pending.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(self.backend, chunk.len());
-            on_backend!(tx_target(&mut self.tx), conn => {
-                let mut query = sqlx::query(&sql);
-                for e in chunk {
-                    let refs = &e.references;
-                    query = query
-                        .bind(e.occurred_at)
-                        .bind(e.code)
-                        .bind(i64::from(e.version))
-                        .bind(self.actor.kind())
-                        .bind(self.actor.id())
-                        .bind(self.actor.name())
-                        .bind(refs.target.as_ref().map(|r| r.kind.as_ref()))
-                        .bind(refs.target.as_ref().map(|r| r.id.as_str()))
-                        .bind(refs.parent.as_ref().map(|r| r.kind.as_ref()))
-                        .bind(refs.parent.as_ref().map(|r| r.id.as_str()))
-                        .bind(refs.subject.as_ref().map(|r| r.kind.as_ref()))
-                        .bind(refs.subject.as_ref().map(|r| r.id.as_str()))
-                        .bind(e.command_name)
-                        .bind(e.command_id.as_str())
-                        .bind(e.payload.as_str());
-                }
-                query.execute(conn).await.map_err(classify)?;
-            });
+        match &mut self.tx {
+            Tx::Sqlite(tx) => append::sqlite(tx, &self.actor, &pending).await?,
+            Tx::Postgres(tx) => append::postgres(tx, &self.actor, &pending).await?,
         }
         if let (true, Tx::Postgres(tx)) = (pending.is_empty(), &mut self.tx) {
             // PostgreSQL answers COMMIT of a failed transaction with a silent
@@ -195,33 +170,6 @@ pub(crate) fn tx_target(tx: &mut Tx) -> Target<&mut SqliteConnection, &mut PgCon
         Tx::Sqlite(tx) => Target::Sqlite(&mut **tx),
         Tx::Postgres(tx) => Target::Postgres(&mut **tx),
     }
-}
-
-const COLUMNS: &str = "occurred_at, event_type, payload_version, actor_kind, actor_id, actor_name, \
-    target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, command_name, \
-    command_id, payload";
-
-fn insert_sql(backend: Backend, rows: usize) -> String {
-    let per_row = 15;
-    let mut sql = format!("INSERT INTO audit_events ({COLUMNS}) VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..per_row {
-            let n = row * per_row + col + 1;
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${n}"));
-            if col == per_row - 1 && backend == Backend::Postgres {
-                sql.push_str("::jsonb");
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 /// The context of one running `#[auditable]` command: the only place events

@@ -67,6 +67,12 @@ impl Filters {
     }
 }
 
+/// The 404 for a project or user that does not exist (or an id that
+/// cannot be one).
+fn no_such(what: &str, me: &directory::Account) -> PageError {
+    PageError::not_found(format!("There is no such {what}.")).signed_in(&me.username)
+}
+
 /// One log page: its path, title, description and scope.
 struct LogPage {
     path: String,
@@ -144,13 +150,12 @@ pub async fn project_log(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let signed_in = |e: PageError| e.signed_in(&me.username);
-    let filters = Filters::parse(query.as_deref()).map_err(signed_in)?;
-    let project = match id.parse::<i64>() {
+    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&me.username))?;
+    let found = match id.parse() {
         Ok(id) => directory::project(&state.auditor, id).await?,
         Err(_) => None,
-    }
-    .ok_or_else(|| signed_in(PageError::not_found("There is no such project.")))?;
+    };
+    let project = found.ok_or_else(|| no_such("project", &me))?;
     let log = LogPage {
         path: format!("/projects/{}", project.id),
         heading: format!("Project {}", project.name),
@@ -170,13 +175,12 @@ pub async fn user_log(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let signed_in = |e: PageError| e.signed_in(&me.username);
-    let filters = Filters::parse(query.as_deref()).map_err(signed_in)?;
-    let user = match id.parse::<i64>() {
+    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&me.username))?;
+    let found = match id.parse() {
         Ok(id) => directory::account(&state.auditor, id).await?,
         Err(_) => None,
-    }
-    .ok_or_else(|| signed_in(PageError::not_found("There is no such user.")))?;
+    };
+    let user = found.ok_or_else(|| no_such("user", &me))?;
     let scope = Scope::user(&state.auditor, user.user_ref()).await?;
     let projects = match &scope {
         Scope::User { projects, .. } if !projects.is_empty() => {
