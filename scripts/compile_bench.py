@@ -121,7 +121,9 @@ def strip_attribute(code, opening):
 def buildable(expanded):
     """The expansion, made to build: the library features its derives use
     internally, and the derives' leftover helper attributes removed."""
-    code = expanded.replace("#![feature(prelude_import)]", f"#![feature({FEATURES})]", 1)
+    code = expanded.replace(
+        "#![feature(prelude_import)]",
+        f"#![feature({FEATURES})]\n#![allow(internal_features)]", 1)
     code = code.replace("extern crate std;", "extern crate std;\nextern crate alloc;", 1)
     for name in ["serde", "template"]:
         code = strip_attribute(code, f"#[{name}(")

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod crash;
 pub mod demo;
 pub mod directory;
 pub mod domain;

@@ -39,6 +39,15 @@ struct Cli {
 enum Cmd {
     /// Create a sample staff area through the commands (once), then show its log.
     Demo,
+    /// Run membership commands in a loop (the crash test's worker): prints
+    /// `ready` once set up, then works until killed or `--limit` commands.
+    #[command(hide = true)]
+    CrashWorker {
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        limit: Option<u64>,
+    },
     /// Serve the staff area's web pages.
     Serve {
         /// Where to listen.
@@ -203,6 +212,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", demo::instructions(&url));
             return Ok(());
         }
+        Cmd::CrashWorker { seed, limit } => {
+            let done = example_app::crash::work(&auditor, seed, limit, || {
+                use std::io::Write;
+                println!("ready");
+                // The test waits for this line; a failed flush only delays it.
+                let _ = std::io::stdout().flush();
+            })
+            .await?;
+            println!("committed {done} commands");
+            return Ok(());
+        }
         Cmd::Serve {
             addr,
             secure_cookies,
@@ -294,7 +314,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let password = password.expect("invariant: hashed above for set-password");
             commands::set_password(&mut audit, &user, password).await?;
         }
-        Cmd::Demo | Cmd::Serve { .. } | Cmd::Log { .. } => unreachable!("handled above"),
+        Cmd::Demo | Cmd::Serve { .. } | Cmd::Log { .. } | Cmd::CrashWorker { .. } => {
+            unreachable!("handled above")
+        }
     }
     let events = audit.pending_events();
     audit.commit().await?;

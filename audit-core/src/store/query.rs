@@ -469,8 +469,8 @@ fn fold(conditions: &[Condition], or: bool) -> Vec<Folded<'_>> {
 /// The page's SQL. An OR group over several columns is run as a UNION of
 /// one limited subquery per column, each served by that column's index,
 /// instead of one filter that makes the planner walk the whole log in id
-/// order (seen on PostgreSQL: 120 ms for a user's page of a 1,000,000-event
-/// log, against 1 ms as a union).
+/// order (measured on PostgreSQL, a user's page of a 1,000,000-event log:
+/// 123 ms, against 1.3 ms as a union; see BENCHMARKS.md).
 fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
     let payload = match backend {
         Backend::Sqlite => "payload",
