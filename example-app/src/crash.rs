@@ -85,7 +85,10 @@ async fn random_member(
     }
     let (pid, pname, uid, uname) = rows[rng.below(rows.len() as u64) as usize].clone();
     Ok(Some((
-        ProjectRef { id: pid, name: pname },
+        ProjectRef {
+            id: pid,
+            name: pname,
+        },
         UserRef {
             id: uid,
             username: uname,
@@ -214,7 +217,9 @@ pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
         .collect();
     for (id, roles) in &in_table {
         if !added.contains(id) {
-            problems.push(format!("membership {id} is in the table without its added event"));
+            problems.push(format!(
+                "membership {id} is in the table without its added event"
+            ));
         }
         let stored: serde_json::Value = serde_json::from_str(roles).unwrap_or_default();
         let logged = latest_roles
@@ -227,12 +232,16 @@ pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
             ));
         }
         if removed.contains(id) {
-            problems.push(format!("membership {id} is in the table after its removed event"));
+            problems.push(format!(
+                "membership {id} is in the table after its removed event"
+            ));
         }
     }
     for id in &added {
         if !in_table.contains_key(id) && !removed.contains(id) {
-            problems.push(format!("membership {id} has an added event but is not in the table"));
+            problems.push(format!(
+                "membership {id} has an added event but is not in the table"
+            ));
         }
     }
     for (command, parts) in &by_command {

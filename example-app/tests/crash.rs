@@ -24,10 +24,11 @@ async fn url_of(auditor: &Auditor) -> String {
     match auditor.backend() {
         Backend::Sqlite => {
             let pool = auditor.sqlite_pool().expect("SQLite");
-            let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                .fetch_one(pool)
-                .await
-                .unwrap();
+            let file: String =
+                sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
             format!("sqlite://{file}")
         }
         Backend::Postgres => {
@@ -59,7 +60,11 @@ fn start_worker(url: &str, seed: u64, limit: Option<u64>) -> std::process::Child
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut first)
         .unwrap();
-    assert_eq!(first.trim(), "ready", "the worker failed to start (seed {seed})");
+    assert_eq!(
+        first.trim(),
+        "ready",
+        "the worker failed to start (seed {seed})"
+    );
     child
 }
 
@@ -101,7 +106,11 @@ async fn killed_workers_leave_no_change_without_its_events() {
         let out = finisher.wait_with_output().unwrap();
         assert!(out.status.success(), "{label}: the finishing worker failed");
         let findings = check(&auditor).await.unwrap();
-        assert!(findings.problems.is_empty(), "{label}: {:?}", findings.problems);
+        assert!(
+            findings.problems.is_empty(),
+            "{label}: {:?}",
+            findings.problems
+        );
         assert!(findings.events > events_before, "{label}");
         eprintln!(
             "{label}: {kills} kills survived; {} memberships, {} membership events",
