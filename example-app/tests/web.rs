@@ -14,7 +14,7 @@ const PAGES: [&str; 5] = ["/", "/projects", "/users", "/projects/1", "/users/1"]
 async fn anonymous_visitors_are_sent_to_sign_in_and_come_back() {
     for auditor in common::auditors("web_anon").await {
         let c = cast(&auditor).await;
-        let browser = Browser::new(&auditor);
+        let mut browser = Browser::new(&auditor);
         for page in PAGES {
             let reply = browser.get(page).await;
             assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
@@ -31,27 +31,21 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_come_back() {
             form.body
         );
         let signed_in = browser
-            .post(
-                "/sign-in",
-                &[
-                    ("username", "alice"),
-                    ("password", PASSWORD),
-                    ("next", &format!("/projects/{}", c.apollo.id)),
-                ],
-            )
+            .submit_sign_in(&[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("next", &format!("/projects/{}", c.apollo.id)),
+            ])
             .await;
         assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
         assert_eq!(signed_in.location(), format!("/projects/{}", c.apollo.id));
         // A `next` leading off the site is not followed.
         let away = browser
-            .post(
-                "/sign-in",
-                &[
-                    ("username", "alice"),
-                    ("password", PASSWORD),
-                    ("next", "//evil.example/"),
-                ],
-            )
+            .submit_sign_in(&[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ])
             .await;
         assert_eq!(away.location(), "/");
     }
@@ -80,7 +74,7 @@ async fn sign_in_checks_the_password_and_sets_a_strict_cookie() {
         assert_eq!(home.status, StatusCode::OK);
         assert!(home.body.contains("Signed in as alice"));
 
-        let out = browser.post("/sign-out", &[]).await;
+        let out = browser.sign_out().await;
         assert_eq!(out.status, StatusCode::SEE_OTHER);
         assert_eq!(out.location(), "/sign-in");
         assert!(
@@ -336,5 +330,105 @@ async fn the_demo_shows_the_same_events_on_the_pages_as_in_log_json() {
         let (user, password, _) = example_app::demo::SIGN_INS[1];
         bob.sign_in(user, password).await;
         assert_eq!(bob.get("/").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn state_changing_forms_need_their_csrf_token() {
+    for auditor in common::auditors("web_csrf").await {
+        cast(&auditor).await;
+        let mut browser = Browser::new(&auditor);
+        let fields = [("username", "alice"), ("password", PASSWORD)];
+        // No token, or another browser's token: refused, no session.
+        let bare = browser.post("/sign-in", &fields).await;
+        assert_eq!(bare.status, StatusCode::FORBIDDEN);
+        assert!(bare.headers.get(SET_COOKIE).is_none());
+        let mut other = Browser::new(&auditor);
+        let foreign = other.get("/sign-in").await.csrf();
+        browser.get("/sign-in").await;
+        let forged = browser
+            .post("/sign-in", &[fields[0], fields[1], ("csrf", &foreign)])
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+        // The sign-in cookie is strict and only goes back to the form.
+        let form = Browser::new(&auditor).get("/sign-in").await;
+        let cookie = form.headers[SET_COOKIE].to_str().unwrap();
+        for flag in [
+            "staff_sign_in=",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/sign-in",
+        ] {
+            assert!(cookie.contains(flag), "{flag} in {cookie}");
+        }
+
+        // Signed in, a sign-out without the session's token changes nothing.
+        assert_eq!(
+            browser.sign_in("alice", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+        for token in ["", foreign.as_str()] {
+            let out = browser.post("/sign-out", &[("csrf", token)]).await;
+            assert_eq!(out.status, StatusCode::FORBIDDEN, "{token:?}");
+            assert_eq!(browser.get("/").await.status, StatusCode::OK);
+        }
+        assert_eq!(browser.sign_out().await.status, StatusCode::SEE_OTHER);
+        assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_lock_the_username_out() {
+    for auditor in common::auditors("web_throttle").await {
+        cast(&auditor).await;
+        let mut browser = Browser::new(&auditor);
+        for _ in 0..example_app::web::MAX_FAILURES {
+            let reply = browser.sign_in("alice", "guess").await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        }
+        // Now even the right password is refused, whatever the case.
+        for name in ["alice", "ALICE"] {
+            let locked = browser.sign_in(name, PASSWORD).await;
+            assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(
+                locked.body.contains("Too many failed sign-ins"),
+                "{}",
+                locked.body
+            );
+        }
+        assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+        // Other users are not affected.
+        let mut bob = Browser::new(&auditor);
+        assert_eq!(
+            bob.sign_in("bob", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    for auditor in common::auditors("web_headers").await {
+        cast(&auditor).await;
+        let mut browser = Browser::new(&auditor);
+        let mut replies = vec![browser.get("/").await, browser.get("/sign-in").await];
+        browser.sign_in("alice", PASSWORD).await;
+        replies.push(browser.get("/").await);
+        replies.push(browser.get("/nowhere").await);
+        replies.push(browser.get("/?type=bad").await);
+        for reply in &replies {
+            for (name, value) in [
+                ("x-frame-options", "DENY"),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "same-origin"),
+                ("cache-control", "no-store"),
+            ] {
+                assert_eq!(reply.headers[name], value, "{}", reply.status);
+            }
+            let csp = reply.headers["content-security-policy"].to_str().unwrap();
+            assert!(csp.starts_with("default-src 'none'"), "{csp}");
+            assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        }
     }
 }

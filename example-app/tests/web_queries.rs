@@ -50,7 +50,12 @@ impl<S: Subscriber> Layer<S> for StatementCounter {
 
 impl StatementCounter {
     /// How many statements `get` of `page` runs, and which.
-    async fn statements(&self, browser: &Browser, page: &str, rows: usize) -> (usize, Vec<String>) {
+    async fn statements(
+        &self,
+        browser: &mut Browser,
+        page: &str,
+        rows: usize,
+    ) -> (usize, Vec<String>) {
         self.seen.lock().unwrap().clear();
         let before = self.count.load(Ordering::SeqCst);
         let reply = browser.get(page).await;
@@ -96,8 +101,8 @@ async fn statements_per_page_do_not_grow_with_the_events_on_it() {
             ] {
                 let rows = source.min(25);
                 // The first request opens connections; count the second.
-                counter.statements(&browser, &page, rows).await;
-                let (count, statements) = counter.statements(&browser, &page, rows).await;
+                counter.statements(&mut browser, &page, rows).await;
+                let (count, statements) = counter.statements(&mut browser, &page, rows).await;
                 eprintln!(
                     "{backend}: {page} over {source} events: {count} statements {statements:?}"
                 );

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::views::ErrorView;
+use super::views::{ErrorView, SignedIn};
 use crate::logs::LogError;
 
 /// A request that ends in an error page.
@@ -12,7 +12,7 @@ use crate::logs::LogError;
 pub struct PageError {
     status: StatusCode,
     message: String,
-    signed_in: Option<String>,
+    signed_in: Option<SignedIn>,
 }
 
 impl PageError {
@@ -30,6 +30,11 @@ impl PageError {
         PageError::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        PageError::new(StatusCode::FORBIDDEN, message)
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         PageError::new(StatusCode::NOT_FOUND, message)
@@ -45,8 +50,8 @@ impl PageError {
     }
 
     /// Shows who is signed in, for the page's header.
-    pub fn signed_in(mut self, username: &str) -> Self {
-        self.signed_in = Some(username.to_owned());
+    pub fn signed_in(mut self, who: &SignedIn) -> Self {
+        self.signed_in = Some(who.clone());
         self
     }
 

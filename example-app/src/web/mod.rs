@@ -5,6 +5,7 @@ mod error;
 mod pages;
 mod session;
 mod sign_in;
+mod throttle;
 mod views;
 
 use std::net::SocketAddr;
@@ -12,11 +13,15 @@ use std::sync::Arc;
 
 use audit_core::Auditor;
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use error::PageError;
 pub use session::{COOKIE_NAME, SESSION_LIFETIME, Sessions};
 pub use sign_in::Staff;
+pub use throttle::{MAX_FAILURES, SignInThrottle, WINDOW};
+pub use views::SignedIn;
 
 /// How the staff area is served.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +35,7 @@ pub struct WebConfig {
 pub struct AppState {
     auditor: Auditor,
     sessions: Arc<Sessions>,
+    throttle: Arc<SignInThrottle>,
     config: WebConfig,
 }
 
@@ -39,6 +45,7 @@ impl AppState {
         AppState {
             auditor,
             sessions: Arc::new(Sessions::default()),
+            throttle: Arc::new(SignInThrottle::default()),
             config,
         }
     }
@@ -55,7 +62,34 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Headers every response carries: no framing, no sniffing, no script or
+/// outside resource at all (the pages use none), no caching of audit data,
+/// and no referrer sent off the site.
+async fn security_headers(mut response: Response) -> Response {
+    const HEADERS: [(HeaderName, &str); 6] = [
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Serves the staff area on `addr` until Ctrl-C.

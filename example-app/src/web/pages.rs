@@ -7,7 +7,7 @@ use axum::response::Html;
 use super::AppState;
 use super::error::{PageError, page};
 use super::sign_in::Staff;
-use super::views::{ListItem, ListView, LogView, Row, TypeGroup, TypeOption};
+use super::views::{ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption};
 use crate::directory;
 use crate::events::StaffEventType;
 use crate::logs::{self, LogRequest, Scope};
@@ -69,8 +69,8 @@ impl Filters {
 
 /// The 404 for a project or user that does not exist (or an id that
 /// cannot be one).
-fn no_such(what: &str, me: &directory::Account) -> PageError {
-    PageError::not_found(format!("There is no such {what}.")).signed_in(&me.username)
+fn no_such(what: &str, who: &SignedIn) -> PageError {
+    PageError::not_found(format!("There is no such {what}.")).signed_in(who)
 }
 
 /// One log page: its path, title, description and scope.
@@ -83,7 +83,7 @@ struct LogPage {
 
 async fn show_log(
     state: &AppState,
-    me: &directory::Account,
+    who: SignedIn,
     filters: Filters,
     log: LogPage,
 ) -> Result<Html<String>, PageError> {
@@ -117,7 +117,7 @@ async fn show_log(
         })
         .collect();
     page(&LogView {
-        signed_in: Some(me.username.clone()),
+        signed_in: Some(who),
         heading: log.heading,
         description: log.description,
         groups,
@@ -130,32 +130,32 @@ async fn show_log(
 /// GET /: every event.
 pub async fn global_log(
     State(state): State<AppState>,
-    Staff(me): Staff,
+    Staff(_, who): Staff,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&me.username))?;
+    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&who))?;
     let log = LogPage {
         path: "/".to_owned(),
         heading: "Audit log".to_owned(),
         description: "Every change to the staff area, newest first.".to_owned(),
         scope: Scope::All,
     };
-    show_log(&state, &me, filters, log).await
+    show_log(&state, who, filters, log).await
 }
 
 /// GET /projects/{id}: the events on one project.
 pub async fn project_log(
     State(state): State<AppState>,
-    Staff(me): Staff,
+    Staff(_, who): Staff,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&me.username))?;
+    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&who))?;
     let found = match id.parse() {
         Ok(id) => directory::project(&state.auditor, id).await?,
         Err(_) => None,
     };
-    let project = found.ok_or_else(|| no_such("project", &me))?;
+    let project = found.ok_or_else(|| no_such("project", &who))?;
     let log = LogPage {
         path: format!("/projects/{}", project.id),
         heading: format!("Project {}", project.name),
@@ -165,22 +165,22 @@ pub async fn project_log(
         ),
         scope: Scope::Project(project),
     };
-    show_log(&state, &me, filters, log).await
+    show_log(&state, who, filters, log).await
 }
 
 /// GET /users/{id}: the events by a user, about them, and on their projects.
 pub async fn user_log(
     State(state): State<AppState>,
-    Staff(me): Staff,
+    Staff(_, who): Staff,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&me.username))?;
+    let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&who))?;
     let found = match id.parse() {
         Ok(id) => directory::account(&state.auditor, id).await?,
         Err(_) => None,
     };
-    let user = found.ok_or_else(|| no_such("user", &me))?;
+    let user = found.ok_or_else(|| no_such("user", &who))?;
     let scope = Scope::user(&state.auditor, user.user_ref()).await?;
     let projects = match &scope {
         Scope::User { projects, .. } if !projects.is_empty() => {
@@ -198,13 +198,13 @@ pub async fn user_log(
         ),
         scope,
     };
-    show_log(&state, &me, filters, log).await
+    show_log(&state, who, filters, log).await
 }
 
 /// GET /projects.
 pub async fn project_list(
     State(state): State<AppState>,
-    Staff(me): Staff,
+    Staff(_, who): Staff,
 ) -> Result<Html<String>, PageError> {
     let items = directory::projects(&state.auditor)
         .await?
@@ -216,7 +216,7 @@ pub async fn project_list(
         })
         .collect();
     page(&ListView {
-        signed_in: Some(me.username),
+        signed_in: Some(who),
         heading: "Projects",
         items,
     })
@@ -225,7 +225,7 @@ pub async fn project_list(
 /// GET /users.
 pub async fn user_list(
     State(state): State<AppState>,
-    Staff(me): Staff,
+    Staff(_, who): Staff,
 ) -> Result<Html<String>, PageError> {
     let items = directory::accounts(&state.auditor)
         .await?
@@ -242,7 +242,7 @@ pub async fn user_list(
         })
         .collect();
     page(&ListView {
-        signed_in: Some(me.username),
+        signed_in: Some(who),
         heading: "Users",
         items,
     })

@@ -21,10 +21,20 @@ pub struct Sessions {
     by_token: Mutex<HashMap<String, Session>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Session {
     user_id: i64,
+    csrf: String,
     expires: Instant,
+}
+
+/// A live session: whose it is, and the token its forms must send back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Live {
+    /// The signed-in user.
+    pub user_id: i64,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
 /// No randomness for a session token.
@@ -33,11 +43,10 @@ struct Session {
 pub struct TokenError(String);
 
 impl Sessions {
-    /// Starts a session for `user_id`; returns its token (256 random bits, hex).
+    /// Starts a session for `user_id`; returns its token.
     pub fn start(&self, user_id: i64) -> Result<String, TokenError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| TokenError(e.to_string()))?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = random_token()?;
+        let csrf = random_token()?;
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, s| s.expires > now);
@@ -45,16 +54,21 @@ impl Sessions {
             token.clone(),
             Session {
                 user_id,
+                csrf,
                 expires: now + SESSION_LIFETIME,
             },
         );
         Ok(token)
     }
 
-    /// The user of the live session `token`.
-    pub fn user(&self, token: &str) -> Option<i64> {
-        let session = *self.lock().get(token)?;
-        (session.expires > Instant::now()).then_some(session.user_id)
+    /// The live session `token`, if it is one.
+    pub fn live(&self, token: &str) -> Option<Live> {
+        let map = self.lock();
+        let session = map.get(token)?;
+        (session.expires > Instant::now()).then(|| Live {
+            user_id: session.user_id,
+            csrf: session.csrf.clone(),
+        })
     }
 
     /// Ends the session `token`.
@@ -72,16 +86,55 @@ impl Sessions {
     }
 }
 
-/// The session token the request's cookies carry, if any.
-pub fn token(headers: &HeaderMap) -> Option<String> {
+/// 256 random bits, hex.
+pub fn random_token() -> Result<String, TokenError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| TokenError(e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether two tokens are equal, in time that does not depend on where
+/// they differ.
+pub fn tokens_match(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The value of the cookie `name` the request carries, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE_NAME)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+/// The session token the request's cookies carry, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE_NAME)
+}
+
+/// The cookie holding the sign-in form's CSRF token, before any session.
+pub const SIGN_IN_COOKIE: &str = "staff_sign_in";
+
+/// The `Set-Cookie` value for the sign-in form's token: HttpOnly,
+/// SameSite=Strict, only sent to `/sign-in`, for an hour.
+pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    Cookie::build((SIGN_IN_COOKIE, token.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/sign-in")
+        .max_age(cookie::time::Duration::hours(1))
+        .build()
+        .to_string()
 }
 
 /// The `Set-Cookie` value that hands out `token`: HttpOnly, SameSite=Lax,
@@ -122,11 +175,15 @@ mod tests {
         let b = sessions.start(7).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert_eq!(sessions.user(&a), Some(7));
+        let live = sessions.live(&a).unwrap();
+        assert_eq!(live.user_id, 7);
+        assert_ne!(live.csrf, sessions.live(&b).unwrap().csrf);
         sessions.end(&a);
-        assert_eq!(sessions.user(&a), None);
-        assert_eq!(sessions.user(&b), Some(7));
-        assert_eq!(sessions.user("forged"), None);
+        assert_eq!(sessions.live(&a), None);
+        assert_eq!(sessions.live(&b).map(|l| l.user_id), Some(7));
+        assert_eq!(sessions.live("forged"), None);
+        assert!(tokens_match("ab", "ab"));
+        assert!(!tokens_match("ab", "ac") && !tokens_match("ab", "abc") && !tokens_match("", ""));
     }
 
     #[test]

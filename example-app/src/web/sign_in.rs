@@ -11,36 +11,42 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{PageError, page};
 use super::session;
-use super::views::SignInView;
+use super::views::{SignInView, SignedIn};
 use crate::auth::{is_staff, verify_password};
 use crate::directory::{self, Account};
 
-/// A signed-in member of staff. As a handler argument it lets only staff
-/// through: anonymous visitors are sent to sign in, others get 403.
+/// A signed-in member of staff, and their session as pages show it. As a
+/// handler argument it lets only staff through: anonymous visitors are sent
+/// to sign in, others get 403.
 #[derive(Debug, Clone)]
-pub struct Staff(pub Account);
+pub struct Staff(pub Account, pub SignedIn);
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let user_id = session::token(&parts.headers).and_then(|t| state.sessions.user(&t));
-        let account = match user_id {
-            Some(id) => directory::account(&state.auditor, id)
-                .await
-                .map_err(|e| PageError::from(e).into_response())?,
-            None => None,
+        let live = session::token(&parts.headers).and_then(|t| state.sessions.live(&t));
+        let Some(live) = live else {
+            return Err(redirect_to_sign_in(&parts.uri));
         };
-        match account {
-            None => Err(redirect_to_sign_in(&parts.uri)),
-            Some(account) if !is_staff(&account.roles) => Err(PageError::new(
-                StatusCode::FORBIDDEN,
+        let account = directory::account(&state.auditor, live.user_id)
+            .await
+            .map_err(|e| PageError::from(e).into_response())?;
+        let Some(account) = account else {
+            return Err(redirect_to_sign_in(&parts.uri));
+        };
+        let who = SignedIn {
+            username: account.username.clone(),
+            csrf: live.csrf,
+        };
+        if !is_staff(&account.roles) {
+            return Err(PageError::forbidden(
                 "The staff area is for staff area administrators only.",
             )
-            .signed_in(&account.username)
-            .into_response()),
-            Some(account) => Ok(Staff(account)),
+            .signed_in(&who)
+            .into_response());
         }
+        Ok(Staff(account, who))
     }
 }
 
@@ -78,15 +84,24 @@ pub struct SignInQuery {
     next: Option<String>,
 }
 
-/// GET /sign-in.
-pub async fn form(Query(query): Query<SignInQuery>) -> Result<Response, PageError> {
+/// GET /sign-in: the form, with a fresh CSRF token in a hidden field and
+/// in a cookie; the POST must bring both back.
+pub async fn form(
+    State(state): State<AppState>,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, PageError> {
+    let csrf = session::random_token().map_err(|e| PageError::internal(&e))?;
     let view = SignInView {
         signed_in: None,
+        csrf: csrf.clone(),
         error: None,
         username: String::new(),
         next: local_path(query.next.as_deref()),
     };
-    Ok(page(&view)?.into_response())
+    let mut response = page(&view)?.into_response();
+    let cookie = session::sign_in_cookie(&csrf, state.config.secure_cookies);
+    set_cookie(&mut response, &cookie)?;
+    Ok(response)
 }
 
 /// The sign-in form.
@@ -95,13 +110,32 @@ pub struct SignInForm {
     username: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
-/// POST /sign-in: checks the password, starts a session, goes on to `next`.
+/// POST /sign-in: checks the form's CSRF token and the lockout, then the
+/// password; starts a session and goes on to `next`.
 pub async fn submit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
+    let cookie = session::cookie(&headers, session::SIGN_IN_COOKIE).unwrap_or_default();
+    if !session::tokens_match(&cookie, &form.csrf) {
+        return Err(PageError::forbidden(
+            "This sign-in form has expired or did not come from this site: reload it and sign in again.",
+        ));
+    }
+    if let Some(wait) = state.throttle.locked_for(&form.username) {
+        let minutes = wait.as_secs().div_ceil(60);
+        return Err(PageError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins for this username: try again in {minutes} minute(s)."
+            ),
+        ));
+    }
     let account = directory::account_named(&state.auditor, &form.username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = form.password;
@@ -111,14 +145,17 @@ pub async fn submit(
         .map_err(|e| PageError::internal(&e))?;
     let next = local_path(form.next.as_deref());
     let Some(account) = account.filter(|_| valid) else {
+        state.throttle.failed(&form.username);
         let view = SignInView {
             signed_in: None,
+            csrf: form.csrf,
             error: Some("Wrong username or password."),
             username: form.username,
             next,
         };
         return Ok((StatusCode::UNAUTHORIZED, page(&view)?).into_response());
     };
+    state.throttle.succeeded(&form.username);
     let token = state
         .sessions
         .start(account.id)
@@ -127,12 +164,28 @@ pub async fn submit(
     see_other_setting(&next, &cookie)
 }
 
-/// POST /sign-out: ends the session and clears the cookie.
+/// The sign-out form.
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// POST /sign-out: ends the session (if the form carries its CSRF token)
+/// and clears the cookie.
 pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Form(form): Form<SignOutForm>,
 ) -> Result<Response, PageError> {
     if let Some(token) = session::token(&headers) {
+        if let Some(live) = state.sessions.live(&token) {
+            if !session::tokens_match(&live.csrf, &form.csrf) {
+                return Err(PageError::forbidden(
+                    "This sign-out form did not come from this site; you are still signed in.",
+                ));
+            }
+        }
         state.sessions.end(&token);
     }
     let cookie = session::clear_cookie(state.config.secure_cookies);
@@ -142,11 +195,17 @@ pub async fn sign_out(
 /// A redirect to `location` that sets `cookie`.
 fn see_other_setting(location: &str, cookie: &str) -> Result<Response, PageError> {
     let mut response = see_other(location);
+    set_cookie(&mut response, cookie)?;
+    Ok(response)
+}
+
+/// Adds a `Set-Cookie` header to `response`.
+fn set_cookie(response: &mut Response, cookie: &str) -> Result<(), PageError> {
     let value = cookie
         .parse()
         .map_err(|e: http::header::InvalidHeaderValue| PageError::internal(&e))?;
-    response.headers_mut().insert(SET_COOKIE, value);
-    Ok(response)
+    response.headers_mut().append(SET_COOKIE, value);
+    Ok(())
 }
 
 #[cfg(test)]

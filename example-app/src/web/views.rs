@@ -4,12 +4,22 @@
 use askama::Template;
 use audit_core::Shown;
 
+/// Who is signed in, as every page's header shows them: their name, and
+/// the token the sign-out form must send back.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The username.
+    pub username: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
 /// A page of a log.
 #[derive(Template)]
 #[template(path = "web/log.html")]
 pub struct LogView {
     /// Who is signed in.
-    pub signed_in: Option<String>,
+    pub signed_in: Option<SignedIn>,
     /// The page's title.
     pub heading: String,
     /// What the log holds.
@@ -61,7 +71,7 @@ pub struct Row {
 #[template(path = "web/list.html")]
 pub struct ListView {
     /// Who is signed in.
-    pub signed_in: Option<String>,
+    pub signed_in: Option<SignedIn>,
     /// The page's title.
     pub heading: &'static str,
     /// The items.
@@ -83,7 +93,9 @@ pub struct ListItem {
 #[template(path = "web/sign_in.html")]
 pub struct SignInView {
     /// Always `None`: nobody is signed in here.
-    pub signed_in: Option<String>,
+    pub signed_in: Option<SignedIn>,
+    /// The token the form sends back (also in the sign-in cookie).
+    pub csrf: String,
     /// Why the last attempt failed.
     pub error: Option<&'static str>,
     /// The username typed last.
@@ -97,7 +109,7 @@ pub struct SignInView {
 #[template(path = "web/error.html")]
 pub struct ErrorView {
     /// Who is signed in, if known.
-    pub signed_in: Option<String>,
+    pub signed_in: Option<SignedIn>,
     /// The status, as a title.
     pub title: String,
     /// What went wrong.

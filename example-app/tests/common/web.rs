@@ -15,11 +15,13 @@ use tower::ServiceExt;
 /// The staff member's and the non-staff user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A browser on the staff area: keeps the session cookie it is given.
+/// A browser on the staff area: keeps the cookies it is given and sends
+/// them back (paths aside: the staff area's cookies are for the whole site
+/// or for the sign-in form, which is where they are used).
 #[derive(Clone)]
 pub struct Browser {
     app: Router,
-    cookie: Option<String>,
+    cookies: std::collections::BTreeMap<String, String>,
 }
 
 /// What came back.
@@ -37,6 +39,18 @@ impl Reply {
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| panic!("no Location in {self:?}"))
+    }
+
+    /// The value of the page's hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let marker = r#"name="csrf" value=""#;
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.body))
+            + marker.len();
+        let end = start + self.body[start..].find('"').unwrap();
+        self.body[start..end].to_owned()
     }
 
     /// The ids of the events in the page's table, in order.
@@ -108,14 +122,23 @@ impl Browser {
         let state = AppState::new(auditor.clone(), WebConfig::default());
         Browser {
             app: router(state),
-            cookie: None,
+            cookies: Default::default(),
         }
     }
 
-    async fn send(&self, request: Request<Body>) -> Reply {
+    async fn send(&mut self, request: Request<Body>) -> Reply {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Reply {
             status,
@@ -126,20 +149,30 @@ impl Browser {
 
     fn request(&self, method: &str, uri: &str) -> axum::http::request::Builder {
         let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(cookie) = &self.cookie {
-            builder = builder.header(header::COOKIE, cookie);
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            builder = builder.header(header::COOKIE, jar.join("; "));
         }
         builder
     }
 
+    /// Forgets every cookie.
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
+    }
+
     /// GET `uri`.
-    pub async fn get(&self, uri: &str) -> Reply {
-        self.send(self.request("GET", uri).body(Body::empty()).unwrap())
-            .await
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        let request = self.request("GET", uri).body(Body::empty()).unwrap();
+        self.send(request).await
     }
 
     /// POST `fields` as a form to `uri`.
-    pub async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -151,19 +184,25 @@ impl Browser {
         self.send(request).await
     }
 
-    /// Signs in; keeps the session cookie if one is set.
+    /// Opens the sign-in form and submits it with `fields` (and its CSRF
+    /// token).
+    pub async fn submit_sign_in(&mut self, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.get("/sign-in").await.csrf();
+        let mut fields = fields.to_vec();
+        fields.push(("csrf", &csrf));
+        self.post("/sign-in", &fields).await
+    }
+
+    /// Signs in through the form.
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Reply {
-        let reply = self
-            .post(
-                "/sign-in",
-                &[("username", username), ("password", password)],
-            )
-            .await;
-        if let Some(set) = reply.headers.get(header::SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = Some(pair);
-        }
-        reply
+        self.submit_sign_in(&[("username", username), ("password", password)])
+            .await
+    }
+
+    /// Signs out through the form in the page header.
+    pub async fn sign_out(&mut self) -> Reply {
+        let csrf = self.get("/").await.csrf();
+        self.post("/sign-out", &[("csrf", &csrf)]).await
     }
 }
 
