@@ -179,12 +179,12 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Result<Response, PageError> {
     if let Some(token) = session::token(&headers) {
-        if let Some(live) = state.sessions.live(&token) {
-            if !session::tokens_match(&live.csrf, &form.csrf) {
-                return Err(PageError::forbidden(
-                    "This sign-out form did not come from this site; you are still signed in.",
-                ));
-            }
+        if let Some(live) = state.sessions.live(&token)
+            && !session::tokens_match(&live.csrf, &form.csrf)
+        {
+            return Err(PageError::forbidden(
+                "This sign-out form did not come from this site; you are still signed in.",
+            ));
         }
         state.sessions.end(&token);
     }
