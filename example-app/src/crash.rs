@@ -165,21 +165,30 @@ type EventRow = (i64, String, Option<String>, String, String);
 /// - every command id holds a whole command: an add has its roles event, a
 ///   removal its roles-cleared event, for the same membership.
 pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
-    let memberships: Vec<(i64, String)> = on_pool!(auditor, pool => {
-        sqlx::query_as("SELECT id, roles FROM memberships").fetch_all(pool).await?
-    });
+    let memberships_sql = "SELECT id, roles FROM memberships";
     let payload = if auditor.postgres_pool().is_some() {
         "payload::text"
     } else {
         "payload"
     };
-    let sql = format!(
+    let events_sql = format!(
         "SELECT id, event_type, target_id, command_id, {payload} FROM audit_events \
          WHERE event_type LIKE 'project_member_%' ORDER BY id"
     );
-    let events: Vec<EventRow> = on_pool!(auditor, pool => {
-        sqlx::query_as(&sql).fetch_all(pool).await?
-    });
+    // Both reads in one snapshot, or a commit landing between them (a
+    // command still finishing elsewhere) would look like a broken invariant.
+    let (memberships, events): (Vec<(i64, String)>, Vec<EventRow>) = on_pool!(auditor, pool => {{
+        let mut tx = pool.begin().await?;
+        if auditor.postgres_pool().is_some() {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let memberships = sqlx::query_as(memberships_sql).fetch_all(&mut *tx).await?;
+        let events = sqlx::query_as(&events_sql).fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
+        (memberships, events)
+    }});
     let mut findings = Findings {
         memberships: memberships.len(),
         events: events.len(),

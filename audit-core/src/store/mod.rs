@@ -251,11 +251,29 @@ impl Auditor {
     }
 
     /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    ///
+    /// BEGIN runs on a task of its own: sqlx makes its transaction guard only
+    /// once BEGIN has answered, so a caller dropped while BEGIN is in flight
+    /// (a timeout, a client gone) would otherwise return the connection to
+    /// the pool inside the transaction, holding SQLite's write lock. On its
+    /// own task BEGIN finishes, and a guard that nobody receives rolls back
+    /// as it is dropped.
     pub(crate) async fn begin_tx(&self) -> Result<session::Tx, sqlx::Error> {
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => session::Tx::Postgres(pool.begin().await?),
-        })
+        let pool = self.pool.clone();
+        let begin = tokio::spawn(async move {
+            Ok::<_, sqlx::Error>(match pool {
+                Pool::Sqlite(pool) => {
+                    session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
+                }
+                Pool::Postgres(pool) => session::Tx::Postgres(pool.begin().await?),
+            })
+        });
+        match begin.await {
+            Ok(tx) => tx,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        }
     }
 
     /// Reads one page of events, newest first.
