@@ -42,6 +42,16 @@ pub enum CommandError {
     Roles(#[from] serde_json::Error),
 }
 
+impl audit_core::Retryable for CommandError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            CommandError::Audit(e) => e.is_retryable(),
+            CommandError::Database(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
 fn roles_json(roles: &Roles) -> Result<String, CommandError> {
     Ok(serde_json::to_string(roles)?)
 }

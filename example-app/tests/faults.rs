@@ -156,3 +156,126 @@ async fn a_command_dropped_at_any_await_point_leaves_nothing_half_done() {
         eprintln!("{label}: cut short {dropped} times, nothing half-done");
     }
 }
+
+/// Two serializable transactions that each count a project's members, wait
+/// for each other, then add one: PostgreSQL must refuse one of them.
+async fn write_skew(
+    auditor: &Auditor,
+    user: &example_app::domain::UserRef,
+    barrier: &tokio::sync::Barrier,
+    first_attempt: bool,
+    audit: &mut audit_core::Audit<StaffEvent>,
+) -> Result<(), example_app::commands::CommandError> {
+    let project = example_app::directory::project_named(auditor, "Apollo")
+        .await?
+        .expect("set up");
+    let _members: i64 = audit_core::with_db!(audit.db(), conn => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE project_id = $1")
+            .bind(project.id)
+            .fetch_one(conn)
+            .await?
+    });
+    if first_attempt {
+        barrier.wait().await;
+    }
+    let roles: Roles = [Role::ProjectDeveloper].into_iter().collect();
+    commands::add_member(audit, &project, user, roles).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serialization_failures_are_typed_and_transact_retries_them_safely() {
+    use audit_core::{Isolation, RetryPolicy, Retryable};
+    use std::sync::Arc;
+    let Some(auditor) = common::postgres("serialization").await else {
+        return; // SQLite runs one writer at a time: no serialization failure.
+    };
+    example_app::schema::migrate(&auditor).await.unwrap();
+    let mut setup = auditor
+        .begin::<StaffEvent>(Actor::system("faults"))
+        .await
+        .unwrap();
+    commands::add_project(&mut setup, "Apollo").await.unwrap();
+    let mut users = Vec::new();
+    for name in ["u1", "u2", "u3", "u4"] {
+        users.push(
+            commands::add_user(&mut setup, name, Roles::new())
+                .await
+                .unwrap(),
+        );
+    }
+    setup.commit().await.unwrap();
+
+    // Plain serializable transactions: one of the two is refused, with an
+    // error that says a retry may succeed, and leaves nothing.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let mut tasks = Vec::new();
+    for user in &users[..2] {
+        let (auditor, barrier, user) = (auditor.clone(), barrier.clone(), user.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut audit = auditor
+                .begin_with::<StaffEvent>(Actor::system("faults"), Isolation::Serializable)
+                .await?;
+            write_skew(&auditor, &user, &barrier, true, &mut audit).await?;
+            audit.commit().await?;
+            Ok::<(), example_app::commands::CommandError>(())
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(failures.len(), 1, "{results:?}");
+    assert!(failures[0].is_retryable(), "{}", failures[0]);
+    let added = "SELECT COUNT(*) FROM audit_events WHERE event_type = 'project_member_added'";
+    assert_eq!(common::scalar(&auditor, added).await, 1);
+    assert_eq!(
+        common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+        1
+    );
+
+    // The same through `transact`: both succeed, each change once, with
+    // exactly its events.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let mut tasks = Vec::new();
+    for user in &users[2..] {
+        let (auditor, barrier, user) = (auditor.clone(), barrier.clone(), user.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut attempts = 0;
+            let outcome = auditor
+                .transact::<StaffEvent, _, example_app::commands::CommandError, _>(
+                    Actor::system("faults"),
+                    RetryPolicy::default(),
+                    |audit| {
+                        attempts += 1;
+                        let first = attempts == 1;
+                        let (auditor, user, barrier) =
+                            (auditor.clone(), user.clone(), barrier.clone());
+                        Box::pin(async move {
+                            write_skew(&auditor, &user, &barrier, first, audit).await
+                        })
+                    },
+                )
+                .await;
+            (outcome, attempts)
+        }));
+    }
+    let mut attempts = 0;
+    for task in tasks {
+        let (outcome, n) = task.await.unwrap();
+        outcome.unwrap();
+        attempts += n;
+    }
+    assert!(
+        attempts >= 3,
+        "one of the two was retried: {attempts} attempts"
+    );
+    assert_eq!(common::scalar(&auditor, added).await, 3);
+    assert_eq!(
+        common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
+        3
+    );
+    let findings = check(&auditor).await.unwrap();
+    assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+}

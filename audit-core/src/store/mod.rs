@@ -5,12 +5,14 @@ mod append;
 mod error;
 pub(crate) mod query;
 mod retention;
+mod retry;
 mod schema;
 mod session;
 
 pub use error::AuditError;
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
+pub use retry::{Attempt, Isolation, RetryPolicy, Retryable};
 pub use schema::{EVENTS_TABLE, SCHEMA_VERSION};
 pub use session::{Audit, Command, Db, EmittedBy, MAX_PAYLOAD_BYTES};
 
@@ -259,13 +261,27 @@ impl Auditor {
     /// own task BEGIN finishes, and a guard that nobody receives rolls back
     /// as it is dropped.
     pub(crate) async fn begin_tx(&self) -> Result<session::Tx, sqlx::Error> {
+        self.begin_isolated(Isolation::Default).await
+    }
+
+    /// [`begin_tx`](Self::begin_tx) with `isolation`.
+    pub(crate) async fn begin_isolated(
+        &self,
+        isolation: Isolation,
+    ) -> Result<session::Tx, sqlx::Error> {
         let pool = self.pool.clone();
         let begin = tokio::spawn(async move {
-            Ok::<_, sqlx::Error>(match pool {
-                Pool::Sqlite(pool) => {
+            Ok::<_, sqlx::Error>(match (pool, isolation) {
+                (Pool::Sqlite(pool), _) => {
                     session::Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
                 }
-                Pool::Postgres(pool) => session::Tx::Postgres(pool.begin().await?),
+                (Pool::Postgres(pool), Isolation::Default) => {
+                    session::Tx::Postgres(pool.begin().await?)
+                }
+                (Pool::Postgres(pool), Isolation::Serializable) => session::Tx::Postgres(
+                    pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                        .await?,
+                ),
             })
         });
         match begin.await {
