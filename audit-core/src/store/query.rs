@@ -210,9 +210,14 @@ impl FromStr for Cursor {
 pub struct Page<E> {
     /// The events.
     pub events: Vec<StoredEvent<E>>,
-    /// The cursor of the next (older) page, if there is one.
+    /// The cursor of the next (older) page, if there is one. (On a page
+    /// reached through a cursor to newer events it is always set: the page
+    /// came from there. After pruning, it may lead to an empty page.)
     pub next: Option<Cursor>,
     /// The cursor of the previous (newer) page, if this is not the newest.
+    /// (On a page reached through a cursor to older events it is always
+    /// set, and may lead to an empty page if the cursor was not made by
+    /// this query.)
     pub prev: Option<Cursor>,
 }
 
@@ -543,13 +548,17 @@ pub(crate) async fn run<E: EventCatalog>(
             direction: Direction::Older,
         }) => (
             oldest.filter(|_| more).map(Cursor::older_than),
-            Some(Cursor::newer_than(newest.unwrap_or(edge - 1))),
+            Some(Cursor::newer_than(
+                newest.unwrap_or_else(|| edge.saturating_sub(1).max(0)),
+            )),
         ),
         Some(Cursor {
             edge,
             direction: Direction::Newer,
         }) => (
-            Some(Cursor::older_than(oldest.unwrap_or(edge + 1))),
+            Some(Cursor::older_than(
+                oldest.unwrap_or_else(|| edge.saturating_add(1)),
+            )),
             newest.filter(|_| more).map(Cursor::newer_than),
         ),
     };

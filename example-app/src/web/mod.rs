@@ -36,6 +36,8 @@ pub struct AppState {
     auditor: Auditor,
     sessions: Arc<Sessions>,
     throttle: Arc<SignInThrottle>,
+    /// Password verifications allowed to run at once.
+    verifications: Arc<tokio::sync::Semaphore>,
     config: WebConfig,
 }
 
@@ -46,6 +48,9 @@ impl AppState {
             auditor,
             sessions: Arc::new(Sessions::default()),
             throttle: Arc::new(SignInThrottle::default()),
+            verifications: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             config,
         }
     }

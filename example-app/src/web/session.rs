@@ -25,6 +25,7 @@ pub struct Sessions {
 struct Session {
     user_id: i64,
     csrf: String,
+    credential: Option<String>,
     expires: Instant,
 }
 
@@ -35,6 +36,9 @@ pub struct Live {
     pub user_id: i64,
     /// The session's CSRF token.
     pub csrf: String,
+    /// The user's password hash when they signed in: a session ends when
+    /// the password changes.
+    pub credential: Option<String>,
 }
 
 /// No randomness for a session token.
@@ -43,8 +47,9 @@ pub struct Live {
 pub struct TokenError(String);
 
 impl Sessions {
-    /// Starts a session for `user_id`; returns its token.
-    pub fn start(&self, user_id: i64) -> Result<String, TokenError> {
+    /// Starts a session for `user_id`, signed in with the password whose
+    /// hash is `credential`; returns its token.
+    pub fn start(&self, user_id: i64, credential: Option<String>) -> Result<String, TokenError> {
         let token = random_token()?;
         let csrf = random_token()?;
         let now = Instant::now();
@@ -55,6 +60,7 @@ impl Sessions {
             Session {
                 user_id,
                 csrf,
+                credential,
                 expires: now + SESSION_LIFETIME,
             },
         );
@@ -68,6 +74,7 @@ impl Sessions {
         (session.expires > Instant::now()).then(|| Live {
             user_id: session.user_id,
             csrf: session.csrf.clone(),
+            credential: session.credential.clone(),
         })
     }
 
@@ -171,8 +178,8 @@ mod tests {
     #[test]
     fn sessions_start_resolve_and_end() {
         let sessions = Sessions::default();
-        let a = sessions.start(7).unwrap();
-        let b = sessions.start(7).unwrap();
+        let a = sessions.start(7, None).unwrap();
+        let b = sessions.start(7, Some("hash".into())).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         let live = sessions.live(&a).unwrap();

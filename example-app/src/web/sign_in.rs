@@ -1,7 +1,7 @@
 //! Signing in and out, and the rule every page enforces: staff only.
 
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +32,11 @@ impl FromRequestParts<AppState> for Staff {
         let account = directory::account(&state.auditor, live.user_id)
             .await
             .map_err(|e| PageError::from(e).into_response())?;
-        let Some(account) = account else {
+        // A session ends with its user, and when their password changes.
+        let Some(account) = account.filter(|a| a.password_hash == live.credential) else {
+            if let Some(token) = session::token(&parts.headers) {
+                state.sessions.end(&token);
+            }
             return Err(redirect_to_sign_in(&parts.uri));
         };
         let who = SignedIn {
@@ -78,6 +82,9 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
+/// Usernames longer than this are refused before any lookup.
+const MAX_USERNAME_BYTES: usize = 128;
+
 /// The sign-in page's query.
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
@@ -88,9 +95,15 @@ pub struct SignInQuery {
 /// in a cookie; the POST must bring both back.
 pub async fn form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, PageError> {
-    let csrf = session::random_token().map_err(|e| PageError::internal(&e))?;
+    // Reuse the token of a sign-in form already open in another tab, so
+    // that form still works.
+    let csrf = match session::cookie(&headers, session::SIGN_IN_COOKIE) {
+        Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => token,
+        _ => session::random_token().map_err(|e| PageError::internal(&e))?,
+    };
     let view = SignInView {
         signed_in: None,
         csrf: csrf.clone(),
@@ -127,25 +140,43 @@ pub async fn submit(
             "This sign-in form has expired or did not come from this site: reload it and sign in again.",
         ));
     }
-    if let Some(wait) = state.throttle.locked_for(&form.username) {
+    if form.username.len() > MAX_USERNAME_BYTES {
+        return Err(PageError::bad_request("That username is too long."));
+    }
+    if let Err(wait) = state.throttle.attempt(&form.username) {
         let minutes = wait.as_secs().div_ceil(60);
-        return Err(PageError::new(
+        let mut response = PageError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "Too many failed sign-ins for this username: try again in {minutes} minute(s)."
             ),
-        ));
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, http::HeaderValue::from(wait.as_secs().max(1)));
+        return Ok(response);
     }
     let account = directory::account_named(&state.auditor, &form.username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = form.password;
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let valid = tokio::task::spawn_blocking(move || verify_password(stored.as_deref(), &password))
+    // argon2 takes tens of milliseconds of CPU and about 19 MiB: keep it
+    // off the async workers, and a few at a time (a flood of sign-ins
+    // queues here instead of exhausting memory).
+    let permit = state
+        .verifications
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|e| PageError::internal(&e))?;
+    let valid = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(stored.as_deref(), &password)
+    })
+    .await
+    .map_err(|e| PageError::internal(&e))?;
     let next = local_path(form.next.as_deref());
     let Some(account) = account.filter(|_| valid) else {
-        state.throttle.failed(&form.username);
         let view = SignInView {
             signed_in: None,
             csrf: form.csrf,
@@ -153,12 +184,14 @@ pub async fn submit(
             username: form.username,
             next,
         };
-        return Ok((StatusCode::UNAUTHORIZED, page(&view)?).into_response());
+        // The form again, as a page (401 would call for an HTTP
+        // authentication scheme, which a form is not).
+        return Ok(page(&view)?.into_response());
     };
     state.throttle.succeeded(&form.username);
     let token = state
         .sessions
-        .start(account.id)
+        .start(account.id, account.password_hash.clone())
         .map_err(|e| PageError::internal(&e))?;
     let cookie = session::set_cookie(&token, state.config.secure_cookies);
     see_other_setting(&next, &cookie)
