@@ -67,7 +67,7 @@ pub use present::{
     plain_text,
 };
 pub use store::{
-    Attempt, Audit, AuditError, Auditor, Backend, Command, Condition, Cursor, Db, EVENTS_TABLE,
-    EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page,
-    RetryPolicy, Retryable, SCHEMA_VERSION, StoredEvent,
+    Attempt, Audit, AuditError, Auditor, Backend, Command, CommitProbe, Condition, Cursor, Db,
+    EVENTS_TABLE, EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES,
+    PRUNED_EVENT_CODE, Page, RetryPolicy, Retryable, SCHEMA_VERSION, StoredEvent,
 };

@@ -55,6 +55,20 @@ pub enum AuditError {
         /// Which command failed, and how.
         reason: String,
     },
+    /// The connection failed while COMMIT was in flight: the transaction
+    /// may or may not have committed. [`Auditor::was_committed`] with the
+    /// probe tells which, so that a retry never applies a change twice.
+    ///
+    /// [`Auditor::was_committed`]: crate::Auditor::was_committed
+    #[error("the connection failed during COMMIT, so whether it committed is unknown: {source}")]
+    CommitOutcomeUnknown {
+        /// What identifies this transaction's events in the log; `None` when
+        /// it emitted none (its outcome cannot be read from the log).
+        probe: Option<super::CommitProbe>,
+        /// The connection's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// A query cursor that this store did not produce.
     #[error("invalid cursor `{0}`")]
     InvalidCursor(String),

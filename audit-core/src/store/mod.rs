@@ -14,6 +14,7 @@ pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent}
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, Isolation, RetryPolicy, Retryable};
 pub use schema::{EVENTS_TABLE, SCHEMA_VERSION};
+pub use session::CommitProbe;
 pub use session::{Audit, Command, Db, EmittedBy, MAX_PAYLOAD_BYTES};
 
 use std::str::FromStr;
@@ -284,6 +285,9 @@ impl Auditor {
                 ),
             })
         });
+        fail::fail_point!("audit::begin", |_| Err(sqlx::Error::Io(
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "injected fault",)
+        )));
         match begin.await {
             Ok(tx) => tx,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

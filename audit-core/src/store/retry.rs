@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{Audit, AuditError, Auditor};
+use super::{Audit, AuditError, Auditor, CommitProbe, on_backend};
 use crate::actor::Actor;
 use crate::catalog::EventCatalog;
 
@@ -19,6 +19,8 @@ pub trait Retryable {
 }
 
 impl Retryable for sqlx::Error {
+    /// Also true for a lost connection (an I/O error): outside COMMIT, the
+    /// transaction it carried is gone, and nothing of it was applied.
     fn is_retryable(&self) -> bool {
         match self {
             sqlx::Error::Database(db) => matches!(
@@ -26,12 +28,16 @@ impl Retryable for sqlx::Error {
                 // PostgreSQL; then SQLite's SQLITE_BUSY and SQLITE_BUSY_SNAPSHOT.
                 Some("40001" | "40P01" | "5" | "517")
             ),
+            sqlx::Error::Io(_) => true,
             _ => false,
         }
     }
 }
 
 impl Retryable for AuditError {
+    /// Never for [`AuditError::CommitOutcomeUnknown`]: the transaction may
+    /// have committed; [`Auditor::was_committed`] tells ([`Auditor::transact`]
+    /// asks it before retrying).
     fn is_retryable(&self) -> bool {
         matches!(self, AuditError::Database(e) if e.is_retryable())
     }
@@ -99,7 +105,10 @@ impl Auditor {
     /// This is the safe way to retry a command: a failed attempt leaves
     /// nothing (its changes and events rolled back together, its
     /// after-commit effects never run), so the retry cannot apply the
-    /// change twice. `work` must do everything again from its reads on, which
+    /// change twice. When the connection fails during COMMIT itself, it
+    /// asks the log whether the attempt committed ([`Auditor::was_committed`])
+    /// and retries only if it did not. (The after-commit effects of an
+    /// attempt whose COMMIT answer was lost do not run.) `work` must do everything again from its reads on, which
     /// is why it receives the transaction rather than running inside one.
     /// It returns its attempt boxed (`Box::pin(async move { .. })`), so the
     /// whole call stays `Send`; move clones of what it needs into the box.
@@ -142,8 +151,19 @@ impl Auditor {
                     .begin_with::<E>(actor.clone(), policy.isolation)
                     .await?;
                 let value = work(&mut audit).await?;
-                audit.commit().await?;
-                Ok::<T, Er>(value)
+                match audit.commit().await {
+                    Ok(()) => Ok(value),
+                    // The answer to COMMIT was lost: ask the log before
+                    // deciding, so the change is never applied twice.
+                    Err(AuditError::CommitOutcomeUnknown {
+                        probe: Some(probe),
+                        source,
+                    }) => match self.was_committed(&probe).await? {
+                        true => Ok(value),
+                        false => Err(Er::from(AuditError::Database(source))),
+                    },
+                    Err(e) => Err(Er::from(e)),
+                }
             }
             .await;
             match outcome {
@@ -158,5 +178,23 @@ impl Auditor {
                 done => return done,
             }
         }
+    }
+
+    /// Whether the transaction that `probe` identifies committed: asked
+    /// after [`AuditError::CommitOutcomeUnknown`], once the database answers
+    /// again. A transaction's events commit with its changes, so finding
+    /// them in the log means its changes are there too.
+    pub async fn was_committed(&self, probe: &CommitProbe) -> Result<bool, AuditError> {
+        // The type index narrows the search; the command id decides.
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM audit_events \
+            WHERE event_type = $1 AND command_id = $2)";
+        let found: bool = on_backend!(self.target(), pool => {
+            sqlx::query_scalar(SQL)
+                .bind(probe.event_type)
+                .bind(probe.command_id.as_str())
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(found)
     }
 }

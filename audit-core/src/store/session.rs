@@ -85,6 +85,17 @@ impl Tx {
     }
 }
 
+impl<E: EventCatalog> std::fmt::Debug for Audit<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("backend", &self.backend)
+            .field("actor", &self.actor)
+            .field("pending_events", &self.pending.len())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<E: EventCatalog> Audit<E> {
     pub(crate) fn new(tx: Tx, actor: Actor, backend: Backend) -> Self {
         Audit {
@@ -137,6 +148,7 @@ impl<E: EventCatalog> Audit<E> {
             return Err(AuditError::Poisoned { reason });
         }
         let pending = std::mem::take(&mut self.pending);
+        fail::fail_point!("audit::commit::before_insert", |_| Err(injected()));
         match &mut self.tx {
             Tx::Sqlite(tx) => append::sqlite(tx, &self.actor, &pending).await?,
             Tx::Postgres(tx) => append::postgres(tx, &self.actor, &pending).await?,
@@ -148,7 +160,33 @@ impl<E: EventCatalog> Audit<E> {
             // transaction it rolled back itself when COMMIT comes.)
             sqlx::query("SELECT 1").execute(&mut **tx).await?;
         }
-        self.tx.commit().await?;
+        let probe = pending.first().map(|e| CommitProbe {
+            command_id: e.command_id.clone(),
+            event_type: e.code,
+        });
+        fail::fail_point!("audit::commit::before_commit", |_| Err(
+            AuditError::CommitOutcomeUnknown {
+                probe: probe.clone(),
+                source: injected_io(),
+            }
+        ));
+        if let Err(e) = self.tx.commit().await {
+            return Err(match e {
+                // The answer to COMMIT was lost with the connection: it may
+                // have been applied.
+                e @ (sqlx::Error::Io(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed) => AuditError::CommitOutcomeUnknown { probe, source: e },
+                e => AuditError::Database(e),
+            });
+        }
+        fail::fail_point!("audit::commit::reply_lost", |_| Err(
+            AuditError::CommitOutcomeUnknown {
+                probe: probe.clone(),
+                source: injected_io(),
+            }
+        ));
         for effect in self.after_commit {
             effect();
         }
@@ -163,6 +201,30 @@ impl<E: EventCatalog> Audit<E> {
     fn poison(&mut self, reason: String) {
         self.poisoned.get_or_insert(reason);
     }
+}
+
+/// What identifies a transaction's events in the log: the command id and
+/// type of its first event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitProbe {
+    /// The command id of the transaction's first event.
+    pub command_id: String,
+    /// That event's type code.
+    pub event_type: &'static str,
+}
+
+/// The error an injected fault returns (failpoints builds only).
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+fn injected() -> AuditError {
+    AuditError::Database(injected_io())
+}
+
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+fn injected_io() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "injected fault",
+    ))
 }
 
 pub(crate) fn tx_target(tx: &mut Tx) -> Target<&mut SqliteConnection, &mut PgConnection> {
