@@ -15,6 +15,7 @@ use std::time::Duration;
 use audit_core::{Actor, AuditError, Auditor, Condition, Cursor, EntityRef, EventQuery, auditable};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands::StaffAudit;
+use example_app::crash::Rng;
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
@@ -35,20 +36,9 @@ fn events_wanted() -> u64 {
         .unwrap_or(1_000_000)
 }
 
-/// A small deterministic generator (SplitMix64): the same log every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> i64 {
-        (self.next() % n) as i64
-    }
+/// A number below `n` from `rng`, as an id.
+fn below(rng: &mut Rng, n: u64) -> i64 {
+    rng.below(n) as i64
 }
 
 fn user(id: i64) -> UserRef {
@@ -78,9 +68,9 @@ async fn load(cx: &mut StaffAudit, rng: &mut Rng, count: u64) -> Result<(), Audi
     let dev: Roles = [Role::ProjectDeveloper].into_iter().collect();
     for _ in 0..count {
         let (p, u, m) = (
-            project(rng.below(PROJECTS)),
-            user(rng.below(USERS)),
-            MembershipId(rng.below(1 << 40)),
+            project(below(rng, PROJECTS)),
+            user(below(rng, USERS)),
+            MembershipId(below(rng, 1 << 40)),
         );
         match rng.below(10) {
             0..=3 => cx.emit(ProjectMemberAdded {
@@ -136,11 +126,11 @@ async fn fill(auditor: &Auditor, label: &str, wanted: u64) {
             .progress_chars("=> "),
     );
     bar.set_position(have);
-    let mut rng = Rng(have);
+    let mut rng = Rng::new(have);
     let mut loaded = have;
     while loaded < wanted {
         let n = EVENTS_PER_COMMAND.min(wanted - loaded);
-        let actor = user(rng.below(USERS));
+        let actor = user(below(&mut rng, USERS));
         let mut audit = auditor
             .begin::<StaffEvent>(Actor::user(actor.id, &actor.username))
             .await

@@ -1,7 +1,7 @@
 //! The staff area's commands: every change to users, projects and
 //! memberships goes through one of these, with its audit events.
 
-use audit_core::{Audit, AuditError, auditable};
+use audit_core::{Audit, AuditError, WriteAccess, auditable};
 
 use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
@@ -204,6 +204,23 @@ pub async fn remove_member(
     Ok(())
 }
 
+/// Reads `user`'s row, lets `edit` change it, and writes it back; returns
+/// what `edit` returned.
+async fn edit_user<T>(
+    cx: &mut (dyn WriteAccess<User> + Send),
+    user: &UserRef,
+    edit: impl FnOnce(&mut User) -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    let mut row = User::find(cx.write_db(), user.id)
+        .await?
+        .ok_or(CommandError::NoSuchUser(user.id))?;
+    let out = edit(&mut row)?;
+    if User::update(cx, &row).await? != 1 {
+        return Err(CommandError::Conflict("the user"));
+    }
+    Ok(out)
+}
+
 /// Sets a user's global roles.
 #[auditable(emits(UserUpdatedRoles))]
 pub async fn update_user_roles(
@@ -211,14 +228,13 @@ pub async fn update_user_roles(
     user: &UserRef,
     roles: Roles,
 ) -> Result<(), CommandError> {
-    let mut row = User::find(cx.db(), user.id)
-        .await?
-        .ok_or(CommandError::NoSuchUser(user.id))?;
-    let before: Roles = serde_json::from_str(&row.roles)?;
-    row.roles = roles_json(&roles)?;
-    if User::update(cx, &row).await? != 1 {
-        return Err(CommandError::Conflict("the user"));
-    }
+    let new_roles = roles_json(&roles)?;
+    let before = edit_user(cx, user, |row| {
+        let before: Roles = serde_json::from_str(&row.roles)?;
+        row.roles = new_roles;
+        Ok(before)
+    })
+    .await?;
     cx.emit(UserUpdatedRoles {
         user: user.clone(),
         before,
@@ -235,13 +251,11 @@ pub async fn set_password(
     user: &UserRef,
     password: PasswordHash,
 ) -> Result<(), CommandError> {
-    let mut row = User::find(cx.db(), user.id)
-        .await?
-        .ok_or(CommandError::NoSuchUser(user.id))?;
-    row.password_hash = Some(password.into_phc());
-    if User::update(cx, &row).await? != 1 {
-        return Err(CommandError::Conflict("the user"));
-    }
+    edit_user(cx, user, |row| {
+        row.password_hash = Some(password.into_phc());
+        Ok(())
+    })
+    .await?;
     cx.emit(UserPasswordSet { user: user.clone() })?;
     Ok(())
 }

@@ -134,39 +134,44 @@ pub const SIGN_IN_COOKIE: &str = "staff_sign_in";
 /// The `Set-Cookie` value for the sign-in form's token: HttpOnly,
 /// SameSite=Strict, only sent to `/sign-in`, for an hour.
 pub fn sign_in_cookie(token: &str, secure: bool) -> String {
-    Cookie::build((SIGN_IN_COOKIE, token.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-        .path("/sign-in")
-        .max_age(cookie::time::Duration::hours(1))
-        .build()
-        .to_string()
+    http_only_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        SameSite::Strict,
+        "/sign-in",
+        cookie::time::Duration::hours(1),
+        secure,
+    )
 }
 
 /// The `Set-Cookie` value that hands out `token`: HttpOnly, SameSite=Lax,
 /// for the whole site, and Secure when the site is served over HTTPS.
 pub fn set_cookie(token: &str, secure: bool) -> String {
-    Cookie::build((COOKIE_NAME, token.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(
-            SESSION_LIFETIME.as_secs() as i64
-        ))
-        .build()
-        .to_string()
+    let lifetime = cookie::time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64);
+    http_only_cookie(COOKIE_NAME, token, SameSite::Lax, "/", lifetime, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
-    Cookie::build((COOKIE_NAME, ""))
+    let now = cookie::time::Duration::ZERO;
+    http_only_cookie(COOKIE_NAME, "", SameSite::Lax, "/", now, secure)
+}
+
+/// An HttpOnly cookie, `Secure` when the site is served over HTTPS.
+fn http_only_cookie(
+    name: &'static str,
+    value: &str,
+    same_site: SameSite,
+    path: &'static str,
+    max_age: cookie::time::Duration,
+    secure: bool,
+) -> String {
+    Cookie::build((name, value.to_owned()))
         .http_only(true)
-        .same_site(SameSite::Lax)
+        .same_site(same_site)
         .secure(secure)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
+        .path(path)
+        .max_age(max_age)
         .build()
         .to_string()
 }

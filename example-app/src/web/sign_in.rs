@@ -25,8 +25,8 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let live = session::token(&parts.headers).and_then(|t| state.sessions.live(&t));
-        let Some(live) = live else {
+        let token = session::token(&parts.headers);
+        let Some(live) = token.as_deref().and_then(|t| state.sessions.live(t)) else {
             return Err(redirect_to_sign_in(&parts.uri));
         };
         let account = directory::account(&state.auditor, live.user_id)
@@ -34,8 +34,8 @@ impl FromRequestParts<AppState> for Staff {
             .map_err(|e| PageError::from(e).into_response())?;
         // A session ends with its user, and when their password changes.
         let Some(account) = account.filter(|a| a.password_hash == live.credential) else {
-            if let Some(token) = session::token(&parts.headers) {
-                state.sessions.end(&token);
+            if let Some(token) = &token {
+                state.sessions.end(token);
             }
             return Err(redirect_to_sign_in(&parts.uri));
         };
