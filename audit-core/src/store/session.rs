@@ -160,13 +160,16 @@ impl<E: EventCatalog> Audit<E> {
             // transaction it rolled back itself when COMMIT comes.)
             sqlx::query("SELECT 1").execute(&mut **tx).await?;
         }
-        let probe = pending.first().map(|e| CommitProbe {
-            command_id: e.command_id.clone(),
-            event_type: e.code,
-        });
+        // Built only when COMMIT's outcome is unknown, off the common path.
+        let probe = || {
+            pending.first().map(|e| CommitProbe {
+                command_id: e.command_id.clone(),
+                event_type: e.code,
+            })
+        };
         fail::fail_point!("audit::commit::before_commit", |_| Err(
             AuditError::CommitOutcomeUnknown {
-                probe: probe.clone(),
+                probe: probe(),
                 source: injected_io(),
             }
         ));
@@ -177,13 +180,16 @@ impl<E: EventCatalog> Audit<E> {
                 e @ (sqlx::Error::Io(_)
                 | sqlx::Error::Protocol(_)
                 | sqlx::Error::WorkerCrashed
-                | sqlx::Error::PoolClosed) => AuditError::CommitOutcomeUnknown { probe, source: e },
+                | sqlx::Error::PoolClosed) => AuditError::CommitOutcomeUnknown {
+                    probe: probe(),
+                    source: e,
+                },
                 e => AuditError::Database(e),
             });
         }
         fail::fail_point!("audit::commit::reply_lost", |_| Err(
             AuditError::CommitOutcomeUnknown {
-                probe: probe.clone(),
+                probe: probe(),
                 source: injected_io(),
             }
         ));
