@@ -2,8 +2,6 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::catalog::EventCatalog;
-
 /// A stored event after decoding: either typed, or kept as it was stored.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded<E> {
@@ -11,24 +9,6 @@ pub enum Decoded<E> {
     Known(E),
     /// A row this program cannot read; see [`UnknownEvent::reason`].
     Unknown(UnknownEvent),
-}
-
-impl<E: EventCatalog> Decoded<E> {
-    /// The typed event, if known.
-    pub fn known(&self) -> Option<&E> {
-        match self {
-            Decoded::Known(event) => Some(event),
-            Decoded::Unknown(_) => None,
-        }
-    }
-
-    /// The stored type code, known or not.
-    pub fn code(&self) -> &str {
-        match self {
-            Decoded::Known(event) => crate::EventType::code(event.event_type()),
-            Decoded::Unknown(unknown) => &unknown.code,
-        }
-    }
 }
 
 /// A stored event that this program could not decode, with everything that was stored.

@@ -14,6 +14,27 @@
 //! - the `#[target]`, `#[parent]` and `#[subject]` references that fill the
 //!   store's indexed columns.
 //!
+//! # Layers
+//!
+//! The modules stack; none imports from a layer above its own (a test,
+//! `tests/layers.rs`, checks it), and `ARCHITECTURE.md` says why:
+//!
+//! 1. `actor`, `reference`, `error` and `backend`: who acts, what events
+//!    refer to, and the databases (the one place SQLite and PostgreSQL
+//!    differ).
+//! 2. `present`: the values templates show (`PresentContext`, `Shown`,
+//!    `Resolver`), knowing nothing of storage.
+//! 3. `decode` and `catalog`: the traits every generated catalog
+//!    implements, and decoding of stored payloads.
+//! 4. `model`: application tables classified as mutable or immutable.
+//! 5. `store`: the events table, audited transactions and commands,
+//!    retries, retention and queries.
+//! 6. `page`: stored rows joined with presentation (`PresentContext::for_page`,
+//!    `StoredEvent::render`).
+//!
+//! `__private` (hidden) holds what generated code needs; `testing` (feature
+//! `testing`) gives tests fresh databases.
+//!
 //! ```
 //! audit_core::declare_events! {
 //!     /// Events of the staff area.
@@ -44,13 +65,22 @@
 // Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
 extern crate self as audit_core;
 
+// Layer 1.
 mod actor;
+mod backend;
+mod error;
+mod reference;
+// Layer 2.
+mod present;
+// Layer 3.
 mod catalog;
 mod decode;
-mod error;
+// Layer 4.
 mod model;
-mod present;
+// Layer 5.
 mod store;
+// Layer 6.
+mod page;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -58,7 +88,8 @@ pub mod __private;
 
 pub use actor::Actor;
 pub use audit_macros::{Model, auditable, declare_events};
-pub use catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
+pub use backend::{Backend, ByBackend, Db, Pool};
+pub use catalog::{Event, EventCatalog, EventType};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use model::{Model, WriteAccess};
@@ -66,8 +97,9 @@ pub use present::{
     ACTOR_KIND, NONE_TEXT, PresentContext, Presentable, RenderError, Resolved, Resolver, Shown,
     plain_text,
 };
+pub use reference::{EntityRef, Reference, References};
 pub use store::{
-    Attempt, Audit, AuditError, Auditor, Backend, Command, CommitProbe, Condition, Cursor, Db,
-    EVENTS_TABLE, EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES,
-    PRUNED_EVENT_CODE, Page, RetryPolicy, Retryable, SCHEMA_VERSION, StoredEvent,
+    Attempt, Audit, AuditError, Auditor, Command, CommitProbe, Condition, Cursor, EVENTS_TABLE,
+    EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page,
+    RetryPolicy, Retryable, SCHEMA_VERSION, StoredEvent,
 };

@@ -7,8 +7,7 @@
 //! PostgreSQL, [`Auditor::protect_immutable_table`](crate::Auditor::protect_immutable_table)
 //! adds the database's half of the guarantee.
 
-use crate::catalog::EventCatalog;
-use crate::store::{Command, Db};
+use crate::backend::Db;
 
 /// A table of the application, classified by `#[derive(Model)]`.
 pub trait Model: Sized {
@@ -20,6 +19,13 @@ pub trait Model: Sized {
 
 /// The right to write model `M`: held by every running command, and by a
 /// plain audited transaction only for mutable models.
+///
+/// Implemented by audit-core for [`Command`](crate::Command), and by
+/// `#[derive(Model)]` on [`Audit`](crate::Audit) for mutable models. Do not
+/// implement it yourself: an implementation for an immutable model gives
+/// write access outside commands, which bypasses the compile-time half of
+/// G7 (on PostgreSQL the table's trigger still refuses a transaction that
+/// records no event).
 #[diagnostic::on_unimplemented(
     message = "`{M}` is an immutable model: only a command can write it",
     label = "this is not a command context",
@@ -28,10 +34,4 @@ pub trait Model: Sized {
 pub trait WriteAccess<M: Model> {
     /// The transaction's connection.
     fn write_db(&mut self) -> Db<'_>;
-}
-
-impl<E: EventCatalog, C, M: Model> WriteAccess<M> for Command<'_, E, C> {
-    fn write_db(&mut self) -> Db<'_> {
-        self.db()
-    }
 }

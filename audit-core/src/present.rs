@@ -1,11 +1,10 @@
 //! Presenting events: from a payload to the values its template shows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt::{self, Display};
 
 use crate::actor::Actor;
-use crate::catalog::EntityRef;
-use crate::store::StoredEvent;
+use crate::reference::EntityRef;
 
 /// What presenters may consult while presenting a page of events: the
 /// references of the whole page, looked up once per kind by a [`Resolver`].
@@ -44,41 +43,6 @@ impl PresentContext {
     /// A context with nothing looked up: references show their stored names.
     pub fn new() -> Self {
         PresentContext::default()
-    }
-
-    /// Looks up every reference of `events` (targets, parents, subjects and
-    /// acting users) with one `resolver` call per kind.
-    pub async fn for_page<E, R>(events: &[StoredEvent<E>], resolver: &R) -> Result<Self, R::Error>
-    where
-        R: Resolver,
-    {
-        let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for event in events {
-            let refs = &event.references;
-            for entity in [&refs.target, &refs.parent, &refs.subject]
-                .into_iter()
-                .flatten()
-            {
-                wanted
-                    .entry(entity.kind.to_string())
-                    .or_default()
-                    .insert(entity.id.clone());
-            }
-            if let Actor::User { id, .. } = &event.actor {
-                wanted
-                    .entry(ACTOR_KIND.to_owned())
-                    .or_default()
-                    .insert(id.clone());
-            }
-        }
-        let mut cx = PresentContext::new();
-        for (kind, ids) in wanted {
-            let ids: Vec<String> = ids.into_iter().collect();
-            for (id, resolved) in resolver.resolve(&kind, &ids).await? {
-                cx.resolved.insert((kind.clone(), id), resolved);
-            }
-        }
-        Ok(cx)
     }
 
     /// Records what `entity` resolved to.

@@ -1,17 +1,45 @@
 //! Items the generated code reaches through `::audit_core::__private`.
-//! Not part of the public API: they change without notice.
+//!
+//! Not part of the public API: they change without notice, and code that
+//! calls them by hand bypasses what the macros guarantee. In particular
+//! [`enter_command`] and [`finish_command`] are how `#[auditable]` makes a
+//! [`Command`], the only holder of write access to immutable models (G7)
+//! and the only way to emit events (G4, G5); anything else that called
+//! them would be a command the compiler never checked.
 
 pub use ::askama;
 pub use ::serde;
 pub use ::serde_json;
 pub use ::sqlx;
 
-pub use crate::catalog::{EntityRef, Event, EventCatalog, EventType, Reference, References};
+pub use crate::backend::{ByBackend, Db};
+pub use crate::catalog::{Event, EventCatalog, EventType};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
-pub use crate::store::{Audit, AuditError, Command, Db, EmittedBy};
+pub use crate::reference::{EntityRef, Reference, References};
+pub use crate::store::{Audit, AuditError, Command, EmittedBy};
+
+/// Starts the command `name` in `audit`: the first statement of every
+/// `#[auditable]` function. The outermost command of a transaction takes a
+/// new command id and time stamp that nested commands share.
+pub fn enter_command<'a, E: EventCatalog, C>(
+    audit: &'a mut Audit<E>,
+    name: &'static str,
+) -> Command<'a, E, C> {
+    Command::enter(audit, name)
+}
+
+/// Ends `command` with its body's `result`: an `Ok` that lacks one of the
+/// `required` event codes, or an `Err`, makes the transaction unable to commit.
+pub fn finish_command<E: EventCatalog, C, T, Er: From<AuditError>>(
+    command: Command<'_, E, C>,
+    result: Result<T, Er>,
+    required: &[&'static str],
+) -> Result<T, Er> {
+    command.finish(result, required)
+}
 
 /// Decodes a payload stored at version `stored` of an event now at `current`.
 pub fn decode_payload<P: serde::de::DeserializeOwned>(
@@ -40,7 +68,7 @@ where
 /// Encodes an event type as its code, on any sqlx backend that stores text.
 pub fn encode_event_type<'q, DB>(
     code: &'static str,
-    buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
 ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError>
 where
     DB: sqlx::Database,

@@ -18,7 +18,7 @@ use example_app::commands;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::StaffEvent;
 use sqlx::sqlite::SqliteSynchronous;
-use support::{postgres, sqlite};
+use support::{pg_pool, postgres, sqlite, sqlite_pool};
 
 mod support;
 
@@ -38,7 +38,7 @@ async fn prepare(name: &str, auditor: Auditor) -> Setup {
         // would refuse; both variants run without it, so the figure is the
         // cost of the events alone.
         sqlx::raw_sql("DROP TRIGGER audit_required ON memberships")
-            .execute(auditor.postgres_pool().unwrap())
+            .execute(pg_pool(&auditor))
             .await
             .unwrap();
     }
@@ -134,9 +134,7 @@ async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_eve
     };
     match auditor.backend() {
         Backend::Sqlite => {
-            let mut tx = auditor
-                .sqlite_pool()
-                .unwrap()
+            let mut tx = sqlite_pool(auditor)
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .unwrap();
@@ -148,7 +146,7 @@ async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_eve
                 .await
                 .unwrap();
             if with_events {
-                event_rows!(&events_sql, project, user, id)
+                event_rows!(sqlx::AssertSqlSafe(events_sql.clone()), project, user, id)
                     .execute(&mut *tx)
                     .await
                     .unwrap();
@@ -156,7 +154,7 @@ async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_eve
             tx.commit().await.unwrap();
         }
         Backend::Postgres => {
-            let mut tx = auditor.postgres_pool().unwrap().begin().await.unwrap();
+            let mut tx = pg_pool(auditor).begin().await.unwrap();
             let id: i64 = sqlx::query_scalar(sql)
                 .bind(project.id)
                 .bind(user.id)
@@ -165,7 +163,7 @@ async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_eve
                 .await
                 .unwrap();
             if with_events {
-                event_rows!(&events_sql, project, user, id)
+                event_rows!(sqlx::AssertSqlSafe(events_sql.clone()), project, user, id)
                     .execute(&mut *tx)
                     .await
                     .unwrap();

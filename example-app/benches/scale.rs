@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use audit_core::{Actor, AuditError, Auditor, Condition, Cursor, EntityRef, EventQuery, auditable};
+use audit_core::{
+    Actor, AuditError, Auditor, Backend, Condition, Cursor, EntityRef, EventQuery, Pool, auditable,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands::StaffAudit;
 use example_app::crash::Rng;
@@ -103,11 +105,9 @@ async fn load(cx: &mut StaffAudit, rng: &mut Rng, count: u64) -> Result<(), Audi
 
 async fn count(auditor: &Auditor) -> i64 {
     let sql = "SELECT COUNT(*) FROM audit_events";
-    match (auditor.sqlite_pool(), auditor.postgres_pool()) {
-        (Some(pool), _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        (_, Some(pool)) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        _ => unreachable!("an auditor has a pool"),
-    }
+    audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    })
 }
 
 /// Loads the log up to `wanted` events, with a progress bar; each command
@@ -158,7 +158,9 @@ async fn open_postgres() -> Option<Auditor> {
     let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
     let name = format!("audit_scale_{}", events_wanted());
     let admin = Auditor::connect(&url).await.unwrap();
-    let pool = admin.postgres_pool().unwrap();
+    let Pool::Postgres(pool) = admin.pool() else {
+        unreachable!("a postgres:// URL opens PostgreSQL")
+    };
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(&name)
@@ -166,7 +168,7 @@ async fn open_postgres() -> Option<Auditor> {
             .await
             .unwrap();
     if !exists {
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(pool)
             .await
             .unwrap();
@@ -181,14 +183,15 @@ async fn raw_project_page(auditor: &Auditor) -> usize {
         actor_name, target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
         command_name, command_id, payload FROM audit_events \
         WHERE parent_kind = 'project' AND parent_id = '7' ORDER BY id DESC LIMIT 26";
-    match (auditor.sqlite_pool(), auditor.postgres_pool()) {
-        (Some(pool), _) => sqlx::query(SQL).fetch_all(pool).await.unwrap().len(),
-        (_, Some(pool)) => sqlx::query(&SQL.replace("payload FROM", "payload::text FROM"))
-            .fetch_all(pool)
-            .await
-            .unwrap()
-            .len(),
-        _ => unreachable!("an auditor has a pool"),
+    match auditor.pool() {
+        Pool::Sqlite(pool) => sqlx::query(SQL).fetch_all(pool).await.unwrap().len(),
+        Pool::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(
+            SQL.replace("payload FROM", "payload::text FROM"),
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .len(),
     }
 }
 
@@ -215,17 +218,13 @@ fn scale(c: &mut Criterion) {
         }
         for (label, auditor) in &all {
             fill(auditor, label, wanted).await;
-            if auditor.postgres_pool().is_some() {
-                sqlx::raw_sql("VACUUM ANALYZE audit_events")
-                    .execute(auditor.postgres_pool().unwrap())
-                    .await
-                    .unwrap();
-            } else {
-                sqlx::raw_sql("ANALYZE")
-                    .execute(auditor.sqlite_pool().unwrap())
-                    .await
-                    .unwrap();
-            }
+            let analyze = match auditor.backend() {
+                Backend::Postgres => "VACUUM ANALYZE audit_events",
+                Backend::Sqlite => "ANALYZE",
+            };
+            audit_core::on_backend!(auditor.pool(), pool => {
+                sqlx::raw_sql(analyze).execute(pool).await.unwrap();
+            });
         }
         all
     });

@@ -141,7 +141,7 @@ async fn find_membership(
     project: &ProjectRef,
     user: &UserRef,
 ) -> Result<Membership, CommandError> {
-    let id: Option<i64> = audit_core::with_db!(cx.db(), conn => {
+    let id: Option<i64> = audit_core::on_backend!(cx.db(), conn => {
         sqlx::query_scalar("SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2")
             .bind(project.id)
             .bind(user.id)
@@ -265,7 +265,7 @@ pub async fn set_password(
 /// command that made it, and all share this command's id).
 #[auditable(emits(UserUpdatedRoles?))]
 pub async fn clear_user_roles(cx: &mut StaffAudit, user: &UserRef) -> Result<(), CommandError> {
-    let projects: Vec<(i64, String)> = audit_core::with_db!(cx.db(), conn => {
+    let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
         sqlx::query_as(
             "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
              WHERE m.user_id = $1 ORDER BY p.id",

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use audit_core::{Actor, Auditor};
 
 use crate::commands::{self, CommandError};
-use crate::directory::{self, on_pool};
+use crate::directory;
 use crate::domain::{ProjectRef, Role, Roles, UserRef};
 use crate::events::StaffEvent;
 
@@ -71,7 +71,7 @@ async fn random_member(
     auditor: &Auditor,
     rng: &mut Rng,
 ) -> Result<Option<(ProjectRef, UserRef)>, sqlx::Error> {
-    let rows: Vec<(i64, String, i64, String)> = on_pool!(auditor, pool => {
+    let rows: Vec<(i64, String, i64, String)> = audit_core::on_backend!(auditor.pool(), pool => {
         sqlx::query_as(
             "SELECT p.id, p.name, u.id, u.username FROM memberships m \
              JOIN projects p ON p.id = m.project_id JOIN users u ON u.id = m.user_id \
@@ -166,7 +166,7 @@ type EventRow = (i64, String, Option<String>, String, String);
 ///   removal its roles-cleared event, for the same membership.
 pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
     let memberships_sql = "SELECT id, roles FROM memberships";
-    let payload = if auditor.postgres_pool().is_some() {
+    let payload = if auditor.backend() == audit_core::Backend::Postgres {
         "payload::text"
     } else {
         "payload"
@@ -177,15 +177,15 @@ pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
     );
     // Both reads in one snapshot, or a commit landing between them (a
     // command still finishing elsewhere) would look like a broken invariant.
-    let (memberships, events): (Vec<(i64, String)>, Vec<EventRow>) = on_pool!(auditor, pool => {{
+    let (memberships, events): (Vec<(i64, String)>, Vec<EventRow>) = audit_core::on_backend!(auditor.pool(), pool => {{
         let mut tx = pool.begin().await?;
-        if auditor.postgres_pool().is_some() {
+        if auditor.backend() == audit_core::Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;
         }
         let memberships = sqlx::query_as(memberships_sql).fetch_all(&mut *tx).await?;
-        let events = sqlx::query_as(&events_sql).fetch_all(&mut *tx).await?;
+        let events = sqlx::query_as(sqlx::AssertSqlSafe(events_sql.clone())).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         (memberships, events)
     }});

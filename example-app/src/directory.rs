@@ -1,21 +1,9 @@
 //! Reading users and projects: the lookups the command line and the web
 //! pages share. Each function is one query.
 
-use audit_core::Auditor;
+use audit_core::{Auditor, on_backend};
 
 use crate::domain::{ProjectRef, Roles, UserRef};
-
-/// Runs `$body` with `$pool` bound to the auditor's pool, whichever backend.
-macro_rules! on_pool {
-    ($auditor:expr, $pool:ident => $body:expr) => {
-        match ($auditor.sqlite_pool(), $auditor.postgres_pool()) {
-            (Some($pool), _) => $body,
-            (_, Some($pool)) => $body,
-            _ => unreachable!("invariant: an auditor has one of the two pools"),
-        }
-    };
-}
-pub(crate) use on_pool;
 
 /// A user as the staff area needs them: who they are, their global roles,
 /// and their password hash.
@@ -56,38 +44,43 @@ fn from_row((id, username, roles, password_hash): AccountRow) -> Account {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "SELECT id, username, roles, password_hash FROM users";
+/// A query of `users` returning [`AccountRow`]s, ending in `$rest`.
+macro_rules! accounts_where {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, roles, password_hash FROM users ",
+            $rest
+        )
+    };
+}
 
 /// The user named `username`.
 pub async fn account_named(auditor: &Auditor, username: &str) -> sqlx::Result<Option<Account>> {
-    let sql = format!("{ACCOUNT_COLUMNS} WHERE username = $1");
-    let row: Option<AccountRow> = on_pool!(auditor, pool => {
-        sqlx::query_as(&sql).bind(username).fetch_optional(pool).await?
+    let row: Option<AccountRow> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_as(accounts_where!("WHERE username = $1")).bind(username).fetch_optional(pool).await?
     });
     Ok(row.map(from_row))
 }
 
 /// The user with id `id`.
 pub async fn account(auditor: &Auditor, id: i64) -> sqlx::Result<Option<Account>> {
-    let sql = format!("{ACCOUNT_COLUMNS} WHERE id = $1");
-    let row: Option<AccountRow> = on_pool!(auditor, pool => {
-        sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+    let row: Option<AccountRow> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_as(accounts_where!("WHERE id = $1")).bind(id).fetch_optional(pool).await?
     });
     Ok(row.map(from_row))
 }
 
 /// Every user, by username.
 pub async fn accounts(auditor: &Auditor) -> sqlx::Result<Vec<Account>> {
-    let sql = format!("{ACCOUNT_COLUMNS} ORDER BY username");
-    let rows: Vec<AccountRow> = on_pool!(auditor, pool => {
-        sqlx::query_as(&sql).fetch_all(pool).await?
+    let rows: Vec<AccountRow> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_as(accounts_where!("ORDER BY username")).fetch_all(pool).await?
     });
     Ok(rows.into_iter().map(from_row).collect())
 }
 
 /// The project named `name`.
 pub async fn project_named(auditor: &Auditor, name: &str) -> sqlx::Result<Option<ProjectRef>> {
-    let row: Option<(i64, String)> = on_pool!(auditor, pool => {
+    let row: Option<(i64, String)> = on_backend!(auditor.pool(), pool => {
         sqlx::query_as("SELECT id, name FROM projects WHERE name = $1")
             .bind(name)
             .fetch_optional(pool)
@@ -98,7 +91,7 @@ pub async fn project_named(auditor: &Auditor, name: &str) -> sqlx::Result<Option
 
 /// The project with id `id`.
 pub async fn project(auditor: &Auditor, id: i64) -> sqlx::Result<Option<ProjectRef>> {
-    let row: Option<(i64, String)> = on_pool!(auditor, pool => {
+    let row: Option<(i64, String)> = on_backend!(auditor.pool(), pool => {
         sqlx::query_as("SELECT id, name FROM projects WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
@@ -109,7 +102,7 @@ pub async fn project(auditor: &Auditor, id: i64) -> sqlx::Result<Option<ProjectR
 
 /// Every project, by name.
 pub async fn projects(auditor: &Auditor) -> sqlx::Result<Vec<ProjectRef>> {
-    let rows: Vec<(i64, String)> = on_pool!(auditor, pool => {
+    let rows: Vec<(i64, String)> = on_backend!(auditor.pool(), pool => {
         sqlx::query_as("SELECT id, name FROM projects ORDER BY name")
             .fetch_all(pool)
             .await?
@@ -122,7 +115,7 @@ pub async fn projects(auditor: &Auditor) -> sqlx::Result<Vec<ProjectRef>> {
 
 /// The projects `user` is a member of now.
 pub async fn projects_of(auditor: &Auditor, user: i64) -> sqlx::Result<Vec<ProjectRef>> {
-    let rows: Vec<(i64, String)> = on_pool!(auditor, pool => {
+    let rows: Vec<(i64, String)> = on_backend!(auditor.pool(), pool => {
         sqlx::query_as(
             "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
              WHERE m.user_id = $1 ORDER BY p.name",

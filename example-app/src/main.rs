@@ -180,18 +180,12 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database_url;
-    let auditor = Auditor::connect(&url)
-        .await
-        .map_err(|source| CliError::Open {
-            url: url.clone(),
-            source,
-        })?;
-    example_app::schema::migrate(&auditor)
-        .await
-        .map_err(|source| CliError::Open {
-            url: url.clone(),
-            source,
-        })?;
+    let open = |source| CliError::Open {
+        url: url.clone(),
+        source,
+    };
+    let auditor = Auditor::connect(&url).await.map_err(open)?;
+    example_app::schema::migrate(&auditor).await.map_err(open)?;
     let actor = match &cli.acting_as {
         Some(name) => {
             let user = find_user(&auditor, name).await?;
@@ -199,40 +193,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         None => Actor::system("example-app-cli"),
     };
-    let command = cli.command.unwrap_or(Cmd::Demo);
-    match command {
-        Cmd::Demo => {
-            if demo::exists(&auditor).await? {
-                println!("The sample is already in {url}.\n");
-            } else {
-                demo::create(&auditor).await?;
-                println!("Created a sample staff area in {url} through its commands.\n");
-            }
-            print_log(&auditor, LogRequest::new(Scope::All), false).await?;
-            println!("{}", demo::instructions(&url));
-            return Ok(());
-        }
-        Cmd::CrashWorker { seed, limit } => {
-            let done = example_app::crash::work(&auditor, seed, limit, || {
-                use std::io::Write;
-                println!("ready");
-                // The test waits for this line; a failed flush only delays it.
-                let _ = std::io::stdout().flush();
-            })
-            .await?;
-            println!("committed {done} commands");
-            return Ok(());
-        }
+    match cli.command.unwrap_or(Cmd::Demo) {
+        Cmd::Demo => demo(&auditor, &url).await,
+        Cmd::CrashWorker { seed, limit } => crash_worker(&auditor, seed, limit).await,
         Cmd::Serve {
             addr,
             secure_cookies,
-        } => {
-            let state = AppState::new(auditor, WebConfig { secure_cookies });
-            println!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
-            return web::serve(state, addr)
-                .await
-                .map_err(|source| CliError::Serve { addr, source });
-        }
+        } => serve(auditor, addr, secure_cookies).await,
         Cmd::Log {
             project,
             user,
@@ -254,74 +221,128 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 cursor,
                 limit,
             };
-            return print_log(&auditor, request, json).await;
+            print_log(&auditor, request, json).await
         }
-        _ => {}
-    }
-    // Hashing is slow on purpose: do it before the transaction starts.
-    let password = match &command {
-        Cmd::SetPassword { .. } => Some(PasswordHash::new(&read_password()?)?),
-        _ => None,
-    };
-    let mut audit: StaffAudit = auditor.begin(actor).await?;
-    match command {
+        Cmd::SetPassword { user } => {
+            let user = find_user(&auditor, &user).await?;
+            // Hashing is slow on purpose: do it before the transaction starts.
+            let password = PasswordHash::new(&read_password()?)?;
+            record(&auditor, actor, async |audit| {
+                Ok(commands::set_password(audit, &user, password).await?)
+            })
+            .await
+        }
         Cmd::AddUser { username, roles } => {
-            commands::add_user(&mut audit, &username, roles.into_iter().collect()).await?;
+            record(&auditor, actor, async |audit| {
+                commands::add_user(audit, &username, roles.into_iter().collect()).await?;
+                Ok(())
+            })
+            .await
         }
         Cmd::AddProject { name } => {
-            commands::add_project(&mut audit, &name).await?;
+            record(&auditor, actor, async |audit| {
+                commands::add_project(audit, &name).await?;
+                Ok(())
+            })
+            .await
         }
         Cmd::AddMember {
             project,
             user,
             roles,
         } => {
-            let (project, user) = (
-                find_project(&auditor, &project).await?,
-                find_user(&auditor, &user).await?,
-            );
-            commands::add_member(&mut audit, &project, &user, roles.into_iter().collect()).await?;
+            let (project, user) = find_membership(&auditor, &project, &user).await?;
+            record(&auditor, actor, async |audit| {
+                commands::add_member(audit, &project, &user, roles.into_iter().collect()).await?;
+                Ok(())
+            })
+            .await
         }
         Cmd::UpdateMemberRoles {
             project,
             user,
             roles,
         } => {
-            let (project, user) = (
-                find_project(&auditor, &project).await?,
-                find_user(&auditor, &user).await?,
-            );
-            commands::update_member_roles(&mut audit, &project, &user, roles.into_iter().collect())
-                .await?;
+            let (project, user) = find_membership(&auditor, &project, &user).await?;
+            record(&auditor, actor, async |audit| {
+                let roles = roles.into_iter().collect();
+                Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
+            })
+            .await
         }
         Cmd::RemoveMember { project, user } => {
-            let (project, user) = (
-                find_project(&auditor, &project).await?,
-                find_user(&auditor, &user).await?,
-            );
-            commands::remove_member(&mut audit, &project, &user).await?;
+            let (project, user) = find_membership(&auditor, &project, &user).await?;
+            record(&auditor, actor, async |audit| {
+                Ok(commands::remove_member(audit, &project, &user).await?)
+            })
+            .await
         }
         Cmd::UpdateUserRoles { user, roles } => {
             let user = find_user(&auditor, &user).await?;
-            commands::update_user_roles(&mut audit, &user, roles.into_iter().collect()).await?;
+            record(&auditor, actor, async |audit| {
+                let roles = roles.into_iter().collect();
+                Ok(commands::update_user_roles(audit, &user, roles).await?)
+            })
+            .await
         }
         Cmd::ClearUserRoles { user } => {
             let user = find_user(&auditor, &user).await?;
-            commands::clear_user_roles(&mut audit, &user).await?;
-        }
-        Cmd::SetPassword { user } => {
-            let user = find_user(&auditor, &user).await?;
-            let password = password.expect("invariant: hashed above for set-password");
-            commands::set_password(&mut audit, &user, password).await?;
-        }
-        Cmd::Demo | Cmd::Serve { .. } | Cmd::Log { .. } | Cmd::CrashWorker { .. } => {
-            unreachable!("handled above")
+            record(&auditor, actor, async |audit| {
+                Ok(commands::clear_user_roles(audit, &user).await?)
+            })
+            .await
         }
     }
+}
+
+/// Runs `change` in one audited transaction acting for `actor`, commits
+/// it, and says how many events it recorded.
+async fn record(
+    auditor: &Auditor,
+    actor: Actor,
+    change: impl AsyncFnOnce(&mut StaffAudit) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let mut audit: StaffAudit = auditor.begin(actor).await?;
+    change(&mut audit).await?;
     let events = audit.pending_events();
     audit.commit().await?;
     println!("done: {events} audit event(s) recorded");
     Ok(())
+}
+
+/// `demo`: creates the sample once, then shows its log and how to sign in.
+async fn demo(auditor: &Auditor, url: &str) -> Result<(), CliError> {
+    if demo::exists(auditor).await? {
+        println!("The sample is already in {url}.\n");
+    } else {
+        demo::create(auditor).await?;
+        println!("Created a sample staff area in {url} through its commands.\n");
+    }
+    print_log(auditor, LogRequest::new(Scope::All), false).await?;
+    println!("{}", demo::instructions(url));
+    Ok(())
+}
+
+/// `crash-worker`: the crash test's worker process.
+async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Result<(), CliError> {
+    let done = example_app::crash::work(auditor, seed, limit, || {
+        use std::io::Write;
+        println!("ready");
+        // The test waits for this line; a failed flush only delays it.
+        let _ = std::io::stdout().flush();
+    })
+    .await?;
+    println!("committed {done} commands");
+    Ok(())
+}
+
+/// `serve`: the staff area's web pages, until interrupted.
+async fn serve(auditor: Auditor, addr: SocketAddr, secure_cookies: bool) -> Result<(), CliError> {
+    let state = AppState::new(auditor, WebConfig { secure_cookies });
+    println!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
+    web::serve(state, addr)
+        .await
+        .map_err(|source| CliError::Serve { addr, source })
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -338,6 +359,18 @@ async fn find_user(auditor: &Auditor, username: &str) -> Result<UserRef, CliErro
     account
         .map(|a| a.user_ref())
         .ok_or_else(|| CliError::UnknownUser(username.to_owned()))
+}
+
+/// The project and the user of a membership, both by name.
+async fn find_membership(
+    auditor: &Auditor,
+    project: &str,
+    user: &str,
+) -> Result<(ProjectRef, UserRef), CliError> {
+    Ok((
+        find_project(auditor, project).await?,
+        find_user(auditor, user).await?,
+    ))
 }
 
 async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliError> {

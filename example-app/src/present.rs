@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use audit_core::{Auditor, Resolved, Resolver};
 
-use crate::directory::on_pool;
-
 /// Looks up users and projects in the staff area's tables.
 #[derive(Debug)]
 pub struct StaffResolver {
@@ -35,14 +33,16 @@ impl StaffResolver {
         self.queries.fetch_add(1, Ordering::SeqCst);
         macro_rules! fetch {
             ($pool:expr) => {{
-                let mut query = sqlx::query_as(&sql);
+                // Our own fragment and numbered placeholders; the ids are bound.
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
                 for id in ids {
                     query = query.bind(*id);
                 }
                 query.fetch_all($pool).await?
             }};
         }
-        let rows: Vec<(i64, String)> = on_pool!(self.auditor, pool => fetch!(pool));
+        let rows: Vec<(i64, String)> =
+            audit_core::on_backend!(self.auditor.pool(), pool => fetch!(pool));
         Ok(rows)
     }
 }

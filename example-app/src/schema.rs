@@ -1,6 +1,6 @@
 //! The staff area's own tables, next to the audit schema.
 
-use audit_core::{AuditError, Auditor, Backend, Model};
+use audit_core::{AuditError, Auditor, Backend, Model, on_backend};
 
 use crate::models::{Membership, User};
 
@@ -49,18 +49,13 @@ CREATE TABLE IF NOT EXISTS memberships (
 /// event are refused).
 pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
     auditor.migrate().await?;
-    match auditor.backend() {
-        Backend::Sqlite => {
-            let pool = auditor.sqlite_pool().expect("invariant: backend is SQLite");
-            sqlx::raw_sql(SQLITE).execute(pool).await?;
-        }
-        Backend::Postgres => {
-            let pool = auditor
-                .postgres_pool()
-                .expect("invariant: backend is PostgreSQL");
-            sqlx::raw_sql(POSTGRES).execute(pool).await?;
-        }
-    }
+    let ddl = match auditor.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    on_backend!(auditor.pool(), pool => {
+        sqlx::raw_sql(ddl).execute(pool).await?;
+    });
     for table in [User::TABLE, Membership::TABLE] {
         auditor.protect_immutable_table(table).await?;
     }

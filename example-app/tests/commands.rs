@@ -4,7 +4,7 @@ mod common;
 
 use audit_core::{
     Actor, AuditError, Auditor, Decoded, EntityRef, EventQuery, Reference, StoredEvent, auditable,
-    with_db,
+    on_backend,
 };
 use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
@@ -198,11 +198,11 @@ async fn create_then_fail(cx: &mut StaffAudit, name: &str) -> Result<(), Command
         id: 999,
         name: name.to_owned(),
     };
-    with_db!(cx.db(), conn => {
+    on_backend!(cx.db(), conn => {
         sqlx::query("INSERT INTO projects (name) VALUES ($1)").bind(name).execute(conn).await?.rows_affected()
     });
     cx.emit(ProjectCreated { project })?;
-    with_db!(cx.db(), conn => {
+    on_backend!(cx.db(), conn => {
         sqlx::query("INSERT INTO projects (name) VALUES ($1)").bind(name).execute(conn).await?.rows_affected()
     });
     Ok(())
@@ -211,7 +211,7 @@ async fn create_then_fail(cx: &mut StaffAudit, name: &str) -> Result<(), Command
 /// Declares a required event and returns Ok without it.
 #[auditable(emits(ProjectCreated))]
 async fn forgets_its_event(cx: &mut StaffAudit, name: &str) -> Result<(), CommandError> {
-    with_db!(cx.db(), conn => {
+    on_backend!(cx.db(), conn => {
         sqlx::query("INSERT INTO projects (name) VALUES ($1)").bind(name).execute(conn).await?.rows_affected()
     });
     Ok(())

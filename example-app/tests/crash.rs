@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use audit_core::{Auditor, Backend};
+use audit_core::{Auditor, Backend, Pool};
 use example_app::crash::{Rng, check};
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -23,7 +23,9 @@ fn env_u64(name: &str) -> Option<u64> {
 async fn url_of(auditor: &Auditor) -> String {
     match auditor.backend() {
         Backend::Sqlite => {
-            let pool = auditor.sqlite_pool().expect("SQLite");
+            let Pool::Sqlite(pool) = auditor.pool() else {
+                unreachable!("the backend is SQLite")
+            };
             let file: String =
                 sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
                     .fetch_one(pool)
@@ -32,7 +34,9 @@ async fn url_of(auditor: &Auditor) -> String {
             format!("sqlite://{file}")
         }
         Backend::Postgres => {
-            let pool = auditor.postgres_pool().expect("PostgreSQL");
+            let Pool::Postgres(pool) = auditor.pool() else {
+                unreachable!("the backend is PostgreSQL")
+            };
             let name: String = sqlx::query_scalar("SELECT current_database()")
                 .fetch_one(pool)
                 .await

@@ -169,7 +169,7 @@ async fn write_skew(
     let project = example_app::directory::project_named(auditor, "Apollo")
         .await?
         .expect("set up");
-    let _members: i64 = audit_core::with_db!(audit.db(), conn => {
+    let _members: i64 = audit_core::on_backend!(audit.db(), conn => {
         sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE project_id = $1")
             .bind(project.id)
             .fetch_one(conn)

@@ -141,7 +141,9 @@ fn arbitrary_stored_rows_are_read_and_rendered_without_panicking() {
         example_app::schema::migrate(&auditor).await.unwrap();
         auditor
     });
-    let pool = auditor.sqlite_pool().unwrap().clone();
+    let audit_core::Pool::Sqlite(pool) = auditor.pool().clone() else {
+        panic!("common::sqlite opens SQLite")
+    };
     let row = (any::<String>(), any::<i64>(), any::<String>(), any::<i64>());
     let mut runner = TestRunner::new(Config::with_cases(cases()));
     runner

@@ -62,10 +62,12 @@ async fn on_postgres_raw_writes_of_immutable_tables_are_refused() {
         .await
         .unwrap();
     audit.commit().await.unwrap();
-    let roles: String = sqlx::query_scalar("SELECT roles FROM memberships")
-        .fetch_one(auditor.postgres_pool().unwrap())
-        .await
-        .unwrap();
+    let roles: String = audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar("SELECT roles FROM memberships")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
     assert_eq!(roles, "[\"OutputChecker\"]");
     let page = auditor
         .query::<StaffEvent>(&EventQuery::new().limit(1))

@@ -390,10 +390,7 @@ async fn a_connection_lost_mid_command_leaves_nothing() {
         .await
         .unwrap();
     assert!(page.events.is_empty());
-    let projects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
-        .fetch_one(auditor.postgres_pool().unwrap())
-        .await
-        .unwrap();
+    let projects = common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await;
     assert_eq!(projects, 0);
 }
 

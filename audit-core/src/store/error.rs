@@ -1,5 +1,8 @@
 //! Errors of the event store.
 
+use super::table::EVENTS_TABLE;
+use crate::backend::{Backend, ConnectError};
+
 /// What can go wrong while recording or reading audit events.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -64,7 +67,7 @@ pub enum AuditError {
     CommitOutcomeUnknown {
         /// What identifies this transaction's events in the log; `None` when
         /// it emitted none (its outcome cannot be read from the log).
-        probe: Option<super::CommitProbe>,
+        probe: Option<CommitProbe>,
         /// The connection's error.
         #[source]
         source: sqlx::Error,
@@ -78,4 +81,41 @@ pub enum AuditError {
     /// A database URL this store cannot use.
     #[error("unsupported database URL `{0}`: expected `sqlite:...` or `postgres://...`")]
     UnsupportedUrl(String),
+}
+
+impl From<ConnectError> for AuditError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::UnsupportedUrl(url) => AuditError::UnsupportedUrl(url),
+            ConnectError::Database(e) => AuditError::Database(e),
+        }
+    }
+}
+
+/// Maps "no such table" errors about the events table to
+/// [`AuditError::SchemaMissing`]; any other error stays a database error.
+pub(crate) fn classify(error: sqlx::Error) -> AuditError {
+    if let sqlx::Error::Database(db) = &error {
+        let message = db.message();
+        let code = db.code();
+        let missing_table = Backend::ALL
+            .iter()
+            .any(|b| (b.dialect().is_missing_table)(code.as_deref(), message));
+        if missing_table && message.contains(EVENTS_TABLE) {
+            return AuditError::SchemaMissing {
+                missing: format!("table `{EVENTS_TABLE}`"),
+            };
+        }
+    }
+    AuditError::Database(error)
+}
+
+/// What identifies a transaction's events in the log: the command id and
+/// type of its first event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitProbe {
+    /// The command id of the transaction's first event.
+    pub command_id: String,
+    /// That event's type code.
+    pub event_type: &'static str,
 }

@@ -11,37 +11,21 @@
 
 use chrono::{DateTime, Utc};
 
-use super::session::tx_target;
-use super::{AuditError, Auditor, Backend, classify, on_backend};
+use super::append;
+use super::auditor::Auditor;
+use super::error::{AuditError, classify};
+use super::table::{EventRow, events_table};
 use crate::actor::Actor;
+use crate::on_backend;
+use crate::reference::References;
 
 /// The type code of the event that records a prune. Codes declared in a
 /// catalog cannot contain `:`, so it never collides with an application's;
 /// catalogs read it as an unknown event, rendered generically.
 pub const PRUNED_EVENT_CODE: &str = "audit:log_pruned";
 
-/// The SQL that differs between backends.
-struct Dialect {
-    grant: &'static str,
-    revoke: &'static str,
-    record: &'static str,
-}
-
-const SQLITE: Dialect = Dialect {
-    grant: "INSERT INTO audit_retention_permit (granted) VALUES (1)",
-    revoke: "DELETE FROM audit_retention_permit",
-    record: "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
-             actor_id, actor_name, command_name, command_id, payload) \
-             VALUES ($1, $2, 1, $3, $4, $5, 'prune_before', $6, $7)",
-};
-
-const POSTGRES: Dialect = Dialect {
-    grant: "SELECT set_config('audit.retention_permit', 'granted', true)",
-    revoke: "SELECT set_config('audit.retention_permit', '', true)",
-    record: "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
-             actor_id, actor_name, command_name, command_id, payload) \
-             VALUES ($1, $2, 1, $3, $4, $5, 'prune_before', $6, $7::jsonb)",
-};
+/// The command name the prune record is stored with.
+const PRUNE_COMMAND: &str = "prune_before";
 
 impl Auditor {
     /// Deletes every event that occurred before `cutoff`, acting as `actor`,
@@ -53,37 +37,35 @@ impl Auditor {
         cutoff: DateTime<Utc>,
         reason: &str,
     ) -> Result<u64, AuditError> {
-        let dialect = match self.backend() {
-            Backend::Sqlite => &SQLITE,
-            Backend::Postgres => &POSTGRES,
-        };
+        const DELETE: &str = concat!("DELETE FROM ", events_table!(), " WHERE occurred_at < $1");
+        let dialect = self.backend().dialect();
         let mut tx = self.begin_tx().await?;
-        let deleted = on_backend!(tx_target(&mut tx), conn => {
-            sqlx::query(dialect.grant).execute(&mut *conn).await.map_err(classify)?;
-            let deleted = sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
+        let deleted = on_backend!(tx.db(), conn => {
+            sqlx::query(dialect.grant_retention).execute(&mut *conn).await.map_err(classify)?;
+            let deleted = sqlx::query(DELETE)
                 .bind(cutoff.timestamp_micros())
                 .execute(&mut *conn)
                 .await
                 .map_err(classify)?
                 .rows_affected();
-            sqlx::query(dialect.revoke).execute(&mut *conn).await?;
-            let payload = serde_json::json!({
-                "before": cutoff.to_rfc3339(),
-                "deleted": deleted,
-                "reason": reason,
-            });
-            sqlx::query(dialect.record)
-                .bind(Utc::now().timestamp_micros())
-                .bind(PRUNED_EVENT_CODE)
-                .bind(actor.kind())
-                .bind(actor.id())
-                .bind(actor.name())
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(payload.to_string())
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(dialect.revoke_retention).execute(&mut *conn).await?;
             deleted
         });
+        let payload = serde_json::json!({
+            "before": cutoff.to_rfc3339(),
+            "deleted": deleted,
+            "reason": reason,
+        });
+        let record = EventRow {
+            occurred_at: Utc::now().timestamp_micros(),
+            code: PRUNED_EVENT_CODE,
+            version: 1,
+            references: References::default(),
+            command_name: PRUNE_COMMAND,
+            command_id: uuid::Uuid::new_v4().to_string(),
+            payload: payload.to_string(),
+        };
+        append::write(tx.db(), actor, &[record]).await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -5,9 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::{Audit, AuditError, Auditor, CommitProbe, on_backend};
+use super::auditor::Auditor;
+use super::error::{AuditError, CommitProbe};
+use super::table::events_table;
+use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
+use crate::backend::Backend;
 use crate::catalog::EventCatalog;
+use crate::on_backend;
 
 /// An error that tells whether running the whole transaction again, from
 /// the start, may succeed.
@@ -23,11 +28,11 @@ impl Retryable for sqlx::Error {
     /// transaction it carried is gone, and nothing of it was applied.
     fn is_retryable(&self) -> bool {
         match self {
-            sqlx::Error::Database(db) => matches!(
-                db.code().as_deref(),
-                // PostgreSQL; then SQLite's SQLITE_BUSY and SQLITE_BUSY_SNAPSHOT.
-                Some("40001" | "40P01" | "5" | "517")
-            ),
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                Backend::ALL
+                    .iter()
+                    .any(|backend| (backend.dialect().is_conflict)(&code))
+            }),
             sqlx::Error::Io(_) => true,
             _ => false,
         }
@@ -47,21 +52,20 @@ impl Retryable for AuditError {
 /// the attempt's transaction, `Send` so that callers can run on any task.
 pub type Attempt<'a, T, Er> = Pin<Box<dyn Future<Output = Result<T, Er>> + Send + 'a>>;
 
-/// How an audited transaction is isolated from concurrent ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// The database's default: READ COMMITTED on PostgreSQL. (SQLite write
-    /// transactions are serializable whatever is chosen: one writer at a time.)
-    #[default]
-    Default,
-    /// SERIALIZABLE on PostgreSQL: the transaction sees and makes changes
-    /// as if no other ran at the same time, and is refused (retryably) when
-    /// that cannot hold.
-    Serializable,
-}
-
-/// How [`Auditor::transact`] runs and retries a transaction.
+/// How [`Auditor::transact`] runs and retries a transaction. Start from
+/// [`RetryPolicy::default`] and change what differs:
+///
+/// ```
+/// # use audit_core::{Isolation, RetryPolicy};
+/// # use std::time::Duration;
+/// let policy = RetryPolicy::default()
+///     .attempts(3)
+///     .isolation(Isolation::Serializable)
+///     .backoff(Duration::from_millis(5));
+/// assert_eq!(policy.attempts, 3);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (at least 1).
     pub attempts: u32,
@@ -83,20 +87,27 @@ impl Default for RetryPolicy {
     }
 }
 
-impl Auditor {
-    /// Begins an audited transaction acting for `actor` with `isolation`.
-    pub async fn begin_with<E: EventCatalog>(
-        &self,
-        actor: Actor,
-        isolation: Isolation,
-    ) -> Result<Audit<E>, AuditError> {
-        Ok(Audit::new(
-            self.begin_isolated(isolation).await?,
-            actor,
-            self.backend(),
-        ))
+impl RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
     }
 
+    /// The isolation of each attempt.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// The wait before the second attempt; each further wait is one more of it.
+    pub fn backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+impl Auditor {
     /// Runs `work` in a new audited transaction acting for `actor` and
     /// commits it. When the attempt fails retryably (see [`Retryable`]),
     /// whether in `work` or at commit, it runs `work` again in a new
@@ -186,9 +197,12 @@ impl Auditor {
     /// them in the log means its changes are there too.
     pub async fn was_committed(&self, probe: &CommitProbe) -> Result<bool, AuditError> {
         // The type index narrows the search; the command id decides.
-        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM audit_events \
-            WHERE event_type = $1 AND command_id = $2)";
-        let found: bool = on_backend!(self.target(), pool => {
+        const SQL: &str = concat!(
+            "SELECT EXISTS (SELECT 1 FROM ",
+            events_table!(),
+            " WHERE event_type = $1 AND command_id = $2)"
+        );
+        let found: bool = on_backend!(self.pool(), pool => {
             sqlx::query_scalar(SQL)
                 .bind(probe.event_type)
                 .bind(probe.command_id.as_str())

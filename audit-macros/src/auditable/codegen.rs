@@ -13,7 +13,7 @@ use super::parse::{CommandFn, Emit};
 /// different namespaces) marks the command; each declared event implements
 /// `EmittedBy<marker>`, which `Command::emit` requires. The body runs in an
 /// `async move` block so that `return` and `?` still leave the command
-/// through `__finish`, which checks the required events.
+/// through `finish_command`, which checks the required events.
 pub fn generate(function: &ItemFn, command: &CommandFn, emits: &[Emit]) -> TokenStream {
     let p = quote!(::audit_core::__private);
     let ItemFn {
@@ -48,12 +48,12 @@ pub fn generate(function: &ItemFn, command: &CommandFn, emits: &[Emit]) -> Token
 
         #(#attrs)*
         #vis #sig {
-            let mut __audit_command = #p::Command::<_, #marker>::__enter(#cx, #name);
+            let mut __audit_command = #p::enter_command::<_, #marker>(#cx, #name);
             let __audit_result: #output = {
                 let #cx = &mut __audit_command;
                 async move #block.await
             };
-            __audit_command.__finish(__audit_result, &[#(#required),*])
+            #p::finish_command(__audit_command, __audit_result, &[#(#required),*])
         }
     }
 }

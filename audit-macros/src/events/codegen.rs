@@ -339,7 +339,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
         {
             fn encode_by_ref(
                 &self,
-                buf: &mut <DB as #p::sqlx::Database>::ArgumentBuffer<'q>,
+                buf: &mut <DB as #p::sqlx::Database>::ArgumentBuffer,
             ) -> ::core::result::Result<#p::sqlx::encode::IsNull, #p::sqlx::error::BoxDynError> {
                 #p::encode_event_type::<DB>(self.code(), buf)
             }

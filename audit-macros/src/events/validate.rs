@@ -1,4 +1,4 @@
-//! Validation: the rules a parsed catalog must follow (G1 in DESIGN.md).
+//! Validation: the rules a parsed catalog must follow (G1 in ARCHITECTURE.md).
 
 use std::collections::BTreeMap;
 

@@ -50,10 +50,7 @@ pub fn generate(model: &Model) -> TokenStream {
     let id_name = id.unraw().to_string();
     let both = |body: TokenStream| {
         quote! {
-            match db {
-                #p::Db::Sqlite(conn) => #body,
-                #p::Db::Postgres(conn) => #body,
-            }
+            ::audit_core::on_backend!(db, conn => #body)
         }
     };
     let insert = both(quote! {

@@ -26,21 +26,39 @@ pub async fn postgres() -> Option<Auditor> {
     let old: Vec<String> = sqlx::query_scalar(
         "SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_bench\\_%'",
     )
-    .fetch_all(admin.postgres_pool().unwrap())
+    .fetch_all(pg_pool(&admin))
     .await
     .unwrap();
     for name in old {
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.postgres_pool().unwrap())
-            .await
-            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(pg_pool(&admin))
+        .await
+        .unwrap();
     }
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(admin.postgres_pool().unwrap())
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(pg_pool(&admin))
         .await
         .unwrap();
     let base = url
         .rsplit_once('/')
         .map_or(url.as_str(), |(server, _)| server);
     Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
+}
+
+/// The PostgreSQL pool of an auditor the bench opened on PostgreSQL.
+pub fn pg_pool(auditor: &Auditor) -> &sqlx::PgPool {
+    match auditor.pool() {
+        audit_core::Pool::Postgres(pool) => pool,
+        audit_core::Pool::Sqlite(_) => unreachable!("the bench opened PostgreSQL"),
+    }
+}
+
+/// The SQLite pool of an auditor the bench opened on SQLite.
+pub fn sqlite_pool(auditor: &Auditor) -> &sqlx::SqlitePool {
+    match auditor.pool() {
+        audit_core::Pool::Sqlite(pool) => pool,
+        audit_core::Pool::Postgres(_) => unreachable!("the bench opened SQLite"),
+    }
 }

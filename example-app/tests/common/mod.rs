@@ -58,7 +58,7 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .await
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_VAR}={url}: {e}"));
     drop_stale_databases(&mut admin, now).await;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
         .expect("create test database");
@@ -96,41 +96,30 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
             .and_then(|secs| secs.parse::<u64>().ok());
         if created.is_some_and(|created| now.saturating_sub(created) > 2 * 3600) {
             // Another run may be dropping it too; either way it goes.
-            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut *admin)
-                .await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
         }
     }
 }
 
 /// Runs `sql` (one or more statements) outside any command.
 pub async fn execute(auditor: &Auditor, sql: &str) -> Result<u64, sqlx::Error> {
-    match auditor.backend() {
-        Backend::Sqlite => sqlx::raw_sql(sql)
-            .execute(auditor.sqlite_pool().expect("SQLite"))
-            .await
-            .map(|r| r.rows_affected()),
-        Backend::Postgres => sqlx::raw_sql(sql)
-            .execute(auditor.postgres_pool().expect("PostgreSQL"))
-            .await
-            .map(|r| r.rows_affected()),
-    }
+    // The tests' own SQL.
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::raw_sql(sql).execute(pool).await.map(|r| r.rows_affected())
+    })
 }
 
 /// The one integer `sql` returns.
 pub async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
-    let result = match auditor.backend() {
-        Backend::Sqlite => {
-            sqlx::query_scalar(sql)
-                .fetch_one(auditor.sqlite_pool().expect("SQLite"))
-                .await
-        }
-        Backend::Postgres => {
-            sqlx::query_scalar(sql)
-                .fetch_one(auditor.postgres_pool().expect("PostgreSQL"))
-                .await
-        }
-    };
+    let query = sqlx::AssertSqlSafe(sql.to_owned());
+    let result = audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar(query).fetch_one(pool).await
+    });
     result.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 pub mod web;

@@ -16,7 +16,7 @@ pub async fn add_thing(cx: &mut Audit<ThingEvent>, name: &str, replace: bool) ->
 #[auditable(emits(ThingRemoved))]
 async fn remove_thing(cx: &mut Audit<ThingEvent>, name: &str) -> Result<(), AppError> {
     let _actor = cx.actor().clone();
-    audit_core::with_db!(cx.db(), conn => {
+    audit_core::on_backend!(cx.db(), conn => {
         let _ = &conn;
     });
     if name.is_empty() {

@@ -31,12 +31,13 @@ async fn main() {
     assert_eq!((Thing::TABLE, Note::TABLE), ("things", "notes"));
     let auditor = audit_core::Auditor::connect("sqlite::memory:").await.unwrap();
     auditor.migrate().await.unwrap();
-    let pool = auditor.sqlite_pool().unwrap();
-    sqlx::raw_sql("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
-                   CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
-        .execute(pool)
-        .await
-        .unwrap();
+    audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::raw_sql("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+                       CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
     let mut audit = auditor.begin::<ThingEvent>(audit_core::Actor::system("t")).await.unwrap();
     let id = add_thing(&mut audit, "a").await.unwrap();
     // A mutable model needs no command.

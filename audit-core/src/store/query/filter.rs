@@ -1,0 +1,138 @@
+//! What a query asks for: conditions, types, a time range, a page size and a cursor.
+
+use chrono::{DateTime, Utc};
+
+use super::cursor::Cursor;
+use crate::actor::Actor;
+use crate::reference::EntityRef;
+
+/// The most events one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// A query over the log: conditions that must all hold, groups of which at
+/// least one must hold, newest first, a page at a time.
+///
+/// ```
+/// # use audit_core::{Actor, Condition, EntityRef, EventQuery};
+/// let user = EntityRef::new("user", "7");
+/// // Everything user 7 did, everything about them, and everything on project 3.
+/// let query = EventQuery::new().any_of([
+///     Condition::Actor(Actor::user(7, "ada")),
+///     Condition::Subject(user),
+///     Condition::Parent(EntityRef::new("project", "3")),
+/// ]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub(super) all: Vec<Condition>,
+    pub(super) any: Vec<Vec<Condition>>,
+    pub(super) types: Vec<String>,
+    pub(super) since: Option<DateTime<Utc>>,
+    pub(super) until: Option<DateTime<Utc>>,
+    pub(super) limit: u32,
+    pub(super) cursor: Option<Cursor>,
+}
+
+/// One condition on an event's indexed references or actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Condition {
+    /// The event's parent is this entity (everything on a project, say).
+    Parent(EntityRef),
+    /// The event's target is this entity.
+    Target(EntityRef),
+    /// The event is about this entity.
+    Subject(EntityRef),
+    /// This actor performed the event.
+    Actor(Actor),
+}
+
+impl Default for EventQuery {
+    fn default() -> Self {
+        EventQuery {
+            all: Vec::new(),
+            any: Vec::new(),
+            types: Vec::new(),
+            since: None,
+            until: None,
+            limit: 25,
+            cursor: None,
+        }
+    }
+}
+
+impl EventQuery {
+    /// All events, 25 a page.
+    pub fn new() -> Self {
+        EventQuery::default()
+    }
+
+    /// Only events that meet `condition`; conditions added this way all hold.
+    pub fn only(mut self, condition: Condition) -> Self {
+        self.all.push(condition);
+        self
+    }
+
+    /// Only events that meet at least one of `conditions`. Each call adds a
+    /// group that must hold (groups combine with AND); an empty group
+    /// matches no event.
+    pub fn any_of(mut self, conditions: impl IntoIterator<Item = Condition>) -> Self {
+        self.any.push(conditions.into_iter().collect());
+        self
+    }
+
+    /// Events whose parent is `parent`: `only(Condition::Parent(parent))`.
+    pub fn parent(self, parent: EntityRef) -> Self {
+        self.only(Condition::Parent(parent))
+    }
+
+    /// Events whose target is `target`: `only(Condition::Target(target))`.
+    pub fn target(self, target: EntityRef) -> Self {
+        self.only(Condition::Target(target))
+    }
+
+    /// Events about `subject`: `only(Condition::Subject(subject))`.
+    pub fn subject(self, subject: EntityRef) -> Self {
+        self.only(Condition::Subject(subject))
+    }
+
+    /// Events performed by `actor`: `only(Condition::Actor(actor.clone()))`.
+    pub fn actor(self, actor: &Actor) -> Self {
+        self.only(Condition::Actor(actor.clone()))
+    }
+
+    /// Events of any of these type codes (all types when never called).
+    pub fn types<I, S>(mut self, codes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.types.extend(codes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Events at or after `since`.
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Events before `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Page size, clamped to `1..=`[`MAX_PAGE_SIZE`].
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// The page that `cursor` (a [`Page::next`](crate::Page::next) or [`Page::prev`](crate::Page::prev) of the
+    /// same query) points to; without it, the newest page.
+    pub fn cursor(mut self, cursor: Cursor) -> Self {
+        self.cursor = Some(cursor);
+        self
+    }
+}

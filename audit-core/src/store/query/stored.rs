@@ -1,0 +1,45 @@
+//! What a query returns: pages of stored events.
+
+use chrono::{DateTime, Utc};
+
+use super::cursor::Cursor;
+use crate::actor::Actor;
+use crate::decode::Decoded;
+use crate::reference::References;
+
+/// One page of events, newest first.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Page<E> {
+    /// The events.
+    pub events: Vec<StoredEvent<E>>,
+    /// The cursor of the next (older) page, if there is one. (On a page
+    /// reached through a cursor to newer events it is always set: the page
+    /// came from there. After pruning, it may lead to an empty page.)
+    pub next: Option<Cursor>,
+    /// The cursor of the previous (newer) page, if this is not the newest.
+    /// (On a page reached through a cursor to older events it is always
+    /// set, and may lead to an empty page if the cursor was not made by
+    /// this query.)
+    pub prev: Option<Cursor>,
+}
+
+/// An event as stored, with its metadata.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredEvent<E> {
+    /// Monotonic id.
+    pub id: i64,
+    /// When the command that emitted it ran.
+    pub occurred_at: DateTime<Utc>,
+    /// Who acted.
+    pub actor: Actor,
+    /// The name of the command that emitted it.
+    pub command_name: String,
+    /// The id shared by every event of one outermost command.
+    pub command_id: String,
+    /// The indexed references.
+    pub references: References,
+    /// The event, or what was stored if this program cannot read it.
+    pub event: Decoded<E>,
+}

@@ -1,0 +1,153 @@
+//! The one definition of the events table: its name, and the columns that
+//! the append, query and retention paths share, in one order.
+
+use crate::actor::Actor;
+use crate::reference::{EntityRef, References};
+
+/// The events table's name, as a literal, so that statements can be built
+/// with `concat!` at compile time.
+macro_rules! events_table {
+    () => {
+        "audit_events"
+    };
+}
+pub(crate) use events_table;
+
+/// The events table.
+pub const EVENTS_TABLE: &str = events_table!();
+
+/// How a column's values travel to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnType {
+    /// A 64-bit integer, never NULL.
+    Int,
+    /// Text, possibly NULL.
+    Text,
+    /// JSON text (JSONB on PostgreSQL).
+    Json,
+}
+
+/// The columns an event row is written with, in the order of [`EventRow::values`].
+/// (The table also has `id`, assigned by the database, and on PostgreSQL
+/// `tx_id`, the writing transaction.)
+pub(crate) const WRITTEN: [(&str, ColumnType); 15] = [
+    ("occurred_at", ColumnType::Int),
+    ("event_type", ColumnType::Text),
+    ("payload_version", ColumnType::Int),
+    ("actor_kind", ColumnType::Text),
+    ("actor_id", ColumnType::Text),
+    ("actor_name", ColumnType::Text),
+    ("target_kind", ColumnType::Text),
+    ("target_id", ColumnType::Text),
+    ("parent_kind", ColumnType::Text),
+    ("parent_id", ColumnType::Text),
+    ("subject_kind", ColumnType::Text),
+    ("subject_id", ColumnType::Text),
+    ("command_name", ColumnType::Text),
+    ("command_id", ColumnType::Text),
+    ("payload", ColumnType::Json),
+];
+
+/// The written columns' names, comma-separated.
+pub(crate) fn written_names() -> String {
+    let names: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
+    names.join(", ")
+}
+
+/// The select list of a stored row: `id`, then every written column, the
+/// payload as text (`payload_as_text`, from the backend's dialect).
+pub(crate) fn select_list(payload_as_text: &str) -> String {
+    let mut list = String::from("id");
+    for (name, ty) in WRITTEN {
+        list.push_str(", ");
+        list.push_str(if ty == ColumnType::Json {
+            payload_as_text
+        } else {
+            name
+        });
+    }
+    list
+}
+
+/// One value of a written column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Value<'a> {
+    /// An integer column's value.
+    Int(i64),
+    /// A text or JSON column's value.
+    Text(Option<&'a str>),
+}
+
+/// One event row as it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRow {
+    /// Microseconds since the Unix epoch (UTC).
+    pub occurred_at: i64,
+    /// The event's type code.
+    pub code: &'static str,
+    /// The payload's version.
+    pub version: u32,
+    /// The event's indexed references.
+    pub references: References,
+    /// The command that emitted it.
+    pub command_name: &'static str,
+    /// The id shared by the events of one outermost command.
+    pub command_id: String,
+    /// The payload as JSON text.
+    pub payload: String,
+}
+
+impl EventRow {
+    /// The row's values in the order of [`WRITTEN`], acting for `actor`.
+    pub(crate) fn values<'a>(&'a self, actor: &'a Actor) -> [Value<'a>; WRITTEN.len()] {
+        let kind = |r: &'a Option<EntityRef>| Value::Text(r.as_ref().map(|r| r.kind.as_ref()));
+        let id = |r: &'a Option<EntityRef>| Value::Text(r.as_ref().map(|r| r.id.as_str()));
+        let refs = &self.references;
+        [
+            Value::Int(self.occurred_at),
+            Value::Text(Some(self.code)),
+            Value::Int(i64::from(self.version)),
+            Value::Text(Some(actor.kind())),
+            Value::Text(Some(actor.id())),
+            Value::Text(Some(actor.name())),
+            kind(&refs.target),
+            id(&refs.target),
+            kind(&refs.parent),
+            id(&refs.parent),
+            kind(&refs.subject),
+            id(&refs.subject),
+            Value::Text(Some(self.command_name)),
+            Value::Text(Some(&self.command_id)),
+            Value::Text(Some(&self.payload)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_match_the_declared_column_types() {
+        let row = EventRow {
+            occurred_at: 1,
+            code: "c",
+            version: 1,
+            references: References::default(),
+            command_name: "n",
+            command_id: "i".into(),
+            payload: "{}".into(),
+        };
+        for ((name, ty), value) in WRITTEN.iter().zip(row.values(&Actor::system("s"))) {
+            let is_int = matches!(value, Value::Int(_));
+            assert_eq!(is_int, *ty == ColumnType::Int, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_select_list_reads_the_payload_as_text() {
+        let list = select_list("payload::text");
+        assert!(list.starts_with("id, occurred_at, event_type,"), "{list}");
+        assert!(list.ends_with("command_id, payload::text"), "{list}");
+    }
+}

@@ -1,0 +1,192 @@
+//! Audited transactions: [`Audit`], one transaction acting for one actor,
+//! whose events are written with its changes at commit.
+
+use std::marker::PhantomData;
+
+use super::append;
+use super::error::{AuditError, CommitProbe};
+use super::table::EventRow;
+use crate::actor::Actor;
+use crate::backend::{Backend, Db, Tx};
+use crate::catalog::EventCatalog;
+
+/// One transaction acting for one actor. Events reach it only through
+/// `#[auditable]` commands; [`commit`](Audit::commit) writes them and the
+/// application's changes together. Dropped without commit, it rolls back.
+pub struct Audit<E: EventCatalog> {
+    tx: Tx,
+    actor: Actor,
+    pub(super) pending: Vec<EventRow>,
+    /// How many commands are running, nested in each other.
+    pub(super) depth: u32,
+    /// The outermost command now running.
+    pub(super) current: Option<CommandRun>,
+    poisoned: Option<String>,
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    _catalog: PhantomData<fn() -> E>,
+}
+
+/// The outermost command now running: its id and time stamp every event of it
+/// and of the commands it calls.
+pub(super) struct CommandRun {
+    pub(super) id: String,
+    pub(super) occurred_at: i64,
+}
+
+/// How an audited transaction is isolated from concurrent ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// The database's default: READ COMMITTED on PostgreSQL. (SQLite write
+    /// transactions are serializable whatever is chosen: one writer at a time.)
+    #[default]
+    Default,
+    /// SERIALIZABLE on PostgreSQL: the transaction sees and makes changes
+    /// as if no other ran at the same time, and is refused (retryably) when
+    /// that cannot hold.
+    Serializable,
+}
+
+impl Isolation {
+    /// The statement that begins a write transaction at this isolation.
+    pub(crate) fn begin_statement(self, backend: Backend) -> &'static str {
+        let dialect = backend.dialect();
+        match self {
+            Isolation::Default => dialect.begin_write,
+            Isolation::Serializable => dialect.begin_serializable,
+        }
+    }
+}
+
+impl<E: EventCatalog> std::fmt::Debug for Audit<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("backend", &self.backend())
+            .field("actor", &self.actor)
+            .field("pending_events", &self.pending.len())
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: EventCatalog> Audit<E> {
+    pub(crate) fn new(tx: Tx, actor: Actor) -> Self {
+        Audit {
+            tx,
+            actor,
+            pending: Vec::new(),
+            depth: 0,
+            current: None,
+            poisoned: None,
+            after_commit: Vec::new(),
+            _catalog: PhantomData,
+        }
+    }
+
+    /// The actor this transaction acts for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The backend of this transaction.
+    pub fn backend(&self) -> Backend {
+        self.tx.backend()
+    }
+
+    /// The transaction's connection, for the application's own SQL; run it
+    /// with [`on_backend!`](crate::on_backend).
+    pub fn db(&mut self) -> Db<'_> {
+        self.tx.db()
+    }
+
+    /// Queues `effect` to run after a successful commit, and never otherwise
+    /// (a notification, say).
+    pub fn after_commit(&mut self, effect: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(effect));
+    }
+
+    /// Events emitted and not yet written.
+    pub fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes the emitted events and commits them with the application's
+    /// changes, then runs the after-commit effects. Refused (and rolled
+    /// back) if a command of this transaction failed.
+    pub async fn commit(mut self) -> Result<(), AuditError> {
+        if let Some(reason) = self.poisoned.take() {
+            return Err(AuditError::Poisoned { reason });
+        }
+        let pending = std::mem::take(&mut self.pending);
+        fail::fail_point!("audit::commit::before_insert", |_| Err(injected()));
+        append::write(self.tx.db(), &self.actor, &pending).await?;
+        if let (true, Db::Postgres(conn)) = (pending.is_empty(), self.tx.db()) {
+            // PostgreSQL answers COMMIT of a failed transaction with a silent
+            // ROLLBACK; a statement first makes that an error. (With pending
+            // events, their INSERT has already done so. SQLite reports a
+            // transaction it rolled back itself when COMMIT comes.)
+            sqlx::query("SELECT 1").execute(conn).await?;
+        }
+        // Built only when COMMIT's outcome is unknown, off the common path.
+        let probe = || {
+            pending.first().map(|e| CommitProbe {
+                command_id: e.command_id.clone(),
+                event_type: e.code,
+            })
+        };
+        fail::fail_point!("audit::commit::before_commit", |_| Err(
+            AuditError::CommitOutcomeUnknown {
+                probe: probe(),
+                source: injected_io(),
+            }
+        ));
+        if let Err(e) = self.tx.commit().await {
+            return Err(match e {
+                // The answer to COMMIT was lost with the connection: it may
+                // have been applied.
+                e @ (sqlx::Error::Io(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed) => AuditError::CommitOutcomeUnknown {
+                    probe: probe(),
+                    source: e,
+                },
+                e => AuditError::Database(e),
+            });
+        }
+        fail::fail_point!("audit::commit::reply_lost", |_| Err(
+            AuditError::CommitOutcomeUnknown {
+                probe: probe(),
+                source: injected_io(),
+            }
+        ));
+        for effect in self.after_commit {
+            effect();
+        }
+        Ok(())
+    }
+
+    /// Rolls back explicitly (dropping does the same).
+    pub async fn rollback(self) -> Result<(), AuditError> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// Marks the transaction as unable to commit, keeping the first reason.
+    pub(super) fn poison(&mut self, reason: String) {
+        self.poisoned.get_or_insert(reason);
+    }
+}
+
+/// The error an injected fault returns (failpoints builds only).
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+fn injected() -> AuditError {
+    AuditError::Database(injected_io())
+}
+
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+fn injected_io() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "injected fault",
+    ))
+}
