@@ -17,6 +17,13 @@ use crate::reference::References;
 /// Each variant wraps the payload of one event. The catalog knows how to
 /// encode an event for storage, decode a stored one, find the references it
 /// makes, and render it through its template.
+///
+/// Implemented by `declare_events!`, which checks at compile time that codes
+/// are unique and valid, that every template exists and uses only what its
+/// presenter provides, and that rendering and decoding cover every event
+/// (G1 to G3 in ARCHITECTURE.md). A hand-written implementation gets none of
+/// those checks: the store writes and reads whatever codes and versions it
+/// reports.
 pub trait EventCatalog: Debug + Clone + PartialEq + Send + Sync + 'static {
     /// The `Copy` enum naming each event of this catalog.
     type Type: EventType;
@@ -68,7 +75,8 @@ pub trait EventCatalog: Debug + Clone + PartialEq + Send + Sync + 'static {
 /// The event-type enum generated next to a catalog (`StaffEvent` -> `StaffEventType`).
 ///
 /// It is stored and serialized as its [`code`](Self::code), which is stable
-/// across renames of the Rust variant.
+/// across renames of the Rust variant. Implemented by `declare_events!`
+/// (see [`EventCatalog`] for what a hand-written implementation loses).
 pub trait EventType:
     Copy + Eq + Ord + Hash + Debug + Display + FromStr<Err = UnknownEventCode> + Send + Sync + 'static
 {
@@ -89,6 +97,9 @@ pub trait EventType:
 }
 
 /// The payload of one declared event (`ProjectCreated { .. }`).
+/// Implemented by `declare_events!` (see [`EventCatalog`] for what a
+/// hand-written implementation loses; a command still emits it only if it
+/// declares it, G4).
 pub trait Event:
     Serialize
     + DeserializeOwned

@@ -13,6 +13,7 @@ pub enum Decoded<E> {
 
 /// A stored event that this program could not decode, with everything that was stored.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UnknownEvent {
     /// The stored type code.
     pub code: String,
@@ -25,8 +26,10 @@ pub struct UnknownEvent {
     pub reason: UnknownReason,
 }
 
-/// Why a stored event could not be decoded.
+/// Why a stored event could not be decoded. More reasons may come, so a
+/// `match` on it needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UnknownReason {
     /// The code is not declared in this catalog (an event from a newer
     /// program, or one that was removed).
