@@ -51,6 +51,8 @@ mod error;
 mod model;
 mod present;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
