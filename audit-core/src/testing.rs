@@ -10,10 +10,14 @@
 //! (`AUDIT_TEST_POSTGRES_URL`) holds a connection string to a server where
 //! the user may create databases, for example
 //! `postgres://postgres@127.0.0.1:5432/postgres`. When it is unset, the
-//! PostgreSQL half of a test is skipped with a notice on standard error;
-//! under `CI=true` a missing or unreachable server fails the test instead.
-//! Test databases are left behind for inspection when a test fails; later
-//! runs drop those older than two hours.
+//! PostgreSQL half of a test is skipped with a notice on standard error,
+//! except under `CI=true`, where that fails the test. When it is set, a
+//! server that cannot be reached fails the test.
+//!
+//! Test databases are not dropped when a test ends, so that a failure can
+//! be inspected: SQLite files stay in `audit-tests` under the temporary
+//! directory, and later runs drop the PostgreSQL databases older than two
+//! hours.
 //!
 //! Functions here panic, with a message saying what failed, when a test
 //! database cannot be made: they are for tests only.
@@ -42,7 +46,11 @@ pub async fn sqlite(test: &str) -> Auditor {
     let dir = std::env::temp_dir().join("audit-tests");
     std::fs::create_dir_all(&dir)
         .unwrap_or_else(|e| panic!("cannot create the test directory {}: {e}", dir.display()));
-    let path = dir.join(format!("{test}-{}.db", uuid::Uuid::new_v4().simple()));
+    let path = dir.join(format!(
+        "{}-{}.db",
+        plain(test),
+        uuid::Uuid::new_v4().simple()
+    ));
     let url = format!("sqlite://{}", path.display());
     Auditor::connect(&url)
         .await
@@ -70,20 +78,10 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .expect("the system clock is set before 1970")
+        .expect("the system clock is before 1970: cannot name the test database")
         .as_secs();
-    // Only lowercase letters, digits and underscores: the name is spliced
-    // into DDL unquoted.
-    let test_part: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    // The name is spliced into DDL unquoted.
+    let test_part = plain(test);
     let unique = uuid::Uuid::new_v4().simple().to_string();
     // The timestamp comes first (stale cleanup reads it), the unique part
     // last, and the test's name fills what is left of PostgreSQL's 63 bytes.
@@ -108,6 +106,20 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
     Some(auditor)
+}
+
+/// `test` in lowercase ASCII letters, digits and underscores: safe in a
+/// file name and in unquoted SQL.
+fn plain(test: &str) -> String {
+    test.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `url` with its database replaced by `name`, its query string kept.

@@ -163,6 +163,16 @@ async fn each_single_filter_selects_exactly_its_events() {
                 vec![0, 1, 3, 4],
             ),
             (
+                "an id that tries to be SQL is a value",
+                EventQuery::new().parent(audit_core::EntityRef::new("widget", "10' OR '1'='1")),
+                vec![],
+            ),
+            (
+                "a kind that tries to be SQL is a value",
+                EventQuery::new().target(audit_core::EntityRef::new("part' OR 1=1 --", "100")),
+                vec![],
+            ),
+            (
                 "an undeclared type",
                 EventQuery::new().types(["widget_archived"]),
                 vec![],
@@ -470,6 +480,18 @@ async fn the_page_size_is_clamped_to_one_and_to_the_maximum() {
             .await;
             assert_eq!(rest.events.len(), extra as usize, "{label}: limit {limit}");
             assert!(rest.next.is_none(), "{label}");
+            // Stored in the order emitted, across SQLite's insert batches.
+            let texts: Vec<String> = most
+                .events
+                .iter()
+                .chain(&rest.events)
+                .map(|e| support::payload(e)["text"].as_str().unwrap().to_owned())
+                .collect();
+            let emitted: Vec<String> = (0..MAX_PAGE_SIZE + extra)
+                .rev()
+                .map(|i| i.to_string())
+                .collect();
+            assert_eq!(texts, emitted, "{label}");
         }
     }
 }

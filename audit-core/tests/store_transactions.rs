@@ -76,6 +76,51 @@ async fn a_failed_command_poisons_its_transaction_and_nothing_is_written() {
         }
         assert_eq!(support::widgets(&auditor).await, 0, "{label}");
         assert_eq!(support::events(&auditor).await, 0, "{label}");
+        // The refused transaction holds no lock and no widget id.
+        support::commit_widget(&auditor, Actor::system("t"), 1).await;
+        assert_eq!(support::events(&auditor).await, 1, "{label}");
+    }
+}
+
+/// Makes a widget, records it, says so, then waits forever.
+#[auditable(emits(WidgetCreated))]
+async fn create_then_hang(
+    cx: &mut Audit<TestEvent>,
+    id: i64,
+    reached: tokio::sync::oneshot::Sender<()>,
+) -> Result<(), CommandError> {
+    support::create_widget(cx, id).await?;
+    let _ = reached.send(());
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cancelled_command_poisons_its_transaction() {
+    for auditor in support::databases("cancelled").await {
+        let label = testing::label(&auditor);
+        let mut audit = begin(&auditor).await;
+        // The command runs until it waits, then is dropped, as a timeout or
+        // a client gone would drop it.
+        let (reached, waiting) = tokio::sync::oneshot::channel();
+        tokio::select! {
+            _ = create_then_hang(&mut audit, 1, reached) => unreachable!("the command never returns"),
+            answer = waiting => answer.unwrap(),
+        }
+        assert_eq!(
+            audit.pending_events(),
+            1,
+            "{label}: the nested command's event"
+        );
+        match audit.commit().await {
+            Err(AuditError::Poisoned { reason }) => assert_eq!(
+                reason, "command `create_then_hang` did not run to completion",
+                "{label}"
+            ),
+            other => panic!("{label}: {other:?}"),
+        }
+        assert_eq!(support::widgets(&auditor).await, 0, "{label}");
+        assert_eq!(support::events(&auditor).await, 0, "{label}");
     }
 }
 
