@@ -82,6 +82,9 @@ mod store;
 // Layer 6.
 mod page;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

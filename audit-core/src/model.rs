@@ -10,6 +10,10 @@
 use crate::backend::Db;
 
 /// A table of the application, classified by `#[derive(Model)]`.
+///
+/// Implementing it by hand grants nothing: write access comes from
+/// [`WriteAccess`], and its constants only describe the table (to
+/// [`Auditor::unclassified_tables`](crate::Auditor::unclassified_tables), say).
 pub trait Model: Sized {
     /// The table's name.
     const TABLE: &'static str;

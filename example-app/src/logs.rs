@@ -80,11 +80,11 @@ impl LogRequest {
     }
 
     fn query(&self) -> EventQuery {
-        let mut query = self
-            .scope
-            .query()
-            .types(self.types.iter().map(|t| t.code()))
-            .limit(self.limit);
+        let mut query = self.scope.query().limit(self.limit);
+        // No type chosen means every type.
+        if !self.types.is_empty() {
+            query = query.types(self.types.iter().map(|t| t.code()));
+        }
         if let Some(cursor) = self.cursor {
             query = query.cursor(cursor);
         }

@@ -181,8 +181,46 @@ fn checked_payload<Ev: Event>(event: &Ev, code: &'static str) -> Result<String, 
         });
     }
     // PostgreSQL cannot store NUL in text or JSONB; refuse it on every backend alike.
-    if payload.contains("\\u0000") {
+    if has_escaped_nul(&payload) {
         return Err(AuditError::NulCharacter { event: code });
     }
     Ok(payload)
+}
+
+/// Whether JSON text holds a NUL character, which serde_json writes as the
+/// escape `\u0000`. A backslash that is itself escaped (`\\u0000`, the
+/// text "\u0000") is not one.
+fn has_escaped_nul(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            // Any other escape, `\\` included, stands for one character: skip it.
+            i += 1;
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn only_an_escape_of_nul_is_a_nul() {
+        for (json, nul) in [
+            (r#""a\u0000b""#, true),
+            (r#""\\u0000""#, false),
+            (r#""\\\u0000""#, true),
+            (r#""\u00001""#, true),
+            (r#""u0000""#, false),
+            (r#""\u0001""#, false),
+        ] {
+            assert_eq!(has_escaped_nul(json), nul, "{json}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Errors of the event store.
 
-use super::table::EVENTS_TABLE;
+use super::schema::OWN_TABLES;
 use crate::backend::{Backend, ConnectError};
 
 /// What can go wrong while recording or reading audit events.
@@ -92,7 +92,7 @@ impl From<ConnectError> for AuditError {
     }
 }
 
-/// Maps "no such table" errors about the events table to
+/// Maps "no such table" errors about a table of the audit schema to
 /// [`AuditError::SchemaMissing`]; any other error stays a database error.
 pub(crate) fn classify(error: sqlx::Error) -> AuditError {
     if let sqlx::Error::Database(db) = &error {
@@ -101,9 +101,10 @@ pub(crate) fn classify(error: sqlx::Error) -> AuditError {
         let missing_table = Backend::ALL
             .iter()
             .any(|b| (b.dialect().is_missing_table)(code.as_deref(), message));
-        if missing_table && message.contains(EVENTS_TABLE) {
+        let ours = OWN_TABLES.iter().find(|table| message.contains(*table));
+        if let (true, Some(table)) = (missing_table, ours) {
             return AuditError::SchemaMissing {
-                missing: format!("table `{EVENTS_TABLE}`"),
+                missing: format!("table `{table}`"),
             };
         }
     }

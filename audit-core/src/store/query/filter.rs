@@ -26,7 +26,8 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub struct EventQuery {
     pub(super) all: Vec<Condition>,
     pub(super) any: Vec<Vec<Condition>>,
-    pub(super) types: Vec<String>,
+    /// `None` until [`EventQuery::types`] is called: then only those types.
+    pub(super) types: Option<Vec<String>>,
     pub(super) since: Option<DateTime<Utc>>,
     pub(super) until: Option<DateTime<Utc>>,
     pub(super) limit: u32,
@@ -52,7 +53,7 @@ impl Default for EventQuery {
         EventQuery {
             all: Vec::new(),
             any: Vec::new(),
-            types: Vec::new(),
+            types: None,
             since: None,
             until: None,
             limit: 25,
@@ -101,13 +102,17 @@ impl EventQuery {
         self.only(Condition::Actor(actor.clone()))
     }
 
-    /// Events of any of these type codes (all types when never called).
+    /// Events of any of these type codes: all types when never called, none
+    /// when called with no code (as an empty [`any_of`](Self::any_of) group).
+    /// Calls add codes to the list.
     pub fn types<I, S>(mut self, codes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.types.extend(codes.into_iter().map(Into::into));
+        self.types
+            .get_or_insert_with(Vec::new)
+            .extend(codes.into_iter().map(Into::into));
         self
     }
 

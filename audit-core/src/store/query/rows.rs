@@ -27,24 +27,24 @@ pub(super) struct RawRow {
 /// A column's value, or why it could not be read.
 type Column<T> = Result<T, String>;
 
+/// Reads one column, checking the stored value's type: SQLite lets a
+/// column hold any storage type, and an unchecked read would turn a REAL
+/// or TEXT version into a truncated number instead of an unreadable column.
 fn read<'r, R, T>(row: &'r R, column: &str) -> Column<T>
 where
     R: sqlx::Row,
-    T: sqlx::Decode<'r, R::Database>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'n> &'n str: sqlx::ColumnIndex<R>,
 {
-    row.try_get_unchecked::<T, _>(column)
-        .map_err(|e| e.to_string())
+    row.try_get::<T, _>(column).map_err(|e| e.to_string())
 }
 
 /// Reads a row of the table's select list (`table::select_list`) by column name.
 pub(super) fn read_row<'r, R>(row: &'r R) -> Result<RawRow, sqlx::Error>
 where
     R: sqlx::Row,
-    i64: sqlx::Decode<'r, R::Database>,
-    Option<i64>: sqlx::Decode<'r, R::Database>,
-    String: sqlx::Decode<'r, R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'n> &'n str: sqlx::ColumnIndex<R>,
 {
     let text = |column| read::<R, Option<String>>(row, column).ok().flatten();

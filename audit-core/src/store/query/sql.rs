@@ -88,15 +88,19 @@ impl SqlBuilder {
                 }
             }
         }
-        if !q.types.is_empty() {
-            self.push_str(" AND event_type IN (");
-            for (i, code) in q.types.iter().enumerate() {
-                if i > 0 {
-                    self.push_str(", ");
+        match q.types.as_deref() {
+            None => {}
+            Some([]) => self.push_str(" AND FALSE"),
+            Some(types) => {
+                self.push_str(" AND event_type IN (");
+                for (i, code) in types.iter().enumerate() {
+                    if i > 0 {
+                        self.push_str(", ");
+                    }
+                    self.text(code);
                 }
-                self.text(code);
+                self.push_str(")");
             }
-            self.push_str(")");
         }
         if let Some(since) = q.since {
             self.push_str(" AND occurred_at >= ");

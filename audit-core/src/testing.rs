@@ -1,0 +1,224 @@
+//! Test support: fresh databases for tests of this crate and of
+//! applications built on it (enable the `testing` feature in
+//! `[dev-dependencies]`).
+//!
+//! Each call makes its own new database (a new SQLite file in the temporary
+//! directory, a new PostgreSQL database on the configured server), so tests
+//! never share state and run in parallel.
+//!
+//! PostgreSQL is used when the variable [`POSTGRES_URL_VAR`]
+//! (`AUDIT_TEST_POSTGRES_URL`) holds a connection string to a server where
+//! the user may create databases, for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`. When it is unset, the
+//! PostgreSQL half of a test is skipped with a notice on standard error,
+//! except under `CI=true`, where that fails the test. When it is set, a
+//! server that cannot be reached fails the test.
+//!
+//! Test databases are not dropped when a test ends, so that a failure can
+//! be inspected: SQLite files stay in `audit-tests` under the temporary
+//! directory, and later runs drop the PostgreSQL databases older than two
+//! hours.
+//!
+//! Functions here panic, with a message saying what failed, when a test
+//! database cannot be made: they are for tests only.
+
+use sqlx::Connection;
+
+use crate::on_backend;
+use crate::store::Auditor;
+
+/// The environment variable holding the PostgreSQL connection string that
+/// tests create their databases through.
+pub const POSTGRES_URL_VAR: &str = "AUDIT_TEST_POSTGRES_URL";
+
+/// Test databases older than this (in seconds) are dropped by later runs.
+const STALE_AFTER_SECS: u64 = 2 * 3600;
+
+/// The prefix of every PostgreSQL test database's name.
+const DATABASE_PREFIX: &str = "audit_t";
+
+/// A new, empty (unmigrated) SQLite database: a new file in the temporary
+/// directory, named after `test`.
+///
+/// # Panics
+///
+/// When the directory or the database cannot be created.
+pub async fn sqlite(test: &str) -> Auditor {
+    let dir = std::env::temp_dir().join("audit-tests");
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create the test directory {}: {e}", dir.display()));
+    let path = dir.join(format!(
+        "{}-{}.db",
+        plain(test),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let url = format!("sqlite://{}", path.display());
+    Auditor::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the SQLite test database {url}: {e}"))
+}
+
+/// A new, empty (unmigrated) PostgreSQL database, named after `test`, on
+/// the server that [`POSTGRES_URL_VAR`] names; `None`, with a notice, when
+/// the variable is unset or empty.
+///
+/// # Panics
+///
+/// Under `CI=true` when the variable is unset; whenever the server cannot
+/// be reached or the database cannot be created.
+pub async fn postgres(test: &str) -> Option<Auditor> {
+    let url = match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{POSTGRES_URL_VAR} must point at PostgreSQL when CI=true (test `{test}`)")
+        }
+        _ => {
+            eprintln!("notice: {POSTGRES_URL_VAR} is not set; skipping PostgreSQL for `{test}`");
+            return None;
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the system clock is before 1970: cannot name the test database")
+        .as_secs();
+    // The name is spliced into DDL unquoted.
+    let test_part = plain(test);
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    // The timestamp comes first (stale cleanup reads it), the unique part
+    // last, and the test's name fills what is left of PostgreSQL's 63 bytes.
+    let head = format!("{DATABASE_PREFIX}{now}_");
+    let room = 63 - head.len() - unique.len() - 1;
+    let name = format!(
+        "{head}{}_{unique}",
+        test_part.chars().take(room).collect::<String>()
+    );
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}={url} (test `{test}`): {e}")
+    });
+    drop_stale_databases(&mut admin, now).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create the test database {name} at {url}: {e}"));
+    // Closing is courtesy; the database exists either way.
+    let _ = admin.close().await;
+    let db_url = database_url(&url, &name);
+    let auditor = Auditor::connect(&db_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
+    Some(auditor)
+}
+
+/// `test` in lowercase ASCII letters, digits and underscores: safe in a
+/// file name and in unquoted SQL.
+fn plain(test: &str) -> String {
+    test.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `url` with its database replaced by `name`, its query string kept.
+fn database_url(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    // `postgres://host/db`: the server is what precedes the last `/`, unless
+    // that `/` belongs to `://` (no database given).
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if !server.ends_with('/') && server.contains("://") => server,
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Drops the test databases older than [`STALE_AFTER_SECS`]. Failures are
+/// ignored: another run may be dropping the same database.
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_t%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let created = name
+            .strip_prefix(DATABASE_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if plain && created.is_some_and(|created| now.saturating_sub(created) > STALE_AFTER_SECS) {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
+/// One new, empty (unmigrated) database per available backend: SQLite
+/// always, then PostgreSQL when [`POSTGRES_URL_VAR`] is set (see
+/// [`postgres`]).
+pub async fn all(test: &str) -> Vec<Auditor> {
+    let mut all = vec![sqlite(test).await];
+    all.extend(postgres(test).await);
+    all
+}
+
+/// `"sqlite"` or `"postgres"`, for assertion messages.
+pub fn label(auditor: &Auditor) -> &'static str {
+    auditor.backend().name()
+}
+
+/// Runs `sql` (one or more statements, no parameters) on its own
+/// connection from the pool, outside any audited transaction; returns the
+/// rows affected. For setting up and tampering with a test database by hand.
+pub async fn execute(auditor: &Auditor, sql: &str) -> Result<u64, sqlx::Error> {
+    // A test's own SQL, run as written.
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    on_backend!(auditor.pool(), pool => {
+        sqlx::raw_sql(sql).execute(pool).await.map(|r| r.rows_affected())
+    })
+}
+
+/// The one integer (`BIGINT` on PostgreSQL) that the query `sql` returns,
+/// run outside any audited transaction.
+///
+/// # Panics
+///
+/// When the query fails or does not return exactly one integer row.
+pub async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
+    let query = sqlx::AssertSqlSafe(sql.to_owned());
+    let result: Result<i64, sqlx::Error> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar(query).fetch_one(pool).await
+    });
+    result.unwrap_or_else(|e| panic!("the query `{sql}` on {}: {e}", label(auditor)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn the_database_is_replaced_and_the_query_kept() {
+        assert_eq!(
+            database_url("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            database_url("postgres://u@h/postgres?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(database_url("postgres://u@h", "t1"), "postgres://u@h/t1");
+    }
+}

@@ -1,0 +1,258 @@
+//! What the store's integration tests share: a small catalog of three
+//! events, the commands that emit them, and fresh migrated databases.
+//!
+//! Each test file uses part of it.
+#![allow(dead_code)]
+
+use audit_core::{
+    Actor, Audit, AuditError, Auditor, Decoded, EntityRef, EventCatalog, EventQuery, Page,
+    PresentContext, Presentable, Reference, Shown, StoredEvent, auditable, testing,
+};
+use serde::{Deserialize, Serialize};
+
+/// Declares a reference type: an id of one kind of object.
+macro_rules! reference {
+    ($name:ident, $kind:literal) => {
+        #[doc = concat!("A reference to a ", $kind, ".")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl Reference for $name {
+            fn entity_ref(&self) -> EntityRef {
+                EntityRef::new($kind, self.0.to_string())
+            }
+        }
+
+        impl Presentable for $name {
+            fn present(&self, _: &PresentContext) -> Shown {
+                Shown::text(format!("{} {}", $kind, self.0))
+            }
+        }
+
+        impl $name {
+            /// The stored reference.
+            pub fn entity(self) -> EntityRef {
+                self.entity_ref()
+            }
+        }
+    };
+}
+
+reference!(WidgetRef, "widget");
+reference!(PartRef, "part");
+reference!(UserRef, "user");
+
+audit_core::declare_events! {
+    /// The test catalog.
+    #[events(templates = "tests/templates/store")]
+    pub enum TestEvent {
+        /// A widget was made.
+        #[event(code = "widget_created", label = "Widget created", group = "Widgets")]
+        WidgetCreated { #[target] #[parent] widget: WidgetRef, name: String },
+
+        /// A part was added to a widget, for its owner. At version 2, so
+        /// that version-1 rows are older than this program reads.
+        #[event(code = "part_added", label = "Part added", group = "Widgets", version = 2)]
+        PartAdded {
+            #[target] part: PartRef,
+            #[parent] widget: WidgetRef,
+            #[subject] owner: UserRef,
+        },
+
+        /// A note about a widget.
+        #[event(code = "note_written", label = "Note written", group = "Notes")]
+        NoteWritten { #[parent] widget: WidgetRef, text: String },
+    }
+}
+
+/// The error of the test commands.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The store refused.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The command's own SQL failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The command decided to fail.
+    #[error("refused: {0}")]
+    Refused(&'static str),
+}
+
+impl audit_core::Retryable for CommandError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            CommandError::Audit(e) => e.is_retryable(),
+            CommandError::Database(e) => e.is_retryable(),
+            CommandError::Refused(_) => false,
+        }
+    }
+}
+
+/// The application table of the test commands.
+pub const WIDGETS_TABLE: &str = "CREATE TABLE widgets (id BIGINT PRIMARY KEY)";
+
+/// One new database per available backend, with the audit schema and the
+/// `widgets` table.
+pub async fn databases(test: &str) -> Vec<Auditor> {
+    let all = testing::all(test).await;
+    for auditor in &all {
+        auditor
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("migrate {}: {e}", testing::label(auditor)));
+        testing::execute(auditor, WIDGETS_TABLE)
+            .await
+            .unwrap_or_else(|e| panic!("create widgets on {}: {e}", testing::label(auditor)));
+    }
+    all
+}
+
+/// Runs `sql` in the transaction of `audit` (or of the running command).
+/// The one place the tests reach the transaction's raw connection.
+pub async fn run_in_transaction(
+    audit: &mut Audit<TestEvent>,
+    sql: &str,
+) -> Result<u64, sqlx::Error> {
+    // The tests' own SQL, run as written.
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    audit_core::on_backend!(audit.db(), conn => {
+        sqlx::query(sql).execute(&mut *conn).await.map(|r| r.rows_affected())
+    })
+}
+
+/// Makes widget `id` and records it.
+#[auditable(emits(WidgetCreated))]
+pub async fn create_widget(cx: &mut Audit<TestEvent>, id: i64) -> Result<WidgetRef, CommandError> {
+    run_in_transaction(cx, &format!("INSERT INTO widgets (id) VALUES ({id})")).await?;
+    let widget = WidgetRef(id);
+    cx.emit(WidgetCreated {
+        widget,
+        name: format!("widget {id}"),
+    })?;
+    Ok(widget)
+}
+
+/// Adds a part to a widget, and writes a note saying so: two events of one
+/// command.
+#[auditable(emits(PartAdded, NoteWritten))]
+pub async fn add_part(
+    cx: &mut Audit<TestEvent>,
+    widget: WidgetRef,
+    part: i64,
+    owner: UserRef,
+) -> Result<PartRef, CommandError> {
+    let part = PartRef(part);
+    cx.emit(PartAdded {
+        part,
+        widget,
+        owner,
+    })?;
+    cx.emit(NoteWritten {
+        widget,
+        text: format!("part {} added", part.0),
+    })?;
+    Ok(part)
+}
+
+/// Writes a note.
+#[auditable(emits(NoteWritten))]
+pub async fn write_note(
+    cx: &mut Audit<TestEvent>,
+    widget: WidgetRef,
+    text: String,
+) -> Result<(), CommandError> {
+    cx.emit(NoteWritten { widget, text })?;
+    Ok(())
+}
+
+/// Makes a widget with one part through two nested commands, and notes it.
+#[auditable(emits(NoteWritten))]
+pub async fn build_widget(
+    cx: &mut Audit<TestEvent>,
+    id: i64,
+    owner: UserRef,
+) -> Result<WidgetRef, CommandError> {
+    let widget = create_widget(cx, id).await?;
+    add_part(cx, widget, id * 10, owner).await?;
+    cx.emit(NoteWritten {
+        widget,
+        text: "built".into(),
+    })?;
+    Ok(widget)
+}
+
+/// Commits one widget acting for `actor`.
+pub async fn commit_widget(auditor: &Auditor, actor: Actor, id: i64) -> WidgetRef {
+    let mut audit = auditor.begin::<TestEvent>(actor).await.expect("begin");
+    let widget = create_widget(&mut audit, id).await.expect("create_widget");
+    audit.commit().await.expect("commit");
+    widget
+}
+
+/// The newest page of the whole log (up to 1,000 events).
+pub async fn log(auditor: &Auditor) -> Vec<StoredEvent<TestEvent>> {
+    page(auditor, &EventQuery::new().limit(1000)).await.events
+}
+
+/// One page of `query`.
+pub async fn page(auditor: &Auditor, query: &EventQuery) -> Page<TestEvent> {
+    auditor
+        .query::<TestEvent>(query)
+        .await
+        .unwrap_or_else(|e| panic!("query on {}: {e}", testing::label(auditor)))
+}
+
+/// The ids of `events`, in order.
+pub fn ids(events: &[StoredEvent<TestEvent>]) -> Vec<i64> {
+    events.iter().map(|e| e.id).collect()
+}
+
+/// The codes of `events`, in order.
+pub fn codes(events: &[StoredEvent<TestEvent>]) -> Vec<String> {
+    events.iter().map(|e| e.event.code().to_owned()).collect()
+}
+
+/// The number of widgets committed.
+pub async fn widgets(auditor: &Auditor) -> i64 {
+    testing::scalar(auditor, "SELECT COUNT(*) FROM widgets").await
+}
+
+/// The number of events stored.
+pub async fn events(auditor: &Auditor) -> i64 {
+    testing::scalar(auditor, "SELECT COUNT(*) FROM audit_events").await
+}
+
+/// The typed event, or a panic naming what came instead.
+pub fn known(event: &StoredEvent<TestEvent>) -> &TestEvent {
+    match &event.event {
+        Decoded::Known(known) => known,
+        Decoded::Unknown(unknown) => panic!("event {} is unknown: {unknown:?}", event.id),
+    }
+}
+
+/// The stored payload of `event` as JSON, known or not.
+pub fn payload(event: &StoredEvent<TestEvent>) -> serde_json::Value {
+    let raw = match &event.event {
+        Decoded::Known(known) => known.payload_json().expect("a known payload serializes"),
+        Decoded::Unknown(unknown) => unknown.raw.clone(),
+    };
+    serde_json::from_str(&raw)
+        .unwrap_or_else(|e| panic!("the payload of event {} is not JSON: {e}: {raw}", event.id))
+}
+
+/// The columns of a hand-written event row, for `INSERT INTO audit_events`.
+pub const ROW_COLUMNS: &str = "occurred_at, event_type, payload_version, actor_kind, actor_id, \
+    actor_name, command_name, command_id, payload";
+
+/// Inserts rows by hand, outside any command: `values` are the parenthesised
+/// tuples of [`ROW_COLUMNS`].
+pub async fn insert_rows(auditor: &Auditor, values: &str) {
+    testing::execute(
+        auditor,
+        &format!("INSERT INTO audit_events ({ROW_COLUMNS}) VALUES {values}"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("insert rows on {}: {e}", testing::label(auditor)));
+}
