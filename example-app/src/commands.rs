@@ -137,19 +137,21 @@ pub async fn add_member(
 
 /// The membership of `user` in `project`.
 async fn find_membership(
-    cx: &mut StaffAudit,
+    cx: &mut (dyn WriteAccess<Membership> + Send),
     project: &ProjectRef,
     user: &UserRef,
 ) -> Result<Membership, CommandError> {
-    let id: Option<i64> = audit_core::on_backend!(cx.db(), conn => {
+    let id: Option<i64> = audit_core::on_backend!(cx.write_db(), conn => {
         sqlx::query_scalar("SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2")
             .bind(project.id)
             .bind(user.id)
             .fetch_optional(conn)
             .await?
     });
+    // Locked until commit, so the roles read here are the `before` of the
+    // change (G10): a concurrent command on this membership waits.
     let found = match id {
-        Some(id) => Membership::find(cx.db(), id).await?,
+        Some(id) => Membership::find_for_update(cx, id).await?,
         None => None,
     };
     found.ok_or_else(|| CommandError::NotAMember {
@@ -211,7 +213,8 @@ async fn edit_user<T>(
     user: &UserRef,
     edit: impl FnOnce(&mut User) -> Result<T, CommandError>,
 ) -> Result<T, CommandError> {
-    let mut row = User::find(cx.write_db(), user.id)
+    // Locked until commit: what `edit` sees is still true when it commits.
+    let mut row = User::find_for_update(cx, user.id)
         .await?
         .ok_or(CommandError::NoSuchUser(user.id))?;
     let out = edit(&mut row)?;

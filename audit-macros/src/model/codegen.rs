@@ -47,6 +47,9 @@ pub fn generate(model: &Model) -> TokenStream {
         "SELECT {id_q}{} FROM {table_q} WHERE {id_q} = $1",
         quoted.iter().map(|n| format!(", {n}")).collect::<String>()
     );
+    // SQLite has no row locks: its write transactions (`BEGIN IMMEDIATE`)
+    // already run one at a time, so the plain read is the locking one.
+    let select_for_update_sql = format!("{select_sql} FOR UPDATE");
     let id_name = id.unraw().to_string();
     let both = |body: TokenStream| {
         quote! {
@@ -71,7 +74,7 @@ pub fn generate(model: &Model) -> TokenStream {
         #p::sqlx::query(#delete_sql).bind(id).execute(conn).await.map(|done| done.rows_affected())
     });
     let find = both(quote! {{
-        let row = #p::sqlx::query(#select_sql).bind(id).fetch_optional(conn).await?;
+        let row = #p::sqlx::query(sql).bind(id).fetch_optional(conn).await?;
         row.map(|row| {
             ::core::result::Result::Ok(#ident {
                 #id: #p::sqlx::Row::try_get(&row, #id_name)?,
@@ -141,6 +144,25 @@ pub fn generate(model: &Model) -> TokenStream {
                 db: #p::Db<'_>,
                 id: ::core::primitive::i64,
             ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
+                let sql = #select_sql;
+                #find
+            }
+
+            /// Reads the row with this id and locks it until the transaction
+            /// ends, so that what a command reads before changing the row (a
+            /// `before` value) is still true when it commits: a concurrent
+            /// command waits for this one (`SELECT ... FOR UPDATE` on
+            /// PostgreSQL; SQLite runs one writer at a time). Needs the same
+            /// right as a write.
+            pub async fn find_for_update(
+                cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
+                id: ::core::primitive::i64,
+            ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
+                let db = cx.write_db();
+                let sql = match db.backend() {
+                    #p::Backend::Sqlite => #select_sql,
+                    #p::Backend::Postgres => #select_for_update_sql,
+                };
                 #find
             }
         }
