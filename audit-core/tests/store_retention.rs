@@ -3,7 +3,7 @@
 
 mod support;
 
-use audit_core::{Actor, Decoded, PRUNED_EVENT_CODE, UnknownReason, testing};
+use audit_core::{Actor, AuditError, Decoded, PRUNED_EVENT_CODE, UnknownReason, testing};
 use chrono::{DateTime, Utc};
 use support::{log, payload};
 
@@ -111,9 +111,10 @@ async fn a_prune_that_deletes_nothing_is_recorded_too() {
 }
 
 #[tokio::test]
-async fn a_later_prune_deletes_the_record_of_an_earlier_one_and_says_so() {
+async fn a_later_prune_never_deletes_the_record_of_an_earlier_one() {
     for auditor in support::databases("prune_twice").await {
         let label = testing::label(&auditor);
+        let auditor = auditor.with_min_retention(std::time::Duration::ZERO);
         support::commit_widget(&auditor, Actor::system("test"), 1).await;
         let admin = Actor::user(1, "alice");
         auditor.prune_before(&admin, at(0), "first").await.unwrap();
@@ -123,12 +124,100 @@ async fn a_later_prune_deletes_the_record_of_an_earlier_one_and_says_so() {
         let deleted = auditor.prune_before(&admin, cutoff, "second").await;
         assert_eq!(
             deleted.unwrap(),
-            2,
-            "{label}: the widget and the first record"
+            1,
+            "{label}: the widget, not the first record"
         );
         let events = log(&auditor).await;
-        assert_eq!(events.len(), 1, "{label}");
-        assert_eq!(payload(&events[0])["reason"], "second");
-        assert_eq!(payload(&events[0])["deleted"], 2);
+        let reasons: Vec<String> = events
+            .iter()
+            .map(|e| payload(e)["reason"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(reasons, ["second", "first"], "{label}");
+        assert_eq!(payload(&events[0])["deleted"], 1);
+        // Not even by hand: the log's own records never go.
+        let err = testing::execute(
+            &auditor,
+            "DELETE FROM audit_events WHERE event_type LIKE 'audit:%'",
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{label}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn cutoffs_in_the_future_or_within_the_minimum_retention_are_refused() {
+    for auditor in support::databases("prune_refused").await {
+        let label = testing::label(&auditor);
+        support::commit_widget(&auditor, Actor::system("test"), 1).await;
+        let admin = Actor::user(1, "alice");
+        let ten_years = chrono::Duration::days(3650);
+        for (auditor, cutoff) in [
+            (auditor.clone(), Utc::now() + ten_years),
+            (auditor.clone(), Utc::now() - chrono::Duration::days(1)),
+            (
+                auditor
+                    .clone()
+                    .with_min_retention(std::time::Duration::ZERO),
+                Utc::now() + chrono::Duration::seconds(60),
+            ),
+        ] {
+            match auditor.prune_before(&admin, cutoff, "too far").await {
+                Err(AuditError::CutoffTooRecent { latest_allowed, .. }) => {
+                    assert!(latest_allowed < cutoff, "{label}")
+                }
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+        // Nothing went and nothing was recorded.
+        assert_eq!(
+            support::codes(&log(&auditor).await),
+            ["widget_created"],
+            "{label}"
+        );
+        // The default minimum retention is 30 days: a cutoff before it is fine.
+        assert_eq!(
+            auditor.min_retention(),
+            audit_core::DEFAULT_MIN_RETENTION,
+            "{label}"
+        );
+        let deleted = auditor
+            .prune_before(&admin, Utc::now() - ten_years, "old enough")
+            .await
+            .unwrap();
+        assert_eq!(deleted, 0, "{label}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_prunes_each_leave_their_record() {
+    for auditor in support::databases("prune_concurrent").await {
+        let label = testing::label(&auditor);
+        let auditor = auditor.with_min_retention(std::time::Duration::ZERO);
+        let mut prunes = Vec::new();
+        for n in 0..8 {
+            let auditor = auditor.clone();
+            prunes.push(tokio::spawn(async move {
+                support::commit_widget(&auditor, Actor::system("test"), n).await;
+                auditor
+                    .prune_before(&Actor::system("job"), Utc::now(), &format!("prune {n}"))
+                    .await
+            }));
+        }
+        for prune in prunes {
+            prune
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+        }
+        let records = log(&auditor)
+            .await
+            .iter()
+            .filter(|e| e.event.code() == PRUNED_EVENT_CODE)
+            .count();
+        assert_eq!(
+            records, 8,
+            "{label}: every prune's record survives the others"
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::io::BufRead;
 use std::net::SocketAddr;
 
-use audit_core::{Actor, Auditor, Cursor};
+use audit_core::{Actor, Auditor, Cursor, SCHEMA_VERSION};
 use clap::{Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash};
 use example_app::commands::{self, CommandError, StaffAudit};
@@ -37,6 +37,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    #[command(flatten)]
+    Schema(SchemaCmd),
+    #[command(flatten)]
+    App(AppCmd),
+}
+
+/// Commands that look after the database's schema; they run whatever state
+/// it is in.
+#[derive(Subcommand)]
+enum SchemaCmd {
+    /// Create or upgrade the audit schema and the staff area's tables.
+    Migrate,
+    /// Restore a damaged audit schema (missing or altered triggers, a
+    /// re-created events table); the repair is recorded in the audit log.
+    RepairSchema {
+        /// Why, recorded with the repair.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Commands of the staff area; they run on a database whose schema is
+/// current (a new database gets its schema first).
+#[derive(Subcommand)]
+enum AppCmd {
     /// Create a sample staff area through the commands (once), then show its log.
     Demo,
     /// Run membership commands in a loop (the crash test's worker): prints
@@ -137,6 +162,11 @@ enum CliError {
         url: String,
         source: audit_core::AuditError,
     },
+    #[error("cannot use the database `{url}`: {source}")]
+    Start {
+        url: String,
+        source: example_app::schema::StartError,
+    },
     #[error("unknown user `{0}`")]
     UnknownUser(String),
     #[error("unknown project `{0}`")]
@@ -185,22 +215,33 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         source,
     };
     let auditor = Auditor::connect(&url).await.map_err(open)?;
-    example_app::schema::migrate(&auditor).await.map_err(open)?;
-    let actor = match &cli.acting_as {
-        Some(name) => {
-            let user = find_user(&auditor, name).await?;
-            Actor::user(user.id, user.username)
+    let command = match cli.command.unwrap_or(Cmd::App(AppCmd::Demo)) {
+        Cmd::Schema(SchemaCmd::Migrate) => {
+            example_app::schema::migrate(&auditor).await.map_err(open)?;
+            println!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
+            return Ok(());
         }
-        None => Actor::system("example-app-cli"),
+        Cmd::Schema(SchemaCmd::RepairSchema { reason }) => {
+            let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
+            return repair_schema(&auditor, &actor, &reason).await;
+        }
+        Cmd::App(command) => command,
     };
-    match cli.command.unwrap_or(Cmd::Demo) {
-        Cmd::Demo => demo(&auditor, &url).await,
-        Cmd::CrashWorker { seed, limit } => crash_worker(&auditor, seed, limit).await,
-        Cmd::Serve {
+    example_app::schema::open(&auditor)
+        .await
+        .map_err(|source| CliError::Start {
+            url: url.clone(),
+            source,
+        })?;
+    let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
+    match command {
+        AppCmd::Demo => demo(&auditor, &url).await,
+        AppCmd::CrashWorker { seed, limit } => crash_worker(&auditor, seed, limit).await,
+        AppCmd::Serve {
             addr,
             secure_cookies,
         } => serve(auditor, addr, secure_cookies).await,
-        Cmd::Log {
+        AppCmd::Log {
             project,
             user,
             types,
@@ -223,7 +264,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             print_log(&auditor, request, json).await
         }
-        Cmd::SetPassword { user } => {
+        AppCmd::SetPassword { user } => {
             let user = find_user(&auditor, &user).await?;
             // Hashing is slow on purpose: do it before the transaction starts.
             let password = PasswordHash::new(&read_password()?)?;
@@ -232,21 +273,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             })
             .await
         }
-        Cmd::AddUser { username, roles } => {
+        AppCmd::AddUser { username, roles } => {
             record(&auditor, actor, async |audit| {
                 commands::add_user(audit, &username, roles.into_iter().collect()).await?;
                 Ok(())
             })
             .await
         }
-        Cmd::AddProject { name } => {
+        AppCmd::AddProject { name } => {
             record(&auditor, actor, async |audit| {
                 commands::add_project(audit, &name).await?;
                 Ok(())
             })
             .await
         }
-        Cmd::AddMember {
+        AppCmd::AddMember {
             project,
             user,
             roles,
@@ -258,7 +299,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             })
             .await
         }
-        Cmd::UpdateMemberRoles {
+        AppCmd::UpdateMemberRoles {
             project,
             user,
             roles,
@@ -270,14 +311,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             })
             .await
         }
-        Cmd::RemoveMember { project, user } => {
+        AppCmd::RemoveMember { project, user } => {
             let (project, user) = find_membership(&auditor, &project, &user).await?;
             record(&auditor, actor, async |audit| {
                 Ok(commands::remove_member(audit, &project, &user).await?)
             })
             .await
         }
-        Cmd::UpdateUserRoles { user, roles } => {
+        AppCmd::UpdateUserRoles { user, roles } => {
             let user = find_user(&auditor, &user).await?;
             record(&auditor, actor, async |audit| {
                 let roles = roles.into_iter().collect();
@@ -285,7 +326,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             })
             .await
         }
-        Cmd::ClearUserRoles { user } => {
+        AppCmd::ClearUserRoles { user } => {
             let user = find_user(&auditor, &user).await?;
             record(&auditor, actor, async |audit| {
                 Ok(commands::clear_user_roles(audit, &user).await?)
@@ -293,6 +334,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
     }
+}
+
+/// Who acts: the user named by `--as`, or the command line as a system process.
+async fn acting(auditor: &Auditor, acting_as: Option<&str>) -> Result<Actor, CliError> {
+    Ok(match acting_as {
+        Some(name) => {
+            let user = find_user(auditor, name).await?;
+            Actor::user(user.id, user.username)
+        }
+        None => Actor::system("example-app-cli"),
+    })
+}
+
+/// `repair-schema`: restores a damaged audit schema and says what was wrong.
+async fn repair_schema(auditor: &Auditor, actor: &Actor, reason: &str) -> Result<(), CliError> {
+    let problems = auditor.repair_schema(actor, reason).await?;
+    if problems.is_empty() {
+        println!("The audit schema is sound: nothing to repair.");
+    } else {
+        println!("Repaired the audit schema (recorded in the audit log):");
+        for problem in problems {
+            println!("  - {problem}");
+        }
+    }
+    Ok(())
 }
 
 /// Runs `change` in one audited transaction acting for `actor`, commits

@@ -1,6 +1,6 @@
 //! The staff area's own tables, next to the audit schema.
 
-use audit_core::{AuditError, Auditor, Backend, Model, on_backend};
+use audit_core::{AuditError, Auditor, Backend, Model, SCHEMA_VERSION, SchemaStatus, on_backend};
 
 use crate::models::{Membership, User};
 
@@ -44,9 +44,64 @@ CREATE TABLE IF NOT EXISTS memberships (
 );
 ";
 
-/// Creates the audit schema and the staff area's tables (idempotent), and
-/// protects the immutable ones (on PostgreSQL, raw writes without an audit
-/// event are refused).
+/// What a start does with the database: a new one gets its schema; one at
+/// this program's version goes on without any DDL or lock; anything else is
+/// refused with what to run (`migrate` for an older schema, `repair-schema`
+/// for a damaged one).
+pub async fn open(auditor: &Auditor) -> Result<(), StartError> {
+    match auditor.schema_status().await? {
+        SchemaStatus::Current => Ok(()),
+        SchemaStatus::Absent => Ok(migrate(auditor).await?),
+        SchemaStatus::Outdated { found } => Err(StartError::Outdated { found }),
+        SchemaStatus::TooNew { found } => Err(StartError::TooNew { found }),
+        SchemaStatus::Damaged { problems } => Err(StartError::Damaged { problems }),
+        other => Err(StartError::Unknown(format!("{other:?}"))),
+    }
+}
+
+/// Why a start refused the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The audit schema is older than this program's.
+    #[error(
+        "the database's audit schema is at version {found}, older than this program's \
+         ({SCHEMA_VERSION}): run `example-app migrate` to upgrade it"
+    )]
+    Outdated {
+        /// The database's version.
+        found: i64,
+    },
+    /// The audit schema is newer than this program's.
+    #[error(
+        "the database's audit schema is at version {found}, newer than this program's \
+         ({SCHEMA_VERSION}): run a newer release"
+    )]
+    TooNew {
+        /// The database's version.
+        found: i64,
+    },
+    /// Part of the audit schema is missing or altered.
+    #[error(
+        "the database's audit schema is damaged: {}. Run `example-app repair-schema --reason \"...\"` \
+         to restore it; the repair is recorded in the audit log",
+        problems.join("; ")
+    )]
+    Damaged {
+        /// What is wrong.
+        problems: Vec<String>,
+    },
+    /// A state this program does not know how to handle.
+    #[error("the database's audit schema is in a state this program does not handle: {0}")]
+    Unknown(String),
+    /// The database failed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+/// Creates or upgrades the audit schema and the staff area's tables
+/// (idempotent), and protects the immutable ones (on PostgreSQL, raw writes
+/// without an audit event are refused). Run by `example-app migrate`, and
+/// by the first start on a new database.
 pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
     auditor.migrate().await?;
     let ddl = match auditor.backend() {

@@ -15,14 +15,9 @@ pub(crate) struct Dialect {
     pub payload_as_text: &'static str,
     /// Lists the application's tables (one text column).
     pub list_tables: &'static str,
-    /// Counts the tables named `$1` (0 or 1).
-    pub table_exists: &'static str,
-    /// Opens the retention permit for the rest of the transaction.
-    pub grant_retention: &'static str,
-    /// Closes it again, before the transaction commits.
-    pub revoke_retention: &'static str,
-    /// Whether a database error's code and message say that a table is missing.
-    pub is_missing_table: fn(code: Option<&str>, message: &str) -> bool,
+    /// Whether a database error's code and message say that a table or a
+    /// function is missing.
+    pub is_missing_object: fn(code: Option<&str>, message: &str) -> bool,
     /// Whether a database error's code says that a concurrent transaction
     /// made this one fail, so that running it again may succeed.
     pub is_conflict: fn(code: &str) -> bool,
@@ -44,10 +39,9 @@ const SQLITE: Dialect = Dialect {
     payload_as_text: "payload",
     list_tables: "SELECT name FROM sqlite_master WHERE type = 'table' \
                   AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    table_exists: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
-    grant_retention: "INSERT INTO audit_retention_permit (granted) VALUES (1)",
-    revoke_retention: "DELETE FROM audit_retention_permit",
-    is_missing_table: |_, message| message.contains("no such table"),
+    is_missing_object: |_, message| {
+        message.contains("no such table") || message.contains("no such function")
+    },
     // SQLITE_BUSY and SQLITE_BUSY_SNAPSHOT.
     is_conflict: |code| matches!(code, "5" | "517"),
 };
@@ -58,11 +52,8 @@ const POSTGRES: Dialect = Dialect {
     payload_as_text: "payload::text",
     list_tables: "SELECT tablename::text FROM pg_tables \
                   WHERE schemaname = current_schema() ORDER BY tablename",
-    table_exists: "SELECT COUNT(*) FROM pg_tables \
-                   WHERE tablename = $1 AND schemaname = current_schema()",
-    grant_retention: "SELECT set_config('audit.retention_permit', 'granted', true)",
-    revoke_retention: "SELECT set_config('audit.retention_permit', '', true)",
-    is_missing_table: |code, _| code == Some("42P01"),
+    // undefined_table, undefined_function.
+    is_missing_object: |code, _| matches!(code, Some("42P01" | "42883")),
     // serialization_failure, deadlock_detected.
     is_conflict: |code| matches!(code, "40001" | "40P01"),
 };

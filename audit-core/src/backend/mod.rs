@@ -13,6 +13,7 @@ pub(crate) mod dialect;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -96,6 +97,9 @@ pub type Db<'a> = ByBackend<&'a mut SqliteConnection, &'a mut PgConnection>;
 /// An open transaction of either backend.
 pub(crate) type Tx = ByBackend<Transaction<'static, Sqlite>, Transaction<'static, Postgres>>;
 
+/// A connection of either backend taken from its pool (outside any transaction).
+pub(crate) type Conn = ByBackend<PoolConnection<Sqlite>, PoolConnection<Postgres>>;
+
 /// Runs one body on whichever backend a [`ByBackend`] value holds (a
 /// [`Pool`], a [`Db`], a borrowed one), with `$name` bound to that backend's
 /// own value. The body is compiled once per backend, so the same
@@ -168,12 +172,30 @@ impl Pool {
         Ok(ByBackend::Sqlite(pool))
     }
 
+    /// Takes a connection from the pool.
+    pub(crate) async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self {
+            ByBackend::Sqlite(pool) => ByBackend::Sqlite(pool.acquire().await?),
+            ByBackend::Postgres(pool) => ByBackend::Postgres(pool.acquire().await?),
+        })
+    }
+
     /// Begins a transaction with the backend's `statement`.
     pub(crate) async fn begin_with(&self, statement: &'static str) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             ByBackend::Sqlite(pool) => ByBackend::Sqlite(pool.begin_with(statement).await?),
             ByBackend::Postgres(pool) => ByBackend::Postgres(pool.begin_with(statement).await?),
         })
+    }
+}
+
+impl Conn {
+    /// The connection, for statements.
+    pub(crate) fn db(&mut self) -> Db<'_> {
+        match self {
+            ByBackend::Sqlite(conn) => ByBackend::Sqlite(&mut **conn),
+            ByBackend::Postgres(conn) => ByBackend::Postgres(&mut **conn),
+        }
     }
 }
 

@@ -117,3 +117,42 @@ async fn postgres(
     query.execute(conn).await.map_err(classify)?;
     Ok(())
 }
+
+/// Writes `row` with id 0, the log's anchor (see `schema::LOG_CREATED_CODE`):
+/// the one row whose id is not the database's to choose, written once by
+/// the migration that makes the log.
+pub(crate) async fn write_anchor(
+    db: Db<'_>,
+    actor: &Actor,
+    row: &EventRow,
+) -> Result<(), AuditError> {
+    let (overriding, json_cast) = match db.backend() {
+        crate::backend::Backend::Sqlite => ("", ""),
+        crate::backend::Backend::Postgres => (" OVERRIDING SYSTEM VALUE", "::jsonb"),
+    };
+    let placeholders: Vec<String> = WRITTEN
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| match ty {
+            ColumnType::Json => format!("${}{json_cast}", i + 1),
+            ColumnType::Int | ColumnType::Text => format!("${}", i + 1),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {EVENTS_TABLE} (id, {}){overriding} VALUES (0, {})",
+        written_names(),
+        placeholders.join(", ")
+    );
+    crate::on_backend!(db, conn => {
+        // Built from the table's own names and numbered placeholders; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in row.values(actor) {
+            query = match value {
+                Value::Int(i) => query.bind(i),
+                Value::Text(text) => query.bind(text.map(str::to_owned)),
+            };
+        }
+        query.execute(conn).await.map_err(classify)?;
+    });
+    Ok(())
+}

@@ -1,12 +1,13 @@
 //! [`Auditor`], the entry point: a pool of either backend, its schema, and
 //! the audited transactions that begin from it.
 
+use std::time::Duration;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
-use super::error::{AuditError, classify};
+use super::error::AuditError;
 use super::query::{self, EventQuery, Page};
-use super::schema::{self, SCHEMA_VERSION};
-use super::table::EVENTS_TABLE;
+use super::schema;
 use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
 use crate::backend::{Backend, ByBackend, Pool, Tx};
@@ -18,13 +19,21 @@ use crate::on_backend;
 #[derive(Debug, Clone)]
 pub struct Auditor {
     pool: Pool,
+    min_retention: Duration,
 }
 
 impl From<Pool> for Auditor {
     fn from(pool: Pool) -> Self {
-        Auditor { pool }
+        Auditor {
+            pool,
+            min_retention: DEFAULT_MIN_RETENTION,
+        }
     }
 }
+
+/// How old events must at least be before [`Auditor::prune_before`] may
+/// delete them, unless [`Auditor::with_min_retention`] says otherwise.
+pub const DEFAULT_MIN_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl From<sqlx::SqlitePool> for Auditor {
     fn from(pool: sqlx::SqlitePool) -> Self {
@@ -59,6 +68,18 @@ impl Auditor {
         Ok(Pool::connect_sqlite(options, synchronous).await?.into())
     }
 
+    /// This auditor, refusing to prune events younger than `min_retention`
+    /// (30 days unless set; `Duration::ZERO` allows any cutoff up to now).
+    pub fn with_min_retention(mut self, min_retention: Duration) -> Self {
+        self.min_retention = min_retention;
+        self
+    }
+
+    /// How old events must at least be before they may be pruned.
+    pub fn min_retention(&self) -> Duration {
+        self.min_retention
+    }
+
     /// The backend this auditor writes to.
     pub fn backend(&self) -> Backend {
         self.pool.backend()
@@ -69,40 +90,6 @@ impl Auditor {
     /// in commands.
     pub fn pool(&self) -> &Pool {
         &self.pool
-    }
-
-    /// Creates or completes the audit schema (idempotent).
-    pub async fn migrate(&self) -> Result<(), AuditError> {
-        let script = schema::script(self.backend());
-        let mut tx = self.begin_tx().await?;
-        on_backend!(tx.db(), conn => {
-            // The schema's own DDL, with the table name from `EVENTS_TABLE`.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(conn).await?;
-        });
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Protects an immutable model's table. On PostgreSQL, adds triggers that
-    /// refuse, at commit, any `INSERT`, `UPDATE` or `DELETE` of `table` in a
-    /// transaction that records no audit event (raw SQL from `psql`
-    /// included), and any `TRUNCATE`. Idempotent.
-    ///
-    /// On SQLite it only checks the name: SQLite has no transaction identity
-    /// a trigger could compare, so there the guarantee is the compile-time
-    /// one (only commands get write access to an immutable model).
-    pub async fn protect_immutable_table(&self, table: &str) -> Result<(), AuditError> {
-        if !schema::is_plain_identifier(table) {
-            return Err(AuditError::InvalidIdentifier(table.to_owned()));
-        }
-        if let Pool::Postgres(pool) = &self.pool {
-            // `table` was checked to be a plain identifier above.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(table)))
-                .execute(pool)
-                .await
-                .map_err(classify)?;
-        }
-        Ok(())
     }
 
     /// The application tables in the database that are neither one of
@@ -123,30 +110,6 @@ impl Auditor {
                 !schema::OWN_TABLES.contains(&t.as_str()) && !classified.contains(&t.as_str())
             })
             .collect())
-    }
-
-    /// Checks that the audit schema is present, naming what is missing if not.
-    pub async fn verify_schema(&self) -> Result<(), AuditError> {
-        let exists_sql = self.backend().dialect().table_exists;
-        for table in ["audit_schema", EVENTS_TABLE] {
-            let count: i64 = on_backend!(&self.pool, pool => {
-                sqlx::query_scalar(exists_sql).bind(table).fetch_one(pool).await?
-            });
-            if count == 0 {
-                return Err(AuditError::SchemaMissing {
-                    missing: format!("table `{table}`"),
-                });
-            }
-        }
-        let version: Option<i64> = on_backend!(&self.pool, pool => {
-            sqlx::query_scalar("SELECT MAX(version) FROM audit_schema").fetch_one(pool).await?
-        });
-        match version {
-            Some(v) if v >= SCHEMA_VERSION => Ok(()),
-            _ => Err(AuditError::SchemaMissing {
-                missing: format!("schema version {SCHEMA_VERSION} in table `audit_schema`"),
-            }),
-        }
     }
 
     /// Begins an audited transaction acting for `actor`. Writes start at once

@@ -1,6 +1,6 @@
 //! Errors of the event store.
 
-use super::schema::OWN_TABLES;
+use super::schema::{OWN_FUNCTIONS, OWN_TABLES};
 use crate::backend::{Backend, ConnectError};
 
 /// What can go wrong while recording or reading audit events.
@@ -15,6 +15,55 @@ pub enum AuditError {
     SchemaMissing {
         /// What is missing.
         missing: String,
+    },
+    /// The audit schema is at an older version than this program's:
+    /// [`Auditor::migrate`](crate::Auditor::migrate) upgrades it.
+    #[error(
+        "the audit schema is at version {found}, older than version {current} that this program \
+         uses: run `Auditor::migrate` to upgrade it"
+    )]
+    SchemaOutdated {
+        /// The database's version.
+        found: i64,
+        /// This program's version.
+        current: i64,
+    },
+    /// The audit schema was made by a newer program than this one.
+    #[error(
+        "the audit schema is at version {found}, newer than version {supported} that this program \
+         knows: run a newer release"
+    )]
+    SchemaTooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest version this program knows.
+        supported: i64,
+    },
+    /// Part of the audit schema is missing or altered (a dropped trigger, a
+    /// re-created events table, ...): the log cannot be trusted as it is.
+    /// [`Auditor::repair_schema`](crate::Auditor::repair_schema) restores
+    /// it and records that it did.
+    #[error(
+        "the audit schema is damaged: {}; run `Auditor::repair_schema` to restore it (the repair is recorded in the log)",
+        problems.join("; ")
+    )]
+    SchemaDamaged {
+        /// What is wrong, one sentence each.
+        problems: Vec<String>,
+    },
+    /// A prune whose cutoff is later than the minimum retention allows (or
+    /// in the future): events younger than the minimum retention are kept.
+    #[error(
+        "refusing to prune events before {cutoff}: the latest cutoff allowed now is {latest_allowed} \
+         (the minimum retention is {min_retention_secs} s)"
+    )]
+    CutoffTooRecent {
+        /// The cutoff asked for.
+        cutoff: chrono::DateTime<chrono::Utc>,
+        /// The latest cutoff the minimum retention allows now.
+        latest_allowed: chrono::DateTime<chrono::Utc>,
+        /// The minimum retention, in seconds.
+        min_retention_secs: u64,
     },
     /// A payload could not be serialized.
     #[error("cannot serialize the payload of event `{event}`: {source}")]
@@ -92,20 +141,29 @@ impl From<ConnectError> for AuditError {
     }
 }
 
-/// Maps "no such table" errors about a table of the audit schema to
+/// Maps "no such table" (or function) errors about the audit schema to
 /// [`AuditError::SchemaMissing`]; any other error stays a database error.
 pub(crate) fn classify(error: sqlx::Error) -> AuditError {
     if let sqlx::Error::Database(db) = &error {
         let message = db.message();
         let code = db.code();
-        let missing_table = Backend::ALL
+        let missing = Backend::ALL
             .iter()
-            .any(|b| (b.dialect().is_missing_table)(code.as_deref(), message));
-        let ours = OWN_TABLES.iter().find(|table| message.contains(*table));
-        if let (true, Some(table)) = (missing_table, ours) {
-            return AuditError::SchemaMissing {
-                missing: format!("table `{table}`"),
-            };
+            .any(|b| (b.dialect().is_missing_object)(code.as_deref(), message));
+        let table = OWN_TABLES.iter().find(|table| message.contains(*table));
+        let function = OWN_FUNCTIONS.iter().find(|f| message.contains(*f));
+        match (missing, table, function) {
+            (true, Some(table), _) => {
+                return AuditError::SchemaMissing {
+                    missing: format!("table `{table}`"),
+                };
+            }
+            (true, None, Some(function)) => {
+                return AuditError::SchemaMissing {
+                    missing: format!("function `{function}`"),
+                };
+            }
+            _ => {}
         }
     }
     AuditError::Database(error)

@@ -1,13 +1,16 @@
 //! Retention: the one maintenance path that removes audit events.
 //!
-//! The append-only triggers refuse every `DELETE` on the events table except
-//! inside [`Auditor::prune_before`], which opens a permit that lives only in
-//! its own transaction (a `SET LOCAL` setting on PostgreSQL, a row of
-//! `audit_retention_permit` on SQLite that is removed before commit) and
-//! records its own event, `audit:log_pruned`, in the same transaction.
+//! The append-only triggers refuse every `DELETE` on the events table but
+//! the ones [`Auditor::prune_before`] makes, and never let the log's own
+//! records (`audit:` codes: prunes, repairs, the first event) go, so that
+//! every prune leaves its trail. On PostgreSQL the permit is a row that only
+//! the schema owner's `audit_prune_batch` function may write (a role without
+//! `EXECUTE` on it cannot delete events at all); on SQLite it is a row of
+//! `audit_retention_permit`, and whoever has the file can write it.
 //!
-//! The triggers stop mistakes and code paths that bypass the library; they do
-//! not stop a database user who may drop triggers or grant the permit by hand.
+//! Events go in batches, each its own transaction that records what it
+//! deleted, so that writers are not held up for long (SQLite has one write
+//! lock) and a prune cut short leaves every deletion recorded.
 
 use chrono::{DateTime, Utc};
 
@@ -16,7 +19,7 @@ use super::auditor::Auditor;
 use super::error::{AuditError, classify};
 use super::table::{EventRow, events_table};
 use crate::actor::Actor;
-use crate::on_backend;
+use crate::backend::Db;
 use crate::reference::References;
 
 /// The type code of the event that records a prune. Codes declared in a
@@ -27,46 +30,115 @@ pub const PRUNED_EVENT_CODE: &str = "audit:log_pruned";
 /// The command name the prune record is stored with.
 const PRUNE_COMMAND: &str = "prune_before";
 
+/// Events deleted per transaction.
+const BATCH: i64 = 5_000;
+
 impl Auditor {
-    /// Deletes every event that occurred before `cutoff`, acting as `actor`,
-    /// and records an `audit:log_pruned` event saying how many went and
-    /// why. Returns the number of events deleted.
+    /// Deletes every event that occurred before `cutoff`, acting as
+    /// `actor`, and records `audit:log_pruned` events saying how many went
+    /// and why; the log's own records are never deleted. Returns the number
+    /// of events deleted.
+    ///
+    /// Refused ([`AuditError::CutoffTooRecent`]) when `cutoff` is later than
+    /// now minus the minimum retention ([`Auditor::with_min_retention`], 30
+    /// days by default). Concurrent prunes run one batch at a time. On
+    /// PostgreSQL the connected role needs `EXECUTE` on `audit_prune_batch`
+    /// (the schema owner has it; [`Auditor::grant_application_role`] does
+    /// not give it).
     pub async fn prune_before(
         &self,
         actor: &Actor,
         cutoff: DateTime<Utc>,
         reason: &str,
     ) -> Result<u64, AuditError> {
-        const DELETE: &str = concat!("DELETE FROM ", events_table!(), " WHERE occurred_at < $1");
-        let dialect = self.backend().dialect();
-        let mut tx = self.begin_tx().await?;
-        let deleted = on_backend!(tx.db(), conn => {
-            sqlx::query(dialect.grant_retention).execute(&mut *conn).await.map_err(classify)?;
-            let deleted = sqlx::query(DELETE)
-                .bind(cutoff.timestamp_micros())
+        let min_retention = self.min_retention();
+        let latest_allowed =
+            Utc::now() - chrono::Duration::from_std(min_retention).unwrap_or(chrono::Duration::MAX);
+        if cutoff > latest_allowed {
+            return Err(AuditError::CutoffTooRecent {
+                cutoff,
+                latest_allowed,
+                min_retention_secs: min_retention.as_secs(),
+            });
+        }
+        let mut total = 0;
+        for batch in 1.. {
+            let mut tx = self.begin_tx().await?;
+            let deleted = delete_batch(tx.db(), cutoff.timestamp_micros()).await?;
+            if deleted == 0 && batch > 1 {
+                tx.rollback().await?;
+                break;
+            }
+            total += deleted;
+            let payload = serde_json::json!({
+                "before": cutoff.to_rfc3339(),
+                "deleted": deleted,
+                "batch": batch,
+                "reason": reason,
+            });
+            let record = EventRow {
+                occurred_at: Utc::now().timestamp_micros(),
+                code: PRUNED_EVENT_CODE,
+                version: 1,
+                references: References::default(),
+                command_name: PRUNE_COMMAND,
+                command_id: uuid::Uuid::new_v4().to_string(),
+                payload: payload.to_string(),
+            };
+            append::write(tx.db(), actor, &[record]).await?;
+            tx.commit().await?;
+            if deleted < BATCH as u64 {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Deletes up to [`BATCH`] of the oldest events before `cutoff` (in
+/// microseconds) that are not the log's own records, in the transaction of `db`.
+async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
+    const SQLITE_DELETE: &str = concat!(
+        "DELETE FROM ",
+        events_table!(),
+        " WHERE id IN (SELECT id FROM ",
+        events_table!(),
+        " WHERE occurred_at < $1 AND substr(event_type, 1, 6) <> 'audit:' ORDER BY id LIMIT $2)"
+    );
+    Ok(match db {
+        Db::Sqlite(conn) => {
+            sqlx::query("INSERT INTO audit_retention_permit (granted) VALUES (1)")
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?;
+            let deleted = sqlx::query(SQLITE_DELETE)
+                .bind(cutoff)
+                .bind(BATCH)
                 .execute(&mut *conn)
                 .await
                 .map_err(classify)?
                 .rows_affected();
-            sqlx::query(dialect.revoke_retention).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM audit_retention_permit")
+                .execute(&mut *conn)
+                .await?;
             deleted
-        });
-        let payload = serde_json::json!({
-            "before": cutoff.to_rfc3339(),
-            "deleted": deleted,
-            "reason": reason,
-        });
-        let record = EventRow {
-            occurred_at: Utc::now().timestamp_micros(),
-            code: PRUNED_EVENT_CODE,
-            version: 1,
-            references: References::default(),
-            command_name: PRUNE_COMMAND,
-            command_id: uuid::Uuid::new_v4().to_string(),
-            payload: payload.to_string(),
-        };
-        append::write(tx.db(), actor, &[record]).await?;
-        tx.commit().await?;
-        Ok(deleted)
-    }
+        }
+        Db::Postgres(conn) => {
+            // One prune at a time: concurrent ones wait for this batch.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PRUNE_LOCK)
+                .execute(&mut *conn)
+                .await?;
+            let deleted: i64 = sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4)")
+                .bind(cutoff)
+                .bind(BATCH)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(classify)?;
+            u64::try_from(deleted).unwrap_or_default()
+        }
+    })
 }
+
+/// The advisory lock that serializes prunes on PostgreSQL.
+const PRUNE_LOCK: i64 = 4_242_424_243;

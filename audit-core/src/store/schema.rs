@@ -1,12 +1,13 @@
-//! The audit schema: one append-only events table with the indexes the page
-//! queries need, for each backend. Versioned in `audit_schema`. The DDL
-//! writes the events table as `{events}`, replaced by [`EVENTS_TABLE`].
+//! The audit schema as versioned migrations, one script per backend each,
+//! and what a sound schema must hold (for `verify`). Applied versions are
+//! rows of `audit_schema`. The DDL writes the events table as `{events}`
+//! and (PostgreSQL) the schema as `{schema}`, replaced when it runs.
 
 use super::table::EVENTS_TABLE;
 use crate::backend::Backend;
 
-/// The schema version this build creates and expects.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build creates and expects: the last migration's.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Indexes serving "newest events on parent P / on target X / about subject S /
 /// by actor A / of type T". Each index costs every insert (more pages per
@@ -20,8 +21,8 @@ CREATE INDEX IF NOT EXISTS {events}_by_type ON {events} (event_type, id DESC);
 DROP INDEX IF EXISTS {events}_by_command;
 ";
 
-/// SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
-const SQLITE: &str = "
+/// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
+const V1_SQLITE: &str = "
 CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS {events} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,9 +53,9 @@ WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit)
 BEGIN SELECT RAISE(ABORT, '{events} is append-only: DELETE is refused outside Auditor::prune_before'); END;
 ";
 
-/// PostgreSQL: the payload is JSONB; `occurred_at` is microseconds since the Unix epoch (UTC).
-const POSTGRES: &str = "
-SELECT pg_advisory_xact_lock(4242424242);
+/// Version 1 on PostgreSQL: the payload is JSONB; `occurred_at` is
+/// microseconds since the Unix epoch (UTC). (Version 2 replaces its functions.)
+const V1_POSTGRES: &str = "
 CREATE TABLE IF NOT EXISTS audit_schema (version BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS {events} (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -110,21 +111,226 @@ CREATE TRIGGER {events}_no_truncate BEFORE TRUNCATE ON {events}
     FOR EACH STATEMENT EXECUTE FUNCTION {events}_append_only();
 ";
 
-/// The whole migration for `backend`.
-pub(crate) fn script(backend: Backend) -> String {
-    let tables = match backend {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
-    format!(
-        "{tables}{INDEXES}
-INSERT INTO audit_schema (version) SELECT {SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM audit_schema);"
-    )
-    .replace("{events}", EVENTS_TABLE)
+/// Version 2 on SQLite: the log's identity (its first event, so that a
+/// re-created table shows), and a delete trigger that never lets the log's
+/// own records (`audit:` codes: prunes, repairs) go. Every trigger is
+/// dropped and created again, so that running it repairs them.
+const V2_SQLITE: &str = "
+CREATE TABLE IF NOT EXISTS audit_log_identity (log_id TEXT NOT NULL);
+DROP TRIGGER IF EXISTS {events}_no_replace;
+DROP TRIGGER IF EXISTS {events}_no_update;
+DROP TRIGGER IF EXISTS {events}_no_delete;
+";
+
+/// SQLite's triggers on the events table, as `sqlite_master` keeps them.
+pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 3] = [
+    (
+        "{events}_no_replace",
+        "CREATE TRIGGER {events}_no_replace BEFORE INSERT ON {events}
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {events} WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: replacing an event is refused'); END",
+    ),
+    (
+        "{events}_no_update",
+        "CREATE TRIGGER {events}_no_update BEFORE UPDATE ON {events}
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "{events}_no_delete",
+        "CREATE TRIGGER {events}_no_delete BEFORE DELETE ON {events}
+WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit) OR substr(OLD.event_type, 1, 6) = 'audit:'
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: DELETE is refused outside Auditor::prune_before, and the log''s own records are never deleted'); END",
+    ),
+];
+
+/// PostgreSQL's functions of the audit schema: name, arguments, what makes
+/// it (the part between `CREATE OR REPLACE FUNCTION name(args)` and the
+/// body), and the body, which `verify` compares with what the database holds.
+pub(crate) const POSTGRES_FUNCTIONS: [(&str, &str, &str, &str); 4] = [
+    (
+        "{events}_append_only",
+        "",
+        // Definer: it reads the retention permit, which no other role may.
+        "RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp",
+        "
+BEGIN
+    IF TG_OP = 'DELETE' AND substr(OLD.event_type, 1, 6) <> 'audit:'
+        AND EXISTS (SELECT 1 FROM audit_retention_permit WHERE tx_id = pg_current_xact_id()) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION '{events} is append-only: % is refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'events leave the log only through Auditor::prune_before, run by the schema owner';
+END
+",
+    ),
+    (
+        "audit_require_event",
+        "",
+        "RETURNS trigger LANGUAGE plpgsql",
+        "
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM {events} WHERE tx_id = pg_current_xact_id()) THEN
+        RAISE EXCEPTION 'table % is immutable: % outside an audited command is refused', TG_TABLE_NAME, TG_OP
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'write it through an #[auditable] command, which records its audit event in the same transaction';
+    END IF;
+    RETURN NULL;
+END
+",
+    ),
+    (
+        "audit_refuse_truncate",
+        "",
+        "RETURNS trigger LANGUAGE plpgsql",
+        "
+BEGIN
+    RAISE EXCEPTION 'table % is immutable: TRUNCATE is refused', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+",
+    ),
+    (
+        "audit_prune_batch",
+        "cutoff BIGINT, max_rows INTEGER",
+        // Definer: the one way to delete events, for roles granted EXECUTE
+        // (none but the owner by default).
+        "RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp",
+        "
+DECLARE
+    deleted BIGINT;
+BEGIN
+    INSERT INTO audit_retention_permit (tx_id) VALUES (pg_current_xact_id());
+    DELETE FROM {events} WHERE id IN (
+        SELECT id FROM {events}
+        WHERE occurred_at < cutoff AND substr(event_type, 1, 6) <> 'audit:'
+        ORDER BY id LIMIT max_rows
+    );
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    DELETE FROM audit_retention_permit WHERE tx_id = pg_current_xact_id();
+    RETURN deleted;
+END
+",
+    ),
+];
+
+/// PostgreSQL's triggers on the events table: name and the function it runs.
+pub(crate) const POSTGRES_TRIGGERS: [(&str, &str); 2] = [
+    ("{events}_no_change", "{events}_append_only"),
+    ("{events}_no_truncate", "{events}_append_only"),
+];
+
+/// Version 2 on PostgreSQL: retention through a definer function and a
+/// permit table only the owner may write (a setting any session could
+/// make), the log's identity, and a registry of protected tables.
+const V2_POSTGRES: &str = "
+CREATE TABLE IF NOT EXISTS audit_log_identity (log_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_protected_tables (name TEXT PRIMARY KEY);
+DROP TABLE IF EXISTS audit_retention_permit;
+CREATE TABLE audit_retention_permit (tx_id xid8 NOT NULL);
+REVOKE ALL ON audit_retention_permit FROM PUBLIC;
+{functions}
+REVOKE ALL ON FUNCTION audit_prune_batch(BIGINT, INTEGER) FROM PUBLIC;
+DROP TRIGGER IF EXISTS {events}_no_change ON {events};
+CREATE TRIGGER {events}_no_change BEFORE UPDATE OR DELETE ON {events}
+    FOR EACH ROW EXECUTE FUNCTION {events}_append_only();
+DROP TRIGGER IF EXISTS {events}_no_truncate ON {events};
+CREATE TRIGGER {events}_no_truncate BEFORE TRUNCATE ON {events}
+    FOR EACH STATEMENT EXECUTE FUNCTION {events}_append_only();
+";
+
+/// One version of the schema.
+pub(crate) struct Migration {
+    /// Its number; applied in order, each once.
+    pub version: i64,
+    /// What it does, for errors and logs.
+    pub description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Every version, in order. Each script is idempotent (it creates what is
+/// missing and replaces what it defines), so a repair runs them all again.
+pub(crate) const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        description: "the events table, its indexes and append-only triggers",
+        sqlite: V1_SQLITE,
+        postgres: V1_POSTGRES,
+    },
+    Migration {
+        version: 2,
+        description: "the log's identity, owner-only retention, records that are never pruned",
+        sqlite: V2_SQLITE,
+        postgres: V2_POSTGRES,
+    },
+];
+
+impl Migration {
+    /// The script for `backend`, in schema `schema` (PostgreSQL's current schema).
+    pub(crate) fn script(&self, backend: Backend, schema: &str) -> String {
+        let script = match backend {
+            Backend::Sqlite => {
+                let mut script = self.sqlite.to_owned();
+                if self.version == 1 {
+                    script.push_str(INDEXES);
+                }
+                if self.version == 2 {
+                    for (_, trigger) in SQLITE_TRIGGERS {
+                        script.push_str(trigger);
+                        script.push_str(";\n");
+                    }
+                }
+                script
+            }
+            Backend::Postgres => {
+                let mut script = self.postgres.to_owned();
+                if self.version == 1 {
+                    script.push_str(INDEXES);
+                }
+                script.replace("{functions}", &postgres_functions())
+            }
+        };
+        expand(&script, schema)
+    }
+}
+
+/// The `CREATE OR REPLACE FUNCTION` statements of [`POSTGRES_FUNCTIONS`].
+fn postgres_functions() -> String {
+    POSTGRES_FUNCTIONS
+        .iter()
+        .map(|(name, args, head, body)| {
+            format!("CREATE OR REPLACE FUNCTION {name}({args}) {head} AS $${body}$$;\n")
+        })
+        .collect()
+}
+
+/// Replaces the events table's and the schema's placeholders.
+pub(crate) fn expand(text: &str, schema: &str) -> String {
+    text.replace("{events}", EVENTS_TABLE)
+        .replace("{schema}", schema)
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 3] = [EVENTS_TABLE, "audit_schema", "audit_retention_permit"];
+pub(crate) const OWN_TABLES: [&str; 5] = [
+    EVENTS_TABLE,
+    "audit_schema",
+    "audit_retention_permit",
+    "audit_log_identity",
+    "audit_protected_tables",
+];
+
+/// Functions of the audit schema that the library calls by name.
+pub(crate) const OWN_FUNCTIONS: [&str; 1] = ["audit_prune_batch"];
+
+/// The type code of the log's anchor: the row with id 0 of the events
+/// table, written by the migration that made the log, whose command id
+/// `audit_log_identity` keeps. Queries never return it. If the table is
+/// dropped and made again, it is gone, and `schema_status` says so.
+pub(crate) const LOG_CREATED_CODE: &str = "audit:log_created";
+
+/// The type code of the event a schema repair records.
+pub(crate) const SCHEMA_REPAIRED_CODE: &str = "audit:schema_repaired";
 
 /// PostgreSQL triggers that refuse writes to `table` in a transaction that
 /// records no audit event (checked at commit), and any `TRUNCATE`.
@@ -136,9 +342,16 @@ CREATE CONSTRAINT TRIGGER audit_required AFTER INSERT OR UPDATE OR DELETE ON {ta
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_require_event();
 DROP TRIGGER IF EXISTS audit_no_truncate ON {table};
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();"
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+INSERT INTO audit_protected_tables (name) VALUES ('{table}') ON CONFLICT DO NOTHING;"
     )
 }
+
+/// The triggers [`protect_table`] makes: name and function.
+pub(crate) const PROTECTION_TRIGGERS: [(&str, &str); 2] = [
+    ("audit_required", "audit_require_event"),
+    ("audit_no_truncate", "audit_refuse_truncate"),
+];
 
 /// Whether `name` is a plain lowercase SQL identifier, safe to splice into DDL.
 pub(crate) fn is_plain_identifier(name: &str) -> bool {

@@ -69,7 +69,8 @@ impl SqlBuilder {
     /// Every filter of `q` after `WHERE`, the cursor's included; with
     /// `split`, the OR group at that index is replaced by one of its parts.
     fn filters(&mut self, q: &EventQuery, split: Option<(usize, &Folded<'_>)>) {
-        self.push_str("TRUE");
+        // Id 0 is the log's anchor (`audit_log_identity`), not an event.
+        self.push_str("id > 0");
         if !q.all.is_empty() {
             self.push_str(" AND ");
             self.conditions(&q.all, " AND ");
@@ -243,7 +244,7 @@ mod tests {
         let (sql, binds) = build_sql(Backend::Sqlite, &q);
         let part = |n: usize, cond: &str, first: usize| {
             format!(
-                "SELECT id FROM (SELECT id FROM audit_events WHERE TRUE AND {cond} \
+                "SELECT id FROM (SELECT id FROM audit_events WHERE id > 0 AND {cond} \
                  AND event_type IN (${first}) AND id > ${} ORDER BY id ASC LIMIT ${}) AS part{n}",
                 first + 1,
                 first + 2
@@ -264,7 +265,7 @@ mod tests {
         ]);
         let (sql, _) = build_sql(Backend::Sqlite, &q);
         assert!(
-            sql.ends_with("WHERE TRUE AND ((parent_kind = $1 AND parent_id IN ($2, $3))) ORDER BY id DESC LIMIT $4"),
+            sql.ends_with("WHERE id > 0 AND ((parent_kind = $1 AND parent_id IN ($2, $3))) ORDER BY id DESC LIMIT $4"),
             "{sql}"
         );
     }
@@ -273,7 +274,7 @@ mod tests {
     fn an_empty_any_of_group_matches_nothing_and_and_keeps_ids_apart() {
         let (sql, _) = build_sql(Backend::Sqlite, &EventQuery::new().any_of([]));
         assert!(
-            sql.ends_with("WHERE TRUE AND FALSE ORDER BY id DESC LIMIT $1"),
+            sql.ends_with("WHERE id > 0 AND FALSE ORDER BY id DESC LIMIT $1"),
             "{sql}"
         );
         let q = EventQuery::new()
