@@ -102,7 +102,7 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .unwrap_or_else(|e| panic!("cannot create the test database {name} at {url}: {e}"));
     // Closing is courtesy; the database exists either way.
     let _ = admin.close().await;
-    let db_url = database_url(&url, &name);
+    let db_url = database_url_for(&url, &name);
     let auditor = Auditor::connect(&db_url)
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
@@ -124,7 +124,7 @@ fn plain(test: &str) -> String {
 }
 
 /// `url` with its database replaced by `name`, its query string kept.
-fn database_url(url: &str, name: &str) -> String {
+fn database_url_for(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -180,6 +180,34 @@ pub fn label(auditor: &Auditor) -> &'static str {
     auditor.backend().name()
 }
 
+/// A URL that opens `auditor`'s test database again, for a child process
+/// (a command line under test, a worker to kill).
+///
+/// # Panics
+///
+/// When the database cannot say where it is.
+pub async fn database_url(auditor: &Auditor) -> String {
+    match auditor.pool() {
+        crate::backend::ByBackend::Sqlite(pool) => {
+            let file: String =
+                sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("the SQLite test database's file: {e}"));
+            format!("sqlite://{file}")
+        }
+        crate::backend::ByBackend::Postgres(pool) => {
+            let name: String = sqlx::query_scalar("SELECT current_database()")
+                .fetch_one(pool)
+                .await
+                .unwrap_or_else(|e| panic!("the PostgreSQL test database's name: {e}"));
+            let server = std::env::var(POSTGRES_URL_VAR)
+                .unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR} opened this database"));
+            database_url_for(&server, &name)
+        }
+    }
+}
+
 /// Runs `sql` (one or more statements, no parameters) on its own
 /// connection from the pool, outside any audited transaction; returns the
 /// rows affected. For setting up and tampering with a test database by hand.
@@ -207,18 +235,21 @@ pub async fn scalar(auditor: &Auditor, sql: &str) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::database_url;
+    use super::database_url_for;
 
     #[test]
     fn the_database_is_replaced_and_the_query_kept() {
         assert_eq!(
-            database_url("postgres://u@h:5432/postgres", "t1"),
+            database_url_for("postgres://u@h:5432/postgres", "t1"),
             "postgres://u@h:5432/t1"
         );
         assert_eq!(
-            database_url("postgres://u@h/postgres?sslmode=disable", "t1"),
+            database_url_for("postgres://u@h/postgres?sslmode=disable", "t1"),
             "postgres://u@h/t1?sslmode=disable"
         );
-        assert_eq!(database_url("postgres://u@h", "t1"), "postgres://u@h/t1");
+        assert_eq!(
+            database_url_for("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
     }
 }

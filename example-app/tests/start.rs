@@ -1,0 +1,91 @@
+//! What a start of the command line does with the database: it only reads
+//! the schema's state (no DDL, no lock a reader could hold up), and it
+//! refuses a damaged schema, naming the command that repairs it.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use audit_core::Pool;
+use sqlx::Connection;
+
+/// Runs the command line on `url` with `args`, on a thread of its own.
+async fn cli(url: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
+    command.args(args).env("DATABASE_URL", url);
+    tokio::task::spawn_blocking(move || command.output().expect("run example-app"))
+        .await
+        .expect("the command line's thread")
+}
+
+#[tokio::test]
+async fn a_start_does_not_wait_for_a_reader_of_a_protected_table() {
+    let Some(auditor) = common::postgres("start_reader").await else {
+        return;
+    };
+    example_app::schema::migrate(&auditor).await.unwrap();
+    let url = audit_core::testing::database_url(&auditor).await;
+    // A reader that stays inside its transaction, holding its lock on
+    // `memberships` (a report, a stuck session).
+    let mut reader = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut reading = reader.begin().await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM memberships")
+        .execute(&mut *reading)
+        .await
+        .unwrap();
+    // Re-creating the table's triggers at start would wait for the reader
+    // forever; a start that only reads the catalog does not. The bound
+    // only tells a hang from an answer.
+    let started = tokio::time::timeout(Duration::from_secs(60), cli(&url, &["log"])).await;
+    let output = started.expect("the start waited for the reader's lock");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    reading.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
+    for auditor in common::auditors("start_damaged").await {
+        let label = common::label(&auditor);
+        let url = audit_core::testing::database_url(&auditor).await;
+        let drop = match auditor.pool() {
+            Pool::Sqlite(_) => "DROP TRIGGER audit_events_no_update",
+            Pool::Postgres(_) => "DROP TRIGGER audit_required ON memberships",
+        };
+        common::execute(&auditor, drop).await.unwrap();
+
+        let refused = cli(&url, &["log"]).await;
+        assert!(!refused.status.success(), "{label}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("damaged") && stderr.contains("example-app repair-schema"),
+            "{label}: {stderr}"
+        );
+        // A change is refused too, before it starts.
+        let change = cli(&url, &["add-project", "Apollo"]).await;
+        assert!(!change.status.success(), "{label}");
+
+        let repair = cli(
+            &url,
+            &["repair-schema", "--reason", "trigger dropped by hand"],
+        )
+        .await;
+        assert!(
+            repair.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&repair.stderr)
+        );
+        let log = cli(&url, &["log", "--json"]).await;
+        assert!(log.status.success(), "{label}");
+        let stdout = String::from_utf8_lossy(&log.stdout);
+        assert!(
+            stdout.contains("audit:schema_repaired") && stdout.contains("trigger dropped by hand"),
+            "{label}: {stdout}"
+        );
+        assert!(cli(&url, &["add-project", "Apollo"]).await.status.success());
+    }
+}
