@@ -14,16 +14,17 @@ mod query;
 mod retention;
 mod retry;
 mod schema;
+mod status;
 mod table;
 mod transaction;
 
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
 pub use command::{Command, EmittedBy, MAX_PAYLOAD_BYTES};
 pub use error::{AuditError, CommitProbe};
-pub use migrate::SchemaStatus;
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, RetryPolicy, Retryable};
 pub use schema::SCHEMA_VERSION;
+pub use status::SchemaStatus;
 pub use table::EVENTS_TABLE;
 pub use transaction::{Audit, Isolation};
