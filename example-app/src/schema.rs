@@ -51,7 +51,16 @@ CREATE TABLE IF NOT EXISTS memberships (
 pub async fn open(auditor: &Auditor) -> Result<(), StartError> {
     match auditor.schema_status().await? {
         SchemaStatus::Current => Ok(()),
-        SchemaStatus::Absent => Ok(migrate(auditor).await?),
+        SchemaStatus::Absent => {
+            // A new database has none of the staff area's tables either; one
+            // that has them lost its whole audit schema, log included.
+            let tables = auditor.unclassified_tables(&[]).await?;
+            if tables.is_empty() {
+                Ok(migrate(auditor).await?)
+            } else {
+                Err(StartError::LogMissing { tables })
+            }
+        }
         SchemaStatus::Outdated { found } => Err(StartError::Outdated { found }),
         SchemaStatus::TooNew { found } => Err(StartError::TooNew { found }),
         SchemaStatus::Damaged { problems } => Err(StartError::Damaged { problems }),
@@ -89,6 +98,16 @@ pub enum StartError {
     Damaged {
         /// What is wrong.
         problems: Vec<String>,
+    },
+    /// The staff area's tables exist, but no part of the audit schema.
+    #[error(
+        "the database has the staff area's tables ({}) but no audit log: it was dropped. \
+         Run `example-app migrate` to start a new, empty log (the old one is lost)",
+        tables.join(", ")
+    )]
+    LogMissing {
+        /// The application tables found.
+        tables: Vec<String>,
     },
     /// A state this program does not know how to handle.
     #[error("the database's audit schema is in a state this program does not handle: {0}")]

@@ -89,3 +89,31 @@ async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
         assert!(cli(&url, &["add-project", "Apollo"]).await.status.success());
     }
 }
+
+#[tokio::test]
+async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
+    for auditor in common::auditors("start_log_dropped").await {
+        let label = common::label(&auditor);
+        let url = audit_core::testing::database_url(&auditor).await;
+        let drop = match auditor.pool() {
+            Pool::Sqlite(_) => {
+                "DROP TABLE audit_events; DROP TABLE audit_schema; \
+                 DROP TABLE audit_retention_permit; DROP TABLE audit_log_identity"
+            }
+            Pool::Postgres(_) => {
+                "DROP TABLE audit_events, audit_schema, audit_retention_permit, \
+                 audit_log_identity, audit_protected_tables CASCADE; \
+                 DROP FUNCTION audit_events_append_only, audit_require_event, \
+                 audit_refuse_truncate, audit_prune_batch CASCADE"
+            }
+        };
+        common::execute(&auditor, drop).await.unwrap();
+        let refused = cli(&url, &["log"]).await;
+        assert!(!refused.status.success(), "{label}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("no audit log") && stderr.contains("example-app migrate"),
+            "{label}: {stderr}"
+        );
+    }
+}
