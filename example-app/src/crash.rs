@@ -1,19 +1,26 @@
 //! The crash test's two halves: a worker that runs membership commands in
-//! a loop until it is killed, and a checker that verifies, from what the
-//! database holds afterwards, that every committed change has its events
-//! and no event lacks its change.
+//! a loop until it is killed, several at once on shared memberships, and a
+//! checker that verifies, from what the database holds afterwards, that
+//! every committed change has its events, no event lacks its change or is
+//! there twice, and each membership's roles events form an unbroken chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use audit_core::{Actor, Auditor};
+use audit_core::{Actor, Auditor, Isolation, RetryPolicy, Retryable};
+use serde::Deserialize;
 
-use crate::commands::{self, CommandError};
+use crate::commands::{self, CommandError, StaffAudit};
 use crate::directory;
 use crate::domain::{ProjectRef, Role, Roles, UserRef};
 use crate::events::StaffEvent;
 
-/// The projects the worker spreads memberships over.
+/// The projects the workers spread memberships over.
 const PROJECTS: [&str; 3] = ["crash-a", "crash-b", "crash-c"];
+
+/// How many of the most recent memberships (of all workers) a change or a
+/// removal picks from: few, so that workers running at once change the
+/// same memberships and wait for each other's locks.
+const SHARED_MEMBERSHIPS: i64 = 8;
 
 /// A small deterministic generator (SplitMix64), so a seed replays a run.
 #[derive(Debug, Clone)]
@@ -48,25 +55,39 @@ fn random_roles(rng: &mut Rng) -> Roles {
     roles
 }
 
-async fn ensure_projects(auditor: &Auditor) -> Result<Vec<ProjectRef>, CommandError> {
-    let mut projects = Vec::new();
-    for name in PROJECTS {
-        let project = match directory::project_named(auditor, name).await? {
-            Some(project) => project,
-            None => {
-                let mut audit = auditor
-                    .begin::<StaffEvent>(Actor::system("crash-worker"))
-                    .await?;
-                let project = commands::add_project(&mut audit, name).await?;
-                audit.commit().await?;
-                project
-            }
-        };
-        projects.push(project);
-    }
-    Ok(projects)
+/// How a worker runs each change: retried when the database refuses it
+/// because of a concurrent one (a deadlock or a serialization failure on
+/// PostgreSQL, a busy database on SQLite). READ COMMITTED, not
+/// serializable: the commands' locking reads (`find_for_update`) are what
+/// keep a `before` true, and they need to see the latest committed row.
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .isolation(Isolation::Default)
+        .attempts(20)
 }
 
+/// The project named `name`, created if missing. Workers start at once, so
+/// another one may create it first: then its name is taken, and the
+/// project is read again.
+async fn ensure_project(auditor: &Auditor, name: &'static str) -> Result<ProjectRef, CommandError> {
+    if let Some(project) = directory::project_named(auditor, name).await? {
+        return Ok(project);
+    }
+    let created = auditor
+        .transact::<StaffEvent, _, CommandError, _>(
+            Actor::system("crash-worker"),
+            retry_policy(),
+            |audit| Box::pin(commands::add_project(audit, name)),
+        )
+        .await;
+    match created {
+        Ok(project) => Ok(project),
+        Err(e) => directory::project_named(auditor, name).await?.ok_or(e),
+    }
+}
+
+/// A project and a user of one of the most recent memberships, whichever
+/// worker added it.
 async fn random_member(
     auditor: &Auditor,
     rng: &mut Rng,
@@ -75,8 +96,9 @@ async fn random_member(
         sqlx::query_as(
             "SELECT p.id, p.name, u.id, u.username FROM memberships m \
              JOIN projects p ON p.id = m.project_id JOIN users u ON u.id = m.user_id \
-             ORDER BY m.id DESC LIMIT 20",
+             ORDER BY m.id DESC LIMIT $1",
         )
+        .bind(SHARED_MEMBERSHIPS)
         .fetch_all(pool)
         .await?
     });
@@ -96,163 +118,420 @@ async fn random_member(
     )))
 }
 
-/// Runs membership commands until killed (or `limit` commands, if given),
-/// calling `ready` once its projects exist:
-/// add a new user to a project with roles, change a member's roles, or
-/// remove a member, each in its own transaction. Returns how many committed.
+/// One change of a worker, chosen before its transaction begins so that a
+/// retry makes the same change.
+#[derive(Debug, Clone)]
+enum Change {
+    /// A new user, added to a project with roles (two commands, one
+    /// transaction).
+    Join {
+        username: String,
+        project: ProjectRef,
+        roles: Roles,
+    },
+    /// A member's roles changed.
+    SetRoles {
+        project: ProjectRef,
+        user: UserRef,
+        roles: Roles,
+    },
+    /// A member removed (its roles cleared first, by a nested command).
+    Leave { project: ProjectRef, user: UserRef },
+}
+
+impl Change {
+    async fn apply(self, audit: &mut StaffAudit) -> Result<(), CommandError> {
+        match self {
+            Change::Join {
+                username,
+                project,
+                roles,
+            } => {
+                let user = commands::add_user(audit, &username, Roles::new()).await?;
+                commands::add_member(audit, &project, &user, roles).await?;
+            }
+            Change::SetRoles {
+                project,
+                user,
+                roles,
+            } => commands::update_member_roles(audit, &project, &user, roles).await?,
+            Change::Leave { project, user } => {
+                commands::remove_member(audit, &project, &user).await?
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WorkReport {
+    /// Changes committed.
+    pub committed: u64,
+    /// Changes not made because another worker had removed the membership
+    /// after it was picked (the command failed with `NotAMember` and its
+    /// transaction rolled back).
+    pub gone: u64,
+    /// Attempts that the database refused because of a concurrent
+    /// transaction and that ran again.
+    pub retried: u64,
+}
+
+/// Runs membership changes until killed (or until `limit` have committed,
+/// if given), calling `ready` once its projects exist: add a new user to a
+/// project with roles, change a member's roles, or remove a member, each in
+/// its own transaction through [`Auditor::transact`], so that a change the
+/// database refuses because of another worker is made again. Changes and
+/// removals pick among the few most recent memberships of all workers, so
+/// that several workers contend. A change whose membership another worker
+/// removed first is counted as gone; any other failure ends the worker with
+/// its error.
 pub async fn work(
     auditor: &Auditor,
     seed: u64,
     limit: Option<u64>,
     ready: impl FnOnce(),
-) -> Result<u64, CommandError> {
+) -> Result<WorkReport, CommandError> {
     let mut rng = Rng::new(seed);
-    let projects = ensure_projects(auditor).await?;
+    let mut projects = Vec::new();
+    for name in PROJECTS {
+        projects.push(ensure_project(auditor, name).await?);
+    }
     ready();
     let actor = Actor::system("crash-worker");
-    let mut done = 0;
-    while limit.is_none_or(|limit| done < limit) {
+    let mut report = WorkReport::default();
+    let mut picked = 0u64;
+    while limit.is_none_or(|limit| report.committed < limit) {
+        picked += 1;
         let op = rng.below(4);
-        let member = match op {
-            0 | 1 => None,
-            _ => match random_member(auditor, &mut rng).await? {
-                Some(member) => Some(member),
-                None => continue,
-            },
+        let change = if op < 2 {
+            Change::Join {
+                username: format!("u{seed:x}-{picked}-{:x}", rng.next_u64()),
+                project: projects[rng.below(projects.len() as u64) as usize].clone(),
+                roles: random_roles(&mut rng),
+            }
+        } else {
+            let (project, user) = match random_member(auditor, &mut rng).await {
+                Ok(Some(member)) => member,
+                Ok(None) => continue,
+                // A read refused by a concurrent writer: pick again.
+                Err(e) if e.is_retryable() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if op == 2 {
+                let roles = random_roles(&mut rng);
+                Change::SetRoles {
+                    project,
+                    user,
+                    roles,
+                }
+            } else {
+                Change::Leave { project, user }
+            }
         };
-        let mut audit = auditor.begin::<StaffEvent>(actor.clone()).await?;
-        match (op, member) {
-            (2, Some((project, user))) => {
-                let roles = random_roles(&mut rng);
-                commands::update_member_roles(&mut audit, &project, &user, roles).await?;
-            }
-            (_, Some((project, user))) => {
-                commands::remove_member(&mut audit, &project, &user).await?;
-            }
-            (_, None) => {
-                let name = format!("u{seed:x}-{done}-{:x}", rng.next_u64());
-                let user = commands::add_user(&mut audit, &name, Roles::new()).await?;
-                let project = &projects[rng.below(projects.len() as u64) as usize];
-                let roles = random_roles(&mut rng);
-                commands::add_member(&mut audit, project, &user, roles).await?;
-            }
+        let mut attempts = 0u64;
+        let outcome = auditor
+            .transact::<StaffEvent, _, CommandError, _>(actor.clone(), retry_policy(), |audit| {
+                attempts += 1;
+                Box::pin(change.clone().apply(audit))
+            })
+            .await;
+        report.retried += attempts.saturating_sub(1);
+        match outcome {
+            Ok(()) => report.committed += 1,
+            Err(CommandError::NotAMember { .. }) => report.gone += 1,
+            Err(e) => return Err(e),
         }
-        audit.commit().await?;
-        done += 1;
     }
-    Ok(done)
+    Ok(report)
 }
 
-/// What the checker found: empty when every invariant holds.
+/// What the checker found: `problems` is empty when every invariant holds.
 #[derive(Debug, Default)]
 pub struct Findings {
     /// The broken invariants, one sentence each.
     pub problems: Vec<String>,
     /// Memberships in the table.
     pub memberships: usize,
-    /// Membership events in the log.
+    /// Users in the table.
+    pub users: usize,
+    /// Events in the log, of every type.
     pub events: usize,
+    /// Membership events in the log.
+    pub membership_events: usize,
+    /// Roles events whose `before` was checked against the `after` of the
+    /// previous roles event of their membership.
+    pub roles_links: usize,
 }
 
-type EventRow = (i64, String, Option<String>, String, String);
+/// What the checker reads, in one snapshot.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// Each membership's id and stored roles (JSON).
+    pub memberships: Vec<(i64, String)>,
+    /// Each user's id.
+    pub users: Vec<i64>,
+    /// Every event, by id.
+    pub events: Vec<SnapshotEvent>,
+}
 
-/// Checks the invariants of the worker's log against the tables:
-/// - every membership has its added event, and its roles are those of its
-///   latest roles event (its last change has its event);
-/// - every membership with an added event is in the table unless a removed
-///   event says it left, and no removed membership is in the table (every
-///   event's change is visible);
-/// - every command id holds a whole command: an add has its roles event, a
-///   removal its roles-cleared event, for the same membership.
-pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
-    let memberships_sql = "SELECT id, roles FROM memberships";
+/// One event as the checker reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotEvent {
+    /// The event's id.
+    pub id: i64,
+    /// Its type code.
+    pub code: String,
+    /// Its target's id, if any.
+    pub target: Option<String>,
+    /// The id of the command that emitted it.
+    pub command: String,
+    /// Its payload, as JSON text.
+    pub payload: String,
+}
+
+/// Reads the memberships, the users and the whole log in one snapshot.
+pub async fn snapshot(auditor: &Auditor) -> Result<Snapshot, sqlx::Error> {
     let payload = if auditor.backend() == audit_core::Backend::Postgres {
         "payload::text"
     } else {
         "payload"
     };
     let events_sql = format!(
+        // Id 0 is the log's anchor, and `audit:` codes are the log's own
+        // records (its anchor, prunes, repairs): not the application's events.
         "SELECT id, event_type, target_id, command_id, {payload} FROM audit_events \
-         WHERE event_type LIKE 'project_member_%' ORDER BY id"
+         WHERE id > 0 AND event_type NOT LIKE 'audit:%' ORDER BY id"
     );
-    // Both reads in one snapshot, or a commit landing between them (a
+    // All reads in one snapshot, or a commit landing between them (a
     // command still finishing elsewhere) would look like a broken invariant.
-    let (memberships, events): (Vec<(i64, String)>, Vec<EventRow>) = audit_core::on_backend!(auditor.pool(), pool => {{
+    type Row = (i64, String, Option<String>, String, String);
+    let (memberships, users, events): (Vec<(i64, String)>, Vec<i64>, Vec<Row>) = audit_core::on_backend!(auditor.pool(), pool => {{
         let mut tx = pool.begin().await?;
         if auditor.backend() == audit_core::Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;
         }
-        let memberships = sqlx::query_as(memberships_sql).fetch_all(&mut *tx).await?;
+        let memberships = sqlx::query_as("SELECT id, roles FROM memberships ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let users = sqlx::query_scalar("SELECT id FROM users ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
         let events = sqlx::query_as(sqlx::AssertSqlSafe(events_sql.clone())).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
-        (memberships, events)
+        (memberships, users, events)
     }});
+    Ok(Snapshot {
+        memberships,
+        users,
+        events: events
+            .into_iter()
+            .map(|(id, code, target, command, payload)| SnapshotEvent {
+                id,
+                code,
+                target,
+                command,
+                payload,
+            })
+            .collect(),
+    })
+}
+
+/// Reads a snapshot of the database ([`snapshot`]) and checks it ([`verify`]).
+pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
+    Ok(verify(&snapshot(auditor).await?))
+}
+
+/// The part of a roles event's payload the chain needs.
+#[derive(Deserialize)]
+struct RolesChange {
+    before: Roles,
+    after: Roles,
+}
+
+/// One membership's history, as its events tell it so far.
+#[derive(Default)]
+struct History {
+    /// The id of its added event.
+    added: Option<i64>,
+    /// The id of its removed event.
+    removed: Option<i64>,
+    /// Its roles after the latest roles event (empty when added).
+    roles: Roles,
+    /// The id of its latest roles event.
+    last_roles_event: Option<i64>,
+}
+
+/// Checks the invariants of the workers' log against the tables:
+/// - every membership has its added event, and its roles are those of its
+///   latest roles event (its last change has its event);
+/// - every membership with an added event is in the table unless a removed
+///   event says it left, and no removed membership is in the table (every
+///   event's change is visible);
+/// - every user has its created event, and every created user is in the
+///   table (users are never deleted);
+/// - every command id holds a whole command: an add has its roles event, a
+///   removal its roles-cleared event, for the same membership;
+/// - no event is there twice (one command id, type and target);
+/// - each membership's roles events, in commit order, form a chain: each
+///   one's `before` is the previous one's `after`, the first one's `before`
+///   is the empty set the membership is added with, none comes before the
+///   added event or after the removed one, and a membership leaves with
+///   its roles cleared.
+///
+/// Commit order: on SQLite (one writer at a time) ids are commit order. On
+/// PostgreSQL they are not in general (an id is taken at INSERT, and a
+/// transaction that took a smaller one may commit later), but they are for
+/// one membership's events: every command that changes a membership locks
+/// its row from its read to its commit (`Membership::find_for_update`; an
+/// added membership is invisible to others until its commit) and writes
+/// its events just before COMMIT, so of two transactions on one
+/// membership, the second takes its event ids after the first committed.
+pub fn verify(snapshot: &Snapshot) -> Findings {
+    let mut events: Vec<&SnapshotEvent> = snapshot.events.iter().collect();
+    events.sort_by_key(|e| e.id);
     let mut findings = Findings {
-        memberships: memberships.len(),
+        memberships: snapshot.memberships.len(),
+        users: snapshot.users.len(),
         events: events.len(),
         ..Findings::default()
     };
     let problems = &mut findings.problems;
 
-    let mut added = BTreeSet::new();
-    let mut removed = BTreeSet::new();
-    let mut latest_roles: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut seen: BTreeMap<(&str, &str, &str), i64> = BTreeMap::new();
+    let mut created_users = BTreeSet::new();
+    let mut histories: BTreeMap<&str, History> = BTreeMap::new();
     let mut by_command: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
-    for (id, code, target, command, payload) in &events {
-        let Some(target) = target.as_deref() else {
+    for event in events {
+        let (id, code) = (event.id, event.code.as_str());
+        let Some(target) = event.target.as_deref() else {
             problems.push(format!("event {id} ({code}) has no target"));
             continue;
         };
-        by_command.entry(command).or_default().push((code, target));
-        match code.as_str() {
+        if let Some(first) = seen.insert((&event.command, code, target), id) {
+            problems.push(format!(
+                "event {id} repeats event {first}: {code} of {target} in command {}",
+                event.command
+            ));
+        }
+        if code == "user_created" {
+            created_users.insert(target);
+        }
+        if !code.starts_with("project_member_") {
+            continue;
+        }
+        findings.membership_events += 1;
+        by_command
+            .entry(&event.command)
+            .or_default()
+            .push((code, target));
+        let history = histories.entry(target).or_default();
+        if code != "project_member_added" && history.added.is_none() {
+            problems.push(format!(
+                "event {id} ({code}) of membership {target} comes before its added event"
+            ));
+        }
+        if let Some(removed) = history.removed {
+            problems.push(format!(
+                "event {id} ({code}) of membership {target} comes after its removed event {removed}"
+            ));
+        }
+        match code {
             "project_member_added" => {
-                added.insert(target.to_owned());
+                if let Some(first) = history.added {
+                    problems.push(format!(
+                        "membership {target} is added twice, by events {first} and {id}"
+                    ));
+                }
+                history.added = Some(id);
             }
             "project_member_removed" => {
-                removed.insert(target.to_owned());
+                if !history.roles.is_empty() {
+                    problems.push(format!(
+                        "membership {target} is removed (event {id}) with roles {:?} never cleared",
+                        history.roles
+                    ));
+                }
+                history.removed = Some(id);
             }
             "project_member_updated_roles" => {
-                let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-                latest_roles.insert(target.to_owned(), value["after"].clone());
+                let change: RolesChange = match serde_json::from_str(&event.payload) {
+                    Ok(change) => change,
+                    Err(e) => {
+                        problems.push(format!("roles event {id} cannot be read: {e}"));
+                        continue;
+                    }
+                };
+                if change.before != history.roles {
+                    let previous = match history.last_roles_event {
+                        Some(previous) => format!("roles event {previous} left"),
+                        None => "it was added with".to_owned(),
+                    };
+                    problems.push(format!(
+                        "membership {target}: roles event {id} says before {:?}, but {previous} {:?}",
+                        change.before, history.roles
+                    ));
+                }
+                findings.roles_links += 1;
+                history.roles = change.after;
+                history.last_roles_event = Some(id);
             }
             _ => {}
         }
     }
-    let in_table: BTreeMap<String, &str> = memberships
+
+    let in_table: BTreeMap<String, &str> = snapshot
+        .memberships
         .iter()
         .map(|(id, roles)| (id.to_string(), roles.as_str()))
         .collect();
     for (id, roles) in &in_table {
-        if !added.contains(id) {
+        let Some(history) = histories.get(id.as_str()).filter(|h| h.added.is_some()) else {
             problems.push(format!(
                 "membership {id} is in the table without its added event"
             ));
+            continue;
+        };
+        match serde_json::from_str::<Roles>(roles) {
+            Ok(stored) if stored == history.roles => {}
+            Ok(stored) => problems.push(format!(
+                "membership {id} has roles {stored:?} but its latest roles event says {:?}",
+                history.roles
+            )),
+            Err(e) => problems.push(format!("membership {id} has unreadable roles: {e}")),
         }
-        let stored: serde_json::Value = serde_json::from_str(roles).unwrap_or_default();
-        let logged = latest_roles
-            .get(id)
-            .cloned()
-            .unwrap_or(serde_json::json!([]));
-        if stored != logged {
+        if let Some(removed) = history.removed {
             problems.push(format!(
-                "membership {id} has roles {stored} but its latest roles event says {logged}"
-            ));
-        }
-        if removed.contains(id) {
-            problems.push(format!(
-                "membership {id} is in the table after its removed event"
+                "membership {id} is in the table after its removed event {removed}"
             ));
         }
     }
-    for id in &added {
-        if !in_table.contains_key(id) && !removed.contains(id) {
+    for (id, history) in &histories {
+        if history.added.is_some() && history.removed.is_none() && !in_table.contains_key(*id) {
             problems.push(format!(
                 "membership {id} has an added event but is not in the table"
             ));
         }
     }
+
+    let users: BTreeSet<String> = snapshot.users.iter().map(i64::to_string).collect();
+    for id in &users {
+        if !created_users.contains(id.as_str()) {
+            problems.push(format!(
+                "user {id} is in the table without its created event"
+            ));
+        }
+    }
+    for id in &created_users {
+        if !users.contains(*id) {
+            problems.push(format!(
+                "user {id} has a created event but is not in the table"
+            ));
+        }
+    }
+
     for (command, parts) in &by_command {
         let has = |code: &str, target: &str| parts.contains(&(code, target));
         for (code, target) in parts {
@@ -268,5 +547,151 @@ pub async fn check(auditor: &Auditor) -> Result<Findings, sqlx::Error> {
             }
         }
     }
-    Ok(findings)
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, code: &str, target: &str, command: &str) -> SnapshotEvent {
+        SnapshotEvent {
+            id,
+            code: code.to_owned(),
+            target: Some(target.to_owned()),
+            command: command.to_owned(),
+            payload: "{}".to_owned(),
+        }
+    }
+
+    fn roles(roles: &[Role]) -> Roles {
+        roles.iter().copied().collect()
+    }
+
+    fn roles_event(
+        id: i64,
+        target: &str,
+        command: &str,
+        before: &[Role],
+        after: &[Role],
+    ) -> SnapshotEvent {
+        SnapshotEvent {
+            payload: serde_json::json!({ "before": roles(before), "after": roles(after) })
+                .to_string(),
+            ..event(id, "project_member_updated_roles", target, command)
+        }
+    }
+
+    const DEV: Role = Role::ProjectDeveloper;
+    const COLLAB: Role = Role::ProjectCollaborator;
+
+    /// Two users, each joined to a project: membership 1 then has its
+    /// roles changed; membership 2 is removed.
+    fn consistent() -> Snapshot {
+        Snapshot {
+            memberships: vec![(1, serde_json::to_string(&roles(&[COLLAB])).unwrap())],
+            users: vec![7, 8],
+            events: vec![
+                event(1, "user_created", "7", "a"),
+                event(2, "project_member_added", "1", "b"),
+                roles_event(3, "1", "b", &[], &[DEV]),
+                event(4, "user_created", "8", "c"),
+                event(5, "project_member_added", "2", "d"),
+                roles_event(6, "2", "d", &[], &[DEV, COLLAB]),
+                roles_event(7, "1", "e", &[DEV], &[COLLAB]),
+                roles_event(8, "2", "f", &[DEV, COLLAB], &[]),
+                event(9, "project_member_removed", "2", "f"),
+            ],
+        }
+    }
+
+    fn problems(snapshot: &Snapshot) -> String {
+        verify(snapshot).problems.join("\n")
+    }
+
+    #[test]
+    fn a_consistent_log_passes_and_every_roles_event_is_a_link() {
+        let findings = verify(&consistent());
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        assert_eq!(findings.roles_links, 4);
+        assert_eq!(findings.membership_events, 7);
+        assert_eq!(findings.events, 9);
+    }
+
+    #[test]
+    fn a_stale_before_breaks_the_chain() {
+        let mut snapshot = consistent();
+        snapshot.events[6] = roles_event(7, "1", "e", &[COLLAB], &[COLLAB]);
+        let found = problems(&snapshot);
+        assert!(
+            found.contains("membership 1: roles event 7 says before")
+                && found.contains("roles event 3 left"),
+            "{found}"
+        );
+        // The first roles event starts from the empty set.
+        let mut snapshot = consistent();
+        snapshot.events[2] = roles_event(3, "1", "b", &[COLLAB], &[DEV]);
+        assert!(problems(&snapshot).contains("it was added with"));
+    }
+
+    #[test]
+    fn events_out_of_place_are_found() {
+        // A roles event after the removal, one before the addition.
+        let mut snapshot = consistent();
+        snapshot.events.push(roles_event(10, "2", "g", &[], &[DEV]));
+        snapshot.events.push(roles_event(11, "3", "h", &[], &[DEV]));
+        let found = problems(&snapshot);
+        assert!(found.contains("comes after its removed event 9"), "{found}");
+        assert!(
+            found.contains("membership 3 comes before its added event"),
+            "{found}"
+        );
+        // A removal that did not clear the roles.
+        let mut snapshot = consistent();
+        snapshot.events.remove(7);
+        assert!(problems(&snapshot).contains("never cleared"));
+    }
+
+    #[test]
+    fn a_repeated_event_is_a_duplicate() {
+        let mut snapshot = consistent();
+        snapshot.events.push(event(10, "user_created", "8", "c"));
+        assert!(problems(&snapshot).contains("event 10 repeats event 4"));
+    }
+
+    #[test]
+    fn rows_without_their_creating_event_are_found() {
+        let mut snapshot = consistent();
+        snapshot.users.push(9);
+        snapshot.memberships.push((5, "[]".to_owned()));
+        let found = problems(&snapshot);
+        assert!(
+            found.contains("user 9 is in the table without its created event"),
+            "{found}"
+        );
+        assert!(
+            found.contains("membership 5 is in the table without its added event"),
+            "{found}"
+        );
+        // And events without their rows.
+        let mut snapshot = consistent();
+        snapshot.users.retain(|&u| u != 8);
+        snapshot.memberships.clear();
+        let found = problems(&snapshot);
+        assert!(
+            found.contains("user 8 has a created event but is not in the table"),
+            "{found}"
+        );
+        assert!(
+            found.contains("membership 1 has an added event but is not in the table"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn stored_roles_must_match_the_latest_roles_event() {
+        let mut snapshot = consistent();
+        snapshot.memberships[0].1 = serde_json::to_string(&roles(&[DEV])).unwrap();
+        assert!(problems(&snapshot).contains("but its latest roles event says"));
+    }
 }

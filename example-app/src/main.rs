@@ -1,17 +1,22 @@
 //! The example staff area's command line. Every subcommand works the same on
 //! SQLite and PostgreSQL; the database is `sqlite://example.db` in the working
 //! directory unless `DATABASE_URL` or `--database-url` says otherwise, and
-//! migrations run on start.
+//! migrations run on start. Every change subcommand runs through
+//! `Auditor::transact`: a change the database refuses because of a
+//! concurrent one (a deadlock, a serialization failure, a busy SQLite
+//! database) is made again, and the user sees only the outcome.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
 
-use audit_core::{Actor, Auditor, Cursor, SCHEMA_VERSION};
+use audit_core::{
+    Actor, Attempt, Auditor, Cursor, Isolation, RetryPolicy, Retryable, SCHEMA_VERSION,
+};
 use clap::{Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash};
 use example_app::commands::{self, CommandError, StaffAudit};
-use example_app::domain::{ProjectRef, Role, UserRef};
-use example_app::events::StaffEventType;
+use example_app::domain::{ProjectRef, Role, Roles, UserRef};
+use example_app::events::{StaffEvent, StaffEventType};
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::web::{self, AppState, WebConfig};
 use example_app::{demo, directory};
@@ -268,22 +273,39 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let user = find_user(&auditor, &user).await?;
             // Hashing is slow on purpose: do it before the transaction starts.
             let password = PasswordHash::new(&read_password()?)?;
-            record(&auditor, actor, async |audit| {
-                Ok(commands::set_password(audit, &user, password).await?)
-            })
+            record(
+                &auditor,
+                actor,
+                (user, password),
+                |audit, (user, password)| {
+                    Box::pin(
+                        async move { Ok(commands::set_password(audit, &user, password).await?) },
+                    )
+                },
+            )
             .await
         }
         AppCmd::AddUser { username, roles } => {
-            record(&auditor, actor, async |audit| {
-                commands::add_user(audit, &username, roles.into_iter().collect()).await?;
-                Ok(())
-            })
+            let roles: Roles = roles.into_iter().collect();
+            record(
+                &auditor,
+                actor,
+                (username, roles),
+                |audit, (username, roles)| {
+                    Box::pin(async move {
+                        commands::add_user(audit, &username, roles).await?;
+                        Ok(())
+                    })
+                },
+            )
             .await
         }
         AppCmd::AddProject { name } => {
-            record(&auditor, actor, async |audit| {
-                commands::add_project(audit, &name).await?;
-                Ok(())
+            record(&auditor, actor, name, |audit, name| {
+                Box::pin(async move {
+                    commands::add_project(audit, &name).await?;
+                    Ok(())
+                })
             })
             .await
         }
@@ -292,11 +314,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             user,
             roles,
         } => {
-            let (project, user) = find_membership(&auditor, &project, &user).await?;
-            record(&auditor, actor, async |audit| {
-                commands::add_member(audit, &project, &user, roles.into_iter().collect()).await?;
-                Ok(())
-            })
+            let membership = find_membership(&auditor, &project, &user).await?;
+            let roles: Roles = roles.into_iter().collect();
+            record(
+                &auditor,
+                actor,
+                (membership, roles),
+                |audit, ((project, user), roles)| {
+                    Box::pin(async move {
+                        commands::add_member(audit, &project, &user, roles).await?;
+                        Ok(())
+                    })
+                },
+            )
             .await
         }
         AppCmd::UpdateMemberRoles {
@@ -304,32 +334,39 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             user,
             roles,
         } => {
-            let (project, user) = find_membership(&auditor, &project, &user).await?;
-            record(&auditor, actor, async |audit| {
-                let roles = roles.into_iter().collect();
-                Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
-            })
+            let membership = find_membership(&auditor, &project, &user).await?;
+            let roles: Roles = roles.into_iter().collect();
+            record(
+                &auditor,
+                actor,
+                (membership, roles),
+                |audit, ((project, user), roles)| {
+                    Box::pin(async move {
+                        Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
+                    })
+                },
+            )
             .await
         }
         AppCmd::RemoveMember { project, user } => {
-            let (project, user) = find_membership(&auditor, &project, &user).await?;
-            record(&auditor, actor, async |audit| {
-                Ok(commands::remove_member(audit, &project, &user).await?)
+            let membership = find_membership(&auditor, &project, &user).await?;
+            record(&auditor, actor, membership, |audit, (project, user)| {
+                Box::pin(async move { Ok(commands::remove_member(audit, &project, &user).await?) })
             })
             .await
         }
         AppCmd::UpdateUserRoles { user, roles } => {
             let user = find_user(&auditor, &user).await?;
-            record(&auditor, actor, async |audit| {
-                let roles = roles.into_iter().collect();
-                Ok(commands::update_user_roles(audit, &user, roles).await?)
+            let roles: Roles = roles.into_iter().collect();
+            record(&auditor, actor, (user, roles), |audit, (user, roles)| {
+                Box::pin(async move { Ok(commands::update_user_roles(audit, &user, roles).await?) })
             })
             .await
         }
         AppCmd::ClearUserRoles { user } => {
             let user = find_user(&auditor, &user).await?;
-            record(&auditor, actor, async |audit| {
-                Ok(commands::clear_user_roles(audit, &user).await?)
+            record(&auditor, actor, user, |audit, user| {
+                Box::pin(async move { Ok(commands::clear_user_roles(audit, &user).await?) })
             })
             .await
         }
@@ -361,17 +398,47 @@ async fn repair_schema(auditor: &Auditor, actor: &Actor, reason: &str) -> Result
     Ok(())
 }
 
-/// Runs `change` in one audited transaction acting for `actor`, commits
-/// it, and says how many events it recorded.
-async fn record(
-    auditor: &Auditor,
-    actor: Actor,
-    change: impl AsyncFnOnce(&mut StaffAudit) -> Result<(), CliError>,
-) -> Result<(), CliError> {
-    let mut audit: StaffAudit = auditor.begin(actor).await?;
-    change(&mut audit).await?;
-    let events = audit.pending_events();
-    audit.commit().await?;
+impl Retryable for CliError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            CliError::Audit(e) => e.is_retryable(),
+            CliError::Command(e) => e.is_retryable(),
+            CliError::Database(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// How a change subcommand runs: READ COMMITTED on PostgreSQL (the
+/// commands' locking reads need to see the latest committed row), and made
+/// again from the start, up to 10 times in all, when the database refuses
+/// it because of a concurrent transaction (a deadlock or a serialization
+/// failure on PostgreSQL, a busy database on SQLite).
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .isolation(Isolation::Default)
+        .attempts(10)
+}
+
+/// Runs `change` with `args` in one audited transaction acting for
+/// `actor` and commits it, through [`Auditor::transact`]: when the database
+/// refuses the transaction because of a concurrent one, the change runs
+/// again from the start with a fresh copy of `args`, and the user sees
+/// only the outcome. Says how many events it recorded.
+async fn record<A, F>(auditor: &Auditor, actor: Actor, args: A, change: F) -> Result<(), CliError>
+where
+    A: Clone + Send + 'static,
+    F: for<'a> Fn(&'a mut StaffAudit, A) -> Attempt<'a, (), CliError> + Copy + Send + 'static,
+{
+    let events = auditor
+        .transact::<StaffEvent, _, CliError, _>(actor, retry_policy(), |audit| {
+            let args = args.clone();
+            Box::pin(async move {
+                change(&mut *audit, args).await?;
+                Ok(audit.pending_events())
+            })
+        })
+        .await?;
     println!("done: {events} audit event(s) recorded");
     Ok(())
 }
@@ -391,14 +458,17 @@ async fn demo(auditor: &Auditor, url: &str) -> Result<(), CliError> {
 
 /// `crash-worker`: the crash test's worker process.
 async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Result<(), CliError> {
-    let done = example_app::crash::work(auditor, seed, limit, || {
+    let report = example_app::crash::work(auditor, seed, limit, || {
         use std::io::Write;
         println!("ready");
         // The test waits for this line; a failed flush only delays it.
         let _ = std::io::stdout().flush();
     })
     .await?;
-    println!("committed {done} commands");
+    println!(
+        "committed {} changes; {} gone (removed by another worker first); {} attempts retried",
+        report.committed, report.gone, report.retried
+    );
     Ok(())
 }
 

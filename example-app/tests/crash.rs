@@ -1,124 +1,214 @@
-//! Crash test: a worker process runs membership commands in a loop and is
-//! killed with SIGKILL at random moments; after each kill the checker
-//! verifies that every change in the tables has its events and every event
-//! its change. On every available backend.
+//! Crash test: four worker processes at once run membership commands in a
+//! loop on shared memberships and are killed with SIGKILL at random
+//! moments; after each round of kills the checker verifies that every
+//! change in the tables has its events and every event its change, that no
+//! event is there twice, and that each membership's roles events form an
+//! unbroken chain. On every available backend.
 //!
-//! `AUDIT_CRASH_KILLS` sets the number of kills per backend (50 by
-//! default); `AUDIT_CRASH_SEED` replays a run (the seed is printed).
+//! `AUDIT_CRASH_KILLS` sets the number of kills per backend (200 by
+//! default, rounded up to a whole number of rounds); `AUDIT_CRASH_SEED`
+//! replays a run (the seed is printed).
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use audit_core::{Auditor, Backend, Pool};
 use example_app::crash::{Rng, check};
+
+/// Worker processes running at once.
+const WORKERS: u64 = 4;
+/// Changes each finishing worker commits before it exits.
+const FINISH_LIMIT: u64 = 20;
+/// A worker is killed at a random moment within this many milliseconds of
+/// the round's last start.
+const KILL_WINDOW_MS: u64 = 40;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-/// The URL the worker process opens for `auditor`'s database.
-async fn url_of(auditor: &Auditor) -> String {
-    match auditor.backend() {
-        Backend::Sqlite => {
-            let Pool::Sqlite(pool) = auditor.pool() else {
-                unreachable!("the backend is SQLite")
-            };
-            let file: String =
-                sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                    .fetch_one(pool)
-                    .await
-                    .unwrap();
-            format!("sqlite://{file}")
+/// A running worker process.
+struct Worker {
+    seed: u64,
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// How a worker ended, with what it printed.
+struct Ended {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Worker {
+    /// Starts a worker; returns once it is set up and working.
+    fn start(url: &str, seed: u64, limit: Option<u64>) -> Worker {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
+        command
+            .args(["crash-worker", "--seed", &seed.to_string()])
+            .env("DATABASE_URL", url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(limit) = limit {
+            command.args(["--limit", &limit.to_string()]);
         }
-        Backend::Postgres => {
-            let Pool::Postgres(pool) = auditor.pool() else {
-                unreachable!("the backend is PostgreSQL")
-            };
-            let name: String = sqlx::query_scalar("SELECT current_database()")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let server = std::env::var(common::POSTGRES_VAR).unwrap();
-            let base = server.rsplit_once('/').map_or(server.as_str(), |(s, _)| s);
-            format!("{base}/{name}")
+        let mut child = command.spawn().expect("start the worker");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let mut worker = Worker {
+            seed,
+            child,
+            stdout,
+        };
+        if first.trim() != "ready" {
+            let ended = worker.wait();
+            panic!(
+                "the worker failed to start (seed {seed}, {}): {}{}",
+                ended.status, first, ended.stderr
+            );
+        }
+        worker
+    }
+
+    /// Waits for the worker to end and reads the rest of its output.
+    fn wait(&mut self) -> Ended {
+        let status = self.child.wait().unwrap();
+        let mut stdout = String::new();
+        self.stdout.read_to_string(&mut stdout).unwrap();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            pipe.read_to_string(&mut stderr).unwrap();
+        }
+        Ended {
+            status,
+            stdout,
+            stderr,
         }
     }
 }
 
-/// Starts a worker; returns once it is set up and working.
-fn start_worker(url: &str, seed: u64, limit: Option<u64>) -> std::process::Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
-    command
-        .args(["crash-worker", "--seed", &seed.to_string()])
-        .env("DATABASE_URL", url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(limit) = limit {
-        command.args(["--limit", &limit.to_string()]);
+/// Starts `WORKERS` workers, one after the other: each start runs the
+/// app's migrations, whose DDL two processes starting at the same moment
+/// would deadlock on (PostgreSQL). Once started, they all work at once.
+fn start_workers(url: &str, seeds: impl Iterator<Item = u64>, limit: Option<u64>) -> Vec<Worker> {
+    seeds.map(|seed| Worker::start(url, seed, limit)).collect()
+}
+
+/// The figures a finishing worker prints: committed, gone, retried.
+fn figures(stdout: &str) -> Option<(u64, u64, u64)> {
+    let line = stdout.lines().find(|l| l.starts_with("committed "))?;
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [committed, gone, retried] => Some((committed, gone, retried)),
+        _ => None,
     }
-    let mut child = command.spawn().expect("start the worker");
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert_eq!(
-        first.trim(),
-        "ready",
-        "the worker failed to start (seed {seed})"
-    );
-    child
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_workers_leave_no_change_without_its_events() {
-    let kills = env_u64("AUDIT_CRASH_KILLS").unwrap_or(50);
+    let kills = env_u64("AUDIT_CRASH_KILLS").unwrap_or(200);
+    let rounds = kills.div_ceil(WORKERS).max(1);
     let seed = env_u64("AUDIT_CRASH_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as u64
     });
-    eprintln!("crash test: {kills} kills per backend, AUDIT_CRASH_SEED={seed}");
+    eprintln!(
+        "crash test: {rounds} rounds of {WORKERS} workers killed per backend, AUDIT_CRASH_SEED={seed}"
+    );
     for auditor in common::auditors("crash").await {
         let label = common::label(&auditor);
-        let url = url_of(&auditor).await;
+        let url = common::url_of(&auditor).await;
+        let started = std::time::Instant::now();
         let mut rng = Rng::new(seed);
         let mut events_before = 0;
-        for kill in 0..kills {
-            let mut worker = start_worker(&url, seed.wrapping_add(kill), None);
-            tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
-            worker.kill().expect("SIGKILL the worker");
-            worker.wait().unwrap();
+        for round in 0..rounds {
+            let seeds = (0..WORKERS).map(|w| seed.wrapping_add(round * WORKERS + w));
+            let mut workers = start_workers(&url, seeds, None);
+            // Each worker is killed at its own random moment.
+            let mut moments: Vec<(u64, usize)> = (0..workers.len())
+                .map(|w| (rng.below(KILL_WINDOW_MS), w))
+                .collect();
+            moments.sort_unstable();
+            let mut waited = 0;
+            for (at, w) in moments {
+                tokio::time::sleep(Duration::from_millis(at - waited)).await;
+                waited = at;
+                // A worker that already ended has its status checked below.
+                let _ = workers[w].child.kill();
+            }
+            for worker in &mut workers {
+                let ended = worker.wait();
+                assert_eq!(
+                    ended.status.signal(),
+                    Some(9),
+                    "{label}, round {round}: worker (seed {}) ended before it was killed, {}; \
+                     AUDIT_CRASH_SEED={seed}:\n{}",
+                    worker.seed,
+                    ended.status,
+                    ended.stderr
+                );
+            }
             let findings = check(&auditor).await.unwrap();
             assert!(
                 findings.problems.is_empty(),
-                "{label}, kill {kill}, AUDIT_CRASH_SEED={seed}:\n{}",
+                "{label}, round {round}, AUDIT_CRASH_SEED={seed}:\n{}",
                 findings.problems.join("\n")
             );
             events_before = findings.events;
         }
         // The kills interrupted real work: the log grew under them.
         assert!(
-            events_before as u64 >= kills,
-            "{label}: only {events_before} events after {kills} kills"
+            events_before as u64 >= rounds,
+            "{label}: only {events_before} events after {rounds} rounds"
         );
-        // A worker that finishes leaves the same invariants.
-        let finisher = start_worker(&url, seed.wrapping_sub(1), Some(20));
-        let out = finisher.wait_with_output().unwrap();
-        assert!(out.status.success(), "{label}: the finishing worker failed");
+        // Workers that finish, contending all the while, leave the same
+        // invariants, and none of them fails.
+        let seeds = (1..=WORKERS).map(|w| seed.wrapping_sub(w));
+        let mut finishers = start_workers(&url, seeds, Some(FINISH_LIMIT));
+        let (mut gone, mut retried) = (0, 0);
+        for worker in &mut finishers {
+            let ended = worker.wait();
+            assert!(
+                ended.status.success() && !ended.stderr.to_lowercase().contains("error"),
+                "{label}: a finishing worker (seed {}) failed, {}; AUDIT_CRASH_SEED={seed}:\n{}",
+                worker.seed,
+                ended.status,
+                ended.stderr
+            );
+            let (committed, g, r) = figures(&ended.stdout)
+                .unwrap_or_else(|| panic!("{label}: no figures in {:?}", ended.stdout));
+            assert_eq!(committed, FINISH_LIMIT, "{label}");
+            (gone, retried) = (gone + g, retried + r);
+        }
         let findings = check(&auditor).await.unwrap();
         assert!(
             findings.problems.is_empty(),
-            "{label}: {:?}",
-            findings.problems
+            "{label}, AUDIT_CRASH_SEED={seed}:\n{}",
+            findings.problems.join("\n")
         );
         assert!(findings.events > events_before, "{label}");
         eprintln!(
-            "{label}: {kills} kills survived; {} memberships, {} membership events",
-            findings.memberships, findings.events
+            "{label}: {} kills survived in {:.1} s; {} memberships, {} users, {} events \
+             ({} membership events, {} roles links checked); finishers: {} changes gone, {} attempts retried",
+            rounds * WORKERS,
+            started.elapsed().as_secs_f64(),
+            findings.memberships,
+            findings.users,
+            findings.events,
+            findings.membership_events,
+            findings.roles_links,
+            gone,
+            retried
         );
     }
 }

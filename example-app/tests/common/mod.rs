@@ -6,7 +6,8 @@
 
 use audit_core::Auditor;
 pub use audit_core::testing::{
-    POSTGRES_URL_VAR as POSTGRES_VAR, execute, label, postgres, scalar, sqlite,
+    POSTGRES_URL_VAR as POSTGRES_VAR, database_url as url_of, execute, label, postgres, scalar,
+    sqlite,
 };
 
 /// One auditor per available backend, each on its own new database with
