@@ -104,6 +104,6 @@ pub use reference::{EntityRef, Reference, References};
 pub use store::{
     Attempt, Audit, AuditError, Auditor, Command, CommitProbe, Condition, Cursor,
     DEFAULT_MIN_RETENTION, EVENTS_TABLE, EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE,
-    MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, RetryPolicy, Retryable, SCHEMA_VERSION,
-    SchemaStatus, StoredEvent,
+    MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
+    SchemaStatus, StoredEvent, Tail,
 };

@@ -98,7 +98,8 @@ async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
         let drop = match auditor.pool() {
             Pool::Sqlite(_) => {
                 "DROP TABLE audit_events; DROP TABLE audit_schema; \
-                 DROP TABLE audit_retention_permit; DROP TABLE audit_log_identity"
+                 DROP TABLE audit_retention_permit; DROP TABLE audit_log_identity; \
+                 DROP TABLE audit_seals; DROP TABLE audit_seal_entries"
             }
             Pool::Postgres(_) => {
                 "DROP TABLE audit_events, audit_schema, audit_retention_permit, \

@@ -13,6 +13,9 @@ pub(crate) struct Dialect {
     pub begin_serializable: &'static str,
     /// The stored payload as text, in a select list.
     pub payload_as_text: &'static str,
+    /// The first part of an event's position (its writing transaction's
+    /// id), as a 64-bit integer, in a select list.
+    pub position_tx: &'static str,
     /// Lists the application's tables (one text column).
     pub list_tables: &'static str,
     /// Whether a database error's code and message say that a table or a
@@ -37,6 +40,8 @@ const SQLITE: Dialect = Dialect {
     begin_write: "BEGIN IMMEDIATE",
     begin_serializable: "BEGIN IMMEDIATE",
     payload_as_text: "payload",
+    // One writer at a time: ids alone are commit order.
+    position_tx: "0",
     list_tables: "SELECT name FROM sqlite_master WHERE type = 'table' \
                   AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     is_missing_object: |_, message| {
@@ -50,6 +55,7 @@ const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
     payload_as_text: "payload::text",
+    position_tx: "tx_id::text::int8",
     list_tables: "SELECT tablename::text FROM pg_tables \
                   WHERE schemaname = current_schema() ORDER BY tablename",
     // undefined_table, undefined_function.

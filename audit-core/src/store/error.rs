@@ -121,6 +121,9 @@ pub enum AuditError {
         #[source]
         source: sqlx::Error,
     },
+    /// A position that this store did not produce.
+    #[error("invalid position `{0}`")]
+    InvalidPosition(String),
     /// A query cursor that this store did not produce.
     #[error("invalid cursor `{0}`")]
     InvalidCursor(String),

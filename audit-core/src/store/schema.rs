@@ -7,7 +7,7 @@ use super::table::EVENTS_TABLE;
 use crate::backend::Backend;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Indexes serving "newest events on parent P / on target X / about subject S /
 /// by actor A / of type T". Each index costs every insert (more pages per
@@ -122,8 +122,9 @@ DROP TRIGGER IF EXISTS {events}_no_update;
 DROP TRIGGER IF EXISTS {events}_no_delete;
 ";
 
-/// SQLite's triggers on the events table, as `sqlite_master` keeps them.
-pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 3] = [
+/// SQLite's triggers, as `sqlite_master` keeps them: the events table's
+/// (version 2), then the seal tables' (version 3).
+pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 7] = [
     (
         "{events}_no_replace",
         "CREATE TRIGGER {events}_no_replace BEFORE INSERT ON {events}
@@ -141,12 +142,136 @@ BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END",
 WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit) OR substr(OLD.event_type, 1, 6) = 'audit:'
 BEGIN SELECT RAISE(ABORT, '{events} is append-only: DELETE is refused outside Auditor::prune_before, and the log''s own records are never deleted'); END",
     ),
+    (
+        "audit_seals_no_update",
+        "CREATE TRIGGER audit_seals_no_update BEFORE UPDATE ON audit_seals
+BEGIN SELECT RAISE(ABORT, 'audit_seals is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_seals_no_delete",
+        "CREATE TRIGGER audit_seals_no_delete BEFORE DELETE ON audit_seals
+BEGIN SELECT RAISE(ABORT, 'audit_seals is append-only: DELETE is refused'); END",
+    ),
+    (
+        "audit_seal_entries_no_update",
+        "CREATE TRIGGER audit_seal_entries_no_update BEFORE UPDATE ON audit_seal_entries
+BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_seal_entries_no_delete",
+        "CREATE TRIGGER audit_seal_entries_no_delete BEFORE DELETE ON audit_seal_entries
+BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: DELETE is refused'); END",
+    ),
+];
+
+/// How many of [`SQLITE_TRIGGERS`] version 2 makes (the events table's).
+const SQLITE_EVENT_TRIGGERS: usize = 3;
+
+/// Version 3 on SQLite: the seals (see `seal.rs`), append-only.
+const V3_SQLITE: &str = "
+CREATE TABLE IF NOT EXISTS audit_seals (
+    seq INTEGER PRIMARY KEY,
+    encoding INTEGER NOT NULL,
+    first_tx INTEGER NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_tx INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    event_count INTEGER NOT NULL,
+    chain_hash TEXT NOT NULL,
+    prev_seal_hash TEXT NOT NULL,
+    seal_hash TEXT NOT NULL,
+    sealed_at INTEGER NOT NULL,
+    key_id TEXT,
+    signature TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_seal_entries (
+    seal_seq INTEGER NOT NULL,
+    tx INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    event_hash TEXT NOT NULL,
+    column_tags TEXT NOT NULL,
+    PRIMARY KEY (tx, id)
+);
+DROP TRIGGER IF EXISTS audit_seals_no_update;
+DROP TRIGGER IF EXISTS audit_seals_no_delete;
+DROP TRIGGER IF EXISTS audit_seal_entries_no_update;
+DROP TRIGGER IF EXISTS audit_seal_entries_no_delete;
+";
+
+/// Version 3 on PostgreSQL: positions in commit order are read through an
+/// index on (transaction, id), which also serves the protected tables'
+/// check; and the seals, append-only.
+const V3_POSTGRES: &str = "
+CREATE INDEX IF NOT EXISTS {events}_by_position ON {events} (tx_id, id);
+DROP INDEX IF EXISTS {events}_by_transaction;
+CREATE TABLE IF NOT EXISTS audit_seals (
+    seq BIGINT PRIMARY KEY,
+    encoding INTEGER NOT NULL,
+    first_tx BIGINT NOT NULL,
+    first_id BIGINT NOT NULL,
+    last_tx BIGINT NOT NULL,
+    last_id BIGINT NOT NULL,
+    event_count BIGINT NOT NULL,
+    chain_hash TEXT NOT NULL,
+    prev_seal_hash TEXT NOT NULL,
+    seal_hash TEXT NOT NULL,
+    sealed_at BIGINT NOT NULL,
+    key_id TEXT,
+    signature TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_seal_entries (
+    seal_seq BIGINT NOT NULL,
+    tx BIGINT NOT NULL,
+    id BIGINT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    event_hash TEXT NOT NULL,
+    column_tags TEXT NOT NULL,
+    PRIMARY KEY (tx, id)
+);
+{functions}
+DROP TRIGGER IF EXISTS audit_seals_no_change ON audit_seals;
+CREATE TRIGGER audit_seals_no_change BEFORE UPDATE OR DELETE ON audit_seals
+    FOR EACH ROW EXECUTE FUNCTION audit_seal_append_only();
+DROP TRIGGER IF EXISTS audit_seals_no_truncate ON audit_seals;
+CREATE TRIGGER audit_seals_no_truncate BEFORE TRUNCATE ON audit_seals
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_seal_append_only();
+DROP TRIGGER IF EXISTS audit_seal_entries_no_change ON audit_seal_entries;
+CREATE TRIGGER audit_seal_entries_no_change BEFORE UPDATE OR DELETE ON audit_seal_entries
+    FOR EACH ROW EXECUTE FUNCTION audit_seal_append_only();
+DROP TRIGGER IF EXISTS audit_seal_entries_no_truncate ON audit_seal_entries;
+CREATE TRIGGER audit_seal_entries_no_truncate BEFORE TRUNCATE ON audit_seal_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_seal_append_only();
+";
+
+/// PostgreSQL's triggers on the seal tables: table, name and function.
+pub(crate) const POSTGRES_SEAL_TRIGGERS: [(&str, &str, &str); 4] = [
+    (
+        "audit_seals",
+        "audit_seals_no_change",
+        "audit_seal_append_only",
+    ),
+    (
+        "audit_seals",
+        "audit_seals_no_truncate",
+        "audit_seal_append_only",
+    ),
+    (
+        "audit_seal_entries",
+        "audit_seal_entries_no_change",
+        "audit_seal_append_only",
+    ),
+    (
+        "audit_seal_entries",
+        "audit_seal_entries_no_truncate",
+        "audit_seal_append_only",
+    ),
 ];
 
 /// PostgreSQL's functions of the audit schema: name, arguments, what makes
 /// it (the part between `CREATE OR REPLACE FUNCTION name(args)` and the
 /// body), and the body, which `verify` compares with what the database holds.
-pub(crate) const POSTGRES_FUNCTIONS: [(&str, &str, &str, &str); 4] = [
+pub(crate) const POSTGRES_FUNCTIONS: [(&str, &str, &str, &str); 5] = [
     (
         "{events}_append_only",
         "",
@@ -212,6 +337,17 @@ BEGIN
 END
 ",
     ),
+    (
+        "audit_seal_append_only",
+        "",
+        "RETURNS trigger LANGUAGE plpgsql",
+        "
+BEGIN
+    RAISE EXCEPTION '% is append-only: % is refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+",
+    ),
 ];
 
 /// PostgreSQL's triggers on the events table: name and the function it runs.
@@ -251,7 +387,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 2] = [
+pub(crate) const MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -264,6 +400,12 @@ pub(crate) const MIGRATIONS: [Migration; 2] = [
         sqlite: V2_SQLITE,
         postgres: V2_POSTGRES,
     },
+    Migration {
+        version: 3,
+        description: "positions in commit order, and the seals",
+        sqlite: V3_SQLITE,
+        postgres: V3_POSTGRES,
+    },
 ];
 
 impl Migration {
@@ -275,11 +417,14 @@ impl Migration {
                 if self.version == 1 {
                     script.push_str(INDEXES);
                 }
-                if self.version == 2 {
-                    for (_, trigger) in SQLITE_TRIGGERS {
-                        script.push_str(trigger);
-                        script.push_str(";\n");
-                    }
+                let own = match self.version {
+                    2 => &SQLITE_TRIGGERS[..SQLITE_EVENT_TRIGGERS],
+                    3 => &SQLITE_TRIGGERS[SQLITE_EVENT_TRIGGERS..],
+                    _ => &[],
+                };
+                for (_, trigger) in own {
+                    script.push_str(trigger);
+                    script.push_str(";\n");
                 }
                 script
             }
@@ -312,12 +457,14 @@ pub(crate) fn expand(text: &str, schema: &str) -> String {
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 5] = [
+pub(crate) const OWN_TABLES: [&str; 7] = [
     EVENTS_TABLE,
     "audit_schema",
     "audit_retention_permit",
     "audit_log_identity",
     "audit_protected_tables",
+    "audit_seals",
+    "audit_seal_entries",
 ];
 
 /// Functions of the audit schema that the library calls by name.

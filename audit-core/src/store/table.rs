@@ -55,8 +55,9 @@ pub(crate) fn written_names() -> String {
 }
 
 /// The select list of a stored row: `id`, then every written column, the
-/// payload as text (`payload_as_text`, from the backend's dialect).
-pub(crate) fn select_list(payload_as_text: &str) -> String {
+/// payload as text (`payload_as_text`, from the backend's dialect), then
+/// the writing transaction's id as `position_tx` (`position_tx`, likewise).
+pub(crate) fn select_list(payload_as_text: &str, position_tx: &str) -> String {
     let mut list = String::from("id");
     for (name, ty) in WRITTEN {
         list.push_str(", ");
@@ -66,6 +67,9 @@ pub(crate) fn select_list(payload_as_text: &str) -> String {
             name
         });
     }
+    list.push_str(", ");
+    list.push_str(position_tx);
+    list.push_str(" AS position_tx");
     list
 }
 
@@ -146,8 +150,11 @@ mod tests {
 
     #[test]
     fn the_select_list_reads_the_payload_as_text() {
-        let list = select_list("payload::text");
+        let list = select_list("payload::text", "tx_id::text::int8");
         assert!(list.starts_with("id, occurred_at, event_type,"), "{list}");
-        assert!(list.ends_with("command_id, payload::text"), "{list}");
+        assert!(
+            list.ends_with("command_id, payload::text, tx_id::text::int8 AS position_tx"),
+            "{list}"
+        );
     }
 }

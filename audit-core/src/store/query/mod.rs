@@ -13,7 +13,7 @@ pub use filter::{Condition, EventQuery, MAX_PAGE_SIZE};
 pub use stored::{Page, StoredEvent};
 
 use cursor::Direction;
-use rows::{RawRow, decode_row, read_row};
+pub(in crate::store) use rows::{RawRow, decode_row, read_row};
 use sql::{Bind, build_sql};
 
 use crate::backend::Pool;

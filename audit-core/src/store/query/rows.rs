@@ -8,12 +8,15 @@ use crate::actor::Actor;
 use crate::catalog::EventCatalog;
 use crate::decode::{Decoded, UnknownEvent, UnknownReason};
 use crate::reference::{EntityRef, References};
+use crate::store::position::Position;
 
 /// One stored row, each column read on its own so that one unreadable
 /// column makes that event unknown instead of failing the page.
-pub(super) struct RawRow {
+pub(in crate::store) struct RawRow {
     /// The event's id, the one column that must be readable.
     pub(super) id: i64,
+    /// The writing transaction's id (0 on SQLite).
+    position_tx: i64,
     occurred_at: Option<i64>,
     code: Column<String>,
     version: Column<i64>,
@@ -40,7 +43,7 @@ where
 }
 
 /// Reads a row of the table's select list (`table::select_list`) by column name.
-pub(super) fn read_row<'r, R>(row: &'r R) -> Result<RawRow, sqlx::Error>
+pub(in crate::store) fn read_row<'r, R>(row: &'r R) -> Result<RawRow, sqlx::Error>
 where
     R: sqlx::Row,
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -50,6 +53,7 @@ where
     let text = |column| read::<R, Option<String>>(row, column).ok().flatten();
     Ok(RawRow {
         id: row.try_get_unchecked::<i64, _>("id")?,
+        position_tx: row.try_get_unchecked::<i64, _>("position_tx")?,
         occurred_at: read::<R, Option<i64>>(row, "occurred_at").ok().flatten(),
         code: read(row, "event_type"),
         version: read(row, "payload_version"),
@@ -72,7 +76,7 @@ fn entity(kind: Option<String>, id: Option<String>) -> Option<EntityRef> {
     Some(EntityRef::new(kind?, id?))
 }
 
-pub(super) fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<E> {
+pub(in crate::store) fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<E> {
     let [actor_kind, actor_id, actor_name] = row.actor;
     let actor_name = actor_name.unwrap_or_default();
     let actor = Actor::from_stored(
@@ -103,6 +107,7 @@ pub(super) fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<E> {
     };
     StoredEvent {
         id: row.id,
+        position: Position::new(row.position_tx, row.id),
         occurred_at: row
             .occurred_at
             .and_then(DateTime::from_timestamp_micros)

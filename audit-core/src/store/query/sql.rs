@@ -174,7 +174,8 @@ fn fold(conditions: &[Condition], or: bool) -> Vec<Folded<'_>> {
 /// order (measured on PostgreSQL, a user's page of a 1,000,000-event log:
 /// 123 ms, against 1.3 ms as a union; see BENCHMARKS.md).
 pub(super) fn build_sql(backend: Backend, q: &EventQuery) -> (String, Vec<Bind>) {
-    let select = select_list(backend.dialect().payload_as_text);
+    let dialect = backend.dialect();
+    let select = select_list(dialect.payload_as_text, dialect.position_tx);
     let mut b = SqlBuilder {
         sql: format!("SELECT {select} FROM {EVENTS_TABLE} WHERE "),
         binds: Vec::new(),

@@ -6,6 +6,7 @@ use super::cursor::Cursor;
 use crate::actor::Actor;
 use crate::decode::Decoded;
 use crate::reference::References;
+use crate::store::position::Position;
 
 /// One page of events, newest first.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct Page<E> {
 pub struct StoredEvent<E> {
     /// Monotonic id.
     pub id: i64,
+    /// Where it stands in commit order ([`Auditor::read_after`](crate::Auditor::read_after)).
+    pub position: Position,
     /// When the command that emitted it ran.
     pub occurred_at: DateTime<Utc>,
     /// Who acted.
