@@ -103,9 +103,10 @@ async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
             }
             Pool::Postgres(_) => {
                 "DROP TABLE audit_events, audit_schema, audit_retention_permit, \
-                 audit_log_identity, audit_protected_tables CASCADE; \
+                 audit_log_identity, audit_protected_tables, audit_seals, \
+                 audit_seal_entries CASCADE; \
                  DROP FUNCTION audit_events_append_only, audit_require_event, \
-                 audit_refuse_truncate, audit_prune_batch CASCADE"
+                 audit_refuse_truncate, audit_prune_batch, audit_seal_append_only CASCADE"
             }
         };
         common::execute(&auditor, drop).await.unwrap();
