@@ -103,7 +103,8 @@ pub use present::{
 pub use reference::{EntityRef, Reference, References};
 pub use store::{
     Attempt, Audit, AuditError, Auditor, Command, CommitProbe, Condition, Cursor,
-    DEFAULT_MIN_RETENTION, EVENTS_TABLE, EmittedBy, EventQuery, Isolation, MAX_PAGE_SIZE,
-    MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
-    SchemaStatus, StoredEvent, Tail,
+    DEFAULT_MIN_RETENTION, Divergence, EVENTS_TABLE, EmittedBy, EventQuery, Head, Isolation,
+    MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position, RetryPolicy, Retryable,
+    SCHEMA_VERSION, SchemaStatus, SealKey, SealKeyError, SealReport, StoredEvent, Tail,
+    VerifyOptions, VerifyReport,
 };

@@ -15,6 +15,7 @@ mod query;
 mod retention;
 mod retry;
 mod schema;
+mod seal;
 mod status;
 mod table;
 mod transaction;
@@ -27,6 +28,7 @@ pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent}
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, RetryPolicy, Retryable};
 pub use schema::SCHEMA_VERSION;
+pub use seal::{Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport};
 pub use status::SchemaStatus;
 pub use table::EVENTS_TABLE;
 pub use transaction::{Audit, Isolation};

@@ -207,7 +207,7 @@ CREATE INDEX IF NOT EXISTS {events}_by_position ON {events} (tx_id, id);
 DROP INDEX IF EXISTS {events}_by_transaction;
 CREATE TABLE IF NOT EXISTS audit_seals (
     seq BIGINT PRIMARY KEY,
-    encoding INTEGER NOT NULL,
+    encoding BIGINT NOT NULL,
     first_tx BIGINT NOT NULL,
     first_id BIGINT NOT NULL,
     last_tx BIGINT NOT NULL,

@@ -1,0 +1,142 @@
+//! Reading events and seal entries for sealing and verifying, in position
+//! order, a chunk at a time.
+
+use super::encoding::{StoredValue, StoredValues};
+use crate::backend::{Backend, Db};
+use crate::on_backend;
+use crate::store::error::{AuditError, classify};
+use crate::store::position::Position;
+use crate::store::table::{ColumnType, EVENTS_TABLE, WRITTEN, select_list};
+
+/// Rows read per query.
+pub(crate) const CHUNK: i64 = 5_000;
+
+/// One event as stored: its position, time and values.
+pub(crate) struct RawEvent {
+    pub position: Position,
+    pub occurred_at: i64,
+    pub values: StoredValues,
+}
+
+/// One seal entry: what a seal recorded of one event.
+pub(crate) struct Entry {
+    pub seal_seq: i64,
+    pub position: Position,
+    pub occurred_at: i64,
+    pub event_hash: String,
+    pub column_tags: String,
+}
+
+/// The select list of [`RawEvent`]s: the table's own (`id`, every
+/// written value, the position's transaction as `position_tx`).
+fn event_columns(backend: Backend) -> String {
+    let dialect = backend.dialect();
+    select_list(dialect.payload_as_text, dialect.position_tx)
+}
+
+/// Events after `after` up to `until` (inclusive; `None`: the stable end of
+/// the log), at most [`CHUNK`], in position order; the anchor excluded.
+pub(crate) async fn events_after(
+    db: Db<'_>,
+    after: Position,
+    until: Option<Position>,
+) -> Result<Vec<RawEvent>, AuditError> {
+    let backend = db.backend();
+    let columns = event_columns(backend);
+    let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "SELECT {columns} FROM {EVENTS_TABLE} WHERE id > 0 AND id > $1 AND $2 >= 0 \
+             AND id <= $3 AND $4 >= 0 ORDER BY id LIMIT $5"
+        ),
+        Backend::Postgres => format!(
+            "SELECT {columns} FROM {EVENTS_TABLE} \
+             WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             AND (tx_id, id) > ($1::int8::text::xid8, $2) \
+             AND (tx_id, id) <= ($3::int8::text::xid8, $4) ORDER BY tx_id, id LIMIT $5"
+        ),
+    };
+    let (after_a, after_b, until_a, until_b) = match backend {
+        Backend::Sqlite => (after.id(), 0, until.id(), 0),
+        Backend::Postgres => (after.tx(), after.id(), until.tx(), until.id()),
+    };
+    let events = on_backend!(db, conn => {
+        // Our own fragments and numbered placeholders; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after_a)
+            .bind(after_b)
+            .bind(until_a)
+            .bind(until_b)
+            .bind(CHUNK)
+            .fetch_all(conn)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(raw_event).collect::<Vec<_>>()
+    });
+    Ok(events)
+}
+
+/// Reads one row of [`event_columns`]; a value that cannot be read as its
+/// type is kept as text saying so, which no stored value hashes to.
+fn raw_event<R>(row: &R) -> RawEvent
+where
+    R: sqlx::Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'n> &'n str: sqlx::ColumnIndex<R>,
+{
+    let int = |column: &str| match row.try_get::<Option<i64>, _>(column) {
+        Ok(Some(i)) => StoredValue::Int(i),
+        Ok(None) => StoredValue::Null,
+        Err(e) => StoredValue::Text(format!("\u{0}unreadable: {e}")),
+    };
+    let text = |column: &str| match row.try_get::<Option<String>, _>(column) {
+        Ok(Some(t)) => StoredValue::Text(t),
+        Ok(None) => StoredValue::Null,
+        Err(e) => StoredValue::Text(format!("\u{0}unreadable: {e}")),
+    };
+    let mut values = vec![int("position_tx"), int("id")];
+    for (name, ty) in WRITTEN {
+        values.push(match ty {
+            ColumnType::Int => int(name),
+            ColumnType::Text | ColumnType::Json => text(name),
+        });
+    }
+    let as_int = |v: &StoredValue| match v {
+        StoredValue::Int(i) => *i,
+        _ => 0,
+    };
+    RawEvent {
+        position: Position::new(as_int(&values[0]), as_int(&values[1])),
+        occurred_at: as_int(&values[2]),
+        values,
+    }
+}
+
+/// Seal entries after `after`, at most [`CHUNK`], in position order.
+pub(crate) async fn entries_after(db: Db<'_>, after: Position) -> Result<Vec<Entry>, AuditError> {
+    const SQL: &str = "SELECT seal_seq, tx, id, occurred_at, event_hash, column_tags \
+        FROM audit_seal_entries WHERE (tx, id) > ($1, $2) ORDER BY tx, id LIMIT $3";
+    type Row = (i64, i64, i64, i64, String, String);
+    let rows: Vec<Row> = on_backend!(db, conn => {
+        sqlx::query_as(SQL)
+            .bind(after.tx())
+            .bind(after.id())
+            .bind(CHUNK)
+            .fetch_all(conn)
+            .await
+            .map_err(classify)?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(seal_seq, tx, id, occurred_at, event_hash, column_tags)| Entry {
+                seal_seq,
+                position: Position::new(tx, id),
+                occurred_at,
+                event_hash,
+                column_tags,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,412 @@
+//! Verification: recompute every seal from the stored seals, their entries
+//! and the events, and name the first place each diverges.
+
+use std::fmt;
+
+use super::encoding::{TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
+use super::key::{PublicKey, SealKeyError};
+use super::rows::{Entry, RawEvent, entries_after, events_after};
+use super::{Head, SealRow, all_seals, from_hex, log_id};
+use crate::backend::Db;
+use crate::on_backend;
+use crate::store::auditor::Auditor;
+use crate::store::error::AuditError;
+use crate::store::position::Position;
+use crate::store::retention::PRUNED_EVENT_CODE;
+use crate::store::table::{EVENTS_TABLE, events_table};
+
+/// What [`Auditor::verify`] checks beyond the database itself.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    against: Option<Head>,
+    public_key: Option<PublicKey>,
+}
+
+impl VerifyOptions {
+    /// Only what the database holds.
+    pub fn new() -> Self {
+        VerifyOptions::default()
+    }
+
+    /// Also check that the database still reaches `head`, a head exported
+    /// earlier and kept elsewhere: a log rebuilt from scratch does not.
+    pub fn against(mut self, head: Head) -> Self {
+        self.against = Some(head);
+        self
+    }
+
+    /// Also require every seal to be signed by the key whose public half is
+    /// `hex` (64 hex digits).
+    pub fn public_key(mut self, hex: &str) -> Result<Self, SealKeyError> {
+        self.public_key = Some(PublicKey::from_hex(hex)?);
+        Ok(self)
+    }
+}
+
+/// One way the log differs from what its seals say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Divergence {
+    /// A sealed event's value changed.
+    EventEdited {
+        /// The event's id.
+        id: i64,
+        /// The value that changed (`payload`, `actor_name`, ...; `position`
+        /// when it moved).
+        column: &'static str,
+    },
+    /// A sealed event is gone (and no prune explains it).
+    EventDeleted {
+        /// The event's id.
+        id: i64,
+    },
+    /// A sealed event was deleted and an event with its id written again
+    /// (elsewhere in the log).
+    EventReplaced {
+        /// The event's id.
+        id: i64,
+    },
+    /// An event sits inside a sealed range that its seal does not cover.
+    EventInserted {
+        /// The event's id.
+        id: i64,
+    },
+    /// A seal is missing from the sequence.
+    SealMissing {
+        /// The missing seal's number.
+        seq: i64,
+    },
+    /// A seal's fields no longer give its hash.
+    SealAltered {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal does not follow the previous one.
+    SealChainBroken {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal's entries do not give its chain hash and count.
+    EntriesAltered {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal has no signature, and a public key was given.
+    Unsigned {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal's signature does not verify with the given public key.
+    BadSignature {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// The database no longer holds the seal of a head kept elsewhere: the
+    /// chain was rewritten.
+    HeadNotReached {
+        /// The head's seal number.
+        seq: i64,
+    },
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::EventEdited { id, column } => {
+                write!(
+                    f,
+                    "event {id} was edited: its `{column}` differs from when it was sealed"
+                )
+            }
+            Divergence::EventDeleted { id } => {
+                write!(f, "event {id} was deleted after it was sealed")
+            }
+            Divergence::EventReplaced { id } => write!(
+                f,
+                "event {id} was deleted after it was sealed and written again under its id"
+            ),
+            Divergence::EventInserted { id } => {
+                write!(f, "event {id} was inserted into a sealed range")
+            }
+            Divergence::SealMissing { seq } => write!(f, "seal {seq} is missing"),
+            Divergence::SealAltered { seq } => write!(f, "seal {seq} was altered"),
+            Divergence::SealChainBroken { seq } => {
+                write!(f, "seal {seq} does not follow the seal before it")
+            }
+            Divergence::EntriesAltered { seq } => {
+                write!(f, "the entries of seal {seq} do not give its chain")
+            }
+            Divergence::Unsigned { seq } => write!(f, "seal {seq} is not signed"),
+            Divergence::BadSignature { seq } => {
+                write!(
+                    f,
+                    "seal {seq}'s signature does not verify with the given key"
+                )
+            }
+            Divergence::HeadNotReached { seq } => write!(
+                f,
+                "the database does not reach the head kept elsewhere (seal {seq}): the chain was rewritten"
+            ),
+        }
+    }
+}
+
+/// What [`Auditor::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Seals checked.
+    pub seals: usize,
+    /// Sealed events checked against their entries.
+    pub events: u64,
+    /// Sealed events missing because a recorded prune deleted them.
+    pub pruned: u64,
+    /// Everything that differs, in log order.
+    pub divergences: Vec<Divergence>,
+}
+
+impl VerifyReport {
+    /// Whether everything checked.
+    pub fn is_intact(&self) -> bool {
+        self.divergences.is_empty()
+    }
+}
+
+impl Auditor {
+    /// Recomputes the chain of seals from the events and reports every
+    /// divergence: an edited event (and which value), a deleted, replaced or
+    /// inserted one, a missing or altered seal, entries that do not give
+    /// their seal, a missing or bad signature (with
+    /// [`VerifyOptions::public_key`]), and a head kept elsewhere that the
+    /// database no longer reaches ([`VerifyOptions::against`]).
+    ///
+    /// Events after the last seal (the unsealed window) are not checked;
+    /// seal often. Events a recorded prune deleted are counted as pruned.
+    /// Whoever holds both the database and the signing key can rewrite the
+    /// log and its seals undetectably, unless a head was kept elsewhere.
+    pub async fn verify(&self, options: &VerifyOptions) -> Result<VerifyReport, AuditError> {
+        let mut conn = self.pool().acquire().await?;
+        let log_id = log_id(conn.db()).await?;
+        let seals = all_seals(conn.db()).await?;
+        let mut report = VerifyReport {
+            seals: seals.len(),
+            ..VerifyReport::default()
+        };
+        check_seals(&log_id, &seals, options, &mut report.divergences)?;
+        if let Some(head) = &options.against {
+            let reached = head.log_id == log_id
+                && seals
+                    .iter()
+                    .any(|s| s.seq == head.seq && s.seal_hash == head.seal_hash);
+            if !reached {
+                report
+                    .divergences
+                    .push(Divergence::HeadNotReached { seq: head.seq });
+            }
+        }
+        let pruned_before = prune_cutoff(conn.db()).await?;
+        check_events(conn.db(), &log_id, &seals, pruned_before, &mut report).await?;
+        Ok(report)
+    }
+}
+
+/// Each seal follows the one before, gives its own hash, and is signed when
+/// a key is asked for.
+fn check_seals(
+    log_id: &str,
+    seals: &[SealRow],
+    options: &VerifyOptions,
+    divergences: &mut Vec<Divergence>,
+) -> Result<(), AuditError> {
+    let mut prev = hex::encode(genesis(log_id));
+    for (n, seal) in seals.iter().enumerate() {
+        let expected_seq = n as i64 + 1;
+        if seal.seq != expected_seq {
+            divergences.push(Divergence::SealMissing { seq: expected_seq });
+        }
+        if seal.prev_seal_hash != prev {
+            divergences.push(Divergence::SealChainBroken { seq: seal.seq });
+        }
+        let hash = hash_seal(&seal.fields());
+        if hex::encode(hash) != seal.seal_hash {
+            divergences.push(Divergence::SealAltered { seq: seal.seq });
+        }
+        if let Some(key) = &options.public_key {
+            match &seal.signature {
+                None => divergences.push(Divergence::Unsigned { seq: seal.seq }),
+                Some(signature) => {
+                    let signed = from_hex(&seal.seal_hash)?;
+                    let by_key = seal.key_id.as_deref() == Some(key.key_id().as_str());
+                    if !by_key || !key.verifies(&signed, signature) {
+                        divergences.push(Divergence::BadSignature { seq: seal.seq });
+                    }
+                }
+            }
+        }
+        prev = seal.seal_hash.clone();
+    }
+    Ok(())
+}
+
+/// The latest cutoff of a recorded prune: events before it may be gone.
+async fn prune_cutoff(db: Db<'_>) -> Result<Option<i64>, AuditError> {
+    let payload = db.backend().dialect().payload_as_text;
+    let sql = format!("SELECT {payload} FROM {EVENTS_TABLE} WHERE event_type = $1");
+    let payloads: Vec<String> = on_backend!(db, conn => {
+        // Our own statement; the code is bound.
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(PRUNED_EVENT_CODE)
+            .fetch_all(conn)
+            .await?
+    });
+    Ok(payloads
+        .iter()
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .filter_map(|p| {
+            p["before"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_micros())
+        })
+        .max())
+}
+
+/// Walks the entries and the events in position order, together, and
+/// checks each sealed event and each seal's chain.
+async fn check_events(
+    mut db: Db<'_>,
+    log_id: &str,
+    seals: &[SealRow],
+    pruned_before: Option<i64>,
+    report: &mut VerifyReport,
+) -> Result<(), AuditError> {
+    let Some(last_sealed) = seals.last().map(|s| s.last) else {
+        return Ok(());
+    };
+    let mut chain = genesis(log_id);
+    let mut seal_index = 0;
+    let mut count = 0i64;
+    let mut entries_from = Position::START;
+    let mut events_from = Position::START;
+    let mut deleted = Vec::new();
+    loop {
+        let entries = entries_after(db.reborrow(), entries_from).await?;
+        let window_end = entries.last().map_or(last_sealed, |e| e.position);
+        let events = events_until(db.reborrow(), events_from, window_end).await?;
+        events_from = window_end;
+        let mut events = events.into_iter().peekable();
+        for entry in &entries {
+            while let Some(event) = events.next_if(|e| e.position < entry.position) {
+                report.divergences.push(Divergence::EventInserted {
+                    id: event.position.id(),
+                });
+            }
+            match events.next_if(|e| e.position == entry.position) {
+                Some(event) => {
+                    report.events += 1;
+                    compare(entry, &event, &mut report.divergences);
+                }
+                None if pruned_before.is_some_and(|cutoff| entry.occurred_at < cutoff) => {
+                    report.pruned += 1
+                }
+                None => deleted.push(entry.position.id()),
+            }
+            let in_its_seal = seals
+                .get(seal_index)
+                .is_some_and(|seal| seal.seq == entry.seal_seq);
+            if !in_its_seal {
+                report.divergences.push(Divergence::EntriesAltered {
+                    seq: entry.seal_seq,
+                });
+            }
+            // The chain as the seals made it, from their entries.
+            let event_hash = from_hex(&entry.event_hash).unwrap_or([0; 32]);
+            chain = extend(&chain, &event_hash);
+            count += 1;
+            while let Some(seal) = seals.get(seal_index) {
+                if entry.position < seal.last {
+                    break;
+                }
+                if entry.position > seal.last
+                    || hex::encode(chain) != seal.chain_hash
+                    || count != seal.count
+                {
+                    report
+                        .divergences
+                        .push(Divergence::EntriesAltered { seq: seal.seq });
+                }
+                // Go on from the seal's own chain, so one bad seal does not
+                // make every later one look bad.
+                chain = from_hex(&seal.chain_hash).unwrap_or(chain);
+                count = 0;
+                seal_index += 1;
+            }
+        }
+        for event in events {
+            report.divergences.push(Divergence::EventInserted {
+                id: event.position.id(),
+            });
+        }
+        match entries.last() {
+            Some(last) => entries_from = last.position,
+            None => break,
+        }
+    }
+    for seal in &seals[seal_index.min(seals.len())..] {
+        report
+            .divergences
+            .push(Divergence::EntriesAltered { seq: seal.seq });
+    }
+    for id in deleted {
+        let again: i64 = on_backend!(db.reborrow(), conn => {
+            sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", events_table!(), " WHERE id = $1"))
+                .bind(id)
+                .fetch_one(conn)
+                .await?
+        });
+        report.divergences.push(if again > 0 {
+            Divergence::EventReplaced { id }
+        } else {
+            Divergence::EventDeleted { id }
+        });
+    }
+    Ok(())
+}
+
+/// Every event after `after` up to `until`, in position order.
+async fn events_until(
+    mut db: Db<'_>,
+    mut after: Position,
+    until: Position,
+) -> Result<Vec<RawEvent>, AuditError> {
+    let mut all = Vec::new();
+    loop {
+        let chunk = events_after(db.reborrow(), after, Some(until)).await?;
+        match chunk.last() {
+            Some(last) => after = last.position,
+            None => return Ok(all),
+        }
+        all.extend(chunk);
+    }
+}
+
+/// One sealed event against its entry: the first value that differs.
+fn compare(entry: &Entry, event: &RawEvent, divergences: &mut Vec<Divergence>) {
+    let (hash, tags) = hash_event(&event.values);
+    if hex::encode(hash) == entry.event_hash {
+        return;
+    }
+    let stored = hex::decode(&entry.column_tags).unwrap_or_default();
+    let column = value_names()
+        .enumerate()
+        .find(|(i, _)| {
+            let range = i * TAG_BYTES..(i + 1) * TAG_BYTES;
+            stored.get(range.clone()) != tags.get(range)
+        })
+        .map_or("unknown", |(_, name)| name);
+    divergences.push(Divergence::EventEdited {
+        id: event.position.id(),
+        column,
+    });
+}
