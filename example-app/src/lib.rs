@@ -14,4 +14,5 @@ pub mod logs;
 pub mod models;
 pub mod present;
 pub mod schema;
+pub mod sealing;
 pub mod web;

@@ -8,6 +8,7 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use audit_core::{
     Actor, Attempt, Auditor, Cursor, Isolation, RetryPolicy, Retryable, SCHEMA_VERSION,
@@ -19,7 +20,7 @@ use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::web::{self, AppState, WebConfig};
-use example_app::{demo, directory};
+use example_app::{demo, directory, sealing};
 
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
@@ -48,10 +49,20 @@ enum Cmd {
     App(AppCmd),
 }
 
-/// Commands that look after the database's schema; they run whatever state
-/// it is in.
+/// Commands that look after the database; they run whatever state its
+/// schema is in.
 #[derive(Subcommand)]
 enum SchemaCmd {
+    /// Check the log against its seals; exits with 0 only when everything checks.
+    Verify {
+        /// A head written by `seal --head-out`, kept elsewhere.
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// Require every seal to be signed by this public key (64 hex digits).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+
     /// Create or upgrade the audit schema and the staff area's tables.
     Migrate,
     /// Restore a damaged audit schema (missing or altered triggers, a
@@ -86,6 +97,15 @@ enum AppCmd {
         /// Mark the session cookie Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// Seal in the background every this many seconds (0: never).
+        #[arg(long, default_value_t = 0)]
+        seal_every_secs: u64,
+        /// The signing key for background seals (else AUDIT_SEAL_KEY, else unsigned).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Keep the latest head here after each background seal.
+        #[arg(long)]
+        head_out: Option<PathBuf>,
     },
     /// Set a user's password, read from the first line of standard input.
     SetPassword {
@@ -136,6 +156,22 @@ enum AppCmd {
     ClearUserRoles {
         #[arg(long)]
         user: String,
+    },
+    /// Seal the stable events not yet sealed (a hash chain, signed with the
+    /// key of `--key-file` or AUDIT_SEAL_KEY if given), and keep the head.
+    Seal {
+        /// The signing key's secret (64 hex digits), kept outside the database.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Write the latest head here, to keep outside the database.
+        #[arg(long)]
+        head_out: Option<PathBuf>,
+    },
+    /// Make a new signing key: the secret goes to FILE, the public key to stdout.
+    SealKey {
+        /// Where to write the secret (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Show the audit log, newest first: the same queries as the web pages.
     Log {
@@ -190,6 +226,15 @@ enum CliError {
     Demo(#[from] demo::DemoError),
     #[error("cannot read the password from standard input: {0}")]
     Stdin(std::io::Error),
+    #[error(transparent)]
+    Sealing(#[from] example_app::sealing::SealingError),
+    #[error("the sealed log is not intact: {0} divergence(s)")]
+    NotIntact(usize),
+    #[error("cannot write the key file `{}`: {source}", path.display())]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot serve on {addr}: {source}")]
     Serve {
         addr: SocketAddr,
@@ -221,6 +266,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     };
     let auditor = Auditor::connect(&url).await.map_err(open)?;
     let command = match cli.command.unwrap_or(Cmd::App(AppCmd::Demo)) {
+        Cmd::Schema(SchemaCmd::Verify {
+            against,
+            public_key,
+        }) => return verify(&auditor, against, public_key).await,
         Cmd::Schema(SchemaCmd::Migrate) => {
             example_app::schema::migrate(&auditor).await.map_err(open)?;
             println!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
@@ -245,7 +294,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         AppCmd::Serve {
             addr,
             secure_cookies,
-        } => serve(auditor, addr, secure_cookies).await,
+            seal_every_secs,
+            key_file,
+            head_out,
+        } => {
+            if seal_every_secs > 0 {
+                let key = sealing::signing_key(key_file.as_deref())?;
+                let every = std::time::Duration::from_secs(seal_every_secs);
+                tokio::spawn(sealing::seal_periodically(
+                    auditor.clone(),
+                    key,
+                    every,
+                    head_out,
+                ));
+            }
+            serve(auditor, addr, secure_cookies).await
+        }
+        AppCmd::Seal { key_file, head_out } => seal(&auditor, key_file, head_out).await,
+        AppCmd::SealKey { out } => seal_key(&out),
         AppCmd::Log {
             project,
             user,
@@ -479,6 +545,84 @@ async fn serve(auditor: Auditor, addr: SocketAddr, secure_cookies: bool) -> Resu
     web::serve(state, addr)
         .await
         .map_err(|source| CliError::Serve { addr, source })
+}
+
+/// `seal`: seals what is stable and keeps the head.
+async fn seal(
+    auditor: &Auditor,
+    key_file: Option<PathBuf>,
+    head_out: Option<PathBuf>,
+) -> Result<(), CliError> {
+    let key = sealing::signing_key(key_file.as_deref())?;
+    let report = auditor.seal(key.as_ref()).await?;
+    match &report.head {
+        None => println!("Nothing to seal yet: no event is stable."),
+        Some(head) => {
+            println!(
+                "Sealed {} event(s) in {} seal(s); the log's head is seal {} ({} events, {}).",
+                report.events,
+                report.seals,
+                head.seq,
+                head.events,
+                if head.signature.is_some() {
+                    "signed"
+                } else {
+                    "unsigned"
+                }
+            );
+            if let Some(path) = head_out {
+                sealing::write_head(&path, head)?;
+                println!(
+                    "Head written to {}: keep it outside the database.",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `verify`: checks the log against its seals; an error (exit code 1)
+/// unless everything checks.
+async fn verify(
+    auditor: &Auditor,
+    against: Option<PathBuf>,
+    public_key: Option<String>,
+) -> Result<(), CliError> {
+    let report = sealing::verify(auditor, against.as_deref(), public_key.as_deref()).await?;
+    println!(
+        "Checked {} seal(s) and {} sealed event(s); {} pruned.",
+        report.seals, report.events, report.pruned
+    );
+    if report.is_intact() {
+        println!("The sealed log is intact.");
+        return Ok(());
+    }
+    for divergence in &report.divergences {
+        println!("  - {divergence}");
+    }
+    Err(CliError::NotIntact(report.divergences.len()))
+}
+
+/// `seal-key`: a new signing key.
+fn seal_key(out: &Path) -> Result<(), CliError> {
+    let key = audit_core::SealKey::generate().map_err(sealing::SealingError::from)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|source| CliError::KeyFile {
+            path: out.to_owned(),
+            source,
+        })?;
+    std::io::Write::write_all(&mut file, format!("{}\n", key.secret_hex()).as_bytes()).map_err(
+        |source| CliError::KeyFile {
+            path: out.to_owned(),
+            source,
+        },
+    )?;
+    println!("{}", key.public_hex());
+    Ok(())
 }
 
 fn read_password() -> Result<String, CliError> {
