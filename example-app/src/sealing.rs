@@ -99,10 +99,10 @@ pub async fn seal_periodically(
         match auditor.seal(key.as_ref()).await {
             Ok(report) if report.seals > 0 => {
                 tracing::info!(seals = report.seals, events = report.events, "sealed");
-                if let (Some(path), Some(head)) = (&head_file, &report.head) {
-                    if let Err(e) = write_head(path, head) {
-                        tracing::error!("cannot keep the head: {e}");
-                    }
+                if let (Some(path), Some(head)) = (&head_file, &report.head)
+                    && let Err(e) = write_head(path, head)
+                {
+                    tracing::error!("cannot keep the head: {e}");
                 }
             }
             Ok(_) => {}
