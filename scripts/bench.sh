@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export AUDIT_TEST_POSTGRES_URL="${AUDIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
-benches=(overhead append render scale)
+benches=(overhead append render scale seal)
 if [ "${1:-}" != "--report-only" ]; then
     for bench in "${benches[@]}"; do
         echo "== cargo bench -p example-app --bench $bench"

@@ -1,0 +1,167 @@
+//! Sealing and verifying throughput, and what background sealing costs the
+//! write path, on SQLite (WAL, `synchronous` FULL) and PostgreSQL.
+//!
+//! - `seal`: events sealed per second; each iteration first writes 10,000
+//!   new events (100 per command; not timed), then seals them (timed).
+//! - `verify`: a log of 20,000 sealed events verified whole.
+//! - `write`: one `add_project` command per transaction, without and with a
+//!   task sealing in the background every 50 ms.
+//!
+//! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use audit_core::{Actor, AuditError, Auditor, VerifyOptions, auditable};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use example_app::commands::{self, StaffAudit};
+use example_app::domain::ProjectRef;
+use example_app::events::{ProjectCreated, StaffEvent};
+use sqlx::sqlite::SqliteSynchronous;
+use support::{postgres, sqlite};
+
+mod support;
+
+/// Events written per timed seal.
+const SEALED: u64 = 10_000;
+
+/// Records that `project` was created, `count` times.
+#[auditable(emits(ProjectCreated))]
+async fn record(cx: &mut StaffAudit, project: &ProjectRef, count: usize) -> Result<(), AuditError> {
+    for _ in 0..count {
+        cx.emit(ProjectCreated {
+            project: project.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes `events` events, 100 per command.
+async fn write(auditor: &Auditor, project: &ProjectRef, events: u64) {
+    for _ in 0..events / 100 {
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::system("bench"))
+            .await
+            .unwrap();
+        record(&mut audit, project, 100).await.unwrap();
+        audit.commit().await.unwrap();
+    }
+}
+
+/// Seals until `events` more events are sealed (on PostgreSQL they become
+/// stable once older transactions anywhere in the cluster have ended).
+async fn seal(auditor: &Auditor, events: u64) {
+    let mut sealed = 0;
+    while sealed < events {
+        sealed += auditor.seal(None).await.unwrap().events;
+    }
+}
+
+fn sealing(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let setups: Vec<(&str, Auditor, ProjectRef)> = runtime.block_on(async {
+        let mut auditors = vec![(
+            "sqlite-wal-full",
+            sqlite(SqliteSynchronous::Full, "seal").await,
+        )];
+        if let Some(pg) = postgres().await {
+            auditors.push(("postgres", pg));
+        }
+        let mut setups = Vec::new();
+        for (name, auditor) in auditors {
+            example_app::schema::migrate(&auditor).await.unwrap();
+            let mut audit = auditor
+                .begin::<StaffEvent>(Actor::system("bench"))
+                .await
+                .unwrap();
+            let project = commands::add_project(&mut audit, "seal").await.unwrap();
+            audit.commit().await.unwrap();
+            setups.push((name, auditor, project));
+        }
+        setups
+    });
+    for (name, auditor, project) in &setups {
+        let mut group = c.benchmark_group(format!("seal/{name}"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(10));
+        group.throughput(Throughput::Elements(SEALED));
+        group.bench_function("seal", |b| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    write(auditor, project, SEALED).await;
+                    let start = Instant::now();
+                    seal(auditor, SEALED).await;
+                    timed += start.elapsed();
+                }
+                timed
+            });
+        });
+        // Verify the whole log as it now stands (every event sealed).
+        let sealed = runtime.block_on(async {
+            write(auditor, project, 20_000).await;
+            seal(auditor, 20_000).await;
+            let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+            assert!(report.is_intact(), "{:?}", report.divergences);
+            report.events
+        });
+        group.throughput(Throughput::Elements(sealed));
+        group.bench_function("verify", |b| {
+            b.to_async(&runtime).iter(|| async {
+                let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+                assert_eq!(report.events, sealed);
+            });
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("seal-write/{name}"));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(5));
+        let next = Arc::new(AtomicU64::new(0));
+        for background in [false, true] {
+            let stop = Arc::new(AtomicBool::new(false));
+            let sealer = background.then(|| {
+                let (auditor, stop) = (auditor.clone(), Arc::clone(&stop));
+                runtime.spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        auditor.seal(None).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                })
+            });
+            let label = if background {
+                "with-background-sealing"
+            } else {
+                "without-sealing"
+            };
+            let next = Arc::clone(&next);
+            group.bench_function(label, |b| {
+                b.to_async(&runtime).iter(|| {
+                    let next = Arc::clone(&next);
+                    async move {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let mut audit = auditor
+                            .begin::<StaffEvent>(Actor::system("bench"))
+                            .await
+                            .unwrap();
+                        commands::add_project(&mut audit, &format!("p{n}"))
+                            .await
+                            .unwrap();
+                        audit.commit().await.unwrap();
+                    }
+                });
+            });
+            stop.store(true, Ordering::Relaxed);
+            if let Some(sealer) = sealer {
+                runtime.block_on(sealer).unwrap();
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, sealing);
+criterion_main!(benches);
