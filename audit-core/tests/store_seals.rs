@@ -80,12 +80,18 @@ async fn an_untouched_log_verifies_and_new_events_extend_the_chain() {
             .unwrap();
         let report = auditor.verify(&options).await.unwrap();
         assert!(report.is_intact(), "{label}: {:?}", report.divergences);
-        assert_eq!((report.seals, report.events), (1, 10), "{label}");
-        // Nothing new: no seal. Then new events: a second seal that follows.
+        // One seal, or more on PostgreSQL when the last events became stable
+        // only after a first seal.
+        assert_eq!(
+            (report.seals as i64, report.events),
+            (head.seq, 10),
+            "{label}"
+        );
+        // Nothing new: no seal. Then new events: a seal that follows.
         assert_eq!(auditor.seal(Some(&key)).await.unwrap().seals, 0, "{label}");
         support::commit_widget(&auditor, Actor::system("t"), 11).await;
         let later = seal_all(&auditor, Some(&key)).await;
-        assert_eq!((later.seq, later.events), (2, 11), "{label}");
+        assert_eq!((later.seq, later.events), (head.seq + 1, 11), "{label}");
         let report = auditor.verify(&options).await.unwrap();
         assert!(report.is_intact(), "{label}: {:?}", report.divergences);
         assert_eq!(report.events, 11, "{label}");

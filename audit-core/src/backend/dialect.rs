@@ -1,8 +1,6 @@
 //! The SQL text that differs between backends, in one table per backend.
 //! Statements that are the same everywhere live with the code that runs them.
 
-use super::Backend;
-
 /// What one backend says differently.
 pub(crate) struct Dialect {
     /// Begins a write transaction at the database's default isolation.
@@ -26,17 +24,8 @@ pub(crate) struct Dialect {
     pub is_conflict: fn(code: &str) -> bool,
 }
 
-impl Backend {
-    /// This backend's SQL.
-    pub(crate) fn dialect(self) -> &'static Dialect {
-        match self {
-            Backend::Sqlite => &SQLITE,
-            Backend::Postgres => &POSTGRES,
-        }
-    }
-}
-
-const SQLITE: Dialect = Dialect {
+/// SQLite's.
+pub(super) const SQLITE: Dialect = Dialect {
     begin_write: "BEGIN IMMEDIATE",
     begin_serializable: "BEGIN IMMEDIATE",
     payload_as_text: "payload",
@@ -51,7 +40,8 @@ const SQLITE: Dialect = Dialect {
     is_conflict: |code| matches!(code, "5" | "517"),
 };
 
-const POSTGRES: Dialect = Dialect {
+/// PostgreSQL's.
+pub(super) const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
     payload_as_text: "payload::text",

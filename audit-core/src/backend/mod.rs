@@ -47,6 +47,16 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// This backend's SQL.
+    pub(crate) fn dialect(self) -> &'static dialect::Dialect {
+        match self {
+            Backend::Sqlite => &dialect::SQLITE,
+            Backend::Postgres => &dialect::POSTGRES,
+        }
+    }
+}
+
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -1,5 +1,5 @@
 //! Positions: places in the log in an order that no later commit can
-//! insert into (G12), and reading the log forward from one.
+//! insert into (G12); `tail.rs` reads the log forward from one.
 //!
 //! SQLite runs one writer at a time and writes a transaction's events just
 //! before its COMMIT, so ids are commit order: a position is an id. On
@@ -13,15 +13,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::auditor::Auditor;
-use super::error::{AuditError, classify};
-use super::query::{MAX_PAGE_SIZE, RawRow, StoredEvent, decode_row, read_row};
-use super::table::{EVENTS_TABLE, select_list};
-use crate::backend::Pool;
-use crate::catalog::EventCatalog;
+use super::error::AuditError;
 
 /// A place in the log, between two events, in commit order. Opaque: print
-/// it (`Display`) to store it, and parse it back (`FromStr`).
+/// it (`Display`) to store it, and parse it back (`FromStr`); read on from
+/// it with [`Auditor::read_after`](crate::Auditor::read_after).
 ///
 /// ```
 /// # use audit_core::Position;
@@ -79,71 +75,6 @@ impl FromStr for Position {
             tx: part(tx).ok_or_else(invalid)?,
             id: part(id).ok_or_else(invalid)?,
         })
-    }
-}
-
-/// Events read forward from a position ([`Auditor::read_after`]).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Tail<E> {
-    /// The events, in commit order; each knows its position.
-    pub events: Vec<StoredEvent<E>>,
-    /// Where to read from next: the last event's position, or the position
-    /// read after when there was none.
-    pub next: Position,
-}
-
-impl Auditor {
-    /// The next events after `after`, at most `limit` (clamped to
-    /// `1..=`[`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE)), in commit order, and
-    /// the position to read from next. Only events that no later commit
-    /// can precede are returned (on PostgreSQL, those of transactions older
-    /// than every one still running), so a follower that stores `next` and
-    /// reads on from it never misses or repeats an event, across restarts.
-    /// The log's anchor (id 0) is never returned.
-    pub async fn read_after<E: EventCatalog>(
-        &self,
-        after: Position,
-        limit: u32,
-    ) -> Result<Tail<E>, AuditError> {
-        let limit = i64::from(limit.clamp(1, MAX_PAGE_SIZE));
-        let dialect = self.backend().dialect();
-        let select = select_list(dialect.payload_as_text, dialect.position_tx);
-        let rows: Vec<RawRow> = match self.pool() {
-            Pool::Sqlite(pool) => {
-                let sql = format!(
-                    "SELECT {select} FROM {EVENTS_TABLE} WHERE id > $1 ORDER BY id LIMIT $2"
-                );
-                // Our own fragments and numbered placeholders; every value is bound.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.id.max(0))
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(classify)?;
-                rows.iter().map(read_row).collect::<Result<_, _>>()?
-            }
-            Pool::Postgres(pool) => {
-                let sql = format!(
-                    "SELECT {select} FROM {EVENTS_TABLE} \
-                     WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                     AND (tx_id, id) > ($1::int8::text::xid8, $2) \
-                     ORDER BY tx_id, id LIMIT $3"
-                );
-                // Our own fragments and numbered placeholders; every value is bound.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.tx)
-                    .bind(after.id)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(classify)?;
-                rows.iter().map(read_row).collect::<Result<_, _>>()?
-            }
-        };
-        let events: Vec<StoredEvent<E>> = rows.into_iter().map(decode_row).collect();
-        let next = events.last().map_or(after, |e| e.position);
-        Ok(Tail { events, next })
     }
 }
 

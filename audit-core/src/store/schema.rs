@@ -2,6 +2,11 @@
 //! and what a sound schema must hold (for `verify`). Applied versions are
 //! rows of `audit_schema`. The DDL writes the events table as `{events}`
 //! and (PostgreSQL) the schema as `{schema}`, replaced when it runs.
+//!
+//! One file, longer than the others, on purpose: it is the schema's data
+//! (SQL text, read in order), and what a sound schema must hold (the
+//! expected triggers and functions) has to sit next to the DDL that makes
+//! it, so that changing one shows the other.
 
 use super::table::EVENTS_TABLE;
 use crate::backend::Backend;

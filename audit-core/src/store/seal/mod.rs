@@ -11,23 +11,27 @@
 //! all of it. What it does and does not catch is in README.md, "Is my log
 //! intact?".
 
+mod divergence;
 mod encoding;
+mod head;
 mod key;
 mod rows;
+mod stored;
 mod verify;
 
+pub use divergence::Divergence;
 pub use key::{SealKey, SealKeyError};
-pub use verify::{Divergence, VerifyOptions, VerifyReport};
+pub use verify::{VerifyOptions, VerifyReport};
 
-use serde::{Deserialize, Serialize};
-
-use self::encoding::{ENCODING, SealFields, extend, genesis, hash_event, hash_seal};
+use self::encoding::{ENCODING, extend, genesis, hash_event, hash_seal};
+use self::head::head_of;
+pub use self::head::{Head, SealReport};
 use self::rows::events_after;
+use self::stored::{SealRow, from_hex, insert_seal, latest_seal, log_id, write_entries};
 use super::auditor::Auditor;
-use super::error::{AuditError, classify};
+use super::error::AuditError;
 use super::position::Position;
 use crate::backend::{Db, Tx};
-use crate::on_backend;
 
 /// The most events one seal covers; [`Auditor::seal`] makes as many seals
 /// as the unsealed part of the log needs.
@@ -35,73 +39,6 @@ const MAX_EVENTS_PER_SEAL: usize = 100_000;
 
 /// The advisory lock that serializes sealing on PostgreSQL.
 const SEAL_LOCK: i64 = 4_242_424_244;
-
-/// The latest seal, in the form to keep outside the database: with it,
-/// [`Auditor::verify`] tells whether the database still reaches the chain
-/// it had (a log rebuilt from scratch does not).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Head {
-    /// The log's id (its anchor's command id).
-    pub log_id: String,
-    /// The seal's sequence number (1, 2, ...).
-    pub seq: i64,
-    /// The last position it covers.
-    pub last_position: String,
-    /// How many events the chain covers up to it, from the first seal.
-    pub events: i64,
-    /// The chain's value after its last event (hex).
-    pub chain_hash: String,
-    /// The seal's hash (hex).
-    pub seal_hash: String,
-    /// The signing key's id, if signed.
-    pub key_id: Option<String>,
-    /// The Ed25519 signature of the seal's hash (hex), if signed.
-    pub signature: Option<String>,
-}
-
-/// What [`Auditor::seal`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SealReport {
-    /// Seals made (0 when nothing new was stable).
-    pub seals: usize,
-    /// Events they cover.
-    pub events: u64,
-    /// The latest seal, made now or before; `None` while the log has none.
-    pub head: Option<Head>,
-}
-
-/// One stored seal.
-#[derive(Debug, Clone)]
-pub(crate) struct SealRow {
-    pub seq: i64,
-    pub encoding: i64,
-    pub first: Position,
-    pub last: Position,
-    pub count: i64,
-    pub chain_hash: String,
-    pub prev_seal_hash: String,
-    pub seal_hash: String,
-    pub sealed_at: i64,
-    pub key_id: Option<String>,
-    pub signature: Option<String>,
-}
-
-impl SealRow {
-    /// The fields its hash commits to.
-    fn fields(&self) -> SealFields<'_> {
-        SealFields {
-            seq: self.seq,
-            first: (self.first.tx(), self.first.id()),
-            last: (self.last.tx(), self.last.id()),
-            count: self.count,
-            chain: &self.chain_hash,
-            prev: &self.prev_seal_hash,
-            sealed_at: self.sealed_at,
-        }
-    }
-}
 
 impl Auditor {
     /// Seals the stable events not yet sealed (as many seals as needed, each
@@ -232,173 +169,4 @@ async fn seal_once(
     seal.signature = key.map(|k| k.sign(&hash));
     insert_seal(tx.db(), &seal).await?;
     Ok(Some((seal, count)))
-}
-
-/// Writes seal entries, a multi-row INSERT per 500 (6 values each).
-async fn write_entries(
-    mut db: Db<'_>,
-    seq: i64,
-    entries: &[(Position, i64, String, String)],
-) -> Result<(), AuditError> {
-    for chunk in entries.chunks(500) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let n = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_seal_entries (seal_seq, tx, id, occurred_at, event_hash, \
-             column_tags) VALUES {}",
-            rows.join(", ")
-        );
-        on_backend!(db.reborrow(), conn => {
-            // Our own statement with numbered placeholders; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (position, occurred_at, hash, tags) in chunk {
-                query = query
-                    .bind(seq)
-                    .bind(position.tx())
-                    .bind(position.id())
-                    .bind(*occurred_at)
-                    .bind(hash.clone())
-                    .bind(tags.clone());
-            }
-            query.execute(conn).await.map_err(classify)?;
-        });
-    }
-    Ok(())
-}
-
-/// Stores `seal`.
-async fn insert_seal(db: Db<'_>, seal: &SealRow) -> Result<(), AuditError> {
-    const SQL: &str = "INSERT INTO audit_seals (seq, encoding, first_tx, first_id, last_tx, \
-        last_id, event_count, chain_hash, prev_seal_hash, seal_hash, sealed_at, key_id, signature) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-    on_backend!(db, conn => {
-        sqlx::query(SQL)
-            .bind(seal.seq)
-            .bind(seal.encoding)
-            .bind(seal.first.tx())
-            .bind(seal.first.id())
-            .bind(seal.last.tx())
-            .bind(seal.last.id())
-            .bind(seal.count)
-            .bind(seal.chain_hash.as_str())
-            .bind(seal.prev_seal_hash.as_str())
-            .bind(seal.seal_hash.as_str())
-            .bind(seal.sealed_at)
-            .bind(seal.key_id.as_deref())
-            .bind(seal.signature.as_deref())
-            .execute(conn)
-            .await
-            .map_err(classify)?;
-    });
-    Ok(())
-}
-
-/// The columns of a stored seal, in [`SealRow`] order.
-const SEAL_COLUMNS: &str = "seq, encoding, first_tx, first_id, last_tx, last_id, event_count, \
-    chain_hash, prev_seal_hash, seal_hash, sealed_at, key_id, signature";
-
-type SealTuple = (
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-);
-
-fn seal_row(t: SealTuple) -> SealRow {
-    SealRow {
-        seq: t.0,
-        encoding: t.1,
-        first: Position::new(t.2, t.3),
-        last: Position::new(t.4, t.5),
-        count: t.6,
-        chain_hash: t.7,
-        prev_seal_hash: t.8,
-        seal_hash: t.9,
-        sealed_at: t.10,
-        key_id: t.11,
-        signature: t.12,
-    }
-}
-
-/// The latest seal, if any.
-async fn latest_seal(db: Db<'_>) -> Result<Option<SealRow>, AuditError> {
-    let sql = format!("SELECT {SEAL_COLUMNS} FROM audit_seals ORDER BY seq DESC LIMIT 1");
-    let row: Option<SealTuple> = on_backend!(db, conn => {
-        // A constant statement of our own.
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(conn).await.map_err(classify)?
-    });
-    Ok(row.map(seal_row))
-}
-
-/// Every seal, in order.
-pub(crate) async fn all_seals(db: Db<'_>) -> Result<Vec<SealRow>, AuditError> {
-    let sql = format!("SELECT {SEAL_COLUMNS} FROM audit_seals ORDER BY seq");
-    let rows: Vec<SealTuple> = on_backend!(db, conn => {
-        // A constant statement of our own.
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await.map_err(classify)?
-    });
-    Ok(rows.into_iter().map(seal_row).collect())
-}
-
-/// The log's id, from `audit_log_identity`.
-pub(crate) async fn log_id(db: Db<'_>) -> Result<String, AuditError> {
-    let id: Option<String> = on_backend!(db, conn => {
-        sqlx::query_scalar("SELECT log_id FROM audit_log_identity")
-            .fetch_optional(conn)
-            .await
-            .map_err(classify)?
-    });
-    id.ok_or_else(|| AuditError::SchemaDamaged {
-        problems: vec!["the log's identity is lost".into()],
-    })
-}
-
-/// `seal` as a head, with the count of events sealed up to it.
-async fn head_of(log_id: &str, seal: &SealRow, auditor: &Auditor) -> Result<Head, AuditError> {
-    let events: i64 = on_backend!(auditor.pool(), pool => {
-        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(event_count), 0) AS BIGINT) FROM audit_seals WHERE seq <= $1")
-            .bind(seal.seq)
-            .fetch_one(pool)
-            .await?
-    });
-    Ok(Head {
-        log_id: log_id.to_owned(),
-        seq: seal.seq,
-        last_position: seal.last.to_string(),
-        events,
-        chain_hash: seal.chain_hash.clone(),
-        seal_hash: seal.seal_hash.clone(),
-        key_id: seal.key_id.clone(),
-        signature: seal.signature.clone(),
-    })
-}
-
-/// A hash from its hex form.
-fn from_hex(text: &str) -> Result<encoding::Hash, AuditError> {
-    let mut hash = [0u8; 32];
-    hex::decode_to_slice(text, &mut hash).map_err(|_| AuditError::SchemaDamaged {
-        problems: vec![format!("a stored seal hash is not a hash: `{text}`")],
-    })?;
-    Ok(hash)
 }

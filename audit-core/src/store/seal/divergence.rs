@@ -1,0 +1,111 @@
+//! What verification can find: each way the log differs from its seals.
+
+use std::fmt;
+
+/// One way the log differs from what its seals say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Divergence {
+    /// A sealed event's value changed.
+    EventEdited {
+        /// The event's id.
+        id: i64,
+        /// The value that changed (`payload`, `actor_name`, ...; `position`
+        /// when it moved).
+        column: &'static str,
+    },
+    /// A sealed event is gone (and no prune explains it).
+    EventDeleted {
+        /// The event's id.
+        id: i64,
+    },
+    /// A sealed event was deleted and an event with its id written again
+    /// (elsewhere in the log).
+    EventReplaced {
+        /// The event's id.
+        id: i64,
+    },
+    /// An event sits inside a sealed range that its seal does not cover.
+    EventInserted {
+        /// The event's id.
+        id: i64,
+    },
+    /// A seal is missing from the sequence.
+    SealMissing {
+        /// The missing seal's number.
+        seq: i64,
+    },
+    /// A seal's fields no longer give its hash.
+    SealAltered {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal does not follow the previous one.
+    SealChainBroken {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal's entries do not give its chain hash and count.
+    EntriesAltered {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal has no signature, and a public key was given.
+    Unsigned {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// A seal's signature does not verify with the given public key.
+    BadSignature {
+        /// The seal's number.
+        seq: i64,
+    },
+    /// The database no longer holds the seal of a head kept elsewhere: the
+    /// chain was rewritten.
+    HeadNotReached {
+        /// The head's seal number.
+        seq: i64,
+    },
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::EventEdited { id, column } => {
+                write!(
+                    f,
+                    "event {id} was edited: its `{column}` differs from when it was sealed"
+                )
+            }
+            Divergence::EventDeleted { id } => {
+                write!(f, "event {id} was deleted after it was sealed")
+            }
+            Divergence::EventReplaced { id } => write!(
+                f,
+                "event {id} was deleted after it was sealed and written again under its id"
+            ),
+            Divergence::EventInserted { id } => {
+                write!(f, "event {id} was inserted into a sealed range")
+            }
+            Divergence::SealMissing { seq } => write!(f, "seal {seq} is missing"),
+            Divergence::SealAltered { seq } => write!(f, "seal {seq} was altered"),
+            Divergence::SealChainBroken { seq } => {
+                write!(f, "seal {seq} does not follow the seal before it")
+            }
+            Divergence::EntriesAltered { seq } => {
+                write!(f, "the entries of seal {seq} do not give its chain")
+            }
+            Divergence::Unsigned { seq } => write!(f, "seal {seq} is not signed"),
+            Divergence::BadSignature { seq } => {
+                write!(
+                    f,
+                    "seal {seq}'s signature does not verify with the given key"
+                )
+            }
+            Divergence::HeadNotReached { seq } => write!(
+                f,
+                "the database does not reach the head kept elsewhere (seal {seq}): the chain was rewritten"
+            ),
+        }
+    }
+}
