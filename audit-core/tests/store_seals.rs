@@ -312,7 +312,7 @@ async fn a_log_rebuilt_from_scratch_is_caught_by_a_kept_head_or_a_signature() {
                 .unwrap();
             audit.commit().await.unwrap();
         }
-        auditor.seal(None).await.unwrap();
+        seal_all(&auditor, None).await;
         assert!(
             verify(&auditor).await.is_empty(),
             "{label}: consistent in itself"

@@ -34,18 +34,29 @@ use super::position::Position;
 use crate::backend::{Db, Tx};
 
 /// The most events one seal covers; [`Auditor::seal`] makes as many seals
-/// as the unsealed part of the log needs.
-const MAX_EVENTS_PER_SEAL: usize = 100_000;
+/// as the unsealed part of the log needs. Kept small so that each seal's
+/// write transaction (SQLite's one write lock) is short.
+const MAX_EVENTS_PER_SEAL: usize = 10_000;
 
 /// The advisory lock that serializes sealing on PostgreSQL.
 const SEAL_LOCK: i64 = 4_242_424_244;
 
+/// A seal made, not yet written: its row and its entries.
+struct Prepared {
+    seal: SealRow,
+    entries: Vec<(Position, i64, String, String)>,
+}
+
 impl Auditor {
     /// Seals the stable events not yet sealed (as many seals as needed, each
-    /// at most 100,000 events), signing each seal with `key` if given, and
-    /// returns the new head. Runs after commit, never on the write path;
-    /// concurrent calls take turns. Signing needs the key only here: keep it
-    /// out of the database (a key file or an environment variable).
+    /// at most 10,000 events), signing each seal with `key` if given, and
+    /// returns the new head. Runs after commit, never on the write path:
+    /// events are read and hashed outside any write transaction, which is
+    /// then held only to write the entries and the seal (so writers are
+    /// held up as little as SQLite's one write lock allows). Concurrent
+    /// calls take turns; one that finds another's seal written meanwhile
+    /// starts again from it. Signing needs the key only here: keep it out of
+    /// the database (a key file or an environment variable).
     pub async fn seal(&self, key: Option<&SealKey>) -> Result<SealReport, AuditError> {
         let mut report = SealReport {
             seals: 0,
@@ -53,29 +64,37 @@ impl Auditor {
             head: None,
         };
         loop {
+            let (log_id, last, prepared) = {
+                let mut conn = self.pool().acquire().await?;
+                let log_id = log_id(conn.db()).await?;
+                let last = latest_seal(conn.db()).await?;
+                let prepared = prepare(conn.db(), &log_id, last.as_ref(), key).await?;
+                (log_id, last, prepared)
+            };
+            let Some(prepared) = prepared else {
+                if report.head.is_none()
+                    && let Some(seal) = &last
+                {
+                    report.head = Some(head_of(&log_id, seal, self).await?);
+                }
+                return Ok(report);
+            };
             let mut tx = self.begin_sealing().await?;
-            let log_id = log_id(tx.db()).await?;
-            let last = latest_seal(tx.db()).await?;
-            match seal_once(&mut tx, &log_id, last.as_ref(), key).await? {
-                Some((seal, count)) => {
-                    tx.commit().await?;
-                    report.seals += 1;
-                    report.events += count as u64;
-                    report.head = Some(head_of(&log_id, &seal, self).await?);
-                    if count < MAX_EVENTS_PER_SEAL {
-                        return Ok(report);
-                    }
-                }
-                None => {
-                    tx.rollback().await?;
-                    if report.head.is_none() {
-                        report.head = match last {
-                            Some(seal) => Some(head_of(&log_id, &seal, self).await?),
-                            None => None,
-                        };
-                    }
-                    return Ok(report);
-                }
+            let still_last = latest_seal(tx.db()).await?.map(|s| s.seq);
+            if still_last != last.as_ref().map(|s| s.seq) {
+                // Another sealer went first: start again from its seal.
+                tx.rollback().await?;
+                continue;
+            }
+            write_entries(tx.db(), prepared.seal.seq, &prepared.entries).await?;
+            insert_seal(tx.db(), &prepared.seal).await?;
+            tx.commit().await?;
+            let count = prepared.entries.len();
+            report.seals += 1;
+            report.events += count as u64;
+            report.head = Some(head_of(&log_id, &prepared.seal, self).await?);
+            if count < MAX_EVENTS_PER_SEAL {
+                return Ok(report);
             }
         }
     }
@@ -103,14 +122,15 @@ impl Auditor {
     }
 }
 
-/// Makes one seal over up to [`MAX_EVENTS_PER_SEAL`] stable events after
-/// `last`; `None` when there are none.
-async fn seal_once(
-    tx: &mut Tx,
+/// Reads and hashes up to [`MAX_EVENTS_PER_SEAL`] stable events after
+/// `last` and makes their seal, without writing anything; `None` when there
+/// are none.
+async fn prepare(
+    mut db: Db<'_>,
     log_id: &str,
     last: Option<&SealRow>,
     key: Option<&SealKey>,
-) -> Result<Option<(SealRow, usize)>, AuditError> {
+) -> Result<Option<Prepared>, AuditError> {
     let start = last.map_or(Position::START, |s| s.last);
     let mut chain = match last {
         Some(seal) => from_hex(&seal.chain_hash)?,
@@ -118,20 +138,16 @@ async fn seal_once(
     };
     let seq = last.map_or(1, |s| s.seq + 1);
     let mut after = start;
-    let mut first = None;
-    let mut count = 0usize;
     let mut entries = Vec::new();
-    while count < MAX_EVENTS_PER_SEAL {
-        let events = events_after(tx.db(), after, None).await?;
+    while entries.len() < MAX_EVENTS_PER_SEAL {
+        let events = events_after(db.reborrow(), after, None).await?;
         if events.is_empty() {
             break;
         }
-        for event in events.iter().take(MAX_EVENTS_PER_SEAL - count) {
+        for event in events.iter().take(MAX_EVENTS_PER_SEAL - entries.len()) {
             let (hash, tags) = hash_event(&event.values);
             chain = extend(&chain, &hash);
-            first.get_or_insert(event.position);
             after = event.position;
-            count += 1;
             entries.push((
                 event.position,
                 event.occurred_at,
@@ -139,14 +155,10 @@ async fn seal_once(
                 hex::encode(tags),
             ));
         }
-        if entries.len() >= 2_000 || count >= MAX_EVENTS_PER_SEAL {
-            write_entries(tx.db(), seq, &std::mem::take(&mut entries)).await?;
-        }
     }
-    let Some(first) = first else {
+    let Some(first) = entries.first().map(|(position, ..)| *position) else {
         return Ok(None);
     };
-    write_entries(tx.db(), seq, &entries).await?;
     let prev = match last {
         Some(seal) => seal.seal_hash.clone(),
         None => hex::encode(genesis(log_id)),
@@ -156,7 +168,7 @@ async fn seal_once(
         encoding: ENCODING,
         first,
         last: after,
-        count: count as i64,
+        count: entries.len() as i64,
         chain_hash: hex::encode(chain),
         prev_seal_hash: prev,
         seal_hash: String::new(),
@@ -167,6 +179,5 @@ async fn seal_once(
     let hash = hash_seal(&seal.fields());
     seal.seal_hash = hex::encode(hash);
     seal.signature = key.map(|k| k.sign(&hash));
-    insert_seal(tx.db(), &seal).await?;
-    Ok(Some((seal, count)))
+    Ok(Some(Prepared { seal, entries }))
 }
