@@ -116,7 +116,7 @@ impl Auditor {
                 );
                 // Our own fragments and numbered placeholders; every value is bound.
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.id.max(0))
+                    .bind(after.id().max(0))
                     .bind(limit)
                     .fetch_all(pool)
                     .await
@@ -132,8 +132,8 @@ impl Auditor {
                 );
                 // Our own fragments and numbered placeholders; every value is bound.
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.tx)
-                    .bind(after.id)
+                    .bind(after.tx())
+                    .bind(after.id())
                     .bind(limit)
                     .fetch_all(pool)
                     .await
