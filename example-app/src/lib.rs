@@ -10,6 +10,7 @@ pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod events;
+pub mod export;
 pub mod logs;
 pub mod models;
 pub mod present;

@@ -135,19 +135,6 @@ impl Entry {
     /// The event as one JSON object (the `log --json` line).
     pub fn to_json(&self) -> serde_json::Value {
         let stored = &self.stored;
-        let payload = match &stored.event {
-            Decoded::Known(event) => event
-                .payload_json()
-                .ok()
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .unwrap_or_default(),
-            Decoded::Unknown(unknown) => serde_json::from_str(&unknown.raw)
-                .unwrap_or_else(|_| serde_json::Value::String(unknown.raw.clone())),
-        };
-        let entity = |e: &Option<EntityRef>| {
-            e.as_ref()
-                .map(|e| serde_json::json!({"kind": e.kind, "id": e.id}))
-        };
         serde_json::json!({
             "id": stored.id,
             "type": stored.event.code(),
@@ -156,13 +143,36 @@ impl Entry {
             "occurred_at": stored.occurred_at.to_rfc3339(),
             "command": stored.command_name,
             "command_id": stored.command_id,
-            "target": entity(&stored.references.target),
-            "parent": entity(&stored.references.parent),
-            "subject": entity(&stored.references.subject),
-            "payload": payload,
+            "target": entity_json(&stored.references.target),
+            "parent": entity_json(&stored.references.parent),
+            "subject": entity_json(&stored.references.subject),
+            "payload": payload_json(stored),
             "text": self.text(),
         })
     }
+}
+
+/// The payload of `stored` as JSON: a known event's fields, or what was
+/// stored for an event this program cannot read (as a string if it is not
+/// JSON at all).
+pub fn payload_json(stored: &StoredEvent<StaffEvent>) -> serde_json::Value {
+    match &stored.event {
+        Decoded::Known(event) => event
+            .payload_json()
+            .ok()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
+        Decoded::Unknown(unknown) => serde_json::from_str(&unknown.raw)
+            .unwrap_or_else(|_| serde_json::Value::String(unknown.raw.clone())),
+    }
+}
+
+/// A stored reference as `{"kind": .., "id": ..}`, or `null`.
+pub fn entity_json(entity: &Option<EntityRef>) -> serde_json::Value {
+    entity.as_ref().map_or(
+        serde_json::Value::Null,
+        |e| serde_json::json!({"kind": e.kind, "id": e.id}),
+    )
 }
 
 /// One page of a log, newest first.
@@ -180,10 +190,23 @@ pub struct LogPage {
 /// per kind of reference on the page, however many events it holds.
 pub async fn fetch(auditor: &Auditor, request: &LogRequest) -> Result<LogPage, LogError> {
     let page = auditor.query::<StaffEvent>(&request.query()).await?;
+    Ok(LogPage {
+        entries: present(auditor, page.events).await?,
+        next: page.next,
+        prev: page.prev,
+    })
+}
+
+/// Presents stored events as the staff area shows them, in the order
+/// given: one lookup per kind of reference among them (users, projects),
+/// however many events there are.
+pub async fn present(
+    auditor: &Auditor,
+    events: Vec<StoredEvent<StaffEvent>>,
+) -> Result<Vec<Entry>, LogError> {
     let resolver = StaffResolver::new(auditor.clone());
-    let cx = PresentContext::for_page(&page.events, &resolver).await?;
-    let entries = page
-        .events
+    let cx = PresentContext::for_page(&events, &resolver).await?;
+    Ok(events
         .into_iter()
         .map(|stored| Entry {
             actor: cx.actor(&stored.actor),
@@ -196,12 +219,7 @@ pub async fn fetch(auditor: &Auditor, request: &LogRequest) -> Result<LogPage, L
             html: stored.render(&cx),
             stored,
         })
-        .collect();
-    Ok(LogPage {
-        entries,
-        next: page.next,
-        prev: page.prev,
-    })
+        .collect())
 }
 
 /// The event types grouped as the catalog declares them, groups in order of

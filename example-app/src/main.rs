@@ -9,15 +9,17 @@
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use audit_core::{
-    Actor, Attempt, Auditor, Cursor, Isolation, RetryPolicy, Retryable, SCHEMA_VERSION,
+    Actor, Attempt, Auditor, Cursor, Isolation, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
 };
 use clap::{Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash};
 use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
+use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::web::{self, AppState, WebConfig};
 use example_app::{demo, directory, sealing};
@@ -194,6 +196,32 @@ enum AppCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write the log as JSON Lines, oldest first (in commit order): one
+    /// event a line, with its position, every stored column and its text.
+    Export {
+        /// Start after this position (a line's `position`).
+        #[arg(long)]
+        after: Option<Position>,
+        /// Stop at this position, the event at it included.
+        #[arg(long)]
+        until: Option<Position>,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Like `export`, then write new events as they commit, until SIGINT
+    /// or SIGTERM; with `--position-file`, go on where the last run stopped.
+    Follow {
+        /// Keep the position here: read on start, replaced after each batch.
+        #[arg(long, value_name = "FILE")]
+        position_file: Option<PathBuf>,
+        /// Start after this position when there is no position file.
+        #[arg(long)]
+        after: Option<Position>,
+        /// Milliseconds to wait before reading again when nothing was new.
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +246,8 @@ enum CliError {
     Command(#[from] CommandError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -334,6 +364,34 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 limit,
             };
             print_log(&auditor, request, json).await
+        }
+        AppCmd::Export {
+            after,
+            until,
+            limit,
+        } => {
+            let after = after.unwrap_or(Position::START);
+            export(
+                &auditor,
+                Range {
+                    after,
+                    until,
+                    limit,
+                },
+            )
+            .await
+        }
+        AppCmd::Follow {
+            position_file,
+            after,
+            poll_ms,
+        } => {
+            let options = FollowOptions {
+                after: after.unwrap_or(Position::START),
+                position_file: position_file.map(PositionFile::new),
+                poll: Duration::from_millis(poll_ms),
+            };
+            follow(&auditor, &options).await
         }
         AppCmd::SetPassword { user } => {
             let user = find_user(&auditor, &user).await?;
@@ -622,6 +680,23 @@ fn seal_key(out: &Path) -> Result<(), CliError> {
         },
     )?;
     println!("{}", key.public_hex());
+    Ok(())
+}
+
+/// `export`: the events of `range` on standard output, a JSON line each;
+/// a closed output ends it quietly.
+async fn export(auditor: &Auditor, range: Range) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    export::export(auditor, range, &mut out).await?;
+    Ok(())
+}
+
+/// `follow`: the log on standard output, a JSON line per event, as it
+/// grows, until SIGINT, SIGTERM or a closed output.
+async fn follow(auditor: &Auditor, options: &FollowOptions) -> Result<(), CliError> {
+    let stop = export::stop_signal()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    export::follow(auditor, options, &mut out, stop).await?;
     Ok(())
 }
 
