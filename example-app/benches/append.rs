@@ -6,27 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, AuditError, Auditor, auditable};
+use audit_core::{Actor, Auditor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use example_app::commands::{self, StaffAudit};
 use example_app::domain::ProjectRef;
-use example_app::events::{ProjectCreated, StaffEvent};
-use sqlx::sqlite::SqliteSynchronous;
-use support::{postgres, sqlite};
+use example_app::events::StaffEvent;
+use support::{databases_with_a_project, record};
 
 mod support;
-
-/// Records that `project` was created, `count` times: the log's write path
-/// alone, without the application's own SQL.
-#[auditable(emits(ProjectCreated))]
-async fn record(cx: &mut StaffAudit, project: &ProjectRef, count: usize) -> Result<(), AuditError> {
-    for _ in 0..count {
-        cx.emit(ProjectCreated {
-            project: project.clone(),
-        })?;
-    }
-    Ok(())
-}
 
 async fn commands_of(auditor: &Auditor, project: &ProjectRef, commands: u64, events: usize) {
     for _ in 0..commands {
@@ -41,27 +27,7 @@ async fn commands_of(auditor: &Auditor, project: &ProjectRef, commands: u64, eve
 
 fn append(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let setups: Vec<(&str, Auditor, ProjectRef)> = runtime.block_on(async {
-        let mut auditors = vec![(
-            "sqlite-wal-full",
-            sqlite(SqliteSynchronous::Full, "append").await,
-        )];
-        if let Some(pg) = postgres().await {
-            auditors.push(("postgres", pg));
-        }
-        let mut setups = Vec::new();
-        for (name, auditor) in auditors {
-            example_app::schema::migrate(&auditor).await.unwrap();
-            let mut audit = auditor
-                .begin::<StaffEvent>(Actor::system("bench"))
-                .await
-                .unwrap();
-            let project = commands::add_project(&mut audit, "append").await.unwrap();
-            audit.commit().await.unwrap();
-            setups.push((name, auditor, project));
-        }
-        setups
-    });
+    let setups = runtime.block_on(databases_with_a_project("append"));
     for (name, auditor, project) in &setups {
         let mut group = c.benchmark_group(format!("append/{name}"));
         group

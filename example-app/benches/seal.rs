@@ -13,29 +13,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, AuditError, Auditor, VerifyOptions, auditable};
+use audit_core::{Actor, Auditor, VerifyOptions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use example_app::commands::{self, StaffAudit};
+use example_app::commands;
 use example_app::domain::ProjectRef;
-use example_app::events::{ProjectCreated, StaffEvent};
-use sqlx::sqlite::SqliteSynchronous;
-use support::{postgres, sqlite};
+use example_app::events::StaffEvent;
+use support::{databases_with_a_project, record};
 
 mod support;
 
 /// Events written per timed seal.
 const SEALED: u64 = 10_000;
-
-/// Records that `project` was created, `count` times.
-#[auditable(emits(ProjectCreated))]
-async fn record(cx: &mut StaffAudit, project: &ProjectRef, count: usize) -> Result<(), AuditError> {
-    for _ in 0..count {
-        cx.emit(ProjectCreated {
-            project: project.clone(),
-        })?;
-    }
-    Ok(())
-}
 
 /// Writes `events` events, 100 per command.
 async fn write(auditor: &Auditor, project: &ProjectRef, events: u64) {
@@ -60,27 +48,7 @@ async fn seal(auditor: &Auditor, events: u64) {
 
 fn sealing(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let setups: Vec<(&str, Auditor, ProjectRef)> = runtime.block_on(async {
-        let mut auditors = vec![(
-            "sqlite-wal-full",
-            sqlite(SqliteSynchronous::Full, "seal").await,
-        )];
-        if let Some(pg) = postgres().await {
-            auditors.push(("postgres", pg));
-        }
-        let mut setups = Vec::new();
-        for (name, auditor) in auditors {
-            example_app::schema::migrate(&auditor).await.unwrap();
-            let mut audit = auditor
-                .begin::<StaffEvent>(Actor::system("bench"))
-                .await
-                .unwrap();
-            let project = commands::add_project(&mut audit, "seal").await.unwrap();
-            audit.commit().await.unwrap();
-            setups.push((name, auditor, project));
-        }
-        setups
-    });
+    let setups = runtime.block_on(databases_with_a_project("seal"));
     for (name, auditor, project) in &setups {
         let mut group = c.benchmark_group(format!("seal/{name}"));
         group

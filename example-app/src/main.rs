@@ -665,20 +665,17 @@ async fn verify(
 /// `seal-key`: a new signing key.
 fn seal_key(out: &Path) -> Result<(), CliError> {
     let key = audit_core::SealKey::generate().map_err(sealing::SealingError::from)?;
+    let key_file_error = |source| CliError::KeyFile {
+        path: out.to_owned(),
+        source,
+    };
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(out)
-        .map_err(|source| CliError::KeyFile {
-            path: out.to_owned(),
-            source,
-        })?;
-    std::io::Write::write_all(&mut file, format!("{}\n", key.secret_hex()).as_bytes()).map_err(
-        |source| CliError::KeyFile {
-            path: out.to_owned(),
-            source,
-        },
-    )?;
+        .map_err(key_file_error)?;
+    std::io::Write::write_all(&mut file, format!("{}\n", key.secret_hex()).as_bytes())
+        .map_err(key_file_error)?;
     println!("{}", key.public_hex());
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::query::{self, EventQuery, Page};
 use super::schema;
 use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
-use crate::backend::{Backend, ByBackend, Pool, Tx};
+use crate::backend::{Backend, ByBackend, Db, Pool, Tx};
 use crate::catalog::EventCatalog;
 use crate::on_backend;
 
@@ -126,6 +126,20 @@ impl Auditor {
         isolation: Isolation,
     ) -> Result<Audit<E>, AuditError> {
         Ok(Audit::new(self.begin_isolated(isolation).await?, actor))
+    }
+
+    /// Begins a write transaction that also holds advisory lock `lock` on
+    /// PostgreSQL until it ends, so that work of one kind (migrations,
+    /// seals, prunes) runs one at a time; SQLite's write lock already does.
+    pub(crate) async fn begin_locked(&self, lock: i64) -> Result<Tx, AuditError> {
+        let mut tx = self.begin_tx().await?;
+        if let Db::Postgres(conn) = tx.db() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock)
+                .execute(conn)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// Begins a write transaction at the default isolation.

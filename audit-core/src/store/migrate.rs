@@ -11,7 +11,7 @@ use super::schema::{
 use super::status::{SchemaStatus, check_triggers, identity_holds};
 use super::table::{EVENTS_TABLE, EventRow, WRITTEN, events_table};
 use crate::actor::Actor;
-use crate::backend::{Backend, Db, Pool, Tx};
+use crate::backend::{Backend, Db, Pool};
 use crate::on_backend;
 use crate::reference::References;
 
@@ -29,7 +29,7 @@ impl Auditor {
     /// damaged schema: that is [`repair_schema`](Self::repair_schema)'s job,
     /// which records what it found.
     pub async fn migrate(&self) -> Result<(), AuditError> {
-        let mut tx = self.begin_locked().await?;
+        let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let applied = applied_versions(tx.db()).await?;
         let newest = applied.iter().copied().max().unwrap_or(0);
         if newest > SCHEMA_VERSION {
@@ -89,7 +89,7 @@ impl Auditor {
                 });
             }
         };
-        let mut tx = self.begin_locked().await?;
+        let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let schema = current_schema(tx.db()).await?;
         for migration in &MIGRATIONS {
             let script = migration.script(self.backend(), &schema);
@@ -147,7 +147,7 @@ impl Auditor {
         if self.backend() != Backend::Postgres {
             return Ok(());
         }
-        let mut tx = self.begin_locked().await?;
+        let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let Db::Postgres(conn) = tx.db() else {
             unreachable!("invariant: the backend was checked to be PostgreSQL");
         };
@@ -203,18 +203,6 @@ impl Auditor {
             .await
             .map_err(classify)?;
         Ok(())
-    }
-
-    /// A write transaction holding the migration lock.
-    async fn begin_locked(&self) -> Result<Tx, AuditError> {
-        let mut tx = self.begin_tx().await?;
-        if let Db::Postgres(conn) = tx.db() {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(MIGRATION_LOCK)
-                .execute(conn)
-                .await?;
-        }
-        Ok(tx)
     }
 }
 

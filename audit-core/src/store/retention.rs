@@ -63,7 +63,8 @@ impl Auditor {
         }
         let mut total = 0;
         for batch in 1.. {
-            let mut tx = self.begin_tx().await?;
+            // One prune at a time: concurrent ones wait for this batch.
+            let mut tx = self.begin_locked(PRUNE_LOCK).await?;
             let deleted = delete_batch(tx.db(), cutoff.timestamp_micros()).await?;
             if deleted == 0 && batch > 1 {
                 tx.rollback().await?;
@@ -124,11 +125,6 @@ async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
             deleted
         }
         Db::Postgres(conn) => {
-            // One prune at a time: concurrent ones wait for this batch.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PRUNE_LOCK)
-                .execute(&mut *conn)
-                .await?;
             let deleted: i64 = sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4)")
                 .bind(cutoff)
                 .bind(BATCH)

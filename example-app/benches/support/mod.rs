@@ -2,7 +2,10 @@
 //! PostgreSQL database on the server `AUDIT_TEST_POSTGRES_URL` names.
 #![allow(dead_code)]
 
-use audit_core::Auditor;
+use audit_core::{Actor, AuditError, Auditor, auditable};
+use example_app::commands::{self, StaffAudit};
+use example_app::domain::ProjectRef;
+use example_app::events::{ProjectCreated, StaffEvent};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
 /// A new SQLite database file (WAL, `sync`), not migrated.
@@ -61,4 +64,44 @@ pub fn sqlite_pool(auditor: &Auditor) -> &sqlx::SqlitePool {
         audit_core::Pool::Sqlite(pool) => pool,
         audit_core::Pool::Postgres(_) => unreachable!("the bench opened SQLite"),
     }
+}
+
+/// Records that `project` was created, `count` times: the log's write path
+/// alone, without the application's own SQL.
+#[auditable(emits(ProjectCreated))]
+pub async fn record(
+    cx: &mut StaffAudit,
+    project: &ProjectRef,
+    count: usize,
+) -> Result<(), AuditError> {
+    for _ in 0..count {
+        cx.emit(ProjectCreated {
+            project: project.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// A migrated database per backend (SQLite WAL with `synchronous` FULL,
+/// and PostgreSQL when configured), each with a project named `label`.
+pub async fn databases_with_a_project(label: &str) -> Vec<(&'static str, Auditor, ProjectRef)> {
+    let mut auditors = vec![(
+        "sqlite-wal-full",
+        sqlite(SqliteSynchronous::Full, label).await,
+    )];
+    if let Some(pg) = postgres().await {
+        auditors.push(("postgres", pg));
+    }
+    let mut setups = Vec::new();
+    for (name, auditor) in auditors {
+        example_app::schema::migrate(&auditor).await.unwrap();
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::system("bench"))
+            .await
+            .unwrap();
+        let project = commands::add_project(&mut audit, label).await.unwrap();
+        audit.commit().await.unwrap();
+        setups.push((name, auditor, project));
+    }
+    setups
 }

@@ -31,7 +31,7 @@ use self::stored::{SealRow, from_hex, insert_seal, latest_seal, log_id, write_en
 use super::auditor::Auditor;
 use super::error::AuditError;
 use super::position::Position;
-use crate::backend::{Db, Tx};
+use crate::backend::Db;
 
 /// The most events one seal covers; [`Auditor::seal`] makes as many seals
 /// as the unsealed part of the log needs. Kept small so that each seal's
@@ -79,7 +79,7 @@ impl Auditor {
                 }
                 return Ok(report);
             };
-            let mut tx = self.begin_sealing().await?;
+            let mut tx = self.begin_locked(SEAL_LOCK).await?;
             let still_last = latest_seal(tx.db()).await?.map(|s| s.seq);
             if still_last != last.as_ref().map(|s| s.seq) {
                 // Another sealer went first: start again from its seal.
@@ -107,18 +107,6 @@ impl Auditor {
             return Ok(None);
         };
         Ok(Some(head_of(&log_id, &seal, self).await?))
-    }
-
-    /// A write transaction holding the sealing lock.
-    async fn begin_sealing(&self) -> Result<Tx, AuditError> {
-        let mut tx = self.begin_tx().await?;
-        if let Db::Postgres(conn) = tx.db() {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SEAL_LOCK)
-                .execute(conn)
-                .await?;
-        }
-        Ok(tx)
     }
 }
 
