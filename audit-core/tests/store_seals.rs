@@ -355,7 +355,8 @@ async fn a_log_rebuilt_from_scratch_is_caught_by_a_kept_head_or_a_signature() {
         assert!(
             signed
                 .divergences
-                .contains(&Divergence::BadSignature { seq: 2 }),
+                .iter()
+                .any(|d| matches!(d, Divergence::BadSignature { .. })),
             "{label}: {:?}",
             signed.divergences
         );
