@@ -192,7 +192,51 @@ where
 }
 
 /// Seal entries after `after`, at most [`CHUNK`], in position order.
-pub(crate) async fn entries_after(db: Db<'_>, after: Position) -> Result<Vec<Entry>, AuditError> {
+pub(crate) async fn entries_after(
+    mut db: Db<'_>,
+    after: Position,
+) -> Result<Vec<Entry>, AuditError> {
+    if let Db::Sqlite(conn) = db.reborrow() {
+        // One row for the whole chunk, as for events.
+        const JSON: &str = "SELECT json_group_array(json_array(seal_seq, tx, id, occurred_at, \
+            event_hash, column_tags)) FROM (SELECT * FROM audit_seal_entries \
+            WHERE (tx, id) > ($1, $2) ORDER BY tx, id LIMIT $3)";
+        let json: Option<String> = sqlx::query_scalar(JSON)
+            .bind(after.tx())
+            .bind(after.id())
+            .bind(CHUNK)
+            .fetch_one(&mut *conn)
+            .await
+            .ok();
+        let rows = json.and_then(|j| serde_json::from_str::<Vec<JsonEntry>>(&j).ok());
+        if let Some(rows) = rows {
+            let mut entries: Vec<Entry> = rows.into_iter().map(Entry::from).collect();
+            entries.sort_by_key(|e| e.position);
+            return Ok(entries);
+        }
+    }
+    entries_row_by_row(db, after).await
+}
+
+/// One entry as [`entries_after`] reads it from JSON; anything else (a
+/// value of another type, written by hand) is read row by row instead.
+#[derive(serde::Deserialize)]
+struct JsonEntry(i64, i64, i64, i64, String, String);
+
+impl From<JsonEntry> for Entry {
+    fn from(JsonEntry(seal_seq, tx, id, occurred_at, event_hash, column_tags): JsonEntry) -> Self {
+        Entry {
+            seal_seq,
+            position: Position::new(tx, id),
+            occurred_at,
+            event_hash,
+            column_tags,
+        }
+    }
+}
+
+/// [`entries_after`], a row at a time.
+async fn entries_row_by_row(db: Db<'_>, after: Position) -> Result<Vec<Entry>, AuditError> {
     const SQL: &str = "SELECT seal_seq, tx, id, occurred_at, event_hash, column_tags \
         FROM audit_seal_entries WHERE (tx, id) > ($1, $2) ORDER BY tx, id LIMIT $3";
     type Row = (i64, i64, i64, i64, String, String);
