@@ -25,8 +25,8 @@ use sqlx::Row as _;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn example_app(url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
-    command.env("DATABASE_URL", url).env("RUST_LOG", "error");
+    let mut command = common::example_app(url);
+    command.env("RUST_LOG", "error");
     command
 }
 

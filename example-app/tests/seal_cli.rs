@@ -3,20 +3,6 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-/// Runs the command line on `url` with `args`.
-async fn cli(url: &str, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
-    command
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("AUDIT_SEAL_KEY");
-    tokio::task::spawn_blocking(move || command.output().expect("run example-app"))
-        .await
-        .expect("the command line's thread")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -31,25 +17,30 @@ async fn seal_keep_the_head_and_verify() {
         let (key, head) = (dir.join("seal.key"), dir.join("head.json"));
         let (key, head) = (key.to_str().unwrap(), head.to_str().unwrap());
 
-        let made = cli(&url, &["seal-key", "--out", key]).await;
+        let made = common::cli(&url, &["seal-key", "--out", key]).await;
         assert!(made.status.success(), "{label}: {}", text(&made.stderr));
         let public = text(&made.stdout).trim().to_owned();
         assert_eq!(public.len(), 64, "{label}: {public}");
         // A second key over the first is refused: a key is not to be lost.
         assert!(
-            !cli(&url, &["seal-key", "--out", key])
+            !common::cli(&url, &["seal-key", "--out", key])
                 .await
                 .status
                 .success()
         );
 
         for name in ["Apollo", "Gemini", "Mercury"] {
-            assert!(cli(&url, &["add-project", name]).await.status.success());
+            assert!(
+                common::cli(&url, &["add-project", name])
+                    .await
+                    .status
+                    .success()
+            );
         }
         // Stable once every older transaction in the cluster has ended.
         let mut sealed = String::new();
         for _ in 0..300 {
-            let out = cli(&url, &["seal", "--key-file", key, "--head-out", head]).await;
+            let out = common::cli(&url, &["seal", "--key-file", key, "--head-out", head]).await;
             assert!(out.status.success(), "{label}: {}", text(&out.stderr));
             sealed = text(&out.stdout);
             if sealed.contains("(3 events, signed)") {
@@ -60,7 +51,7 @@ async fn seal_keep_the_head_and_verify() {
         assert!(sealed.contains("(3 events, signed)"), "{label}: {sealed}");
 
         let verify = ["verify", "--against", head, "--public-key", public.as_str()];
-        let ok = cli(&url, &verify).await;
+        let ok = common::cli(&url, &verify).await;
         assert!(ok.status.success(), "{label}: {}", text(&ok.stdout));
         assert!(
             text(&ok.stdout).contains("The sealed log is intact."),
@@ -80,7 +71,7 @@ async fn seal_keep_the_head_and_verify() {
             ),
         };
         common::execute(&auditor, &edit).await.unwrap();
-        let caught = cli(&url, &verify).await;
+        let caught = common::cli(&url, &verify).await;
         assert!(!caught.status.success(), "{label}");
         let report = text(&caught.stdout);
         assert!(

@@ -4,20 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use audit_core::Pool;
 use sqlx::Connection;
-
-/// Runs the command line on `url` with `args`, on a thread of its own.
-async fn cli(url: &str, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
-    command.args(args).env("DATABASE_URL", url);
-    tokio::task::spawn_blocking(move || command.output().expect("run example-app"))
-        .await
-        .expect("the command line's thread")
-}
 
 #[tokio::test]
 async fn a_start_does_not_wait_for_a_reader_of_a_protected_table() {
@@ -37,7 +27,7 @@ async fn a_start_does_not_wait_for_a_reader_of_a_protected_table() {
     // Re-creating the table's triggers at start would wait for the reader
     // forever; a start that only reads the catalog does not. The bound
     // only tells a hang from an answer.
-    let started = tokio::time::timeout(Duration::from_secs(60), cli(&url, &["log"])).await;
+    let started = tokio::time::timeout(Duration::from_secs(60), common::cli(&url, &["log"])).await;
     let output = started.expect("the start waited for the reader's lock");
     assert!(
         output.status.success(),
@@ -58,7 +48,7 @@ async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
         };
         common::execute(&auditor, drop).await.unwrap();
 
-        let refused = cli(&url, &["log"]).await;
+        let refused = common::cli(&url, &["log"]).await;
         assert!(!refused.status.success(), "{label}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(
@@ -66,10 +56,10 @@ async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
             "{label}: {stderr}"
         );
         // A change is refused too, before it starts.
-        let change = cli(&url, &["add-project", "Apollo"]).await;
+        let change = common::cli(&url, &["add-project", "Apollo"]).await;
         assert!(!change.status.success(), "{label}");
 
-        let repair = cli(
+        let repair = common::cli(
             &url,
             &["repair-schema", "--reason", "trigger dropped by hand"],
         )
@@ -79,14 +69,19 @@ async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
             "{label}: {}",
             String::from_utf8_lossy(&repair.stderr)
         );
-        let log = cli(&url, &["log", "--json"]).await;
+        let log = common::cli(&url, &["log", "--json"]).await;
         assert!(log.status.success(), "{label}");
         let stdout = String::from_utf8_lossy(&log.stdout);
         assert!(
             stdout.contains("audit:schema_repaired") && stdout.contains("trigger dropped by hand"),
             "{label}: {stdout}"
         );
-        assert!(cli(&url, &["add-project", "Apollo"]).await.status.success());
+        assert!(
+            common::cli(&url, &["add-project", "Apollo"])
+                .await
+                .status
+                .success()
+        );
     }
 }
 
@@ -110,7 +105,7 @@ async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
             }
         };
         common::execute(&auditor, drop).await.unwrap();
-        let refused = cli(&url, &["log"]).await;
+        let refused = common::cli(&url, &["log"]).await;
         assert!(!refused.status.success(), "{label}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(

@@ -44,16 +44,31 @@ async fn sqlite(
         // Built from the table's own names and `?` placeholders; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in chunk {
-            for value in row.values(actor) {
-                query = match value {
-                    Value::Int(i) => query.bind(i),
-                    Value::Text(text) => query.bind(text.map(str::to_owned)),
-                };
-            }
+            query = bind_row(query, row, actor);
         }
         query.execute(&mut *conn).await.map_err(classify)?;
     }
     Ok(())
+}
+
+/// Binds `row`'s values, acting for `actor`, in the order of `WRITTEN`.
+fn bind_row<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    row: &EventRow,
+    actor: &Actor,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for value in row.values(actor) {
+        query = match value {
+            Value::Int(i) => query.bind(i),
+            Value::Text(text) => query.bind(text.map(str::to_owned)),
+        };
+    }
+    query
 }
 
 /// PostgreSQL's INSERT: every column unnested from one array parameter, so
@@ -145,14 +160,10 @@ pub(crate) async fn write_anchor(
     );
     crate::on_backend!(db, conn => {
         // Built from the table's own names and numbered placeholders; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for value in row.values(actor) {
-            query = match value {
-                Value::Int(i) => query.bind(i),
-                Value::Text(text) => query.bind(text.map(str::to_owned)),
-            };
-        }
-        query.execute(conn).await.map_err(classify)?;
+        bind_row(sqlx::query(sqlx::AssertSqlSafe(sql)), row, actor)
+            .execute(conn)
+            .await
+            .map_err(classify)?;
     });
     Ok(())
 }

@@ -63,19 +63,21 @@ impl FromStr for Position {
     type Err = AuditError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || AuditError::InvalidPosition(s.chars().take(64).collect());
-        let part = |text: &str| {
-            let hex =
-                !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
-            hex.then(|| i64::from_str_radix(text, 16).ok())
-                .flatten()
-                .filter(|n| *n >= 0)
-        };
         let (tx, id) = s.split_once('.').ok_or_else(invalid)?;
         Ok(Position {
-            tx: part(tx).ok_or_else(invalid)?,
-            id: part(id).ok_or_else(invalid)?,
+            tx: parse_hex(tx).ok_or_else(invalid)?,
+            id: parse_hex(id).ok_or_else(invalid)?,
         })
     }
+}
+
+/// A non-negative 64-bit number written as 1 to 16 hex digits, as
+/// positions and cursors print them; `None` for anything else.
+pub(crate) fn parse_hex(text: &str) -> Option<i64> {
+    let hex = !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| i64::from_str_radix(text, 16).ok())
+        .flatten()
+        .filter(|n| *n >= 0)
 }
 
 #[cfg(test)]

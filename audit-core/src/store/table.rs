@@ -1,6 +1,8 @@
 //! The one definition of the events table: its name, and the columns that
 //! the append, query and retention paths share, in one order.
 
+use std::sync::LazyLock;
+
 use crate::actor::Actor;
 use crate::reference::{EntityRef, References};
 
@@ -48,10 +50,14 @@ pub(crate) const WRITTEN: [(&str, ColumnType); 15] = [
     ("payload", ColumnType::Json),
 ];
 
-/// The written columns' names, comma-separated.
-pub(crate) fn written_names() -> String {
-    let names: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
-    names.join(", ")
+/// The written columns' names, comma-separated (made once: the append
+/// path uses them at every commit).
+pub(crate) fn written_names() -> &'static str {
+    static NAMES: LazyLock<String> = LazyLock::new(|| {
+        let names: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
+        names.join(", ")
+    });
+    &NAMES
 }
 
 /// The select list of a stored row: `id`, then every written column, the

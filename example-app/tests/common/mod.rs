@@ -22,4 +22,24 @@ pub async fn auditors(test: &str) -> Vec<Auditor> {
     all
 }
 
+/// The example app's binary on the database at `url` (no signing key from
+/// the environment).
+pub fn example_app(url: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_example-app"));
+    command
+        .env("DATABASE_URL", url)
+        .env_remove("AUDIT_SEAL_KEY");
+    command
+}
+
+/// Runs the example app on `url` with `args`, to its end, on a thread of
+/// its own.
+pub async fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    let mut command = example_app(url);
+    command.args(args);
+    tokio::task::spawn_blocking(move || command.output().expect("run example-app"))
+        .await
+        .expect("the command line's thread")
+}
+
 pub mod web;

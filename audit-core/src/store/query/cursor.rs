@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::store::error::AuditError;
+use crate::store::position::parse_hex;
 
 /// Where another page starts: the events older, or newer, than one event.
 /// Opaque: print it (it is URL-safe) and parse it back.
@@ -60,14 +61,7 @@ impl FromStr for Cursor {
             Some('a') => Direction::Newer,
             _ => return Err(invalid()),
         };
-        let hex = chars.as_str();
-        let valid_hex =
-            !hex.is_empty() && hex.len() <= 16 && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        let edge = valid_hex
-            .then(|| i64::from_str_radix(hex, 16).ok())
-            .flatten()
-            .filter(|edge| *edge >= 0)
-            .ok_or_else(invalid)?;
+        let edge = parse_hex(chars.as_str()).ok_or_else(invalid)?;
         Ok(Cursor { edge, direction })
     }
 }

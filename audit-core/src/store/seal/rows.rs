@@ -18,6 +18,23 @@ pub(crate) struct RawEvent {
     pub values: StoredValues,
 }
 
+impl RawEvent {
+    /// An event from its values, in `encoding::value_names` order (the
+    /// position's transaction, the id, then the written columns): its
+    /// position and time are read from them.
+    fn from_values(values: StoredValues) -> Self {
+        let int = |i: usize| match values.get(i) {
+            Some(StoredValue::Int(n)) => *n,
+            _ => 0,
+        };
+        RawEvent {
+            position: Position::new(int(0), int(1)),
+            occurred_at: int(2),
+            values,
+        }
+    }
+}
+
 /// One seal entry: what a seal recorded of one event.
 pub(crate) struct Entry {
     pub seal_seq: i64,
@@ -143,15 +160,7 @@ fn json_event(row: &[serde_json::Value]) -> RawEvent {
             ColumnType::Text | ColumnType::Json => text(value),
         });
     }
-    let as_int = |v: &StoredValue| match v {
-        StoredValue::Int(i) => *i,
-        _ => 0,
-    };
-    RawEvent {
-        position: Position::new(0, as_int(&values[1])),
-        occurred_at: as_int(&values[2]),
-        values,
-    }
+    RawEvent::from_values(values)
 }
 
 /// Reads one row of [`event_columns`]; a value that cannot be read as its
@@ -180,15 +189,7 @@ where
             ColumnType::Text | ColumnType::Json => text(name),
         });
     }
-    let as_int = |v: &StoredValue| match v {
-        StoredValue::Int(i) => *i,
-        _ => 0,
-    };
-    RawEvent {
-        position: Position::new(as_int(&values[0]), as_int(&values[1])),
-        occurred_at: as_int(&values[2]),
-        values,
-    }
+    RawEvent::from_values(values)
 }
 
 /// Seal entries after `after`, at most [`CHUNK`], in position order.
