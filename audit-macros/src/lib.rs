@@ -13,6 +13,7 @@ mod diagnostics;
 mod events;
 mod model;
 mod naming;
+mod runtime;
 
 use proc_macro::TokenStream;
 
