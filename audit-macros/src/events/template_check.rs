@@ -325,7 +325,7 @@ pub fn check_event(
     for found in &checked.problems {
         diag.error(span, found.message(&view));
     }
-    checked.problems.is_empty().then(|| Template {
+    checked.problems.is_empty().then_some(Template {
         path: top.path,
         source: checked.source_for_askama,
     })

@@ -1,8 +1,9 @@
 //! A template using what askama offers (`let`, `for` and `loop`, `if let`,
 //! `match`, filters, whitespace control, comments, raw blocks, macros from an
-//! imported file and an included file) passes the template check and renders.
+//! imported file, an included file, a parent template it extends) passes the
+//! template check and renders.
 
-use audit_core::{EventCatalog, PresentContext, Shown};
+use audit_core::{PresentContext, Shown};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Role {
@@ -15,6 +16,9 @@ audit_core::declare_events! {
     pub enum TeamEvent {
         #[event(code = "team_changed", label = "Team changed", group = "Teams", presenter = present_team)]
         TeamChanged { team: String, members: Vec<String>, role: Role, note: Option<String> },
+
+        #[event(code = "team_renamed", label = "Team renamed", group = "Teams")]
+        TeamRenamed { team: String },
     }
 }
 
@@ -50,4 +54,6 @@ fn main() {
         alone.render(&cx).unwrap(),
         "LAB has 0 members: none.\nadmin\n[Lab] by Lab\n{{ raw }}"
     );
+    let renamed = TeamEvent::from(TeamRenamed { team: "Lab".into() });
+    assert_eq!(renamed.render(&cx).unwrap(), "<p>renamed to Lab</p>");
 }
