@@ -16,10 +16,13 @@
 //!   not exist.
 //!
 //! The check only refuses what askama would refuse too: a name bound anywhere
-//! in the template (or in a template it includes) is never reported, nor one
+//! in the template (or in a template it reaches) is never reported, nor one
 //! tested with `is defined`, nor what a call or a path names (methods, macros,
-//! `caller`, `super`, `crate::X`, `Some`). What it does not refuse is left to
-//! askama, whose error then still stops the build.
+//! `caller`, `super`, `crate::X`, `Some`), nor anything in a part askama does
+//! not compile (a macro never called, the top level of an imported template,
+//! an `if` decided at compile time, what `{% extends %}` replaces). What it
+//! does not refuse is left to askama, whose error then still stops the build.
+//! An event with errors gets no askama derive, so nothing is reported twice.
 //!
 //! Paths in `{% include %}`, `{% import %}` and `{% extends %}` are relative
 //! to the template that contains them. askama resolves the paths of files it
@@ -214,6 +217,9 @@ pub fn check(view: &View, top: &TemplateFile, read: Reader<'_>) -> Checked {
     let mut rewrites = Vec::new();
     // The event's own template first, then each template it reaches, once.
     let mut files = vec![top.clone()];
+    let mut reached = vec![Reached::Top];
+    // The event's template, the one it extends, the one that one extends...
+    let mut chain = vec![0];
     let mut seen: HashSet<PathBuf> = HashSet::from([top.path.clone()]);
     let mut index = 0;
     while index < files.len() {
@@ -257,11 +263,22 @@ pub fn check(view: &View, top: &TemplateFile, read: Reader<'_>) -> Checked {
                 continue;
             }
             match read(&path) {
-                Ok(source) => files.push(TemplateFile {
-                    relative,
-                    path,
-                    source,
-                }),
+                Ok(source) => {
+                    let how = match reference.tag {
+                        "extends" if chain.last() == Some(&index) => {
+                            chain.push(files.len());
+                            Reached::Extended
+                        }
+                        "import" => Reached::Imported,
+                        _ => Reached::Included(reference.site),
+                    };
+                    reached.push(how);
+                    files.push(TemplateFile {
+                        relative,
+                        path,
+                        source,
+                    });
+                }
                 Err(_) => problems.push(Found {
                     at,
                     problem: Problem::MissingReference {
@@ -276,7 +293,14 @@ pub fn check(view: &View, top: &TemplateFile, read: Reader<'_>) -> Checked {
         index += 1;
     }
 
-    problems.extend(walk.problems(view, |file, offset| location(&files[file], offset)));
+    let rendered = Rendered {
+        walk: &walk,
+        reached: &reached,
+        chain: &chain,
+    };
+    problems.extend(walk.problems(view, &rendered, |file, offset| {
+        location(&files[file], offset)
+    }));
     Checked {
         problems,
         source_for_askama: rewrite(&top.source, rewrites),
@@ -347,11 +371,73 @@ struct Reference {
     written: String,
     /// Byte offset of the written path in the template.
     offset: usize,
+    /// Where it is.
+    site: Site,
 }
 
-/// A name or field the templates use, found in file `file` at byte `offset`.
-struct Use {
+/// Where in the templates something is: which file, inside which macro and
+/// which block (askama does not compile every part of every template).
+#[derive(Clone, Debug, Default)]
+struct Site {
     file: usize,
+    in_macro: Option<String>,
+    in_block: Option<String>,
+}
+
+/// How a template was reached.
+enum Reached {
+    /// The event's own template.
+    Top,
+    /// `{% extends %}` from the event's template or from one it extends.
+    Extended,
+    /// `{% include %}` at this site (or an `{% extends %}` from elsewhere).
+    Included(Site),
+    /// `{% import %}`: only its macros are used.
+    Imported,
+}
+
+/// Which sites askama compiles into the view's rendering.
+struct Rendered<'w> {
+    walk: &'w Walk,
+    reached: &'w [Reached],
+    chain: &'w [usize],
+}
+
+impl Rendered<'_> {
+    /// Whether what is at `site` is compiled: a macro only when it is called,
+    /// an imported template only in its macros, an included one where it is
+    /// included, and along `{% extends %}` only the topmost template's content
+    /// and the most derived definition of each of its blocks. Unsure cases
+    /// count as not compiled, so that nothing valid is refused.
+    fn compiled(&self, site: &Site) -> bool {
+        if let Some(name) = &site.in_macro {
+            return self.walk.called.contains(name);
+        }
+        match &self.reached[site.file] {
+            Reached::Imported => false,
+            Reached::Included(from) => self.compiled(from),
+            Reached::Top | Reached::Extended => {
+                let Some(at) = self.chain.iter().position(|&f| f == site.file) else {
+                    return false;
+                };
+                let last = self.chain.len() - 1;
+                match &site.in_block {
+                    _ if last == 0 => true,
+                    None => at == last,
+                    Some(block) => {
+                        let defines =
+                            |i: usize| self.walk.blocks.contains(&(self.chain[i], block.clone()));
+                        !(0..at).any(defines) && (at == last || (at + 1..=last).any(defines))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A name or field the templates use, found at `site`, byte `offset`.
+struct Use {
+    site: Site,
     offset: usize,
     kind: UseKind,
 }
@@ -379,8 +465,15 @@ struct Walk {
     /// Names tested with `is defined` / `is not defined`.
     tested: HashSet<String>,
     uses: Vec<Use>,
-    /// The file being walked, and the references found in it.
-    file: usize,
+    /// Macros called anywhere (by name, whatever their scope).
+    called: HashSet<String>,
+    /// Blocks defined: (file, name).
+    blocks: HashSet<(usize, String)>,
+    /// Where the walk is, and the references found in the file so far.
+    site: Site,
+    /// Above zero inside branches askama may drop at compile time (`{% if
+    /// false %}`, `is defined`): uses there are not reported.
+    unsure: usize,
     references: Vec<Reference>,
     /// The source being walked, to place references.
     source_start: usize,
@@ -415,7 +508,10 @@ impl Walk {
                 return None;
             }
         };
-        self.file = index;
+        self.site = Site {
+            file: index,
+            ..Site::default()
+        };
         self.source_start = file.source.as_ptr() as usize;
         self.source_len = file.source.len();
         self.nodes(ast.nodes());
@@ -427,9 +523,12 @@ impl Walk {
     }
 
     fn used(&mut self, span: Span, kind: UseKind) {
+        if self.unsure > 0 {
+            return;
+        }
         let offset = span.byte_range().map_or(0, |r| r.start);
         self.uses.push(Use {
-            file: self.file,
+            site: self.site.clone(),
             offset,
             kind,
         });
@@ -447,6 +546,7 @@ impl Walk {
             tag,
             written: written.to_owned(),
             offset,
+            site: self.site.clone(),
         });
     }
 
@@ -462,6 +562,7 @@ impl Walk {
             }
             Node::Expr(_, expr) => self.expr(expr),
             Node::Call(call) => {
+                self.called.insert((*call.name).to_owned());
                 for name in &call.caller_args {
                     self.bind(name);
                 }
@@ -483,12 +584,21 @@ impl Walk {
             }
             Node::Declare(declare) => self.bind(&declare.var_name),
             Node::If(i) => {
+                // askama decides such an `if` at compile time, and compiles
+                // only the branch it takes.
+                let decided = i.branches.iter().any(|b| {
+                    b.cond
+                        .as_ref()
+                        .is_some_and(|c| c.contains_bool_lit_or_is_defined)
+                });
+                self.unsure += usize::from(decided);
                 for branch in &i.branches {
                     if let Some(cond) = &branch.cond {
                         self.cond(cond);
                     }
                     self.nodes(&branch.nodes);
                 }
+                self.unsure -= usize::from(decided);
             }
             Node::Match(m) => {
                 self.expr(&m.expr);
@@ -511,8 +621,15 @@ impl Walk {
             Node::Extends(e) => self.reference("extends", e.path),
             Node::Include(i) => self.reference("include", i.path),
             Node::Import(i) => self.reference("import", i.path),
-            Node::BlockDef(block) => self.nodes(&block.nodes),
+            Node::BlockDef(block) => {
+                let name = (*block.name).to_owned();
+                self.blocks.insert((self.site.file, name.clone()));
+                let outer = self.site.in_block.replace(name);
+                self.nodes(&block.nodes);
+                self.site.in_block = outer;
+            }
             Node::Macro(m) => {
+                let outer = self.site.in_macro.replace((*m.name).to_owned());
                 for arg in &m.args {
                     self.bind(&arg.name);
                     if let Some(default) = &arg.default {
@@ -520,6 +637,7 @@ impl Walk {
                     }
                 }
                 self.nodes(&m.nodes);
+                self.site.in_macro = outer;
             }
             Node::FilterBlock(block) => {
                 self.filter(&block.filters);
@@ -613,6 +731,18 @@ impl Walk {
                 }
             }
             Expr::Call(call) => {
+                // `{{ name() }}` and `{{ scope::name() }}` may call a macro.
+                match &**call.path {
+                    Expr::Var(name) => {
+                        self.called.insert((*name).to_owned());
+                    }
+                    Expr::Path(path) => {
+                        if let Some(last) = path.last() {
+                            self.called.insert((*last.name).to_owned());
+                        }
+                    }
+                    _ => {}
+                }
                 self.expr_at(&call.path, true);
                 call.args.iter().for_each(|a| self.expr(a));
             }
@@ -671,10 +801,15 @@ impl Walk {
     }
 
     /// The problems the uses make, one per distinct mistake, in order.
-    fn problems(&self, view: &View, locate: impl Fn(usize, usize) -> Location) -> Vec<Found> {
+    fn problems(
+        &self,
+        view: &View,
+        rendered: &Rendered<'_>,
+        locate: impl Fn(usize, usize) -> Location,
+    ) -> Vec<Found> {
         let mut reported = BTreeSet::new();
         let mut found = Vec::new();
-        for u in &self.uses {
+        for u in self.uses.iter().filter(|u| rendered.compiled(&u.site)) {
             let problem = match &u.kind {
                 UseKind::Name(name) => {
                     let known = name == RESERVED_VIEW_FIELD
@@ -716,7 +851,7 @@ impl Walk {
                 && reported.insert(format!("{problem:?}"))
             {
                 found.push(Found {
-                    at: locate(u.file, u.offset),
+                    at: locate(u.site.file, u.offset),
                     problem,
                 });
             }

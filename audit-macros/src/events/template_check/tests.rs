@@ -128,7 +128,7 @@ fn refuses_unknown_names_in_expressions_tags_and_filters() {
         "{{ project.as_str().replace(actor, \"\") }}",
         "{{ self.actor }}",
         "{% filter truncate(actor) %}x{% endfilter %}",
-        "{% macro m(a = actor) %}{{ a }}{% endmacro %}",
+        "{% macro m(a = actor) %}{{ a }}{% endmacro %}{{ m() }}",
     ] {
         let found = only_problem(source);
         assert_eq!(
@@ -340,4 +340,90 @@ fn available_values_list_payload_first_and_skip_the_reserved_name() {
         fields: vec!["payload".to_owned(), "a".to_owned()],
     };
     assert_eq!(view.available(), "`payload` (the raw `E` payload), `a`");
+}
+
+#[test]
+fn what_askama_does_not_compile_is_not_checked() {
+    // A macro that is never called.
+    accepts("{% macro unused() %}{{ actor }}{% endmacro %}{{ project }}");
+    // Branches askama decides at compile time.
+    accepts("{% if false %}{{ actor }}{% else %}{{ project }}{% endif %}");
+    // A called macro is checked, whichever way it is called.
+    for call in ["{% call shown() %}{% endcall %}", "{{ shown() }}"] {
+        let source = format!("{{% macro shown() %}}{{{{ actor }}}}{{% endmacro %}}{call}");
+        assert_eq!(
+            only_problem(&source).problem,
+            Problem::UnknownName {
+                name: "actor".to_owned()
+            },
+            "{source}"
+        );
+    }
+}
+
+#[test]
+fn only_called_macros_of_an_imported_template_are_checked() {
+    let library = "{% macro who() %}{{ owner }}{% endmacro %}\
+                   {% macro elsewhere() %}{{ actor }}{% endmacro %}\
+                   top-level text of an import is not rendered {{ nothing }}";
+    let files = [("/crate/templates/audit/projects/lib.html", library)];
+    let checked = check_with(
+        "{% import \"lib.html\" as lib %}{% call lib::who() %}{% endcall %}",
+        &files,
+    );
+    assert!(checked.problems.is_empty(), "{:#?}", checked.problems);
+
+    let checked = check_with(
+        "{% import \"lib.html\" as lib %}{{ lib::elsewhere() }}",
+        &files,
+    );
+    let [found] = checked.problems.as_slice() else {
+        panic!("{:#?}", checked.problems);
+    };
+    assert_eq!(found.at.file, "templates/audit/projects/lib.html");
+}
+
+#[test]
+fn along_extends_only_the_rendered_blocks_are_checked() {
+    let frame = "<p>{% block body %}{{ overridden }}{% endblock %}\
+                 {% block tail %}{{ owner }}{% endblock %}</p>";
+    let files = [("/crate/templates/audit/projects/frame.html", frame)];
+    // Text outside blocks in the extending template, the parent's overridden
+    // block and a block the parent never shows are not rendered.
+    let checked = check_with(
+        "{% extends \"frame.html\" %}{{ outside }}\
+         {% block body %}{{ project }}{% endblock %}{% block unused %}{{ unshown }}{% endblock %}",
+        &files,
+    );
+    assert!(checked.problems.is_empty(), "{:#?}", checked.problems);
+
+    let checked = check_with(
+        "{% extends \"frame.html\" %}{% block body %}{{ actor }}{% endblock %}",
+        &files,
+    );
+    let [found] = checked.problems.as_slice() else {
+        panic!("{:#?}", checked.problems);
+    };
+    assert_eq!(found.at.file, "templates/audit/projects/created.html");
+
+    // The parent's own content and the blocks it keeps are checked.
+    let checked = check_with(
+        "{% extends \"frame.html\" %}{% block body %}{% endblock %}",
+        &[(
+            "/crate/templates/audit/projects/frame.html",
+            "{{ actor }}{% block body %}{% endblock %}{% block tail %}{{ when }}{% endblock %}",
+        )],
+    );
+    let names: Vec<_> = checked.problems.iter().map(|f| &f.problem).collect();
+    assert_eq!(
+        names,
+        [
+            &Problem::UnknownName {
+                name: "actor".to_owned()
+            },
+            &Problem::UnknownName {
+                name: "when".to_owned()
+            }
+        ]
+    );
 }
