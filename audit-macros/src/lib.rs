@@ -71,9 +71,20 @@ use proc_macro::TokenStream;
 ///   replacing the default presenter (which needs every field type to
 ///   implement `audit_core::Presentable`).
 ///
-/// Templates are found relative to `$AUDIT_TEMPLATE_ROOT` if that is set and
-/// has the file, else to the crate root (`CARGO_MANIFEST_DIR`). A missing
+/// Templates are found relative to a template root: `$AUDIT_TEMPLATE_ROOT`
+/// if that is set and has the file, else the crate root
+/// (`CARGO_MANIFEST_DIR`). The variable is for builds that run away from the
+/// crate's directory, such as trybuild tests, whose `CARGO_MANIFEST_DIR`
+/// points at a generated copy: set it to the directory that holds the
+/// templates directory. It is read when the macro expands, at build time (not
+/// when the program runs), and changing it rebuilds the crate. A missing
 /// template is a compile error on the event; editing one rebuilds the crate.
+/// Each template is parsed when the macro expands: a syntax error, a name
+/// the view lacks (the error lists the ones it has) or a field of a shown
+/// value (`{{ project.name }}`, where `{{ payload.project.name }}` reaches the
+/// raw one) is one error on the event, naming the file and line. Paths in
+/// `{% include %}`, `{% import %}` and `{% extends %}` are relative to the
+/// template that contains them.
 ///
 /// # Fields
 ///

@@ -4,6 +4,7 @@ mod codegen;
 pub(crate) mod model;
 pub(crate) mod parse;
 mod template;
+mod template_check;
 mod validate;
 
 use proc_macro2::TokenStream;
@@ -57,6 +58,7 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
                     );
                 })
                 .ok()
+                .and_then(|found| template_check::check_event(event, &relative, found, &mut diag))
         })
         .collect();
     let generated = if validate::has_duplicate_names(&catalog) {
