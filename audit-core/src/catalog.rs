@@ -138,3 +138,25 @@ impl<E: EventCatalog> Decoded<E> {
         }
     }
 }
+
+/// What the type of every payload field is: stored as JSON and read back,
+/// so it implements serde's `Serialize` and `DeserializeOwned` (implemented
+/// for every such type).
+///
+/// The catalog macros check each field's type against it, so that a type
+/// without serde support is one error on that type saying what to do.
+/// (A field with its own `#[serde(with = "...")]`, `skip` or `flatten` is
+/// left to serde and not checked.)
+#[diagnostic::on_unimplemented(
+    message = "the payload field type `{Self}` must implement serde `Serialize` and `Deserialize`",
+    label = "payloads are stored as JSON, so this type must be serializable and deserializable",
+    note = "derive both on the type: `#[derive(serde::Serialize, serde::Deserialize)]`; a type of another crate may offer them behind a `serde` feature, or give the field `#[serde(with = \"...\")]`; a borrowed type such as `&str` cannot be read back, use an owned one such as `String`"
+)]
+pub trait PayloadField {
+    /// Names the check in generated code: using it requires `Self: PayloadField`.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> PayloadField for T {}

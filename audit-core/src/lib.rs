@@ -90,9 +90,9 @@ pub mod testing;
 pub mod __private;
 
 pub use actor::Actor;
-pub use audit_macros::{Model, auditable, declare_events};
+pub use audit_macros::{Model, auditable, declare_events, events};
 pub use backend::{Backend, ByBackend, Db, Pool};
-pub use catalog::{Event, EventCatalog, EventType};
+pub use catalog::{Event, EventCatalog, EventType, PayloadField};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use model::{Model, WriteAccess};

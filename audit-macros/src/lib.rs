@@ -8,6 +8,7 @@
 //! user's tokens into a model, validating the model (collecting every error,
 //! each spanned on the token at fault), and generating code from it.
 
+mod args;
 mod auditable;
 mod diagnostics;
 mod events;
@@ -89,6 +90,12 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn declare_events(input: TokenStream) -> TokenStream {
     events::expand(input.into()).into()
+}
+
+/// TODO docs
+#[proc_macro_attribute]
+pub fn events(args: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand_attribute(args.into(), item.into()).into()
 }
 
 /// Makes an `async fn` an audited command: the only place events are emitted.

@@ -1,86 +1,320 @@
-//! Parsing: the tokens of `declare_events!` into a [`Catalog`].
+//! Parsing: the tokens of a catalog into a [`Catalog`].
+//!
+//! A catalog is written either as `declare_events! { enum .. }` or as
+//! `#[audit_core::events(..)] enum ..`; both become a [`CatalogInput`] and
+//! from there share every step, so they accept the same catalogs and report
+//! the same errors.
 //!
 //! Parsing never stops at the first problem: it records each error and fills
 //! in a placeholder, so that all errors are reported at once and code can
-//! still be generated for what did parse.
+//! still be generated for what did parse. In `declare_events!`, a variant
+//! that is not valid Rust is reported once and stands in as an event without
+//! fields, so that the rest of the catalog is still generated.
 
 use darling::FromMeta;
-use darling::util::SpannedValue;
+use darling::ast::NestedMeta;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Fields, ItemEnum, Meta, Variant};
+use syn::{Attribute, Fields, Generics, Ident, ItemEnum, Meta, Token, Variant, Visibility};
 
-use super::model::{Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, Marker, Spanned};
+use super::model::{Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned};
+use crate::args::{PathArg, StrArg, VersionArg};
 use crate::diagnostics::Diagnostics;
 use crate::naming::snake_case;
+use crate::runtime::RuntimePath;
 
-/// `#[events(...)]` on the catalog enum.
+/// The catalog's own arguments: `templates = "..."` and `crate = path`, in
+/// `#[events(...)]` inside `declare_events!` or in `#[audit_core::events(...)]`.
 #[derive(Default, FromMeta)]
-struct CatalogArgs {
+pub struct CatalogArgs {
     /// Directory of the event templates, relative to the crate root.
-    templates: Option<SpannedValue<String>>,
+    templates: Option<StrArg>,
+    /// Where generated code finds the runtime, for a renamed dependency.
+    #[darling(rename = "crate")]
+    krate: Option<RuntimePath>,
 }
 
 /// `#[event(...)]` on one variant.
 #[derive(FromMeta)]
 struct EventArgs {
-    code: SpannedValue<String>,
-    label: SpannedValue<String>,
-    group: SpannedValue<String>,
-    version: Option<SpannedValue<u32>>,
-    template: Option<SpannedValue<String>>,
-    presenter: Option<syn::Path>,
+    code: StrArg,
+    label: StrArg,
+    group: StrArg,
+    version: Option<VersionArg>,
+    template: Option<StrArg>,
+    presenter: Option<PathArg>,
 }
 
-/// Parses the catalog enum, recording problems in `diag` and carrying on past them.
+/// How the catalog was written.
+pub enum Entry {
+    /// `declare_events! { .. }`: the arguments, if any, are in an inner `#[events(...)]`.
+    Macro,
+    /// `#[audit_core::events(...)]`: the arguments were in the attribute.
+    Attribute(CatalogArgs),
+}
+
+/// The catalog enum as written, before its attributes are read.
+pub struct CatalogInput {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub generics: Generics,
+    pub variants: Vec<VariantInput>,
+}
+
+/// One variant of the catalog enum.
+pub struct VariantInput {
+    pub variant: Variant,
+    /// The variant was not valid Rust (already reported): `variant` holds its
+    /// attributes and name only.
+    pub broken: bool,
+}
+
+impl From<ItemEnum> for CatalogInput {
+    fn from(item: ItemEnum) -> Self {
+        CatalogInput {
+            attrs: item.attrs,
+            vis: item.vis,
+            ident: item.ident,
+            generics: item.generics,
+            variants: item
+                .variants
+                .into_iter()
+                .map(|variant| VariantInput {
+                    variant,
+                    broken: false,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Parses the arguments of `#[audit_core::events(...)]`.
+pub fn parse_attribute_args(args: TokenStream, diag: &mut Diagnostics) -> CatalogArgs {
+    let parsed = NestedMeta::parse_meta_list(args)
+        .map_err(darling::Error::from)
+        .and_then(|list| CatalogArgs::from_list(&list));
+    match parsed {
+        Ok(args) => args,
+        Err(e) => {
+            for e in e {
+                diag.push_darling(e.with_span(&Span::call_site()));
+            }
+            CatalogArgs::default()
+        }
+    }
+}
+
+/// Reads the tokens of `declare_events!`: the enum's header with syn, then its
+/// body split by hand at top-level commas, each variant parsed on its own.
+/// A variant that does not parse is reported (in `diag`) and kept as a
+/// broken variant when its name can be found; only a header that does not
+/// parse is an `Err`.
+pub fn parse_macro_input(tokens: TokenStream, diag: &mut Diagnostics) -> syn::Result<CatalogInput> {
+    let (attrs, vis, ident, generics, body) = enum_header.parse2(tokens)?;
+    let mut variants = Vec::new();
+    for chunk in split_at_commas(body) {
+        parse_variants(chunk, diag, &mut variants);
+    }
+    Ok(CatalogInput {
+        attrs,
+        vis,
+        ident,
+        generics,
+        variants,
+    })
+}
+
+type Header = (Vec<Attribute>, Visibility, Ident, Generics, TokenStream);
+
+/// `#[attrs] vis enum Name<generics> where .. { body }`, nothing after.
+fn enum_header(input: ParseStream) -> syn::Result<Header> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis: Visibility = input.parse()?;
+    input.parse::<Token![enum]>()?;
+    let ident: Ident = input.parse()?;
+    let mut generics: Generics = input.parse()?;
+    generics.where_clause = input.parse()?;
+    let content;
+    syn::braced!(content in input);
+    let body: TokenStream = content.parse()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the catalog enum: write one enum only"));
+    }
+    Ok((attrs, vis, ident, generics, body))
+}
+
+/// The enum body's top-level comma-separated pieces (groups are single
+/// token trees, so commas inside a variant's fields or attributes stay put).
+fn split_at_commas(body: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for tree in body {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => {
+                chunks.push(current.drain(..).collect::<TokenStream>());
+            }
+            _ => current.push(tree),
+        }
+    }
+    chunks.push(current.into_iter().collect());
+    chunks.retain(|chunk| !chunk.is_empty());
+    chunks
+}
+
+/// Parses one piece into variants: normally one; more when commas between
+/// variants are missing (each missing one is reported); none or a broken one
+/// when it is not a variant.
+fn parse_variants(chunk: TokenStream, diag: &mut Diagnostics, out: &mut Vec<VariantInput>) {
+    let variant_then_rest = |input: ParseStream| {
+        let variant: Variant = input.parse()?;
+        let rest: TokenStream = input.parse()?;
+        Ok((variant, rest))
+    };
+    match variant_then_rest.parse2(chunk.clone()) {
+        Ok((variant, rest)) => {
+            let next = rest.clone().into_iter().next();
+            let ident = variant.ident.clone();
+            out.push(VariantInput {
+                variant,
+                broken: false,
+            });
+            if let Some(next) = next {
+                diag.error(
+                    next.span(),
+                    format!("expected `,` after event `{ident}`: separate events with commas"),
+                );
+                parse_variants(rest, diag, out);
+            }
+        }
+        Err(error) => {
+            diag.push_syn(error);
+            if let Some(variant) = broken_variant(chunk) {
+                out.push(VariantInput {
+                    variant,
+                    broken: true,
+                });
+            }
+        }
+    }
+}
+
+/// What can be kept of a variant that does not parse: its leading
+/// attributes and its name (the first identifier after them), without fields.
+fn broken_variant(chunk: TokenStream) -> Option<Variant> {
+    let mut trees = chunk.into_iter().peekable();
+    let mut attr_tokens = TokenStream::new();
+    while let Some(TokenTree::Punct(pound)) = trees.peek() {
+        if pound.as_char() != '#' {
+            break;
+        }
+        let pound = trees.next();
+        match trees.next() {
+            Some(TokenTree::Group(group))
+                if group.delimiter() == proc_macro2::Delimiter::Bracket =>
+            {
+                attr_tokens.extend(pound);
+                attr_tokens.extend([TokenTree::Group(group)]);
+            }
+            _ => break,
+        }
+    }
+    let attrs = Attribute::parse_outer
+        .parse2(attr_tokens)
+        .unwrap_or_default();
+    let ident = trees.find_map(|tree| match tree {
+        TokenTree::Ident(ident) if ident != "pub" => Some(ident),
+        _ => None,
+    })?;
+    // A keyword cannot name a generated struct.
+    let ident: Ident = syn::parse2(quote::ToTokens::into_token_stream(ident)).ok()?;
+    Some(Variant {
+        attrs,
+        ident,
+        fields: Fields::Unit,
+        discriminant: None,
+    })
+}
+
+/// Parses the catalog enum of `declare_events!` (used by unit tests of every stage).
+#[cfg(test)]
 pub fn parse_catalog(item: ItemEnum, diag: &mut Diagnostics) -> Catalog {
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    parse_catalog_input(item.into(), Entry::Macro, diag)
+}
+
+/// Reads a catalog, recording problems in `diag` and carrying on past them.
+pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnostics) -> Catalog {
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         diag.error(
-            item.generics.span(),
+            input.generics.span(),
             "an event catalog cannot be generic: each event's payload is stored as JSON and \
              decoded by its code, so every field needs a concrete type",
         );
     }
     let mut docs = Vec::new();
-    let mut args = CatalogArgs::default();
-    for attr in item.attrs {
+    let (mut args, is_macro) = match entry {
+        Entry::Macro => (CatalogArgs::default(), true),
+        Entry::Attribute(args) => (args, false),
+    };
+    for attr in input.attrs {
         if attr.path().is_ident("doc") {
             docs.push(attr);
-        } else if attr.path().is_ident("events") {
+        } else if attr.path().is_ident("events") && is_macro {
             match CatalogArgs::from_meta(&attr.meta) {
                 Ok(parsed) => args = parsed,
                 Err(e) => push_spanned(diag, e, &attr),
             }
-        } else {
+        } else if attr.path().is_ident("events") {
+            diag.error(
+                attr.path().span(),
+                "the catalog already has its `#[events(...)]` attribute: write all its arguments \
+                 in that one (`#[audit_core::events(templates = \"...\", crate = path)]`) and \
+                 remove this one",
+            );
+        } else if is_macro {
             diag.error(
                 attr.path().span(),
                 "unsupported attribute on an event catalog: expected `#[events(templates = \"...\")]` \
                  or a doc comment",
             );
+        } else {
+            diag.error(
+                attr.path().span(),
+                "unsupported attribute on an event catalog: expected a doc comment (the catalog's \
+                 arguments go in `#[audit_core::events(...)]`)",
+            );
         }
     }
-    if item.variants.is_empty() {
+    if input.variants.is_empty() {
         diag.error(
-            item.ident.span(),
-            format!("event catalog `{}` declares no events", item.ident),
+            input.ident.span(),
+            format!("event catalog `{}` declares no events", input.ident),
         );
     }
     let templates_dir = match args.templates {
-        Some(dir) => Spanned::new(dir.as_ref().clone(), dir.span()),
-        None => Spanned::new(DEFAULT_TEMPLATES_DIR.to_owned(), item.ident.span()),
+        Some(dir) => Spanned::new(dir.value, dir.span),
+        None => Spanned::new(DEFAULT_TEMPLATES_DIR.to_owned(), input.ident.span()),
     };
     Catalog {
         docs,
-        vis: item.vis,
-        ident: item.ident,
+        vis: input.vis,
+        ident: input.ident,
         templates_dir,
-        events: item
+        runtime: args.krate.unwrap_or_default(),
+        events: input
             .variants
             .into_iter()
-            .map(|v| parse_event(v, diag))
+            .map(|v| {
+                let mut event = parse_event(v.variant, diag);
+                if v.broken {
+                    event.complete = false;
+                }
+                event
+            })
             .collect(),
     }
 }
-
 fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
     let ident = variant.ident;
     let mut docs = Vec::new();
@@ -150,7 +384,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
     // Placeholders keep code generation going when the attribute was unusable;
     // the error above makes sure the build still fails.
     let fallback = || Spanned::new(snake_case(&ident.to_string()), ident.span());
-    let spanned = |v: SpannedValue<String>| Spanned::new(v.as_ref().clone(), v.span());
+    let spanned = |v: StrArg| Spanned::new(v.value, v.span);
     match args {
         Some(args) => Event {
             docs,
@@ -158,10 +392,10 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             label: spanned(args.label),
             group: spanned(args.group),
             version: args.version.map_or(Spanned::new(1, ident.span()), |v| {
-                Spanned::new(*v, v.span())
+                Spanned::new(v.value, v.span)
             }),
             template: args.template.map(spanned),
-            presenter: args.presenter,
+            presenter: args.presenter.map(|p| p.path),
             fields,
             ident,
             complete,
@@ -217,6 +451,7 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
         .ident
         .expect("invariant: fields of a named variant have identifiers");
     Field {
+        serde: field_serde(&forwarded_attrs),
         forwarded_attrs,
         ident,
         ty: field.ty,
@@ -224,11 +459,61 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
     }
 }
 
+/// Serde keys on a field that keep serde's own (de)serialization of its type.
+const PLAIN_SERDE_KEYS: [&str; 4] = ["rename", "alias", "default", "skip_serializing_if"];
+
+/// Reads the field's `#[serde(...)]` keys (serde itself reports malformed ones).
+fn field_serde(attrs: &[Attribute]) -> FieldSerde {
+    let mut has_default = false;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut keys = Vec::new();
+        let read = attr.parse_nested_meta(|meta| {
+            keys.push(meta.path.get_ident().map(ToString::to_string));
+            if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let inner;
+                syn::parenthesized!(inner in meta.input);
+                inner.parse::<TokenStream>()?;
+            }
+            Ok(())
+        });
+        if read.is_err() {
+            return FieldSerde::Custom;
+        }
+        for key in keys {
+            match key.as_deref() {
+                Some("default") => has_default = true,
+                Some(key) if PLAIN_SERDE_KEYS.contains(&key) => {}
+                _ => return FieldSerde::Custom,
+            }
+        }
+    }
+    FieldSerde::Plain { has_default }
+}
+
 /// Records a darling error, spanning on `attr` the parts that carry no span
-/// (such as "Missing field").
+/// (such as "Missing field"). A missing key that an unknown key's "did you
+/// mean" already names is left out: it is the same mistake.
 fn push_spanned(diag: &mut Diagnostics, error: darling::Error, attr: &Attribute) {
-    for e in error {
-        diag.push_darling(e.with_span(attr.path()));
+    let errors: Vec<darling::Error> = error.into_iter().collect();
+    let suggested: Vec<String> = errors
+        .iter()
+        .filter_map(|e| {
+            let text = e.to_string();
+            let (_, after) = text.split_once("Did you mean `")?;
+            Some(after.split('`').next()?.to_owned())
+        })
+        .collect();
+    for e in errors {
+        let text = e.to_string();
+        let repeats_a_suggestion = text
+            .strip_prefix("Missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+            .is_some_and(|missing| suggested.iter().any(|s| s == missing));
+        if !repeats_a_suggestion {
+            diag.push_darling(e.with_span(attr.path()));
+        }
     }
 }
 

@@ -15,8 +15,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut diag = Diagnostics::default();
-    match parse::parse_model(&input, &mut diag) {
-        Some(model) if diag.is_empty() => codegen::generate(&model),
-        _ => diag.to_compile_errors(),
-    }
+    let model = parse::parse_model(&input, &mut diag);
+    // Generated even after an error (with placeholders), so that code using
+    // the model reports nothing more than the error itself.
+    let generated = codegen::generate(&model);
+    let errors = diag.to_compile_errors();
+    quote::quote!(#errors #generated)
 }
