@@ -26,7 +26,7 @@ pub fn expand_attribute(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
     let mut diag = Diagnostics::default();
-    let input = match parse::parse_macro_input(input, &mut diag) {
+    let input = match parse::parse_enum_tokens(input, parse::Form::Macro, &mut diag) {
         Ok(input) => input,
         Err(e) => {
             let mut e = e;
@@ -47,8 +47,8 @@ fn expand_attribute_with(
     roots: &TemplateRoots,
 ) -> TokenStream {
     let mut diag = Diagnostics::default();
-    let item: syn::ItemEnum = match syn::parse2(item) {
-        Ok(item) => item,
+    let input = match parse::parse_enum_tokens(item, parse::Form::Attribute, &mut diag) {
+        Ok(input) => input,
         Err(e) => {
             let mut e = e;
             e.combine(syn::Error::new(
@@ -59,7 +59,7 @@ fn expand_attribute_with(
         }
     };
     let args = parse::parse_attribute_args(args, &mut diag);
-    let catalog = parse::parse_catalog_input(item.into(), parse::Entry::Attribute(args), &mut diag);
+    let catalog = parse::parse_catalog_input(input, parse::Entry::Attribute(args), &mut diag);
     expand_catalog(catalog, diag, roots)
 }
 
@@ -103,3 +103,6 @@ fn expand_catalog(catalog: Catalog, mut diag: Diagnostics, roots: &TemplateRoots
     let errors = diag.to_compile_errors();
     quote!(#errors #generated)
 }
+
+#[cfg(test)]
+mod tests;

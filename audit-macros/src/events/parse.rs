@@ -33,6 +33,10 @@ pub struct CatalogArgs {
     /// Where generated code finds the runtime, for a renamed dependency.
     #[darling(rename = "crate")]
     krate: Option<RuntimePath>,
+    /// The arguments had an error (reported): the templates directory may be
+    /// wrong, so templates are not looked up (which would only add errors).
+    #[darling(skip)]
+    unreadable: bool,
 }
 
 /// `#[event(...)]` on one variant.
@@ -101,21 +105,45 @@ pub fn parse_attribute_args(args: TokenStream, diag: &mut Diagnostics) -> Catalo
             for e in e {
                 diag.push_darling(e.with_span(&Span::call_site()));
             }
-            CatalogArgs::default()
+            CatalogArgs {
+                unreadable: true,
+                ..CatalogArgs::default()
+            }
         }
     }
 }
 
-/// Reads the tokens of `declare_events!`: the enum's header with syn, then its
-/// body split by hand at top-level commas, each variant parsed on its own.
+/// Which way of writing a catalog the tokens came from, for messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `declare_events! { .. }`.
+    Macro,
+    /// `#[audit_core::events] enum ..`, whose syntax errors rustc reports too.
+    Attribute,
+}
+
+/// Reads the tokens of a catalog enum: its header with syn, then its body
+/// split by hand at top-level commas, each variant parsed on its own.
+///
 /// A variant that does not parse is reported (in `diag`) and kept as a
 /// broken variant when its name can be found; only a header that does not
-/// parse is an `Err`.
-pub fn parse_macro_input(tokens: TokenStream, diag: &mut Diagnostics) -> syn::Result<CatalogInput> {
+/// parse is an `Err`. In the attribute form rustc has already reported the
+/// syntax error (an attribute's item must be valid Rust), so the report
+/// only says what became of the event.
+pub fn parse_enum_tokens(
+    tokens: TokenStream,
+    form: Form,
+    diag: &mut Diagnostics,
+) -> syn::Result<CatalogInput> {
+    if form == Form::Attribute
+        && let Ok(item) = syn::parse2::<ItemEnum>(tokens.clone())
+    {
+        return Ok(item.into());
+    }
     let (attrs, vis, ident, generics, body) = enum_header.parse2(tokens)?;
     let mut variants = Vec::new();
     for chunk in split_at_commas(body) {
-        parse_variants(chunk, diag, &mut variants);
+        parse_variants(chunk, form, diag, &mut variants);
     }
     Ok(CatalogInput {
         attrs,
@@ -166,7 +194,12 @@ fn split_at_commas(body: TokenStream) -> Vec<TokenStream> {
 /// Parses one piece into variants: normally one; more when commas between
 /// variants are missing (each missing one is reported); none or a broken one
 /// when it is not a variant.
-fn parse_variants(chunk: TokenStream, diag: &mut Diagnostics, out: &mut Vec<VariantInput>) {
+fn parse_variants(
+    chunk: TokenStream,
+    form: Form,
+    diag: &mut Diagnostics,
+    out: &mut Vec<VariantInput>,
+) {
     let variant_then_rest = |input: ParseStream| {
         let variant: Variant = input.parse()?;
         let rest: TokenStream = input.parse()?;
@@ -185,18 +218,44 @@ fn parse_variants(chunk: TokenStream, diag: &mut Diagnostics, out: &mut Vec<Vari
                     next.span(),
                     format!("expected `,` after event `{ident}`: separate events with commas"),
                 );
-                parse_variants(rest, diag, out);
+                parse_variants(rest, form, diag, out);
             }
         }
         Err(error) => {
-            diag.push_syn(error);
-            if let Some(variant) = broken_variant(chunk) {
-                out.push(VariantInput {
-                    variant,
-                    broken: true,
-                });
+            let variant = broken_variant(chunk);
+            match (form, &variant) {
+                (Form::Attribute, Some(variant)) => diag.error(
+                    error.span(),
+                    format!(
+                        "event `{}` is not valid Rust (see the syntax error), so it is generated \
+                         without fields",
+                        variant.ident
+                    ),
+                ),
+                _ => diag.push_syn(readable(error)),
             }
+            out.extend(variant.map(|variant| VariantInput {
+                variant,
+                broken: true,
+            }));
         }
+    }
+}
+
+/// syn's error, with the two most common ones (a field without its type,
+/// whose message lists every token that may start a type, and a missing
+/// comma) saying what to write.
+fn readable(error: syn::Error) -> syn::Error {
+    let message = error.to_string();
+    if message.contains("expected one of:") && message.contains("`dyn`") {
+        syn::Error::new(
+            error.span(),
+            "expected a type: write each field as `name: Type`",
+        )
+    } else if message == "expected `,`" {
+        syn::Error::new(error.span(), "expected `,`: separate fields with commas")
+    } else {
+        error
     }
 }
 
@@ -263,7 +322,10 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
         } else if attr.path().is_ident("events") && is_macro {
             match CatalogArgs::from_meta(&attr.meta) {
                 Ok(parsed) => args = parsed,
-                Err(e) => push_spanned(diag, e, &attr),
+                Err(e) => {
+                    push_spanned(diag, e, &attr);
+                    args.unreadable = true;
+                }
             }
         } else if attr.path().is_ident("events") {
             diag.error(
@@ -272,6 +334,11 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
                  in that one (`#[audit_core::events(templates = \"...\", crate = path)]`) and \
                  remove this one",
             );
+            // Still used where the first says nothing, so that nothing cascades.
+            if let Ok(inner) = CatalogArgs::from_meta(&attr.meta) {
+                args.templates = args.templates.or(inner.templates);
+                args.krate = args.krate.or(inner.krate);
+            }
         } else if is_macro {
             diag.error(
                 attr.path().span(),
@@ -307,7 +374,7 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
             .into_iter()
             .map(|v| {
                 let mut event = parse_event(v.variant, diag);
-                if v.broken {
+                if v.broken || args.unreadable {
                     event.complete = false;
                 }
                 event
@@ -526,6 +593,10 @@ mod tests {
     use super::*;
     use syn::parse_quote;
 
+    fn input(item: ItemEnum) -> CatalogInput {
+        item.into()
+    }
+
     fn parse(item: ItemEnum) -> (Catalog, Vec<String>) {
         let mut diag = Diagnostics::default();
         let catalog = parse_catalog(item, &mut diag);
@@ -613,6 +684,269 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(catalog.events[0].code.value, "member_added");
         assert_eq!(catalog.events[0].fields.len(), 1);
+    }
+
+    fn parse_tokens(tokens: TokenStream, form: Form) -> (Catalog, Vec<String>) {
+        let mut diag = Diagnostics::default();
+        let input = parse_enum_tokens(tokens, form, &mut diag).expect("the header parses");
+        let entry = match form {
+            Form::Macro => Entry::Macro,
+            Form::Attribute => Entry::Attribute(CatalogArgs::default()),
+        };
+        let catalog = parse_catalog_input(input, entry, &mut diag);
+        (catalog, diag.messages())
+    }
+
+    fn names(catalog: &Catalog) -> Vec<String> {
+        catalog.events.iter().map(|e| e.ident.to_string()).collect()
+    }
+
+    #[test]
+    fn a_broken_variant_is_one_error_and_the_rest_is_kept() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                pub enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A { name: String },
+                    /// Broken.
+                    #[event(code = "b", label = "B", group = "G")]
+                    B { name: },
+                    #[event(code = "c", label = "C", group = "G")]
+                    C { map: Map<K, V>, #[serde(rename = "x", default)] x: u32 },
+                }
+            },
+            Form::Macro,
+        );
+        assert_eq!(
+            errors,
+            ["expected a type: write each field as `name: Type`"]
+        );
+        assert_eq!(names(&catalog), ["A", "B", "C"]);
+        let b = &catalog.events[1];
+        assert!(!b.complete && b.fields.is_empty());
+        assert_eq!(
+            b.code.value, "b",
+            "the attribute of a broken event is still read"
+        );
+        assert_eq!(b.docs.len(), 1);
+        assert!(catalog.events[0].complete && catalog.events[2].complete);
+        assert_eq!(
+            catalog.events[2].fields.len(),
+            2,
+            "commas inside groups do not split"
+        );
+    }
+
+    #[test]
+    fn missing_commas_are_reported_where_they_are_missing() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A { x: u32 y: u32 },
+                    #[event(code = "b", label = "B", group = "G")]
+                    B
+                    #[event(code = "c", label = "C", group = "G")]
+                    C { z: u32 }
+                }
+            },
+            Form::Macro,
+        );
+        assert_eq!(
+            errors,
+            [
+                "expected `,`: separate fields with commas",
+                "expected `,` after event `B`: separate events with commas"
+            ]
+        );
+        assert_eq!(names(&catalog), ["A", "B", "C"]);
+        assert!(!catalog.events[0].complete && catalog.events[2].complete);
+    }
+
+    #[test]
+    fn a_piece_without_a_name_is_dropped_after_its_error() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E { #[event(code = "a", label = "A", group = "G")] A, 42, fn }
+            },
+            Form::Macro,
+        );
+        assert_eq!(names(&catalog), ["A"]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn the_attribute_form_says_what_became_of_a_broken_event() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E { #[event(code = "a", label = "A", group = "G")] A { x: } }
+            },
+            Form::Attribute,
+        );
+        assert_eq!(names(&catalog), ["A"]);
+        assert_eq!(
+            errors,
+            [
+                "event `A` is not valid Rust (see the syntax error), so it is generated without fields"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_header_is_an_error() {
+        let mut diag = Diagnostics::default();
+        assert!(
+            parse_enum_tokens(
+                quote::quote!(
+                    struct S;
+                ),
+                Form::Macro,
+                &mut diag
+            )
+            .is_err()
+        );
+        assert!(
+            parse_enum_tokens(
+                quote::quote!(
+                    enum E {
+                        A,
+                    }
+                    enum F {
+                        B,
+                    }
+                ),
+                Form::Macro,
+                &mut diag
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn attribute_arguments_are_read_and_checked() {
+        let mut diag = Diagnostics::default();
+        let args = parse_attribute_args(quote::quote!(templates = "t", crate = ::audit), &mut diag);
+        assert!(diag.is_empty());
+        let (catalog, _) = {
+            let input = input(parse_quote!(
+                enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A,
+                }
+            ));
+            let catalog = parse_catalog_input(input, Entry::Attribute(args), &mut diag);
+            (catalog, ())
+        };
+        assert_eq!(catalog.templates_dir.value, "t");
+        assert_eq!(
+            catalog.runtime.private().to_string(),
+            ":: audit :: __private"
+        );
+
+        let args = parse_attribute_args(quote::quote!(templats = "t"), &mut diag);
+        assert!(args.unreadable);
+        assert_eq!(
+            diag.messages(),
+            ["Unknown field: `templats`. Did you mean `templates`?"]
+        );
+    }
+
+    #[test]
+    fn unreadable_catalog_arguments_stop_template_lookups() {
+        let (catalog, errors) = parse(parse_quote! {
+            #[events(templats = "t")]
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(!catalog.events[0].complete);
+    }
+
+    #[test]
+    fn a_second_events_attribute_is_an_error_whose_arguments_still_count() {
+        let mut diag = Diagnostics::default();
+        let input = input(parse_quote!(
+            #[events(templates = "t")]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A,
+            }
+        ));
+        let catalog =
+            parse_catalog_input(input, Entry::Attribute(CatalogArgs::default()), &mut diag);
+        assert_eq!(catalog.templates_dir.value, "t");
+        let errors = diag.messages();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("the catalog already has its `#[events(...)]` attribute"));
+    }
+
+    #[test]
+    fn values_must_have_their_one_form() {
+        let (_, errors) = parse(parse_quote! {
+            #[events(templates = templates, crate = "::audit")]
+            enum E {
+                #[event(code = a, label = "A", group = "G", version = "2", presenter = "show")]
+                A,
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "`templates` is a string: write `templates = \"templates\"`",
+                "`crate` is a path, not a string: write `crate = ::audit` without quotes",
+                "`code` is a string: write `code = \"a\"`",
+                "`version` is a number: write `version = 2`",
+                "`presenter` is a path, not a string: write `presenter = show` without quotes",
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_with_plain_serde_keys_are_routed_through_the_macro() {
+        let (catalog, errors) = parse(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    a: u32,
+                    #[serde(rename = "bee", alias = "b2")] b: u32,
+                    #[serde(default, skip_serializing_if = "Option::is_none")] c: Option<u32>,
+                    #[serde(rename(serialize = "d"))] d: u32,
+                    #[serde(with = "my::module")] e: Time,
+                    #[serde(skip)] f: u32,
+                    #[serde(flatten)] g: Extra,
+                },
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let kinds: Vec<FieldSerde> = catalog.events[0].fields.iter().map(|f| f.serde).collect();
+        let plain = |has_default| FieldSerde::Plain { has_default };
+        assert_eq!(
+            kinds,
+            [
+                plain(false),
+                plain(false),
+                plain(true),
+                plain(false),
+                FieldSerde::Custom,
+                FieldSerde::Custom,
+                FieldSerde::Custom,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_required_key_is_one_error() {
+        let (_, errors) = parse(parse_quote! {
+            enum E { #[event(code = "a", label = "A", gruop = "G")] A }
+        });
+        assert_eq!(errors, ["Unknown field: `gruop`. Did you mean `group`?"]);
+        let (_, errors) = parse(parse_quote! {
+            enum E { #[event(code = "a", label = "A", colour = "G")] A }
+        });
+        assert_eq!(
+            errors.len(),
+            2,
+            "an unrelated unknown key does not hide a missing one"
+        );
     }
 
     #[test]
