@@ -148,6 +148,45 @@ impl FromMeta for PathArg {
     }
 }
 
+/// A word that is present or not: `immutable`, `id`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlagArg {
+    span: Option<Span>,
+}
+
+impl FlagArg {
+    /// Whether the word was written.
+    pub fn is_present(&self) -> bool {
+        self.span.is_some()
+    }
+
+    /// Where it was written (the call site when it was not).
+    pub fn span(&self) -> Span {
+        self.span.unwrap_or_else(Span::call_site)
+    }
+}
+
+impl FromMeta for FlagArg {
+    fn from_meta(meta: &Meta) -> darling::Result<Self> {
+        match meta {
+            Meta::Path(path) => Ok(FlagArg {
+                span: Some(syn::spanned::Spanned::span(path)),
+            }),
+            _ => {
+                let key = key(meta);
+                Err(
+                    darling::Error::custom(format!("`{key}` takes no value: write `{key}` alone"))
+                        .with_span(meta),
+                )
+            }
+        }
+    }
+
+    fn from_none() -> Option<Self> {
+        Some(FlagArg::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +233,20 @@ mod tests {
         assert!(err::<VersionArg>(parse_quote!(version = "two")).contains("without quotes"));
         assert!(err::<VersionArg>(parse_quote!(version = 1.5)).contains("whole number"));
         assert!(err::<VersionArg>(parse_quote!(version = 99999999999)).contains("too large"));
+    }
+
+    #[test]
+    fn flags_are_words_only() {
+        assert!(
+            FlagArg::from_meta(&parse_quote!(immutable))
+                .unwrap()
+                .is_present()
+        );
+        assert!(!FlagArg::from_none().unwrap().is_present());
+        assert_eq!(
+            err::<FlagArg>(parse_quote!(immutable = true)),
+            "`immutable` takes no value: write `immutable` alone"
+        );
     }
 
     #[test]

@@ -113,7 +113,7 @@ use proc_macro::TokenStream;
 /// `Serialize` and `Deserialize` (`audit_core::PayloadField`); a type that
 /// does not is one error on that type. A field written `Option<..>` may be
 /// absent from a stored payload (it reads as `None`); any other field is
-/// required. A field with its own `#[serde(with | serialize_with |
+/// required unless it has `#[serde(default)]` (an alias of `Option` needs it). A field with its own `#[serde(with | serialize_with |
 /// deserialize_with | skip | flatten ..)]` is left to serde as written.
 ///
 /// # Errors

@@ -188,3 +188,48 @@ fn a_broken_variant_still_generates_the_catalog() {
         .collect();
     assert_eq!(structs, ["A", "B", "AView", "BView"]);
 }
+
+#[test]
+fn a_raw_identifier_field_gets_valid_helper_names() {
+    let templates = Templates::new("raw");
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        quote! {
+            pub enum E {
+                #[event(code = "b", label = "B", group = "G")]
+                B { r#type: String },
+            }
+        },
+        &templates.roots(),
+    );
+    let text = out.to_string();
+    assert!(!text.contains("compile_error"), "{text}");
+    assert!(text.contains("fn __audit_serialize_type"), "{text}");
+    assert!(text.contains("\"B::__audit_deserialize_type\""), "{text}");
+    syn::parse2::<syn::File>(out).expect("the expansion is valid Rust");
+}
+
+#[test]
+fn the_attribute_on_something_else_than_an_enum_says_where_it_goes() {
+    let templates = Templates::new("not-enum");
+    let text = expand_attribute_with(
+        quote!(),
+        quote!(
+            pub struct S;
+        ),
+        &templates.roots(),
+    )
+    .to_string();
+    assert!(text.contains("`#[events(...)]` goes on one enum"), "{text}");
+    let text = expand_with(
+        quote!(
+            pub struct S;
+        ),
+        &templates.roots(),
+    )
+    .to_string();
+    assert!(
+        text.contains("`declare_events!` expects one enum"),
+        "{text}"
+    );
+}

@@ -1,11 +1,10 @@
 //! Parsing and checking `#[model(...)]`.
 
-use darling::util::Flag;
 use darling::{FromDeriveInput, FromField, ast};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
-use crate::args::StrArg;
+use crate::args::{FlagArg, StrArg};
 use crate::diagnostics::Diagnostics;
 use crate::naming::snake_case;
 use crate::runtime::RuntimePath;
@@ -17,8 +16,8 @@ struct ModelArgs {
     generics: syn::Generics,
     data: ast::Data<(), FieldArgs>,
     table: Option<StrArg>,
-    mutable: Flag,
-    immutable: Flag,
+    mutable: FlagArg,
+    immutable: FlagArg,
     /// Where generated code finds the runtime, for a renamed dependency.
     #[darling(rename = "crate")]
     krate: Option<RuntimePath>,
@@ -29,7 +28,7 @@ struct ModelArgs {
 struct FieldArgs {
     ident: Option<Ident>,
     ty: Type,
-    id: Flag,
+    id: FlagArg,
 }
 
 /// A model as the generator needs it. After an error, placeholders stand in
