@@ -1,7 +1,9 @@
 //! Audit logging for web applications, one annotated definition per event.
 //!
-//! Declare every audit event of an application once, in a
-//! [`declare_events!`] catalog. From that declaration the compiler gets:
+//! Declare every audit event of an application once, in a catalog: an enum
+//! marked [`#[events]`](macro@events) (or the same enum inside
+//! [`declare_events!`], its equivalent). From that declaration the compiler
+//! gets:
 //!
 //! - a payload struct per event and an enum of all events;
 //! - a `Copy` event-type enum with a stable code, label, group and payload
@@ -36,14 +38,12 @@
 //! `testing`) gives tests fresh databases.
 //!
 //! ```
-//! audit_core::declare_events! {
-//!     /// Events of the staff area.
-//!     #[events(templates = "tests/templates")]
-//!     pub enum DocEvent {
-//!         /// A project was created.
-//!         #[event(code = "project_created", label = "Project created", group = "Projects")]
-//!         ProjectCreated { name: String },
-//!     }
+//! /// Events of the staff area.
+//! #[audit_core::events(templates = "tests/templates")]
+//! pub enum DocEvent {
+//!     /// A project was created.
+//!     #[event(code = "project_created", label = "Project created", group = "Projects")]
+//!     ProjectCreated { name: String },
 //! }
 //!
 //! use audit_core::{Decoded, EventCatalog, PresentContext};
@@ -90,9 +90,9 @@ pub mod testing;
 pub mod __private;
 
 pub use actor::Actor;
-pub use audit_macros::{Model, auditable, declare_events};
+pub use audit_macros::{Model, auditable, declare_events, events};
 pub use backend::{Backend, ByBackend, Db, Pool};
-pub use catalog::{Event, EventCatalog, EventType};
+pub use catalog::{Event, EventCatalog, EventType, PayloadField};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use model::{Model, WriteAccess};

@@ -13,7 +13,7 @@ pub use ::serde_json;
 pub use ::sqlx;
 
 pub use crate::backend::{Backend, ByBackend, Db};
-pub use crate::catalog::{Event, EventCatalog, EventType};
+pub use crate::catalog::{Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};
@@ -88,4 +88,84 @@ where
 {
     let code = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
     Ok(code.parse::<T>()?)
+}
+
+/// Chooses, for a field of type `T`, serde's own code when `T` implements
+/// serde ([`SerdeField`], found first by method resolution on
+/// `&FieldProbe<T>`) and an inert stand-in otherwise ([`NotSerdeField`]),
+/// so that the payload's derived serde impls compile either way and the
+/// only error is the [`PayloadField`] check's. The stand-in never runs: a type it
+/// would serve fails that check, so the crate does not build.
+pub struct FieldProbe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> FieldProbe<T> {
+    /// The probe for fields of type `T`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        FieldProbe(std::marker::PhantomData)
+    }
+}
+
+/// A field type with serde support: (de)serialized by serde.
+pub trait SerdeField<T> {
+    /// Serializes `value` with serde.
+    fn serialize_field<S: serde::Serializer>(
+        &self,
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+
+    /// Deserializes a value with serde.
+    fn deserialize_field<'de, D: serde::Deserializer<'de>>(
+        &self,
+        deserializer: D,
+    ) -> Result<T, D::Error>;
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeField<T> for FieldProbe<T> {
+    fn serialize_field<S: serde::Serializer>(
+        &self,
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(serializer)
+    }
+
+    fn deserialize_field<'de, D: serde::Deserializer<'de>>(
+        &self,
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
+    }
+}
+
+/// A field type without serde support: the `PayloadField` check has already
+/// failed the build, so these are never called.
+pub trait NotSerdeField<T> {
+    /// Never called (see [`FieldProbe`]); an error if it were.
+    fn serialize_field<S: serde::Serializer>(
+        &self,
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
+
+    /// Never called (see [`FieldProbe`]); an error if it were.
+    fn deserialize_field<'de, D: serde::Deserializer<'de>>(
+        &self,
+        deserializer: D,
+    ) -> Result<T, D::Error>;
+}
+
+impl<T> NotSerdeField<T> for &FieldProbe<T> {
+    fn serialize_field<S: serde::Serializer>(&self, _: &T, _: S) -> Result<S::Ok, S::Error> {
+        Err(<S::Error as serde::ser::Error>::custom(
+            "payload field type without serde support",
+        ))
+    }
+
+    fn deserialize_field<'de, D: serde::Deserializer<'de>>(&self, _: D) -> Result<T, D::Error> {
+        Err(<D::Error as serde::de::Error>::custom(
+            "payload field type without serde support",
+        ))
+    }
 }

@@ -15,6 +15,11 @@ impl Diagnostics {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    /// Records a syn error (a parse error, already spanned).
+    pub fn push_syn(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
     /// Records a darling error (which may itself hold several).
     pub fn push_darling(&mut self, error: darling::Error) {
         self.errors.push(error.into());

@@ -1,13 +1,16 @@
 //! Procedural macros behind [`audit-core`](https://docs.rs/audit-core).
 //!
 //! Depend on `audit-core` and use the macros through it
-//! (`audit_core::declare_events!`): the code they generate refers to
-//! `::audit_core::__private`, so this crate is of no use on its own.
+//! (`#[audit_core::events]`, `audit_core::declare_events!`,
+//! `#[audit_core::auditable]`, `#[derive(audit_core::Model)]`): the code they
+//! generate refers to `::audit_core::__private` (or `<crate>::__private`
+//! with `crate = path`), so this crate is of no use on its own.
 //!
 //! Each macro runs in three stages that are tested separately: parsing the
 //! user's tokens into a model, validating the model (collecting every error,
 //! each spanned on the token at fault), and generating code from it.
 
+mod args;
 mod auditable;
 mod diagnostics;
 mod events;
@@ -20,20 +23,34 @@ use proc_macro::TokenStream;
 /// Declares an audit event catalog: every event of an application, once.
 ///
 /// ```ignore
-/// audit_core::declare_events! {
-///     /// Audit events of the staff area.
-///     #[events(templates = "templates/audit")]       // optional; this is the default
-///     pub enum StaffEvent {
-///         /// A user became a member of a project.
-///         #[event(code = "project_member_added", label = "User added", group = "Project members")]
-///         ProjectMemberAdded {
-///             #[target] membership: MembershipId,
-///             #[parent] project: ProjectRef,
-///             #[subject] user: UserRef,
-///         },
-///     }
+/// /// Audit events of the staff area.
+/// #[audit_core::events(templates = "templates/audit")] // optional; this is the default
+/// pub enum StaffEvent {
+///     /// A user became a member of a project.
+///     #[event(code = "project_member_added", label = "User added", group = "Project members")]
+///     ProjectMemberAdded {
+///         #[target]
+///         membership: MembershipId,
+///         #[parent]
+///         project: ProjectRef,
+///         #[subject]
+///         user: UserRef,
+///     },
 /// }
 /// ```
+///
+/// The catalog is a plain `enum`, so rustfmt formats it and rust-analyzer
+/// sees what it generates. [`declare_events!`](macro@declare_events) is the
+/// same catalog written inside a macro call; both accept the same catalogs,
+/// generate the same code and report the same errors.
+///
+/// # Arguments
+///
+/// - `templates = "..."`: the directory of the event templates, relative to
+///   the crate root (default `templates/audit`).
+/// - `crate = path`: where the runtime crate is, when the dependency is
+///   renamed (`audit = { package = "audit-core", .. }`, then `crate = ::audit`).
+///   Default `::audit_core`.
 ///
 /// # What it generates
 ///
@@ -53,6 +70,9 @@ use proc_macro::TokenStream;
 ///   compiled with askama: naming a value the view lacks is a compile error,
 ///   and output is HTML-escaped. `VariantView::new` is the default presenter.
 ///
+/// Every generated item is documented (with the user's doc comments, or a
+/// default one) and every generated trait impl is `#[automatically_derived]`.
+///
 /// # `#[event(...)]`
 ///
 /// - `code = "..."` (required): stable and unique, stored with each event.
@@ -60,16 +80,21 @@ use proc_macro::TokenStream;
 ///   at most 64 characters. Renaming the Rust variant does not change it.
 /// - `label = "..."`, `group = "..."` (required): shown to people; `group`
 ///   also names the template directory.
-/// - `version = N` (default 1): the payload version, stored with each event.
-///   A row at another version decodes as unknown (upcasting is reserved).
+/// - `version = N` (a number, default 1): the payload version, stored with
+///   each event. A row at another version decodes as unknown (upcasting is
+///   reserved).
 /// - `template = "..."`: the template file, relative to the catalog's
 ///   templates directory. Default: `<group>/<variant>.html`, both snake case
 ///   (`Project members`, `ProjectMemberAdded` ->
 ///   `project_members/project_member_added.html`). One trailing newline is
 ///   dropped, as in Jinja.
-/// - `presenter = path`: a function `fn(&'a Variant, &PresentContext) -> VariantView<'a>`
-///   replacing the default presenter (which needs every field type to
-///   implement `audit_core::Presentable`).
+/// - `presenter = path` (a path, unquoted): a function
+///   `fn(&'a Variant, &PresentContext) -> VariantView<'a>` replacing the
+///   default presenter (which needs every field type to implement
+///   `audit_core::Presentable`).
+///
+/// Each value has one form: strings are quoted, `version` is a number and
+/// paths are not quoted; another form is an error saying what to write.
 ///
 /// Templates are found relative to a template root: `$AUDIT_TEMPLATE_ROOT`
 /// if that is set and has the file, else the crate root
@@ -95,8 +120,49 @@ use proc_macro::TokenStream;
 /// `audit_core::Reference`. Doc comments and `#[serde(...)]` are kept. The
 /// name `payload` is reserved for the view.
 ///
-/// Generated code names the runtime through `::audit_core`, so the
-/// dependency must keep that name.
+/// Payloads are stored as JSON, so every field type implements serde's
+/// `Serialize` and `Deserialize` (`audit_core::PayloadField`); a type that
+/// does not is one error on that type. A field written `Option<..>` may be
+/// absent from a stored payload (it reads as `None`); any other field is
+/// required unless it has `#[serde(default)]` (an alias of `Option` needs it). A field with its own `#[serde(with | serialize_with |
+/// deserialize_with | skip | flatten ..)]` is left to serde as written.
+///
+/// # Errors
+///
+/// Every mistake is reported at once, each on the token at fault, and the
+/// rest of the catalog is still generated, so code using it reports nothing
+/// more.
+#[proc_macro_attribute]
+pub fn events(args: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand_attribute(args.into(), item.into()).into()
+}
+
+/// Declares an audit event catalog inside a macro call: the same catalog as
+/// [`#[events]`](macro@events), written another way.
+///
+/// ```ignore
+/// audit_core::declare_events! {
+///     /// Audit events of the staff area.
+///     #[events(templates = "templates/audit", crate = ::audit_core)] // optional
+///     pub enum StaffEvent {
+///         /// A user became a member of a project.
+///         #[event(code = "project_member_added", label = "User added", group = "Project members")]
+///         ProjectMemberAdded {
+///             #[target] membership: MembershipId,
+///             #[parent] project: ProjectRef,
+///             #[subject] user: UserRef,
+///         },
+///     }
+/// }
+/// ```
+///
+/// The arguments of `#[audit_core::events(...)]` go in an inner
+/// `#[events(...)]` on the enum; everything else (the `#[event(...)]` keys,
+/// the field markers, what is generated, the errors) is as documented on
+/// [`#[events]`](macro@events). One difference: a variant that is not valid
+/// Rust is reported by this macro, once, and the rest of the catalog is still
+/// generated (the broken event without fields), whereas the attribute form
+/// gets rustc's own syntax error first.
 #[proc_macro]
 pub fn declare_events(input: TokenStream) -> TokenStream {
     events::expand(input.into()).into()
@@ -157,6 +223,12 @@ pub fn auditable(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - Columns are the field names; `#[model(id)]` marks the `i64` primary key
 ///   assigned by the database. Field types must be sqlx-encodable on both
 ///   SQLite and PostgreSQL (integers, `String`, `bool`, `Option` of those).
+/// - `crate = path`: where the runtime crate is, when the dependency is
+///   renamed (`#[model(table = "..", mutable, crate = ::audit)]`).
+///
+/// After an error (say, a model that is not classified) the methods are
+/// still generated, so the code calling them reports nothing more than that
+/// error. The generated trait impls are `#[automatically_derived]`.
 #[proc_macro_derive(Model, attributes(model))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     model::expand(input.into()).into()

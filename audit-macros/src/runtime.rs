@@ -49,12 +49,9 @@ impl RuntimePath {
 }
 
 impl darling::FromMeta for RuntimePath {
-    fn from_value(value: &syn::Lit) -> darling::Result<Self> {
-        syn::Path::from_value(value).map(RuntimePath::new)
-    }
-
-    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
-        syn::Path::from_expr(expr).map(RuntimePath::new)
+    /// `crate = path`, unquoted: a string gets an error saying to drop the quotes.
+    fn from_meta(meta: &syn::Meta) -> darling::Result<Self> {
+        crate::args::PathArg::from_meta(meta).map(|arg| RuntimePath::new(arg.path))
     }
 }
 
@@ -74,5 +71,19 @@ mod tests {
         );
         let renamed = RuntimePath::new(syn::parse_quote!(::audit));
         assert_eq!(renamed.serde_crate(), "::audit::__private::serde");
+    }
+
+    #[test]
+    fn crate_is_an_unquoted_path() {
+        use darling::FromMeta;
+        let parsed = RuntimePath::from_meta(&syn::parse_quote!(crate = ::audit)).unwrap();
+        assert_eq!(parsed.private().to_string(), ":: audit :: __private");
+        let quoted = RuntimePath::from_meta(&syn::parse_quote!(crate = "::audit"))
+            .err()
+            .unwrap();
+        assert_eq!(
+            quoted.to_string(),
+            "`crate` is a path, not a string: write `crate = ::audit` without quotes"
+        );
     }
 }

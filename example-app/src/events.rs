@@ -2,83 +2,118 @@
 
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 
-audit_core::declare_events! {
-    /// Audit events of the staff area.
-    #[events(templates = "templates/audit")]
-    pub enum StaffEvent {
-        /// A project was created.
-        #[event(code = "project_created", label = "Project created", group = "Projects")]
-        ProjectCreated {
-            /// The new project.
-            #[target] #[parent] project: ProjectRef,
-        },
+/// Audit events of the staff area.
+#[audit_core::events(templates = "templates/audit")]
+pub enum StaffEvent {
+    /// A project was created.
+    #[event(
+        code = "project_created",
+        label = "Project created",
+        group = "Projects"
+    )]
+    ProjectCreated {
+        /// The new project.
+        #[target]
+        #[parent]
+        project: ProjectRef,
+    },
 
-        /// A user became a member of a project.
-        #[event(code = "project_member_added", label = "User added", group = "Project members")]
-        ProjectMemberAdded {
-            /// The new membership.
-            #[target] membership: MembershipId,
-            /// The project joined.
-            #[parent] project: ProjectRef,
-            /// The user who joined.
-            #[subject] user: UserRef,
-        },
+    /// A user became a member of a project.
+    #[event(
+        code = "project_member_added",
+        label = "User added",
+        group = "Project members"
+    )]
+    ProjectMemberAdded {
+        /// The new membership.
+        #[target]
+        membership: MembershipId,
+        /// The project joined.
+        #[parent]
+        project: ProjectRef,
+        /// The user who joined.
+        #[subject]
+        user: UserRef,
+    },
 
-        /// A user's membership of a project ended.
-        #[event(code = "project_member_removed", label = "User removed", group = "Project members")]
-        ProjectMemberRemoved {
-            /// The membership that ended.
-            #[target] membership: MembershipId,
-            /// The project left.
-            #[parent] project: ProjectRef,
-            /// The user who left.
-            #[subject] user: UserRef,
-        },
+    /// A user's membership of a project ended.
+    #[event(
+        code = "project_member_removed",
+        label = "User removed",
+        group = "Project members"
+    )]
+    ProjectMemberRemoved {
+        /// The membership that ended.
+        #[target]
+        membership: MembershipId,
+        /// The project left.
+        #[parent]
+        project: ProjectRef,
+        /// The user who left.
+        #[subject]
+        user: UserRef,
+    },
 
-        /// A member's roles in a project changed (or were set again unchanged).
-        #[event(
-            code = "project_member_updated_roles",
-            label = "User's roles updated",
-            group = "Project members",
-        )]
-        ProjectMemberUpdatedRoles {
-            /// The membership.
-            #[target] membership: MembershipId,
-            /// Its project.
-            #[parent] project: ProjectRef,
-            /// Its user.
-            #[subject] user: UserRef,
-            /// Roles before the change.
-            before: Roles,
-            /// Roles after the change.
-            after: Roles,
-        },
+    /// A member's roles in a project changed (or were set again unchanged).
+    #[event(
+        code = "project_member_updated_roles",
+        label = "User's roles updated",
+        group = "Project members"
+    )]
+    ProjectMemberUpdatedRoles {
+        /// The membership.
+        #[target]
+        membership: MembershipId,
+        /// Its project.
+        #[parent]
+        project: ProjectRef,
+        /// Its user.
+        #[subject]
+        user: UserRef,
+        /// Roles before the change.
+        before: Roles,
+        /// Roles after the change.
+        after: Roles,
+    },
 
-        /// A user was created, with their initial global roles.
-        #[event(code = "user_created", label = "User created", group = "Users")]
-        UserCreated {
-            /// The new user.
-            #[target] #[subject] user: UserRef,
-            /// Initial global roles.
-            roles: Roles,
-        },
+    /// A user was created, with their initial global roles.
+    #[event(code = "user_created", label = "User created", group = "Users")]
+    UserCreated {
+        /// The new user.
+        #[target]
+        #[subject]
+        user: UserRef,
+        /// Initial global roles.
+        roles: Roles,
+    },
 
-        /// A user's password was set or replaced. The hash is not recorded.
-        #[event(code = "user_password_set", label = "User's password set", group = "Users")]
-        UserPasswordSet {
-            /// The user.
-            #[target] #[subject] user: UserRef,
-        },
+    /// A user's password was set or replaced. The hash is not recorded.
+    #[event(
+        code = "user_password_set",
+        label = "User's password set",
+        group = "Users"
+    )]
+    UserPasswordSet {
+        /// The user.
+        #[target]
+        #[subject]
+        user: UserRef,
+    },
 
-        /// A user's global roles changed.
-        #[event(code = "user_updated_roles", label = "User's global roles updated", group = "Users")]
-        UserUpdatedRoles {
-            /// The user.
-            #[target] #[subject] user: UserRef,
-            /// Roles before the change.
-            before: Roles,
-            /// Roles after the change.
-            after: Roles,
-        },
-    }
+    /// A user's global roles changed.
+    #[event(
+        code = "user_updated_roles",
+        label = "User's global roles updated",
+        group = "Users"
+    )]
+    UserUpdatedRoles {
+        /// The user.
+        #[target]
+        #[subject]
+        user: UserRef,
+        /// Roles before the change.
+        before: Roles,
+        /// Roles after the change.
+        after: Roles,
+    },
 }

@@ -1,6 +1,6 @@
 //! A small staff area in the image of the reference system: users with
 //! global roles, projects, and project memberships with roles, every change
-//! recorded in an audit log declared with `audit_core::declare_events!`.
+//! recorded in an audit log declared with `#[audit_core::events]`.
 #![warn(missing_docs)]
 
 pub mod auth;

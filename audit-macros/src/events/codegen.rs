@@ -1,13 +1,17 @@
 //! Code generation: from a validated [`Catalog`] to Rust items.
 //!
-//! Every runtime item is named through `::audit_core::__private`, so the
-//! output does not depend on the user's imports.
+//! Every runtime item is named through `<runtime>::__private` (`::audit_core`
+//! unless the catalog says `crate = path`), so the output does not depend on
+//! the user's imports. Every trait impl is `#[automatically_derived]`, and
+//! every public item is documented.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
-use super::model::{Catalog, Event, Field, Marker, RESERVED_VIEW_FIELD};
+use super::model::{Catalog, Event, Field, FieldSerde, Marker, RESERVED_VIEW_FIELD};
 use super::template::{ROOT_OVERRIDE_VAR, Template};
 
 /// Generates the catalog. `templates[i]` is the template of `catalog.events[i]`,
@@ -31,10 +35,6 @@ pub fn generate(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
     }
 }
 
-fn p() -> TokenStream {
-    quote!(::audit_core::__private)
-}
-
 fn doc_or(docs: &[syn::Attribute], default: String) -> TokenStream {
     if docs.is_empty() {
         quote!(#[doc = #default])
@@ -44,7 +44,7 @@ fn doc_or(docs: &[syn::Attribute], default: String) -> TokenStream {
 }
 
 fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
-    let p = p();
+    let p = catalog.runtime.private();
     let vis = &catalog.vis;
     let ident = &event.ident;
     let docs = doc_or(
@@ -54,17 +54,21 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
     let fields = event.fields.iter().map(|f| {
         let attrs = &f.forwarded_attrs;
         let has_doc = attrs.iter().any(|a| a.path().is_ident("doc"));
+        // Spanned on the field's name: serde spans what it reports about a
+        // field on the field's first token, which may be this attribute.
         let default_doc = (!has_doc).then(|| {
             let text = format!("The `{}` of the event.", f.ident);
-            quote!(#[doc = #text])
+            quote_spanned!(f.ident.span()=> #[doc = #text])
         });
+        let through_helpers = field_serde_attr(event, f);
         let (fident, ty) = (&f.ident, &f.ty);
-        quote!(#default_doc #(#attrs)* #vis #fident: #ty)
+        quote!(#default_doc #(#attrs)* #through_helpers #vis #fident: #ty)
     });
-    let references = references_expr(event, quote!(self));
+    let helpers = field_serde_helpers(catalog, event);
+    let references = references_expr(&p, event, quote!(self));
     let type_ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
-    let serde_crate = format!("{p}::serde").replace(' ', "");
+    let serde_crate = catalog.runtime.serde_crate();
     quote! {
         #docs
         #[derive(
@@ -74,12 +78,16 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
         #[serde(crate = #serde_crate)]
         #vis struct #ident { #(#fields,)* }
 
+        #helpers
+
+        #[automatically_derived]
         impl ::core::convert::From<#ident> for #catalog_ident {
             fn from(payload: #ident) -> Self {
                 #catalog_ident::#ident(payload)
             }
         }
 
+        #[automatically_derived]
         impl #p::Event for #ident {
             type Catalog = #catalog_ident;
             const TYPE: #type_ident = #type_ident::#ident;
@@ -90,9 +98,98 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
     }
 }
 
+/// The names of the functions a plain field is (de)serialized through.
+fn field_helper_idents(field: &Field) -> (Ident, Ident) {
+    let name = field.ident.unraw();
+    (
+        format_ident!("__audit_serialize_{}", name),
+        format_ident!("__audit_deserialize_{}", name),
+    )
+}
+
+/// `#[serde(serialize_with, deserialize_with)]` routing a plain field
+/// through its generated functions (and `default` for an `Option`, which
+/// serde's own code reads as `None` when the field is absent).
+fn field_serde_attr(event: &Event, field: &Field) -> Option<TokenStream> {
+    let FieldSerde::Plain { has_default } = field.serde else {
+        return None;
+    };
+    let (ser, de) = field_helper_idents(field);
+    let ser = format!("{}::{ser}", event.ident);
+    let de = format!("{}::{de}", event.ident);
+    let default = (!has_default && is_option(&field.ty)).then(|| quote!(default,));
+    Some(quote!(#[serde(serialize_with = #ser, deserialize_with = #de, #default)]))
+}
+
+/// Whether `ty` is written `Option<..>` (with any path before it).
+fn is_option(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Option" && !s.arguments.is_empty()),
+        syn::Type::Group(g) => is_option(&g.elem),
+        syn::Type::Paren(p) => is_option(&p.elem),
+        _ => false,
+    }
+}
+
+/// For each plain field: a function serializing it and one deserializing it,
+/// which compile whether or not the type implements serde, and one check,
+/// spanned on the field's type, that it does. A type without serde support
+/// is then one error on that type (with what to do), instead of serde's
+/// errors inside its derived code.
+fn field_serde_helpers(catalog: &Catalog, event: &Event) -> TokenStream {
+    let p = catalog.runtime.private();
+    let ident = &event.ident;
+    let plain: Vec<&Field> = event
+        .fields
+        .iter()
+        .filter(|f| matches!(f.serde, FieldSerde::Plain { .. }))
+        .collect();
+    if plain.is_empty() {
+        return TokenStream::new();
+    }
+    let functions = plain.iter().map(|f| {
+        let ty = &f.ty;
+        let (ser, de) = field_helper_idents(f);
+        quote! {
+            #[doc(hidden)]
+            #[allow(clippy::ptr_arg, clippy::trivially_copy_pass_by_ref)]
+            fn #ser<__S: #p::serde::Serializer>(
+                value: &#ty,
+                serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                #[allow(unused_imports)]
+                use #p::{SerdeField as _, NotSerdeField as _};
+                (&#p::FieldProbe::<#ty>::new()).serialize_field(value, serializer)
+            }
+
+            #[doc(hidden)]
+            fn #de<'de, __D: #p::serde::Deserializer<'de>>(
+                deserializer: __D,
+            ) -> ::core::result::Result<#ty, __D::Error> {
+                #[allow(unused_imports)]
+                use #p::{SerdeField as _, NotSerdeField as _};
+                (&#p::FieldProbe::<#ty>::new()).deserialize_field(deserializer)
+            }
+        }
+    });
+    let checks = plain.iter().map(|f| {
+        let ty = &f.ty;
+        quote_spanned! {ty.span()=>
+            const _: () = <#ty as #p::PayloadField>::CHECKED;
+        }
+    });
+    quote! {
+        impl #ident { #(#functions)* }
+        #(#checks)*
+    }
+}
+
 /// `References { target: .., parent: .., subject: .. }` for a payload reached by `this`.
-fn references_expr(event: &Event, this: TokenStream) -> TokenStream {
-    let p = p();
+fn references_expr(p: &TokenStream, event: &Event, this: TokenStream) -> TokenStream {
     let slots = Marker::ALL.map(|marker| {
         let slot = format_ident!("{}", marker.name());
         match event.field_with(marker) {
@@ -109,13 +206,13 @@ fn references_expr(event: &Event, this: TokenStream) -> TokenStream {
 }
 
 fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStream {
-    let p = p();
+    let p = catalog.runtime.private();
     let vis = &catalog.vis;
     let ident = &catalog.ident;
     let name = ident.to_string();
     let type_ident = catalog.type_ident();
     let docs = doc_or(&catalog.docs, format!("Audit events of `{name}`."));
-    let serde_crate = format!("{p}::serde").replace(' ', "");
+    let serde_crate = catalog.runtime.serde_crate();
     let variants = catalog.events.iter().map(|e| {
         let (v, code) = (&e.ident, &e.code.value);
         let doc = doc_or(&e.docs, format!("The `{code}` event."));
@@ -126,7 +223,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
         .events
         .iter()
         .zip(templates)
-        .map(|(e, t)| render_arm(e, t.is_some()));
+        .map(|(e, t)| render_arm(&p, e, t.is_some()));
     quote! {
         #docs
         #[derive(
@@ -156,6 +253,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
             }
         }
 
+        #[automatically_derived]
         impl #p::EventCatalog for #ident {
             type Type = #type_ident;
             const NAME: &'static ::core::primitive::str = #name;
@@ -198,8 +296,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
     }
 }
 
-fn render_arm(event: &Event, has_template: bool) -> TokenStream {
-    let p = p();
+fn render_arm(p: &TokenStream, event: &Event, has_template: bool) -> TokenStream {
     let ident = &event.ident;
     let view = event.view_ident();
     let code = &event.code.value;
@@ -225,7 +322,7 @@ fn render_arm(event: &Event, has_template: bool) -> TokenStream {
 }
 
 fn type_enum(catalog: &Catalog) -> TokenStream {
-    let p = p();
+    let p = catalog.runtime.private();
     let vis = &catalog.vis;
     let ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
@@ -277,6 +374,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #p::EventType for #ident {
             const ALL: &'static [Self] = #ident::ALL;
             fn code(self) -> &'static ::core::primitive::str { #ident::code(self) }
@@ -285,6 +383,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             fn version(self) -> ::core::primitive::u32 { #ident::version(self) }
         }
 
+        #[automatically_derived]
         impl ::core::str::FromStr for #ident {
             type Err = #p::UnknownEventCode;
             fn from_str(code: &::core::primitive::str) -> ::core::result::Result<Self, Self::Err> {
@@ -298,12 +397,14 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl ::core::fmt::Display for #ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(self.code())
             }
         }
 
+        #[automatically_derived]
         impl #p::serde::Serialize for #ident {
             fn serialize<S: #p::serde::Serializer>(
                 &self,
@@ -313,6 +414,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl<'de> #p::serde::Deserialize<'de> for #ident {
             fn deserialize<D: #p::serde::Deserializer<'de>>(
                 deserializer: D,
@@ -321,6 +423,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl<DB: #p::sqlx::Database> #p::sqlx::Type<DB> for #ident
         where
             ::core::primitive::str: #p::sqlx::Type<DB>,
@@ -333,6 +436,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl<'q, DB: #p::sqlx::Database> #p::sqlx::Encode<'q, DB> for #ident
         where
             ::std::string::String: #p::sqlx::Encode<'q, DB>,
@@ -345,6 +449,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl<'r, DB: #p::sqlx::Database> #p::sqlx::Decode<'r, DB> for #ident
         where
             &'r ::core::primitive::str: #p::sqlx::Decode<'r, DB>,
@@ -359,7 +464,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
 }
 
 fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) -> TokenStream {
-    let p = p();
+    let p = catalog.runtime.private();
     let vis = &catalog.vis;
     let ident = &event.ident;
     let view = event.view_ident();
@@ -386,13 +491,16 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
             let path = t.path.display().to_string();
             (
                 // Spanned on the event, so that template errors point at it.
-                quote_spanned! {span=>
-                    #[derive(::audit_core::__private::askama::Template)]
-                    #[template(
-                        source = #source,
-                        ext = "html",
-                        askama = ::audit_core::__private::askama,
-                    )]
+                {
+                    let p = respanned(&p, span);
+                    quote_spanned! {span=>
+                        #[derive(#p::askama::Template)]
+                        #[template(
+                            source = #source,
+                            ext = "html",
+                            askama = #p::askama,
+                        )]
+                    }
                 },
                 // Makes cargo rebuild the crate when the template changes.
                 quote!(
@@ -409,9 +517,15 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
                 #fident: <#ty as #p::Presentable>::present(&payload.#fident, cx)
             }
         });
+        let new_doc = format!(
+            "The default presenter: every field through [`Presentable`]({}::Presentable).",
+            quote::ToTokens::to_token_stream(catalog.runtime.root())
+                .to_string()
+                .replace(' ', "")
+        );
         quote! {
             impl<'a> #view<'a> {
-                /// The default presenter: every field through [`Presentable`](::audit_core::Presentable).
+                #[doc = #new_doc]
                 pub fn new(payload: &'a #ident, cx: &#p::PresentContext) -> Self {
                     #view { #reserved: payload, #(#values,)* }
                 }
@@ -429,4 +543,23 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
         #track
         #default_presenter
     }
+}
+
+/// `tokens` with every token (groups included) spanned at `span`.
+fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respanned(&group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! `declare_events!`: parse, validate, resolve templates, generate.
+//! Event catalogs (`declare_events!` and `#[events]`): parse, validate,
+//! resolve templates, generate.
 
 mod codegen;
 pub(crate) mod model;
@@ -11,6 +12,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::diagnostics::Diagnostics;
+use model::Catalog;
 use template::TemplateRoots;
 
 /// Expands one `declare_events!` invocation.
@@ -18,9 +20,15 @@ pub fn expand(input: TokenStream) -> TokenStream {
     expand_with(input, &TemplateRoots::from_env())
 }
 
+/// Expands one `#[events(...)]` attribute on `item`.
+pub fn expand_attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_attribute_with(args, item, &TemplateRoots::from_env())
+}
+
 fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
-    let item: syn::ItemEnum = match syn::parse2(input) {
-        Ok(item) => item,
+    let mut diag = Diagnostics::default();
+    let input = match parse::parse_enum_tokens(input, parse::Form::Macro, &mut diag) {
+        Ok(input) => input,
         Err(e) => {
             let mut e = e;
             e.combine(syn::Error::new(
@@ -30,8 +38,35 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
             return e.to_compile_error();
         }
     };
+    let catalog = parse::parse_catalog_input(input, parse::Entry::Macro, &mut diag);
+    expand_catalog(catalog, diag, roots)
+}
+
+fn expand_attribute_with(
+    args: TokenStream,
+    item: TokenStream,
+    roots: &TemplateRoots,
+) -> TokenStream {
     let mut diag = Diagnostics::default();
-    let catalog = parse::parse_catalog(item, &mut diag);
+    let input = match parse::parse_enum_tokens(item, parse::Form::Attribute, &mut diag) {
+        Ok(input) => input,
+        Err(e) => {
+            let mut e = e;
+            e.combine(syn::Error::new(
+                e.span(),
+                "`#[events(...)]` goes on one enum: `pub enum MyEvents { #[event(...)] Variant { .. }, .. }`",
+            ));
+            return e.to_compile_error();
+        }
+    };
+    let args = parse::parse_attribute_args(args, &mut diag);
+    let catalog = parse::parse_catalog_input(input, parse::Entry::Attribute(args), &mut diag);
+    expand_catalog(catalog, diag, roots)
+}
+
+/// Validates, resolves templates and generates: the same for both ways of
+/// writing a catalog.
+fn expand_catalog(catalog: Catalog, mut diag: Diagnostics, roots: &TemplateRoots) -> TokenStream {
     validate::validate(&catalog, &mut diag);
     let templates: Vec<_> = catalog
         .events
@@ -70,3 +105,6 @@ fn expand_with(input: TokenStream, roots: &TemplateRoots) -> TokenStream {
     let errors = diag.to_compile_errors();
     quote!(#errors #generated)
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,13 +3,15 @@
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Path, Type, Visibility};
 
+use crate::runtime::RuntimePath;
+
 /// Where template paths are resolved from when an event does not override it.
 pub const DEFAULT_TEMPLATES_DIR: &str = "templates/audit";
 
 /// Name of the view field that holds the raw payload; no event field may use it.
 pub const RESERVED_VIEW_FIELD: &str = "payload";
 
-/// One `declare_events!` invocation.
+/// One catalog: a `declare_events!` invocation or an `#[events]` enum.
 pub struct Catalog {
     /// Doc comments of the catalog enum.
     pub docs: Vec<Attribute>,
@@ -17,6 +19,8 @@ pub struct Catalog {
     pub ident: Ident,
     /// Directory holding the event templates, relative to the template root.
     pub templates_dir: Spanned<String>,
+    /// Where generated code finds the runtime (`crate = path`).
+    pub runtime: RuntimePath,
     pub events: Vec<Event>,
 }
 
@@ -33,8 +37,9 @@ pub struct Event {
     /// `presenter = path`: a function replacing the default presenter.
     pub presenter: Option<Path>,
     pub fields: Vec<Field>,
-    /// False when the attribute or the shape could not be used; placeholders
-    /// then stand in for the missing parts and its template is not looked up.
+    /// False when the attribute or the shape could not be used (or the
+    /// variant did not parse); placeholders then stand in for the missing
+    /// parts and its template is not looked up.
     pub complete: bool,
 }
 
@@ -45,6 +50,24 @@ pub struct Field {
     pub ident: Ident,
     pub ty: Type,
     pub markers: Vec<Spanned<Marker>>,
+    /// How the field's `#[serde(...)]` attributes let the macro (de)serialize it.
+    pub serde: FieldSerde,
+}
+
+/// What the user's `#[serde(...)]` attributes on a field leave to the macro.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSerde {
+    /// Only keys that keep serde's own (de)serialization of the type
+    /// (`rename`, `alias`, `default`, `skip_serializing_if`): the macro routes
+    /// the field through its own functions and checks the type once, so that
+    /// a type without serde support is one error on the type.
+    Plain {
+        /// Whether the user gave `default`, which the macro must not repeat.
+        has_default: bool,
+    },
+    /// Anything else (`with`, `skip`, `flatten`, ...): serde's derive handles
+    /// the field exactly as written.
+    Custom,
 }
 
 /// The role a reference field plays in the indexed columns of the store.

@@ -1,86 +1,387 @@
-//! Parsing: the tokens of `declare_events!` into a [`Catalog`].
+//! Parsing: the tokens of a catalog into a [`Catalog`].
+//!
+//! A catalog is written either as `declare_events! { enum .. }` or as
+//! `#[audit_core::events(..)] enum ..`; both become a [`CatalogInput`] and
+//! from there share every step, so they accept the same catalogs and report
+//! the same errors.
 //!
 //! Parsing never stops at the first problem: it records each error and fills
 //! in a placeholder, so that all errors are reported at once and code can
-//! still be generated for what did parse.
+//! still be generated for what did parse. In `declare_events!`, a variant
+//! that is not valid Rust is reported once and stands in as an event without
+//! fields, so that the rest of the catalog is still generated.
 
 use darling::FromMeta;
-use darling::util::SpannedValue;
+use darling::ast::NestedMeta;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Fields, ItemEnum, Meta, Variant};
+use syn::{Attribute, Fields, Generics, Ident, ItemEnum, Meta, Token, Variant, Visibility};
 
-use super::model::{Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, Marker, Spanned};
+use super::model::{Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned};
+use crate::args::{PathArg, StrArg, VersionArg};
 use crate::diagnostics::Diagnostics;
 use crate::naming::snake_case;
+use crate::runtime::RuntimePath;
 
-/// `#[events(...)]` on the catalog enum.
+/// The catalog's own arguments: `templates = "..."` and `crate = path`, in
+/// `#[events(...)]` inside `declare_events!` or in `#[audit_core::events(...)]`.
 #[derive(Default, FromMeta)]
-struct CatalogArgs {
+pub struct CatalogArgs {
     /// Directory of the event templates, relative to the crate root.
-    templates: Option<SpannedValue<String>>,
+    templates: Option<StrArg>,
+    /// Where generated code finds the runtime, for a renamed dependency.
+    #[darling(rename = "crate")]
+    krate: Option<RuntimePath>,
+    /// The arguments had an error (reported): the templates directory may be
+    /// wrong, so templates are not looked up (which would only add errors).
+    #[darling(skip)]
+    unreadable: bool,
 }
 
 /// `#[event(...)]` on one variant.
 #[derive(FromMeta)]
 struct EventArgs {
-    code: SpannedValue<String>,
-    label: SpannedValue<String>,
-    group: SpannedValue<String>,
-    version: Option<SpannedValue<u32>>,
-    template: Option<SpannedValue<String>>,
-    presenter: Option<syn::Path>,
+    code: StrArg,
+    label: StrArg,
+    group: StrArg,
+    version: Option<VersionArg>,
+    template: Option<StrArg>,
+    presenter: Option<PathArg>,
 }
 
-/// Parses the catalog enum, recording problems in `diag` and carrying on past them.
+/// How the catalog was written.
+pub enum Entry {
+    /// `declare_events! { .. }`: the arguments, if any, are in an inner `#[events(...)]`.
+    Macro,
+    /// `#[audit_core::events(...)]`: the arguments were in the attribute.
+    Attribute(CatalogArgs),
+}
+
+/// The catalog enum as written, before its attributes are read.
+pub struct CatalogInput {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub generics: Generics,
+    pub variants: Vec<VariantInput>,
+}
+
+/// One variant of the catalog enum.
+pub struct VariantInput {
+    pub variant: Variant,
+    /// The variant was not valid Rust (already reported): `variant` holds its
+    /// attributes and name only.
+    pub broken: bool,
+}
+
+impl From<ItemEnum> for CatalogInput {
+    fn from(item: ItemEnum) -> Self {
+        CatalogInput {
+            attrs: item.attrs,
+            vis: item.vis,
+            ident: item.ident,
+            generics: item.generics,
+            variants: item
+                .variants
+                .into_iter()
+                .map(|variant| VariantInput {
+                    variant,
+                    broken: false,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Parses the arguments of `#[audit_core::events(...)]`.
+pub fn parse_attribute_args(args: TokenStream, diag: &mut Diagnostics) -> CatalogArgs {
+    let parsed = NestedMeta::parse_meta_list(args)
+        .map_err(darling::Error::from)
+        .and_then(|list| CatalogArgs::from_list(&list));
+    match parsed {
+        Ok(args) => args,
+        Err(e) => {
+            for e in e {
+                diag.push_darling(e.with_span(&Span::call_site()));
+            }
+            CatalogArgs {
+                unreadable: true,
+                ..CatalogArgs::default()
+            }
+        }
+    }
+}
+
+/// Which way of writing a catalog the tokens came from, for messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `declare_events! { .. }`.
+    Macro,
+    /// `#[audit_core::events] enum ..`, whose syntax errors rustc reports too.
+    Attribute,
+}
+
+/// Reads the tokens of a catalog enum: its header with syn, then its body
+/// split by hand at top-level commas, each variant parsed on its own.
+///
+/// A variant that does not parse is reported (in `diag`) and kept as a
+/// broken variant when its name can be found; only a header that does not
+/// parse is an `Err`. In the attribute form rustc has already reported the
+/// syntax error (an attribute's item must be valid Rust), so the report
+/// only says what became of the event.
+pub fn parse_enum_tokens(
+    tokens: TokenStream,
+    form: Form,
+    diag: &mut Diagnostics,
+) -> syn::Result<CatalogInput> {
+    if form == Form::Attribute
+        && let Ok(item) = syn::parse2::<ItemEnum>(tokens.clone())
+    {
+        return Ok(item.into());
+    }
+    let (attrs, vis, ident, generics, body) = enum_header.parse2(tokens)?;
+    let mut variants = Vec::new();
+    for chunk in split_at_commas(body) {
+        parse_variants(chunk, form, diag, &mut variants);
+    }
+    Ok(CatalogInput {
+        attrs,
+        vis,
+        ident,
+        generics,
+        variants,
+    })
+}
+
+type Header = (Vec<Attribute>, Visibility, Ident, Generics, TokenStream);
+
+/// `#[attrs] vis enum Name<generics> where .. { body }`, nothing after.
+fn enum_header(input: ParseStream) -> syn::Result<Header> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis: Visibility = input.parse()?;
+    input.parse::<Token![enum]>()?;
+    let ident: Ident = input.parse()?;
+    let mut generics: Generics = input.parse()?;
+    generics.where_clause = input.parse()?;
+    let content;
+    syn::braced!(content in input);
+    let body: TokenStream = content.parse()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the catalog enum: write one enum only"));
+    }
+    Ok((attrs, vis, ident, generics, body))
+}
+
+/// The enum body's top-level comma-separated pieces (groups are single
+/// token trees, so commas inside a variant's fields or attributes stay put).
+fn split_at_commas(body: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for tree in body {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => {
+                chunks.push(current.drain(..).collect::<TokenStream>());
+            }
+            _ => current.push(tree),
+        }
+    }
+    chunks.push(current.into_iter().collect());
+    chunks.retain(|chunk| !chunk.is_empty());
+    chunks
+}
+
+/// Parses one piece into variants: normally one; more when commas between
+/// variants are missing (each missing one is reported); none or a broken one
+/// when it is not a variant.
+fn parse_variants(
+    chunk: TokenStream,
+    form: Form,
+    diag: &mut Diagnostics,
+    out: &mut Vec<VariantInput>,
+) {
+    let variant_then_rest = |input: ParseStream| {
+        let variant: Variant = input.parse()?;
+        let rest: TokenStream = input.parse()?;
+        Ok((variant, rest))
+    };
+    match variant_then_rest.parse2(chunk.clone()) {
+        Ok((variant, rest)) => {
+            let next = rest.clone().into_iter().next();
+            let ident = variant.ident.clone();
+            out.push(VariantInput {
+                variant,
+                broken: false,
+            });
+            if let Some(next) = next {
+                diag.error(
+                    next.span(),
+                    format!("expected `,` after event `{ident}`: separate events with commas"),
+                );
+                parse_variants(rest, form, diag, out);
+            }
+        }
+        Err(error) => {
+            let variant = broken_variant(chunk);
+            match (form, &variant) {
+                (Form::Attribute, Some(variant)) => diag.error(
+                    error.span(),
+                    format!(
+                        "event `{}` is not valid Rust (see the syntax error), so it is generated \
+                         without fields",
+                        variant.ident
+                    ),
+                ),
+                _ => diag.push_syn(readable(error)),
+            }
+            out.extend(variant.map(|variant| VariantInput {
+                variant,
+                broken: true,
+            }));
+        }
+    }
+}
+
+/// syn's error, with the two most common ones (a field without its type,
+/// whose message lists every token that may start a type, and a missing
+/// comma) saying what to write.
+fn readable(error: syn::Error) -> syn::Error {
+    let message = error.to_string();
+    if message.contains("expected one of:") && message.contains("`dyn`") {
+        syn::Error::new(
+            error.span(),
+            "expected a type: write each field as `name: Type`",
+        )
+    } else if message == "expected `,`" {
+        syn::Error::new(error.span(), "expected `,`: separate fields with commas")
+    } else {
+        error
+    }
+}
+
+/// What can be kept of a variant that does not parse: its leading
+/// attributes and its name (the first identifier after them), without fields.
+fn broken_variant(chunk: TokenStream) -> Option<Variant> {
+    let mut trees = chunk.into_iter().peekable();
+    let mut attr_tokens = TokenStream::new();
+    while let Some(TokenTree::Punct(pound)) = trees.peek() {
+        if pound.as_char() != '#' {
+            break;
+        }
+        let pound = trees.next();
+        match trees.next() {
+            Some(TokenTree::Group(group))
+                if group.delimiter() == proc_macro2::Delimiter::Bracket =>
+            {
+                attr_tokens.extend(pound);
+                attr_tokens.extend([TokenTree::Group(group)]);
+            }
+            _ => break,
+        }
+    }
+    let attrs = Attribute::parse_outer
+        .parse2(attr_tokens)
+        .unwrap_or_default();
+    let ident = trees.find_map(|tree| match tree {
+        TokenTree::Ident(ident) if ident != "pub" => Some(ident),
+        _ => None,
+    })?;
+    // A keyword cannot name a generated struct.
+    let ident: Ident = syn::parse2(quote::ToTokens::into_token_stream(ident)).ok()?;
+    Some(Variant {
+        attrs,
+        ident,
+        fields: Fields::Unit,
+        discriminant: None,
+    })
+}
+
+/// Parses the catalog enum of `declare_events!` (used by unit tests of every stage).
+#[cfg(test)]
 pub fn parse_catalog(item: ItemEnum, diag: &mut Diagnostics) -> Catalog {
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    parse_catalog_input(item.into(), Entry::Macro, diag)
+}
+
+/// Reads a catalog, recording problems in `diag` and carrying on past them.
+pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnostics) -> Catalog {
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         diag.error(
-            item.generics.span(),
+            input.generics.span(),
             "an event catalog cannot be generic: each event's payload is stored as JSON and \
              decoded by its code, so every field needs a concrete type",
         );
     }
     let mut docs = Vec::new();
-    let mut args = CatalogArgs::default();
-    for attr in item.attrs {
+    let (mut args, is_macro) = match entry {
+        Entry::Macro => (CatalogArgs::default(), true),
+        Entry::Attribute(args) => (args, false),
+    };
+    for attr in input.attrs {
         if attr.path().is_ident("doc") {
             docs.push(attr);
-        } else if attr.path().is_ident("events") {
+        } else if attr.path().is_ident("events") && is_macro {
             match CatalogArgs::from_meta(&attr.meta) {
                 Ok(parsed) => args = parsed,
-                Err(e) => push_spanned(diag, e, &attr),
+                Err(e) => {
+                    push_spanned(diag, e, &attr);
+                    args.unreadable = true;
+                }
             }
-        } else {
+        } else if attr.path().is_ident("events") {
+            diag.error(
+                attr.path().span(),
+                "the catalog already has its `#[events(...)]` attribute: write all its arguments \
+                 in that one (`#[audit_core::events(templates = \"...\", crate = path)]`) and \
+                 remove this one",
+            );
+            // Still used where the first says nothing, so that nothing cascades.
+            if let Ok(inner) = CatalogArgs::from_meta(&attr.meta) {
+                args.templates = args.templates.or(inner.templates);
+                args.krate = args.krate.or(inner.krate);
+            }
+        } else if is_macro {
             diag.error(
                 attr.path().span(),
                 "unsupported attribute on an event catalog: expected `#[events(templates = \"...\")]` \
                  or a doc comment",
             );
+        } else {
+            diag.error(
+                attr.path().span(),
+                "unsupported attribute on an event catalog: expected a doc comment (the catalog's \
+                 arguments go in `#[audit_core::events(...)]`)",
+            );
         }
     }
-    if item.variants.is_empty() {
+    if input.variants.is_empty() {
         diag.error(
-            item.ident.span(),
-            format!("event catalog `{}` declares no events", item.ident),
+            input.ident.span(),
+            format!("event catalog `{}` declares no events", input.ident),
         );
     }
     let templates_dir = match args.templates {
-        Some(dir) => Spanned::new(dir.as_ref().clone(), dir.span()),
-        None => Spanned::new(DEFAULT_TEMPLATES_DIR.to_owned(), item.ident.span()),
+        Some(dir) => Spanned::new(dir.value, dir.span),
+        None => Spanned::new(DEFAULT_TEMPLATES_DIR.to_owned(), input.ident.span()),
     };
     Catalog {
         docs,
-        vis: item.vis,
-        ident: item.ident,
+        vis: input.vis,
+        ident: input.ident,
         templates_dir,
-        events: item
+        runtime: args.krate.unwrap_or_default(),
+        events: input
             .variants
             .into_iter()
-            .map(|v| parse_event(v, diag))
+            .map(|v| {
+                let mut event = parse_event(v.variant, diag);
+                if v.broken || args.unreadable {
+                    event.complete = false;
+                }
+                event
+            })
             .collect(),
     }
 }
-
 fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
     let ident = variant.ident;
     let mut docs = Vec::new();
@@ -150,7 +451,7 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
     // Placeholders keep code generation going when the attribute was unusable;
     // the error above makes sure the build still fails.
     let fallback = || Spanned::new(snake_case(&ident.to_string()), ident.span());
-    let spanned = |v: SpannedValue<String>| Spanned::new(v.as_ref().clone(), v.span());
+    let spanned = |v: StrArg| Spanned::new(v.value, v.span);
     match args {
         Some(args) => Event {
             docs,
@@ -158,10 +459,10 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             label: spanned(args.label),
             group: spanned(args.group),
             version: args.version.map_or(Spanned::new(1, ident.span()), |v| {
-                Spanned::new(*v, v.span())
+                Spanned::new(v.value, v.span)
             }),
             template: args.template.map(spanned),
-            presenter: args.presenter,
+            presenter: args.presenter.map(|p| p.path),
             fields,
             ident,
             complete,
@@ -217,6 +518,7 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
         .ident
         .expect("invariant: fields of a named variant have identifiers");
     Field {
+        serde: field_serde(&forwarded_attrs),
         forwarded_attrs,
         ident,
         ty: field.ty,
@@ -224,11 +526,61 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
     }
 }
 
+/// Serde keys on a field that keep serde's own (de)serialization of its type.
+const PLAIN_SERDE_KEYS: [&str; 4] = ["rename", "alias", "default", "skip_serializing_if"];
+
+/// Reads the field's `#[serde(...)]` keys (serde itself reports malformed ones).
+fn field_serde(attrs: &[Attribute]) -> FieldSerde {
+    let mut has_default = false;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut keys = Vec::new();
+        let read = attr.parse_nested_meta(|meta| {
+            keys.push(meta.path.get_ident().map(ToString::to_string));
+            if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let inner;
+                syn::parenthesized!(inner in meta.input);
+                inner.parse::<TokenStream>()?;
+            }
+            Ok(())
+        });
+        if read.is_err() {
+            return FieldSerde::Custom;
+        }
+        for key in keys {
+            match key.as_deref() {
+                Some("default") => has_default = true,
+                Some(key) if PLAIN_SERDE_KEYS.contains(&key) => {}
+                _ => return FieldSerde::Custom,
+            }
+        }
+    }
+    FieldSerde::Plain { has_default }
+}
+
 /// Records a darling error, spanning on `attr` the parts that carry no span
-/// (such as "Missing field").
+/// (such as "Missing field"). A missing key that an unknown key's "did you
+/// mean" already names is left out: it is the same mistake.
 fn push_spanned(diag: &mut Diagnostics, error: darling::Error, attr: &Attribute) {
-    for e in error {
-        diag.push_darling(e.with_span(attr.path()));
+    let errors: Vec<darling::Error> = error.into_iter().collect();
+    let suggested: Vec<String> = errors
+        .iter()
+        .filter_map(|e| {
+            let text = e.to_string();
+            let (_, after) = text.split_once("Did you mean `")?;
+            Some(after.split('`').next()?.to_owned())
+        })
+        .collect();
+    for e in errors {
+        let text = e.to_string();
+        let repeats_a_suggestion = text
+            .strip_prefix("Missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+            .is_some_and(|missing| suggested.iter().any(|s| s == missing));
+        if !repeats_a_suggestion {
+            diag.push_darling(e.with_span(attr.path()));
+        }
     }
 }
 
@@ -240,6 +592,10 @@ fn is_forwarded(attr: &Attribute) -> bool {
 mod tests {
     use super::*;
     use syn::parse_quote;
+
+    fn input(item: ItemEnum) -> CatalogInput {
+        item.into()
+    }
 
     fn parse(item: ItemEnum) -> (Catalog, Vec<String>) {
         let mut diag = Diagnostics::default();
@@ -328,6 +684,269 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(catalog.events[0].code.value, "member_added");
         assert_eq!(catalog.events[0].fields.len(), 1);
+    }
+
+    fn parse_tokens(tokens: TokenStream, form: Form) -> (Catalog, Vec<String>) {
+        let mut diag = Diagnostics::default();
+        let input = parse_enum_tokens(tokens, form, &mut diag).expect("the header parses");
+        let entry = match form {
+            Form::Macro => Entry::Macro,
+            Form::Attribute => Entry::Attribute(CatalogArgs::default()),
+        };
+        let catalog = parse_catalog_input(input, entry, &mut diag);
+        (catalog, diag.messages())
+    }
+
+    fn names(catalog: &Catalog) -> Vec<String> {
+        catalog.events.iter().map(|e| e.ident.to_string()).collect()
+    }
+
+    #[test]
+    fn a_broken_variant_is_one_error_and_the_rest_is_kept() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                pub enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A { name: String },
+                    /// Broken.
+                    #[event(code = "b", label = "B", group = "G")]
+                    B { name: },
+                    #[event(code = "c", label = "C", group = "G")]
+                    C { map: Map<K, V>, #[serde(rename = "x", default)] x: u32 },
+                }
+            },
+            Form::Macro,
+        );
+        assert_eq!(
+            errors,
+            ["expected a type: write each field as `name: Type`"]
+        );
+        assert_eq!(names(&catalog), ["A", "B", "C"]);
+        let b = &catalog.events[1];
+        assert!(!b.complete && b.fields.is_empty());
+        assert_eq!(
+            b.code.value, "b",
+            "the attribute of a broken event is still read"
+        );
+        assert_eq!(b.docs.len(), 1);
+        assert!(catalog.events[0].complete && catalog.events[2].complete);
+        assert_eq!(
+            catalog.events[2].fields.len(),
+            2,
+            "commas inside groups do not split"
+        );
+    }
+
+    #[test]
+    fn missing_commas_are_reported_where_they_are_missing() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A { x: u32 y: u32 },
+                    #[event(code = "b", label = "B", group = "G")]
+                    B
+                    #[event(code = "c", label = "C", group = "G")]
+                    C { z: u32 }
+                }
+            },
+            Form::Macro,
+        );
+        assert_eq!(
+            errors,
+            [
+                "expected `,`: separate fields with commas",
+                "expected `,` after event `B`: separate events with commas"
+            ]
+        );
+        assert_eq!(names(&catalog), ["A", "B", "C"]);
+        assert!(!catalog.events[0].complete && catalog.events[2].complete);
+    }
+
+    #[test]
+    fn a_piece_without_a_name_is_dropped_after_its_error() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E { #[event(code = "a", label = "A", group = "G")] A, 42, fn }
+            },
+            Form::Macro,
+        );
+        assert_eq!(names(&catalog), ["A"]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    #[test]
+    fn the_attribute_form_says_what_became_of_a_broken_event() {
+        let (catalog, errors) = parse_tokens(
+            quote::quote! {
+                enum E { #[event(code = "a", label = "A", group = "G")] A { x: } }
+            },
+            Form::Attribute,
+        );
+        assert_eq!(names(&catalog), ["A"]);
+        assert_eq!(
+            errors,
+            [
+                "event `A` is not valid Rust (see the syntax error), so it is generated without fields"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_header_is_an_error() {
+        let mut diag = Diagnostics::default();
+        assert!(
+            parse_enum_tokens(
+                quote::quote!(
+                    struct S;
+                ),
+                Form::Macro,
+                &mut diag
+            )
+            .is_err()
+        );
+        assert!(
+            parse_enum_tokens(
+                quote::quote!(
+                    enum E {
+                        A,
+                    }
+                    enum F {
+                        B,
+                    }
+                ),
+                Form::Macro,
+                &mut diag
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn attribute_arguments_are_read_and_checked() {
+        let mut diag = Diagnostics::default();
+        let args = parse_attribute_args(quote::quote!(templates = "t", crate = ::audit), &mut diag);
+        assert!(diag.is_empty());
+        let (catalog, _) = {
+            let input = input(parse_quote!(
+                enum E {
+                    #[event(code = "a", label = "A", group = "G")]
+                    A,
+                }
+            ));
+            let catalog = parse_catalog_input(input, Entry::Attribute(args), &mut diag);
+            (catalog, ())
+        };
+        assert_eq!(catalog.templates_dir.value, "t");
+        assert_eq!(
+            catalog.runtime.private().to_string(),
+            ":: audit :: __private"
+        );
+
+        let args = parse_attribute_args(quote::quote!(templats = "t"), &mut diag);
+        assert!(args.unreadable);
+        assert_eq!(
+            diag.messages(),
+            ["Unknown field: `templats`. Did you mean `templates`?"]
+        );
+    }
+
+    #[test]
+    fn unreadable_catalog_arguments_stop_template_lookups() {
+        let (catalog, errors) = parse(parse_quote! {
+            #[events(templats = "t")]
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(!catalog.events[0].complete);
+    }
+
+    #[test]
+    fn a_second_events_attribute_is_an_error_whose_arguments_still_count() {
+        let mut diag = Diagnostics::default();
+        let input = input(parse_quote!(
+            #[events(templates = "t")]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A,
+            }
+        ));
+        let catalog =
+            parse_catalog_input(input, Entry::Attribute(CatalogArgs::default()), &mut diag);
+        assert_eq!(catalog.templates_dir.value, "t");
+        let errors = diag.messages();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("the catalog already has its `#[events(...)]` attribute"));
+    }
+
+    #[test]
+    fn values_must_have_their_one_form() {
+        let (_, errors) = parse(parse_quote! {
+            #[events(templates = templates, crate = "::audit")]
+            enum E {
+                #[event(code = a, label = "A", group = "G", version = "2", presenter = "show")]
+                A,
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "`templates` is a string: write `templates = \"templates\"`",
+                "`crate` is a path, not a string: write `crate = ::audit` without quotes",
+                "`code` is a string: write `code = \"a\"`",
+                "`version` is a number: write `version = 2`",
+                "`presenter` is a path, not a string: write `presenter = show` without quotes",
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_with_plain_serde_keys_are_routed_through_the_macro() {
+        let (catalog, errors) = parse(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    a: u32,
+                    #[serde(rename = "bee", alias = "b2")] b: u32,
+                    #[serde(default, skip_serializing_if = "Option::is_none")] c: Option<u32>,
+                    #[serde(rename(serialize = "d"))] d: u32,
+                    #[serde(with = "my::module")] e: Time,
+                    #[serde(skip)] f: u32,
+                    #[serde(flatten)] g: Extra,
+                },
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let kinds: Vec<FieldSerde> = catalog.events[0].fields.iter().map(|f| f.serde).collect();
+        let plain = |has_default| FieldSerde::Plain { has_default };
+        assert_eq!(
+            kinds,
+            [
+                plain(false),
+                plain(false),
+                plain(true),
+                plain(false),
+                FieldSerde::Custom,
+                FieldSerde::Custom,
+                FieldSerde::Custom,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_required_key_is_one_error() {
+        let (_, errors) = parse(parse_quote! {
+            enum E { #[event(code = "a", label = "A", gruop = "G")] A }
+        });
+        assert_eq!(errors, ["Unknown field: `gruop`. Did you mean `group`?"]);
+        let (_, errors) = parse(parse_quote! {
+            enum E { #[event(code = "a", label = "A", colour = "G")] A }
+        });
+        assert_eq!(
+            errors.len(),
+            2,
+            "an unrelated unknown key does not hide a missing one"
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! Code generation for `#[derive(Model)]`: the `Model` impl, guarded writes
 //! and a read by id, the same SQL on both backends.
+//!
+//! Runtime items are named through `<runtime>::__private` (`crate = path`),
+//! and trait impls are `#[automatically_derived]`. A model that could not be
+//! read in full (see [`Model::is_stub`]) gets the same items with bodies
+//! that never run: the build already fails with the model's error.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -9,11 +14,48 @@ use super::parse::Model;
 
 /// Generates the impls.
 pub fn generate(model: &Model) -> TokenStream {
-    let p = quote!(::audit_core::__private);
+    let p = model.runtime.private();
+    let root = model.runtime.root();
     let ident = &model.ident;
+    let (impl_generics, ty_generics, where_clause) = model.generics.split_for_impl();
     let table = &model.table;
     let immutable = model.immutable;
-    let id = &model.id;
+    let model_impl = quote! {
+        #[automatically_derived]
+        impl #impl_generics #p::Model for #ident #ty_generics #where_clause {
+            const TABLE: &'static ::core::primitive::str = #table;
+            const IMMUTABLE: ::core::primitive::bool = #immutable;
+        }
+    };
+    let audit_access = (!immutable).then(|| {
+        let mut generics = model.generics.clone();
+        generics.params.push(syn::parse_quote!(__E: #p::EventCatalog));
+        let (impl_generics, _, _) = generics.split_for_impl();
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #p::WriteAccess<#ident #ty_generics> for #p::Audit<__E> #where_clause {
+                fn write_db(&mut self) -> #p::Db<'_> {
+                    self.db()
+                }
+            }
+        }
+    });
+    let who = if immutable {
+        "only a command (`#[auditable]`)"
+    } else {
+        "a command or any audited transaction"
+    };
+    let id = match &model.id {
+        Some(id) if !model.is_stub() => id,
+        _ => {
+            let methods = stub_methods(model, who);
+            return quote! {
+                #model_impl
+                #audit_access
+                impl #impl_generics #ident #ty_generics #where_clause { #methods }
+            };
+        }
+    };
     // Quoted, so that column names such as `user` or `order` work on both backends.
     let names: Vec<String> = model
         .columns
@@ -53,7 +95,7 @@ pub fn generate(model: &Model) -> TokenStream {
     let id_name = id.unraw().to_string();
     let both = |body: TokenStream| {
         quote! {
-            ::audit_core::on_backend!(db, conn => #body)
+            #root::on_backend!(db, conn => #body)
         }
     };
     let insert = both(quote! {
@@ -83,20 +125,6 @@ pub fn generate(model: &Model) -> TokenStream {
         })
         .transpose()
     }});
-    let audit_access = (!immutable).then(|| {
-        quote! {
-            impl<E: #p::EventCatalog> #p::WriteAccess<#ident> for #p::Audit<E> {
-                fn write_db(&mut self) -> #p::Db<'_> {
-                    self.db()
-                }
-            }
-        }
-    });
-    let who = if immutable {
-        "only a command (`#[auditable]`)"
-    } else {
-        "a command or any audited transaction"
-    };
     let insert_doc =
         format!("Inserts `row` (its `{id}` is ignored) and returns the new `{id}`; {who} may.");
     let update_doc =
@@ -104,10 +132,7 @@ pub fn generate(model: &Model) -> TokenStream {
     let delete_doc =
         format!("Deletes the row with this `{id}`; {who} may. Returns the rows deleted.");
     quote! {
-        impl #p::Model for #ident {
-            const TABLE: &'static ::core::primitive::str = #table;
-            const IMMUTABLE: ::core::primitive::bool = #immutable;
-        }
+        #model_impl
 
         #audit_access
 
@@ -165,6 +190,61 @@ pub fn generate(model: &Model) -> TokenStream {
                 };
                 #find
             }
+        }
+    }
+}
+
+/// The methods of a model that could not be read in full: the same
+/// signatures (so calls to them type-check), bodies that never run.
+fn stub_methods(model: &Model, who: &str) -> TokenStream {
+    let p = model.runtime.private();
+    let never = format!(
+        "model `{}` did not compile: its `#[derive(Model)]` reported an error",
+        model.ident
+    );
+    let insert_doc = format!("Inserts `row` and returns its new id; {who} may.");
+    let update_doc =
+        format!("Updates the row with `row`'s id; {who} may. Returns the rows changed.");
+    let delete_doc = format!("Deletes the row with this id; {who} may. Returns the rows deleted.");
+    quote! {
+        #[doc = #insert_doc]
+        pub async fn insert(
+            _cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
+            _row: &Self,
+        ) -> ::core::result::Result<::core::primitive::i64, #p::sqlx::Error> {
+            ::core::unreachable!(#never)
+        }
+
+        #[doc = #update_doc]
+        pub async fn update(
+            _cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
+            _row: &Self,
+        ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
+            ::core::unreachable!(#never)
+        }
+
+        #[doc = #delete_doc]
+        pub async fn delete(
+            _cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
+            _id: ::core::primitive::i64,
+        ) -> ::core::result::Result<::core::primitive::u64, #p::sqlx::Error> {
+            ::core::unreachable!(#never)
+        }
+
+        /// Reads the row with this id; anyone may.
+        pub async fn find(
+            _db: #p::Db<'_>,
+            _id: ::core::primitive::i64,
+        ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
+            ::core::unreachable!(#never)
+        }
+
+        /// Reads the row with this id and locks it until the transaction ends.
+        pub async fn find_for_update(
+            _cx: &mut (dyn #p::WriteAccess<Self> + ::core::marker::Send),
+            _id: ::core::primitive::i64,
+        ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
+            ::core::unreachable!(#never)
         }
     }
 }

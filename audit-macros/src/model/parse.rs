@@ -1,11 +1,13 @@
 //! Parsing and checking `#[model(...)]`.
 
-use darling::util::{Flag, SpannedValue};
 use darling::{FromDeriveInput, FromField, ast};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
+use crate::args::{FlagArg, StrArg};
 use crate::diagnostics::Diagnostics;
+use crate::naming::snake_case;
+use crate::runtime::RuntimePath;
 
 #[derive(FromDeriveInput)]
 #[darling(attributes(model), supports(struct_named))]
@@ -13,9 +15,12 @@ struct ModelArgs {
     ident: Ident,
     generics: syn::Generics,
     data: ast::Data<(), FieldArgs>,
-    table: Option<SpannedValue<String>>,
-    mutable: Flag,
-    immutable: Flag,
+    table: Option<StrArg>,
+    mutable: FlagArg,
+    immutable: FlagArg,
+    /// Where generated code finds the runtime, for a renamed dependency.
+    #[darling(rename = "crate")]
+    krate: Option<RuntimePath>,
 }
 
 #[derive(FromField)]
@@ -23,32 +28,56 @@ struct ModelArgs {
 struct FieldArgs {
     ident: Option<Ident>,
     ty: Type,
-    id: Flag,
+    id: FlagArg,
 }
 
-/// A checked model.
+/// A model as the generator needs it. After an error, placeholders stand in
+/// for what is wrong (the build fails with that error) so that the impls
+/// are still generated and nothing else cascades from it.
 pub struct Model {
     pub ident: Ident,
+    pub generics: syn::Generics,
+    pub runtime: RuntimePath,
     pub table: String,
+    /// `false` as well when unclassified: the fallback that lets every
+    /// write the user wrote type-check, so only the classification error shows.
     pub immutable: bool,
-    /// The `#[model(id)]` field.
-    pub id: Ident,
+    /// The `#[model(id)]` field; `None` when it, or the struct's shape,
+    /// could not be read: the methods then keep their signatures but get
+    /// bodies that are never compiled into a working program.
+    pub id: Option<Ident>,
     /// Every other field, in declaration order.
     pub columns: Vec<(Ident, Type)>,
+}
+
+impl Model {
+    /// Whether the methods get stand-in bodies (see [`Model::id`]).
+    pub fn is_stub(&self) -> bool {
+        self.id.is_none() || !self.generics.params.is_empty()
+    }
 }
 
 const CLASSIFY: &str = "say `mutable` when any code may write it, or `immutable` when only \
                         audited commands may: `#[model(table = \"...\", immutable)]`";
 
-/// Parses the derive input; `None` when it cannot be generated.
-pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<Model> {
+/// Parses the derive input, recording errors in `diag`; always returns a
+/// model to generate (with placeholders after an error).
+pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Model {
     let args = match ModelArgs::from_derive_input(input) {
         Ok(args) => args,
         Err(e) => {
             for e in e {
                 diag.push_darling(e.with_span(&input.ident));
             }
-            return None;
+            return Model {
+                ident: input.ident.clone(),
+                generics: input.generics.clone(),
+                runtime: raw_runtime(&input.attrs),
+                table: snake_case(&input.ident.to_string()),
+                immutable: false,
+                id: None,
+                columns: Vec::new(),
+            };
         }
     };
     if !args.generics.params.is_empty() {
@@ -65,31 +94,31 @@ pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<M
                 args.immutable.span(),
                 "a model is either `mutable` or `immutable`, not both",
             );
-            true
+            false
         }
         (false, false) => {
             diag.error(
                 args.ident.span(),
                 format!("model `{}` is not classified: {CLASSIFY}", args.ident),
             );
-            true
+            false
         }
     };
     let table = match args.table {
-        Some(table) if is_identifier(&table) => table.as_ref().clone(),
+        Some(table) if is_identifier(&table.value) => table.value,
         Some(table) => {
             diag.error(
-                table.span(),
+                table.span,
                 "the table name must be a plain lowercase SQL identifier (`a-z`, `0-9`, `_`, at most 63 characters)",
             );
-            return None;
+            table.value
         }
         None => {
             diag.error(
                 args.ident.span(),
                 format!("model `{}` needs `#[model(table = \"...\")]`", args.ident),
             );
-            return None;
+            snake_case(&args.ident.to_string())
         }
     };
     let fields = args
@@ -114,20 +143,39 @@ pub fn parse_model(input: &syn::DeriveInput, diag: &mut Diagnostics) -> Option<M
             columns.push((ident, field.ty));
         }
     }
-    let Some(id) = id else {
+    if id.is_none() {
         diag.error(
             args.ident.span(),
             "mark the primary key with `#[model(id)]` (an `i64` assigned by the database)",
         );
-        return None;
-    };
-    Some(Model {
+    }
+    Model {
         ident: args.ident,
+        generics: args.generics,
+        runtime: args.krate.unwrap_or_default(),
         table,
         immutable,
         id,
         columns,
-    })
+    }
+}
+
+/// `crate = path` read from the raw `#[model(...)]` attributes, for the
+/// fallback when darling could not read them as a whole (so that a renamed
+/// runtime is still found and no path error cascades).
+fn raw_runtime(attrs: &[syn::Attribute]) -> RuntimePath {
+    let mut runtime = RuntimePath::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                runtime = RuntimePath::new(meta.value()?.parse()?);
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        });
+    }
+    runtime
 }
 
 /// Same rule as audit-core's `protect_immutable_table` (which this crate
@@ -146,7 +194,7 @@ mod tests {
     use super::*;
     use syn::parse_quote;
 
-    fn parse(input: syn::DeriveInput) -> (Option<Model>, String) {
+    fn parse(input: syn::DeriveInput) -> (Model, String) {
         let mut diag = Diagnostics::default();
         let model = parse_model(&input, &mut diag);
         (model, diag.messages().join("\n"))
@@ -158,23 +206,53 @@ mod tests {
             #[model(table = "memberships", immutable)]
             struct Membership { #[model(id)] id: i64, project_id: i64, roles: String }
         });
-        let model = model.expect(&errors);
-        assert!(errors.is_empty() && model.immutable);
+        assert!(errors.is_empty() && model.immutable, "{errors}");
         assert_eq!(model.table, "memberships");
-        assert_eq!(model.id, "id");
+        assert_eq!(
+            model.id.as_ref().map(ToString::to_string).as_deref(),
+            Some("id")
+        );
         assert_eq!(model.columns.len(), 2);
+        assert!(!model.is_stub());
     }
 
     #[test]
-    fn an_unclassified_model_is_an_error() {
-        let (_, errors) = parse(parse_quote! {
+    fn an_unclassified_model_is_one_error_and_falls_back_to_mutable() {
+        let (model, errors) = parse(parse_quote! {
             #[model(table = "invoices")]
             struct Invoice { #[model(id)] id: i64 }
         });
         assert!(
-            errors.contains("model `Invoice` is not classified"),
+            errors.starts_with("model `Invoice` is not classified") && !errors.contains('\n'),
             "{errors}"
         );
+        assert!(!model.immutable && !model.is_stub());
+    }
+
+    #[test]
+    fn reads_crate_and_keeps_it_in_the_fallback() {
+        let (model, errors) = parse(parse_quote! {
+            #[model(table = "a", mutable, crate = ::audit)]
+            struct A { #[model(id)] id: i64 }
+        });
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!(model.runtime.private().to_string(), ":: audit :: __private");
+        let (model, errors) = parse(parse_quote! {
+            #[model(tabel = "a", mutable, crate = ::audit)]
+            struct A { #[model(id)] id: i64 }
+        });
+        assert!(errors.contains("Unknown field: `tabel`"), "{errors}");
+        assert!(model.is_stub());
+        assert_eq!(model.runtime.private().to_string(), ":: audit :: __private");
+    }
+
+    #[test]
+    fn table_is_a_string() {
+        let (_, errors) = parse(parse_quote! {
+            #[model(table = invoices, mutable)]
+            struct A { #[model(id)] id: i64 }
+        });
+        assert_eq!(errors, "`table` is a string: write `table = \"invoices\"`");
     }
 
     #[test]

@@ -1,3 +1,5 @@
+// A model that says neither `mutable` nor `immutable`: that one error, and nothing from the
+// code that writes it.
 #[derive(audit_core::Model)]
 #[model(table = "invoices")]
 pub struct Invoice {
@@ -6,4 +8,22 @@ pub struct Invoice {
     pub total: i64,
 }
 
-fn main() {}
+async fn write(auditor: &audit_core::Auditor) {
+    let mut audit = auditor
+        .begin::<E>(audit_core::Actor::system("t"))
+        .await
+        .unwrap();
+    let _ = Invoice::insert(&mut audit, &Invoice { id: 0, total: 1 }).await;
+    let _ = Invoice::find(audit.db(), 1).await;
+}
+
+#[audit_core::events(templates = "templates/fail")]
+pub enum E {
+    #[event(code = "thing_removed", label = "Removed", group = "Things")]
+    ThingRemoved,
+}
+
+fn main() {
+    let _ = write;
+    let _ = <Invoice as audit_core::Model>::TABLE;
+}

@@ -1,3 +1,5 @@
+// A payload field whose type does not implement serde: one error, on that type, saying what
+// to do; code using the event compiles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret;
 
@@ -13,4 +15,6 @@ fn show<'a>(payload: &'a ThingAdded, _: &audit_core::PresentContext) -> ThingAdd
     ThingAddedView { payload, name: audit_core::Shown::text("secret") }
 }
 
-fn main() {}
+fn main() {
+    let _ = audit_core::EventCatalog::payload_json(&E::from(ThingAdded { name: Secret }));
+}
