@@ -1,5 +1,6 @@
 // A missing comma between two fields, and one between two events: one error at each, and
 // the other events are still generated.
+// expect 2 errors
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,3 +1,4 @@
+// Two events with one code: codes identify stored rows, so they must be unique.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

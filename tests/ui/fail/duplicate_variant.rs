@@ -1,3 +1,4 @@
+// One event declared twice in the catalog.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

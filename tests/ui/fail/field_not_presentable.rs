@@ -1,3 +1,4 @@
+// A field type the default presenter cannot show (no `Presentable`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Colour(u8, u8, u8);
 

@@ -1,3 +1,4 @@
+// A generic catalog: payloads are stored as JSON, so every field needs a concrete type.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E<T> {

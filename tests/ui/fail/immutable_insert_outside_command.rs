@@ -1,3 +1,4 @@
+// Inserting into an immutable model outside a command.
 include!("../model_defs.rs");
 
 async fn not_a_command(auditor: &audit_core::Auditor) {

@@ -1,3 +1,5 @@
+// Two invalid event codes (an uppercase letter and a dash; an empty code).
+// expect 2 errors
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,3 +1,4 @@
+// `#[target]` on a field whose type is not an `audit_core::Reference`.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,3 +1,4 @@
+// An event without its `#[event(...)]` attribute.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

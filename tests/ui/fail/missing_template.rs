@@ -1,3 +1,4 @@
+// An event whose template file does not exist; the rest of the catalog is still usable.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

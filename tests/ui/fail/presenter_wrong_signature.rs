@@ -1,3 +1,4 @@
+// A `presenter = path` whose function has the wrong signature.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,4 +1,5 @@
-// Every problem of one declaration is reported in one build.
+// Every problem of one declaration is reported in one build: eight mistakes.
+// expect 8 errors
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,3 +1,4 @@
+// A tuple variant: payload fields need names, which are stored.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

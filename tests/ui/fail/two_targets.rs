@@ -1,3 +1,4 @@
+// Two `#[target]` fields in one event.
 use audit_core::{EntityRef, Reference};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,3 +1,4 @@
+// A misspelt key in `#[event(...)]`.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {
