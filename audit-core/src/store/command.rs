@@ -27,6 +27,103 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 )]
 pub trait EmittedBy<C> {}
 
+/// What a command returns: a `Result`, whose error can carry an [`AuditError`].
+///
+/// `#[auditable]` accepts any written return type, `Result<T, E>` or an
+/// alias of one (`-> CmdResult<T>`), and lets the compiler check it through
+/// this trait: a return type that is no `Result` is a compile error on the
+/// type. Implemented for every `Result<T, E>`; the error type must also
+/// implement [`FromAuditError`].
+#[diagnostic::on_unimplemented(
+    message = "a command returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "declare the command `-> Result<T, E>` (or an alias of such a `Result`) with \
+            `E: From<audit_core::AuditError>`: a command fails, and its transaction does not \
+            commit, when a required event was not emitted"
+)]
+pub trait CommandOutput: Sized {
+    /// What the command returns on success.
+    type Value;
+    /// What the command returns on failure.
+    type Error;
+    /// `self` as a `Result`.
+    fn into_result(self) -> Result<Self::Value, Self::Error>;
+    /// A `Result` as `Self`.
+    fn from_result(result: Result<Self::Value, Self::Error>) -> Self;
+}
+
+impl<T, E> CommandOutput for Result<T, E> {
+    type Value = T;
+    type Error = E;
+    fn into_result(self) -> Self {
+        self
+    }
+    fn from_result(result: Self) -> Self {
+        result
+    }
+}
+
+/// The error type of a command: one that an [`AuditError`] converts into, so
+/// that a command missing a required event, or whose `emit` failed, can
+/// return it.
+///
+/// Implemented for every type implementing `From<AuditError>`; with
+/// thiserror, a variant `Audit(#[from] AuditError)` does it. `#[auditable]`
+/// checks it on the error type of the command's `Result`.
+#[diagnostic::on_unimplemented(
+    message = "the error type of a command must implement `From<audit_core::AuditError>`",
+    label = "`{Self}` does not implement `From<AuditError>`",
+    note = "a command returns this error when it misses a required event or an emit fails: \
+            with thiserror, add a variant `Audit(#[from] audit_core::AuditError)` to `{Self}`; \
+            otherwise write `impl From<audit_core::AuditError> for {Self}`"
+)]
+pub trait FromAuditError {
+    /// Converts `error`.
+    fn from_audit_error(error: AuditError) -> Self;
+}
+
+impl<E: From<AuditError>> FromAuditError for E {
+    fn from_audit_error(error: AuditError) -> Self {
+        error.into()
+    }
+}
+
+/// The audit session a command takes: implemented by [`Audit`] alone.
+///
+/// `#[auditable]` takes the parameter typed `&mut Audit<..>` as the session
+/// (or, when no parameter's type is written `Audit`, the only `&mut`
+/// parameter, for an alias such as `&mut StaffAudit`), and enters the
+/// command through this trait, so that a session of another type is one
+/// error on that type. The command context is named through
+/// [`Context`](AuditSession::Context), so that the body of such a command
+/// adds no errors of its own.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the audit session of a command is `&mut audit_core::Audit<Catalog>`, not `&mut {Self}`",
+    label = "taken as this command's audit session",
+    note = "a command's session is its parameter typed `&mut Audit<..>`, or, when no \
+            parameter's type is written `Audit` (an alias), its only `&mut` parameter: add \
+            `cx: &mut audit_core::Audit<YourEvents>`"
+)]
+pub trait AuditSession {
+    /// The context of a command `C` running in this session.
+    type Context<'a, C>
+    where
+        Self: 'a;
+    /// Starts the command `name` (the generated code's entry).
+    fn enter<C>(&mut self, name: &'static str) -> Self::Context<'_, C>;
+}
+
+impl<E: EventCatalog> AuditSession for Audit<E> {
+    type Context<'a, C>
+        = Command<'a, E, C>
+    where
+        Self: 'a;
+    fn enter<C>(&mut self, name: &'static str) -> Command<'_, E, C> {
+        Command::enter(self, name)
+    }
+}
+
 /// The context of one running `#[auditable]` command: the only place events
 /// are emitted. It dereferences to the [`Audit`] transaction, so the
 /// command's own SQL (`cx.db()`) and nested commands (`other_command(cx, ..)`)
@@ -103,15 +200,14 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
 
     /// Ends the command with the body's `result` (the generated code's
     /// exit): an `Ok` without every `required` event, or any `Err`, poisons
-    /// the transaction (G5).
+    /// the transaction (G5). A missing event becomes the command's error
+    /// through `into_error`.
     pub(crate) fn finish<T, Er>(
         mut self,
         result: Result<T, Er>,
         required: &[&'static str],
-    ) -> Result<T, Er>
-    where
-        Er: From<AuditError>,
-    {
+        into_error: fn(AuditError) -> Er,
+    ) -> Result<T, Er> {
         self.finished = true;
         match result {
             Ok(value) => match required.iter().find(|code| !self.emitted.contains(code)) {
@@ -122,7 +218,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
                         event,
                     };
                     self.audit.poison(error.to_string());
-                    Err(error.into())
+                    Err(into_error(error))
                 }
             },
             Err(error) => {

@@ -1,5 +1,6 @@
-//! `#[auditable(emits(...))]`: parse the attribute and the function, check
-//! them, and wrap the body in a command context.
+//! `#[auditable(emits(...))]`: parse the attribute and the function's
+//! signature (never its body), check them, and wrap the body in a command
+//! context.
 
 mod codegen;
 mod parse;
@@ -11,23 +12,24 @@ use crate::diagnostics::Diagnostics;
 
 /// Expands one `#[auditable]` attribute.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+    let function = match parse::parse_item(item.clone()) {
         Ok(function) => function,
         Err(e) => {
-            let error = syn::Error::new(e.span(), "`#[auditable]` goes on an `async fn` command")
-                .to_compile_error();
+            // Not a function: leave the item as it was.
+            let error = e.to_compile_error();
             return quote!(#error #item);
         }
     };
     let mut diag = Diagnostics::default();
-    let emits = parse::parse_args(args, &mut diag);
-    let command = parse::parse_function(&function, &mut diag);
-    match (diag.is_empty(), command) {
-        (true, Some(command)) => codegen::generate(&function, &command, &emits),
+    let args = parse::parse_args(args, &mut diag);
+    let command = parse::parse_signature(&function.sig, &mut diag);
+    parse::check_required_named(&args.emits, &function.body, &mut diag);
+    match command {
+        Some(command) if diag.is_empty() => codegen::generate(&function, &command, &args),
         _ => {
-            // Keep the function so the rest of the crate still resolves it.
             let errors = diag.to_compile_errors();
-            quote!(#errors #function)
+            let fallback = codegen::fallback(&function);
+            quote!(#errors #fallback)
         }
     }
 }
