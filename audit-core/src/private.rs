@@ -20,8 +20,8 @@ pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
 pub use crate::reference::{EntityRef, Reference, References};
 pub use crate::store::{
-    Audit, AuditError, AuditSession, Command, CommandOutput, EmittedBy, EmittedOutsideCommand,
-    FromAuditError,
+    Audit, AuditError, AuditSession, Command, CommandOutput, Emits, EmittedBy,
+    EmittedOutsideCommand, FromAuditError,
 };
 
 /// Ends `command` with its body's `result`: an `Ok` that lacks one of the

@@ -14,18 +14,30 @@ use crate::model::{Model, WriteAccess};
 /// The largest payload accepted, in bytes of JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// Marks that command `C` declares event `Self` in `#[auditable(emits(...))]`.
+/// Marks that command `Self` declares event `Ev` in `#[auditable(emits(...))]`.
 ///
 /// Implemented by `#[auditable]` for each declared event, on a marker type
-/// private to the command; emitting any other event does not compile (G4).
-/// An implementation written by hand can only widen what a command of its
-/// own crate may emit; it grants nothing else.
+/// private to the command (named like the command, inside its body, where
+/// nothing else sees it); emitting any other event does not compile (G4).
+/// Nobody outside the command can name the marker, so nobody else can add
+/// to what it may emit.
 #[diagnostic::on_unimplemented(
-    message = "command `{C}` does not declare event `{Self}`",
+    message = "command `{Self}` does not declare event `{Ev}`",
     label = "not in this command's `emits(...)`",
-    note = "add `{Self}` to `#[auditable(emits(...))]` on the command `{C}`"
+    note = "add `{Ev}` to `#[auditable(emits(...))]` on the command `{Self}`"
 )]
+pub trait Emits<Ev> {}
+
+/// Holds when command `C` may emit event `Self`, that is when `C: Emits<Self>`:
+/// the bound of [`Command::emit`].
+///
+/// It exists, instead of that bound written `C: Emits<Ev>`, so that the
+/// event's type is the argument's: with one declared event, the compiler
+/// would otherwise take that event as the expected argument and report a
+/// type mismatch instead of an undeclared event.
 pub trait EmittedBy<C> {}
+
+impl<Ev, C: Emits<Ev>> EmittedBy<C> for Ev {}
 
 /// What a command returns: a `Result`, whose error can carry an [`AuditError`].
 ///

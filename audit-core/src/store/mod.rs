@@ -23,7 +23,7 @@ mod transaction;
 
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
 pub use command::{
-    AuditSession, Command, CommandOutput, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
+    AuditSession, Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
 };
 pub use error::{AuditError, CommitProbe};
 pub use position::Position;

@@ -52,8 +52,7 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
     let impls = args.emits.iter().zip(&aliases).map(|(emit, alias)| {
         quote_spanned! {emit.path.span()=>
             #[automatically_derived]
-            #[diagnostic::do_not_recommend]
-            impl #p::EmittedBy<#marker> for #alias {}
+            impl #p::Emits<#alias> for #marker {}
         }
     });
     let required = args.emits.iter().filter(|e| !e.optional).map(|emit| {
@@ -98,6 +97,12 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
             }
         }
     };
+    // Spanned on the function's name: "`Emits<X>` is not implemented for
+    // `add_member`" points there.
+    let marker_item = quote_spanned! {marker.span()=>
+        #[allow(non_camel_case_types, dead_code)]
+        struct #marker {}
+    };
     let docs = events_doc(attrs, args);
     quote! {
         #(#attrs)*
@@ -107,8 +112,7 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
             let mut #context = {
                 #(#alias_items)*
                 {
-                    #[allow(non_camel_case_types, dead_code)]
-                    struct #marker {}
+                    #marker_item
                     #(#impls)*
                     let #enter_fn: fn(_, _) -> _ = #enter;
                     #enter_fn(#cx, #name)
