@@ -103,7 +103,7 @@ impl<E: From<AuditError>> FromAuditError for E {
 /// The audit session a command takes: implemented by [`Audit`] alone.
 ///
 /// `#[auditable]` takes the parameter typed `&mut Audit<..>` as the session
-/// (or, when no parameter's type is written `Audit`, the only `&mut`
+/// (or, when no parameter's type is written `Audit`, the first `&mut`
 /// parameter, for an alias such as `&mut StaffAudit`), and enters the
 /// command through this trait, so that a session of another type is one
 /// error on that type. The command context is named through
@@ -114,8 +114,8 @@ impl<E: From<AuditError>> FromAuditError for E {
     message = "the audit session of a command is `&mut audit_core::Audit<Catalog>`, not `&mut {Self}`",
     label = "taken as this command's audit session",
     note = "a command's session is its parameter typed `&mut Audit<..>`, or, when no \
-            parameter's type is written `Audit` (an alias), its only `&mut` parameter: add \
-            `cx: &mut audit_core::Audit<YourEvents>`"
+            parameter's type is written `Audit` (an alias), its first `&mut` parameter: add \
+            `cx: &mut audit_core::Audit<YourEvents>`, or put it before the other `&mut` parameters"
 )]
 pub trait AuditSession {
     /// The context of a command `C` running in this session.

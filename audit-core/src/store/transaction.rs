@@ -35,7 +35,9 @@ pub struct Audit<E: EventCatalog> {
     label = "`Audit` is a transaction, not a command",
     note = "write an `#[auditable(emits({Self}))]` async fn that takes this `Audit` as its \
             session (`cx: &mut Audit<..>`) and emits `{Self}` there with `cx.emit(..)`; \
-            call that command here"
+            call that command here",
+    note = "inside a command, events go through its session: the parameter typed \
+            `&mut Audit<..>`, or else its first `&mut` parameter"
 )]
 pub trait EmittedOutsideCommand {}
 

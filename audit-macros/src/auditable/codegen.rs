@@ -10,7 +10,7 @@ use super::parse::{Args, CommandFn, CommandItem};
 /// The function with its body wrapped in a command context.
 ///
 /// Nothing is added to the user's namespace: the marker type of the command
-/// and its `EmittedBy` impls are items of a block inside the body, which the
+/// and its `Emits` impls are items of a block inside the body, which the
 /// body itself does not see. The marker is named like the function, so that
 /// "command `add_member` does not declare event `X`" names the command; the
 /// event paths are resolved in an outer block through aliases, where that

@@ -197,11 +197,10 @@ pub fn parse_args(args: TokenStream, diag: &mut Diagnostics) -> Args {
 /// Checks the signature's shape; `None` when it cannot be a command.
 ///
 /// The session is the parameter whose type is written `&mut Audit<..>` (the
-/// last path segment is `Audit`; the first if several are); when none is,
-/// the only `&mut` parameter (a type alias such as `&mut StaffAudit`);
-/// `self` never is. With several `&mut` parameters and none written
-/// `Audit`, the macro does not guess. The compiler then checks that the
-/// session's type is an `Audit` (`AuditSession`).
+/// last path segment is `Audit`; the first if several are); when none is
+/// (a type alias such as `&mut StaffAudit`), the first `&mut` parameter.
+/// `self` never is. The compiler then checks that the session's type is an
+/// `Audit` (`AuditSession`).
 pub fn parse_signature(sig: &Signature, diag: &mut Diagnostics) -> Option<CommandFn> {
     let errors_before = diag.len();
     if sig.asyncness.is_none() {
@@ -261,28 +260,16 @@ fn find_session(sig: &Signature, diag: &mut Diagnostics) -> Option<(Ident, Type)
     let written_audit = mutable_refs
         .iter()
         .find(|(_, ty)| last_segment_is(ty, "Audit"));
-    let (arg, session) = match (written_audit, &mutable_refs[..]) {
-        (Some(found), _) | (None, [found]) => found,
-        (None, []) => {
-            let message = "a command takes its audit session as a parameter, \
-                           `cx: &mut audit_core::Audit<YourEvents>`: the command's events and \
-                           changes go through it (in a method, after `self`)";
-            let first = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Typed(_)));
-            match first {
-                Some(arg) => diag.error_spanned(arg, message),
-                None => diag.error(sig.paren_token.span.join(), message),
-            }
-            return None;
+    let Some((arg, session)) = written_audit.or(mutable_refs.first()) else {
+        let message = "a command takes its audit session as a parameter, \
+                       `cx: &mut audit_core::Audit<YourEvents>`: the command's events and \
+                       changes go through it (in a method, after `self`)";
+        let first = sig.inputs.iter().find(|arg| matches!(arg, FnArg::Typed(_)));
+        match first {
+            Some(arg) => diag.error_spanned(arg, message),
+            None => diag.error(sig.paren_token.span.join(), message),
         }
-        (None, [first, ..]) => {
-            diag.error_spanned(
-                first.0,
-                "which parameter is the audit session? Several are `&mut` and none is written \
-                 `&mut Audit<..>`: write the session's type as `&mut audit_core::Audit<YourEvents>` \
-                 (not through an alias) so the command can tell",
-            );
-            return None;
-        }
+        return None;
     };
     match &*arg.pat {
         Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
@@ -502,22 +489,18 @@ mod tests {
             async fn add(buf: &mut Vec<u8>, session: &mut audit_core::Audit<E>) -> Result<(), E>
         });
         assert_eq!(command.expect(&errors).cx, "session");
-        // Through an alias, the only `&mut` parameter.
+        // Through an alias, the first `&mut` parameter.
         let (command, errors) = signature(parse_quote! {
-            async fn add(&mut self, n: &u32, cx: &mut StaffAudit, b: &u8) -> Result<(), E>
+            async fn add(&mut self, n: &u32, cx: &mut StaffAudit, b: &mut u8) -> Result<(), E>
         });
         let command = command.expect(&errors);
         assert_eq!(command.cx, "cx");
         assert_eq!(command.session.to_token_stream().to_string(), "StaffAudit");
-        // Several `&mut` and no `Audit`: no guess.
+        // Then the compiler checks the type of the one chosen.
         let (command, errors) = signature(parse_quote! {
             async fn add(buf: &mut Vec<u8>, cx: &mut StaffAudit) -> Result<(), E>
         });
-        assert!(command.is_none());
-        assert!(
-            errors.contains("which parameter is the audit session?"),
-            "{errors}"
-        );
+        assert_eq!(command.expect(&errors).cx, "buf");
     }
 
     #[test]
