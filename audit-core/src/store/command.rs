@@ -176,7 +176,9 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
     }
 
     /// Records `event`, to be written when the transaction commits. Only the
-    /// events in the command's `emits(...)` compile here.
+    /// events in the command's `emits(...)` compile here. When a helper
+    /// builds a required event, name its type here, `cx.emit::<Ev>(build())`:
+    /// `#[auditable]` refuses a command whose body never names one.
     pub fn emit<Ev>(&mut self, event: Ev) -> Result<(), AuditError>
     where
         Ev: Event<Catalog = E> + EmittedBy<C>,

@@ -160,15 +160,25 @@ fn events_doc(attrs: &[syn::Attribute], args: &Args) -> TokenStream {
     if !attrs.iter().any(|attr| attr.path().is_ident("doc")) {
         return TokenStream::new();
     }
+    // The attribute as this crate names it: `audit_core::auditable`, or the
+    // renamed path of `crate = ...`.
+    let root = args
+        .runtime
+        .root()
+        .to_token_stream()
+        .to_string()
+        .replace(' ', "");
+    let command = format!(
+        "An `#[{}::auditable]` command",
+        root.trim_start_matches("::")
+    );
     let mut lines = vec![String::new(), "# Audit events".to_owned(), String::new()];
     if args.emits.is_empty() {
-        lines.push(
-            "An `#[auditable]` command that emits no event itself; the commands it calls \
-             record theirs."
-                .to_owned(),
-        );
+        lines.push(format!(
+            "{command} that emits no event itself; the commands it calls record theirs."
+        ));
     } else {
-        lines.push("An `#[auditable]` command; it emits:".to_owned());
+        lines.push(format!("{command}; it emits:"));
         lines.push(String::new());
         for emit in &args.emits {
             let path = emit.path.to_token_stream().to_string().replace(' ', "");

@@ -115,7 +115,10 @@ mod tests {
                 async fn replace(cx: &mut Audit<E>) -> Result<(), Error> { Ok(()) }
             },
         );
-        assert!(out.contains("emits no event itself"), "{out}");
+        assert!(
+            out.contains("An `#[audit_core::auditable]` command that emits no event itself"),
+            "{out}"
+        );
         // An undocumented command stays undocumented, for `missing_docs`.
         let out = expanded(
             quote!(),
