@@ -5,12 +5,12 @@
 //! an opaque token stream, so a syntax error in it is rustc's to report (once,
 //! where it is), never this macro's.
 
+use darling::FromMeta;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
+use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, Pat, Path, PathArguments, ReturnType, Signature,
     Token, Type, Visibility,
@@ -51,6 +51,38 @@ pub struct Args {
     pub runtime: RuntimePath,
 }
 
+/// The arguments as darling reads them (which also reports unknown,
+/// misspelled and repeated ones).
+#[derive(FromMeta)]
+struct RawArgs {
+    #[darling(default)]
+    emits: EmitList,
+    /// Read as an expression, so that a wrong one is reported with the
+    /// other errors instead of ending the parse.
+    #[darling(rename = "crate", default)]
+    runtime: Option<syn::Expr>,
+}
+
+/// The list in `emits(A, B?)`.
+#[derive(Default)]
+struct EmitList(Vec<Emit>);
+
+impl FromMeta for EmitList {
+    fn from_list(_: &[darling::ast::NestedMeta]) -> darling::Result<Self> {
+        unreachable!("invariant: `from_meta` below reads the list itself, `?` included")
+    }
+
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        let syn::Meta::List(list) = item else {
+            return Err(darling::Error::custom(USAGE).with_span(item));
+        };
+        let emits = list
+            .parse_args_with(Punctuated::<Emit, Token![,]>::parse_terminated)
+            .map_err(|e| darling::Error::custom(format!("{e}; {USAGE}")).with_span(&e.span()))?;
+        Ok(EmitList(emits.into_iter().collect()))
+    }
+}
+
 /// The annotated function, its body unparsed.
 pub struct CommandItem {
     pub attrs: Vec<Attribute>,
@@ -66,7 +98,9 @@ impl Parse for CommandItem {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        let sig: Signature = input.parse()?;
+        let sig: Signature = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), NOT_A_FUNCTION))?;
         if input.peek(Token![;]) {
             return Err(input.error(
                 "a command needs a body: `#[auditable]` goes on an `async fn` with one, not on a \
@@ -90,21 +124,14 @@ impl Parse for CommandItem {
     }
 }
 
-/// Parses the annotated item as a function; the error says what
-/// `#[auditable]` goes on.
+/// What `#[auditable]` goes on, said when it is on something else.
+const NOT_A_FUNCTION: &str = "`#[auditable]` goes on an `async fn` command: \
+                              `async fn name(cx: &mut audit_core::Audit<Events>, ..) -> \
+                              Result<T, E> { .. }`";
+
+/// Parses the annotated item as a function, its body left unparsed.
 pub fn parse_item(item: TokenStream) -> syn::Result<CommandItem> {
-    syn::parse2(item).map_err(|e| {
-        let message = e.to_string();
-        if message.starts_with("a command needs a body") {
-            e
-        } else {
-            syn::Error::new(
-                e.span(),
-                "`#[auditable]` goes on an `async fn` command: \
-                 `async fn name(cx: &mut audit_core::Audit<Events>, ..) -> Result<T, E> { .. }`",
-            )
-        }
-    })
+    syn::parse2(item)
 }
 
 /// What the checks found in the signature.
@@ -131,67 +158,50 @@ const CRATE_USAGE: &str = "expected `crate = path`: the path of the renamed `aud
 
 /// Parses the attribute arguments.
 pub fn parse_args(args: TokenStream, diag: &mut Diagnostics) -> Args {
-    let mut parsed = Args::default();
-    let metas = match Punctuated::<syn::Meta, Token![,]>::parse_terminated.parse2(args) {
-        Ok(metas) => metas,
+    let raw = darling::ast::NestedMeta::parse_meta_list(args)
+        .map_err(darling::Error::from)
+        .and_then(|metas| RawArgs::from_list(&metas));
+    let raw = match raw {
+        Ok(raw) => raw,
         Err(e) => {
-            diag.error(e.span(), format!("{e}; {USAGE}"));
-            return parsed;
+            diag.push_darling(add_usage(e));
+            return Args::default();
         }
     };
-    let mut seen_emits = false;
-    let mut seen_crate = false;
-    for meta in metas {
-        if meta.path().is_ident("crate") {
-            if std::mem::replace(&mut seen_crate, true) {
-                diag.error(meta.path().span(), "`crate = ...` is given twice");
-                continue;
-            }
-            let runtime = match &meta {
-                syn::Meta::NameValue(nv) => {
-                    <RuntimePath as darling::FromMeta>::from_expr(&nv.value)
-                        .map_err(|_| nv.value.span())
-                }
-                _ => Err(meta.span()),
-            };
-            match runtime {
-                Ok(runtime) => parsed.runtime = runtime,
-                Err(span) => diag.error(span, CRATE_USAGE),
-            }
-            continue;
-        }
-        if !meta.path().is_ident("emits") {
-            diag.error(meta.path().span(), format!("unknown argument; {USAGE}"));
-            continue;
-        }
-        let list = match &meta {
-            syn::Meta::List(list) => list,
-            _ => {
-                diag.error(meta.span(), USAGE);
-                continue;
-            }
-        };
-        if std::mem::replace(&mut seen_emits, true) {
-            diag.error(meta.path().span(), "`emits(...)` is given twice");
-            continue;
-        }
-        match list.parse_args_with(Punctuated::<Emit, Token![,]>::parse_terminated) {
-            Ok(emits) => {
-                let emits: Vec<Emit> = emits.into_iter().collect();
-                for (i, emit) in emits.iter().enumerate() {
-                    if emits[..i].iter().any(|e| e.path == emit.path) {
-                        diag.error_spanned(
-                            &emit.path,
-                            "this event is listed twice in `emits(...)`",
-                        );
-                    }
-                }
-                parsed.emits = emits;
-            }
-            Err(e) => diag.error(e.span(), format!("{e}; {USAGE}")),
+    let emits = raw.emits.0;
+    for (i, emit) in emits.iter().enumerate() {
+        if emits[..i].iter().any(|e| e.path == emit.path) {
+            diag.error_spanned(&emit.path, "this event is listed twice in `emits(...)`");
         }
     }
-    parsed
+    let runtime = match raw.runtime {
+        None => RuntimePath::default(),
+        Some(expr) => RuntimePath::from_expr(&expr).unwrap_or_else(|_| {
+            diag.error_spanned(&expr, CRATE_USAGE);
+            RuntimePath::default()
+        }),
+    };
+    Args { emits, runtime }
+}
+
+/// Each of darling's errors, with what the attribute expects where it does
+/// not say so already.
+fn add_usage(errors: darling::Error) -> darling::Error {
+    darling::Error::multiple(
+        errors
+            .into_iter()
+            .map(|e| {
+                let message = e.to_string();
+                if message.contains("expected `") || message.starts_with("Duplicate field") {
+                    e
+                } else if message.ends_with(" at crate") {
+                    darling::Error::custom(CRATE_USAGE).with_span(&e.span())
+                } else {
+                    darling::Error::custom(format!("{message}; {USAGE}")).with_span(&e.span())
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Checks the signature's shape; `None` when it cannot be a command.
@@ -414,14 +424,18 @@ mod tests {
     #[test]
     fn rejects_bad_arguments() {
         for (tokens, expected) in [
-            (quote!(emit(A)), "unknown argument"),
+            (
+                quote!(emit(A)),
+                "Unknown field: `emit`. Did you mean `emits`?; expected",
+            ),
             (quote!(emits(A, A)), "listed twice"),
-            (quote!(emits(A), emits(B)), "`emits(...)` is given twice"),
+            (quote!(emits(A), emits(B)), "Duplicate field `emits`"),
             (quote!(emits = A), "expected `#[auditable]`"),
-            (quote!(emits(A B)), "expected `#[auditable]`"),
+            (quote!(emits), "expected `#[auditable]`"),
+            (quote!(emits(A B)), "expected `,`; expected `#[auditable]`"),
             (quote!(crate), "expected `crate = path`"),
             (quote!(crate = 1), "expected `crate = path`"),
-            (quote!(crate = a, crate = b), "`crate = ...` is given twice"),
+            (quote!(crate = a, crate = b), "Duplicate field `crate`"),
         ] {
             let (_, errors) = parsed(tokens.clone());
             assert!(
