@@ -102,9 +102,11 @@ pub use present::{
 };
 pub use reference::{EntityRef, Reference, References};
 pub use store::{
-    Attempt, Audit, AuditError, Auditor, Command, CommitProbe, Condition, Cursor,
-    DEFAULT_MIN_RETENTION, Divergence, EVENTS_TABLE, EmittedBy, EventQuery, Head, Isolation,
-    MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position, RetryPolicy, Retryable,
-    SCHEMA_VERSION, SchemaStatus, SealKey, SealKeyError, SealReport, StoredEvent, Tail,
-    VerifyOptions, VerifyReport,
+    Attempt, Audit, AuditError, Auditor, Command, CommandOutput, CommitProbe, Condition, Cursor,
+    DEFAULT_MIN_RETENTION, Divergence, EVENTS_TABLE, Emits, EmittedBy, EventQuery, FromAuditError,
+    Head, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position,
+    RetryPolicy, Retryable, SCHEMA_VERSION, SchemaStatus, SealKey, SealKeyError, SealReport,
+    StoredEvent, Tail, VerifyOptions, VerifyReport,
 };
+#[doc(hidden)]
+pub use store::{AuditSession, EmittedOutsideCommand};

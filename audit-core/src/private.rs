@@ -2,8 +2,8 @@
 //!
 //! Not part of the public API: they change without notice, and code that
 //! calls them by hand bypasses what the macros guarantee. In particular
-//! [`enter_command`] and [`finish_command`] are how `#[auditable]` makes a
-//! [`Command`], the only holder of write access to immutable models (G7)
+//! [`AuditSession::enter`] and [`finish_command`] are how `#[auditable]` makes
+//! and ends a [`Command`], the only holder of write access to immutable models (G7)
 //! and the only way to emit events (G4, G5); anything else that called
 //! them would be a command the compiler never checked.
 
@@ -19,26 +19,23 @@ pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
 pub use crate::reference::{EntityRef, Reference, References};
-pub use crate::store::{Audit, AuditError, Command, EmittedBy};
-
-/// Starts the command `name` in `audit`: the first statement of every
-/// `#[auditable]` function. The outermost command of a transaction takes a
-/// new command id and time stamp that nested commands share.
-pub fn enter_command<'a, E: EventCatalog, C>(
-    audit: &'a mut Audit<E>,
-    name: &'static str,
-) -> Command<'a, E, C> {
-    Command::enter(audit, name)
-}
+pub use crate::store::{
+    Audit, AuditError, AuditSession, Command, CommandOutput, Emits, EmittedBy,
+    EmittedOutsideCommand, FromAuditError,
+};
 
 /// Ends `command` with its body's `result`: an `Ok` that lacks one of the
-/// `required` event codes, or an `Err`, makes the transaction unable to commit.
-pub fn finish_command<E: EventCatalog, C, T, Er: From<AuditError>>(
+/// `required` event codes, or an `Err`, makes the transaction unable to
+/// commit. `into_error` (`FromAuditError::from_audit_error`, named where the
+/// macro can point an error at the user's error type) makes the error of a
+/// missing event.
+pub fn finish_command<E: EventCatalog, C, T, Er>(
     command: Command<'_, E, C>,
     result: Result<T, Er>,
     required: &[&'static str],
+    into_error: fn(AuditError) -> Er,
 ) -> Result<T, Er> {
-    command.finish(result, required)
+    command.finish(result, required, into_error)
 }
 
 /// Decodes a payload stored at version `stored` of an event now at `current`.

@@ -23,10 +23,18 @@ async fn create_then_fail(cx: &mut Audit<TestEvent>, id: i64) -> Result<(), Comm
     Err(CommandError::Refused("changed its mind"))
 }
 
-/// Makes a widget through its own SQL and forgets to record it.
+/// Makes a widget through its own SQL and forgets to record it. It names
+/// the event (for negative ids), so `#[auditable]` cannot see at compile time
+/// that it never emits it: the run-time check must.
 #[auditable(emits(WidgetCreated))]
 async fn forget_event(cx: &mut Audit<TestEvent>, id: i64) -> Result<(), CommandError> {
     support::run_in_transaction(cx, &format!("INSERT INTO widgets (id) VALUES ({id})")).await?;
+    if id < 0 {
+        cx.emit(WidgetCreated {
+            widget: WidgetRef(id),
+            name: "never".into(),
+        })?;
+    }
     Ok(())
 }
 
@@ -82,8 +90,9 @@ async fn a_failed_command_poisons_its_transaction_and_nothing_is_written() {
     }
 }
 
-/// Makes a widget, records it, says so, then waits forever.
-#[auditable(emits(WidgetCreated))]
+/// Makes a widget and records it through a nested command, says so, then
+/// waits forever. It emits nothing itself.
+#[auditable]
 async fn create_then_hang(
     cx: &mut Audit<TestEvent>,
     id: i64,

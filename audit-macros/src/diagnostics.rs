@@ -20,6 +20,12 @@ impl Diagnostics {
         self.errors.push(error);
     }
 
+    /// Records an error covering all of `tokens` (a type, a path, a
+    /// parameter), not only their first token.
+    pub fn error_spanned(&mut self, tokens: impl quote::ToTokens, message: impl Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, message));
+    }
+
     /// Records a darling error (which may itself hold several).
     pub fn push_darling(&mut self, error: darling::Error) {
         self.errors.push(error.into());

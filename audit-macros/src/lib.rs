@@ -181,20 +181,55 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// - The first parameter is the audit session (`&mut audit_core::Audit<Catalog>`);
-///   inside the body the same name is the command context, which emits
-///   events, runs SQL in the transaction (`cx.db()`) and calls other commands
-///   (`other(cx, ..)`).
-/// - `emits(...)` lists the events the command may emit; emitting another is
-///   a compile error naming the command and the event. Events not marked `?`
-///   are required: returning `Ok` without them fails the command with
-///   `AuditError::MissingEvent`.
-/// - The return type is `Result<T, E>` with `E: From<audit_core::AuditError>`.
-///   A command that fails (or is cancelled) leaves its transaction unable to
+/// # Arguments
+///
+/// - `emits(A, B?)`: the events the command itself may emit; emitting
+///   another is a compile error naming the command and the event. Events not
+///   marked `?` are required: returning `Ok` without them fails the command
+///   with `AuditError::MissingEvent`, and a required event whose type name
+///   appears nowhere in the body (macro invocations included) is a compile
+///   error on its entry. When a helper builds the event, name the type where
+///   it is emitted: `cx.emit::<A>(build())`.
+/// - No `emits` (`#[auditable]`, or `emits()`): a command that emits nothing
+///   itself and calls other commands; their events are recorded as usual,
+///   under this command's id.
+/// - `crate = path`: where the runtime crate is, when the dependency is
+///   renamed (`audit = { package = "audit-core", .. }` and
+///   `crate = ::audit`). Default `::audit_core`.
+///
+/// # The function
+///
+/// - A free function, an associated function or a method (`&self`,
+///   `&mut self`), with generics and lifetimes if need be.
+/// - Its audit session is the parameter typed `&mut Audit<..>`; when that
+///   type is written through an alias (`&mut StaffAudit`), the first `&mut`
+///   parameter. `self` never is. Inside the body the same name is the
+///   command context, which emits events, runs SQL in the transaction
+///   (`cx.db()`) and calls other commands (`other(cx, ..)`). `emit` on a
+///   plain `Audit`, outside a command, is a compile error that says so.
+/// - The return type is `Result<T, E>`, or any alias of one
+///   (`-> CmdResult<T>`), with `E: From<audit_core::AuditError>`. The
+///   compiler checks both (`audit_core::CommandOutput`,
+///   `audit_core::FromAuditError`), each an error on the user's type. A
+///   command that fails (or is cancelled) leaves its transaction unable to
 ///   commit, so no half-done change is ever recorded.
-/// - Every event of one outermost command, nested commands included, shares
-///   one command id and one timestamp, and records the name of the command
-///   that emitted it.
+/// - Only the signature is parsed: an error in the body is the compiler's,
+///   reported once. When the attribute itself is wrong, the function is kept
+///   with its signature (made `async`) so that its callers still compile.
+///
+/// # What it generates
+///
+/// The same function, its body wrapped between entering and finishing the
+/// command; nothing is added next to it, so a command can sit in an `impl`
+/// and share its name with a module. The command's marker type and its
+/// `audit_core::Emits` impls are items inside the body. A documented command
+/// gets an "Audit events" section appended to its docs, each event linked
+/// and marked required or optional (an undocumented one stays undocumented,
+/// so `missing_docs` still sees it).
+///
+/// Every event of one outermost command, nested commands included, shares
+/// one command id and one timestamp, and records the name of the function
+/// that emitted it.
 #[proc_macro_attribute]
 pub fn auditable(args: TokenStream, item: TokenStream) -> TokenStream {
     auditable::expand(args.into(), item.into()).into()

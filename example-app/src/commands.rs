@@ -14,6 +14,9 @@ use crate::models::{Membership, Project, User};
 /// An audited transaction of the staff area.
 pub type StaffAudit = Audit<StaffEvent>;
 
+/// What a command returns.
+pub type CommandResult<T> = Result<T, CommandError>;
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -58,11 +61,7 @@ fn roles_json(roles: &Roles) -> Result<String, CommandError> {
 
 /// Creates a user with global roles.
 #[auditable(emits(UserCreated))]
-pub async fn add_user(
-    cx: &mut StaffAudit,
-    username: &str,
-    roles: Roles,
-) -> Result<UserRef, CommandError> {
+pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> CommandResult<UserRef> {
     let row = User {
         id: 0,
         username: username.to_owned(),
@@ -83,7 +82,7 @@ pub async fn add_user(
 
 /// Creates a project.
 #[auditable(emits(ProjectCreated))]
-pub async fn add_project(cx: &mut StaffAudit, name: &str) -> Result<ProjectRef, CommandError> {
+pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<ProjectRef> {
     let id = Project::insert(
         cx,
         &Project {
@@ -110,7 +109,7 @@ pub async fn add_member(
     project: &ProjectRef,
     user: &UserRef,
     roles: Roles,
-) -> Result<MembershipId, CommandError> {
+) -> CommandResult<MembershipId> {
     let row = Membership {
         id: 0,
         project_id: project.id,
@@ -168,7 +167,7 @@ pub async fn update_member_roles(
     project: &ProjectRef,
     user: &UserRef,
     roles: Roles,
-) -> Result<(), CommandError> {
+) -> CommandResult<()> {
     let mut membership = find_membership(cx, project, user).await?;
     let before: Roles = serde_json::from_str(&membership.roles)?;
     membership.roles = roles_json(&roles)?;
@@ -192,7 +191,7 @@ pub async fn remove_member(
     cx: &mut StaffAudit,
     project: &ProjectRef,
     user: &UserRef,
-) -> Result<(), CommandError> {
+) -> CommandResult<()> {
     update_member_roles(cx, project, user, Roles::new()).await?;
     let membership = find_membership(cx, project, user).await?;
     if Membership::delete(cx, membership.id).await? != 1 {
@@ -230,7 +229,7 @@ pub async fn update_user_roles(
     cx: &mut StaffAudit,
     user: &UserRef,
     roles: Roles,
-) -> Result<(), CommandError> {
+) -> CommandResult<()> {
     let new_roles = roles_json(&roles)?;
     let before = edit_user(cx, user, |row| {
         let before: Roles = serde_json::from_str(&row.roles)?;
@@ -253,7 +252,7 @@ pub async fn set_password(
     cx: &mut StaffAudit,
     user: &UserRef,
     password: PasswordHash,
-) -> Result<(), CommandError> {
+) -> CommandResult<()> {
     edit_user(cx, user, |row| {
         row.password_hash = Some(password.into_phc());
         Ok(())
@@ -263,23 +262,26 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Clears all of a user's roles: each membership's roles, then the global
-/// roles, each through its own nested command (so each event names the
-/// command that made it, and all share this command's id).
-#[auditable(emits(UserUpdatedRoles?))]
-pub async fn clear_user_roles(cx: &mut StaffAudit, user: &UserRef) -> Result<(), CommandError> {
-    let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
-        sqlx::query_as(
-            "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
-             WHERE m.user_id = $1 ORDER BY p.id",
-        )
-        .bind(user.id)
-        .fetch_all(conn)
-        .await?
-    });
-    for (id, name) in projects {
-        update_member_roles(cx, &ProjectRef { id, name }, user, Roles::new()).await?;
+impl UserRef {
+    /// Clears all of this user's roles: each membership's roles, then the
+    /// global roles, each through its own nested command (so each event
+    /// names the command that made it, and all share this command's id).
+    /// It emits no event itself.
+    #[auditable]
+    pub async fn clear_roles(&self, cx: &mut StaffAudit) -> CommandResult<()> {
+        let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
+            sqlx::query_as(
+                "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
+                 WHERE m.user_id = $1 ORDER BY p.id",
+            )
+            .bind(self.id)
+            .fetch_all(conn)
+            .await?
+        });
+        for (id, name) in projects {
+            update_member_roles(cx, &ProjectRef { id, name }, self, Roles::new()).await?;
+        }
+        update_user_roles(cx, self, Roles::new()).await?;
+        Ok(())
     }
-    update_user_roles(cx, user, Roles::new()).await?;
-    Ok(())
 }

@@ -490,7 +490,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         AppCmd::ClearUserRoles { user } => {
             let user = find_user(&auditor, &user).await?;
             record(&auditor, actor, user, |audit, user| {
-                Box::pin(async move { Ok(commands::clear_user_roles(audit, &user).await?) })
+                Box::pin(async move { Ok(user.clear_roles(audit).await?) })
             })
             .await
         }

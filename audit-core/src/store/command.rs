@@ -14,18 +14,127 @@ use crate::model::{Model, WriteAccess};
 /// The largest payload accepted, in bytes of JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// Marks that command `C` declares event `Self` in `#[auditable(emits(...))]`.
+/// Marks that command `Self` declares event `Ev` in `#[auditable(emits(...))]`.
 ///
 /// Implemented by `#[auditable]` for each declared event, on a marker type
-/// private to the command; emitting any other event does not compile (G4).
-/// An implementation written by hand can only widen what a command of its
-/// own crate may emit; it grants nothing else.
+/// private to the command (named like the command, inside its body, where
+/// nothing else sees it); emitting any other event does not compile (G4).
+/// Nobody outside the command can name the marker, so nobody else can add
+/// to what it may emit.
 #[diagnostic::on_unimplemented(
-    message = "command `{C}` does not declare event `{Self}`",
+    message = "command `{Self}` does not declare event `{Ev}`",
     label = "not in this command's `emits(...)`",
-    note = "add `{Self}` to `#[auditable(emits(...))]` on the command `{C}`"
+    note = "add `{Ev}` to `#[auditable(emits(...))]` on the command `{Self}`"
 )]
+pub trait Emits<Ev> {}
+
+/// Holds when command `C` may emit event `Self`, that is when `C: Emits<Self>`:
+/// the bound of [`Command::emit`].
+///
+/// It exists, instead of that bound written `C: Emits<Ev>`, so that the
+/// event's type is the argument's: with one declared event, the compiler
+/// would otherwise take that event as the expected argument and report a
+/// type mismatch instead of an undeclared event.
 pub trait EmittedBy<C> {}
+
+impl<Ev, C: Emits<Ev>> EmittedBy<C> for Ev {}
+
+/// What a command returns: a `Result`, whose error can carry an [`AuditError`].
+///
+/// `#[auditable]` accepts any written return type, `Result<T, E>` or an
+/// alias of one (`-> CmdResult<T>`), and lets the compiler check it through
+/// this trait: a return type that is no `Result` is a compile error on the
+/// type. Implemented for every `Result<T, E>`; the error type must also
+/// implement [`FromAuditError`].
+#[diagnostic::on_unimplemented(
+    message = "a command returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "declare the command `-> Result<T, E>` (or an alias of such a `Result`) with \
+            `E: From<audit_core::AuditError>`: a command fails, and its transaction does not \
+            commit, when a required event was not emitted"
+)]
+pub trait CommandOutput: Sized {
+    /// What the command returns on success.
+    type Value;
+    /// What the command returns on failure.
+    type Error;
+    /// `self` as a `Result`.
+    fn into_result(self) -> Result<Self::Value, Self::Error>;
+    /// A `Result` as `Self`.
+    fn from_result(result: Result<Self::Value, Self::Error>) -> Self;
+}
+
+impl<T, E> CommandOutput for Result<T, E> {
+    type Value = T;
+    type Error = E;
+    fn into_result(self) -> Self {
+        self
+    }
+    fn from_result(result: Self) -> Self {
+        result
+    }
+}
+
+/// The error type of a command: one that an [`AuditError`] converts into, so
+/// that a command missing a required event, or whose `emit` failed, can
+/// return it.
+///
+/// Implemented for every type implementing `From<AuditError>`; with
+/// thiserror, a variant `Audit(#[from] AuditError)` does it. `#[auditable]`
+/// checks it on the error type of the command's `Result`.
+#[diagnostic::on_unimplemented(
+    message = "the error type of a command must implement `From<audit_core::AuditError>`",
+    label = "`{Self}` does not implement `From<AuditError>`",
+    note = "a command returns this error when it misses a required event or an emit fails: \
+            with thiserror, add a variant `Audit(#[from] audit_core::AuditError)` to `{Self}`; \
+            otherwise write `impl From<audit_core::AuditError> for {Self}`"
+)]
+pub trait FromAuditError {
+    /// Converts `error`.
+    fn from_audit_error(error: AuditError) -> Self;
+}
+
+impl<E: From<AuditError>> FromAuditError for E {
+    fn from_audit_error(error: AuditError) -> Self {
+        error.into()
+    }
+}
+
+/// The audit session a command takes: implemented by [`Audit`] alone.
+///
+/// `#[auditable]` takes the parameter typed `&mut Audit<..>` as the session
+/// (or, when no parameter's type is written `Audit`, the first `&mut`
+/// parameter, for an alias such as `&mut StaffAudit`), and enters the
+/// command through this trait, so that a session of another type is one
+/// error on that type. The command context is named through
+/// [`Context`](AuditSession::Context), so that the body of such a command
+/// adds no errors of its own.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the audit session of a command is `&mut audit_core::Audit<Catalog>`, not `&mut {Self}`",
+    label = "taken as this command's audit session",
+    note = "a command's session is its parameter typed `&mut Audit<..>`, or, when no \
+            parameter's type is written `Audit` (an alias), its first `&mut` parameter: add \
+            `cx: &mut audit_core::Audit<YourEvents>`, or put it before the other `&mut` parameters"
+)]
+pub trait AuditSession {
+    /// The context of a command `C` running in this session.
+    type Context<'a, C>
+    where
+        Self: 'a;
+    /// Starts the command `name` (the generated code's entry).
+    fn enter<C>(&mut self, name: &'static str) -> Self::Context<'_, C>;
+}
+
+impl<E: EventCatalog> AuditSession for Audit<E> {
+    type Context<'a, C>
+        = Command<'a, E, C>
+    where
+        Self: 'a;
+    fn enter<C>(&mut self, name: &'static str) -> Command<'_, E, C> {
+        Command::enter(self, name)
+    }
+}
 
 /// The context of one running `#[auditable]` command: the only place events
 /// are emitted. It dereferences to the [`Audit`] transaction, so the
@@ -67,7 +176,9 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
     }
 
     /// Records `event`, to be written when the transaction commits. Only the
-    /// events in the command's `emits(...)` compile here.
+    /// events in the command's `emits(...)` compile here. When a helper
+    /// builds a required event, name its type here, `cx.emit::<Ev>(build())`:
+    /// `#[auditable]` refuses a command whose body never names one.
     pub fn emit<Ev>(&mut self, event: Ev) -> Result<(), AuditError>
     where
         Ev: Event<Catalog = E> + EmittedBy<C>,
@@ -103,15 +214,14 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
 
     /// Ends the command with the body's `result` (the generated code's
     /// exit): an `Ok` without every `required` event, or any `Err`, poisons
-    /// the transaction (G5).
+    /// the transaction (G5). A missing event becomes the command's error
+    /// through `into_error`.
     pub(crate) fn finish<T, Er>(
         mut self,
         result: Result<T, Er>,
         required: &[&'static str],
-    ) -> Result<T, Er>
-    where
-        Er: From<AuditError>,
-    {
+        into_error: fn(AuditError) -> Er,
+    ) -> Result<T, Er> {
         self.finished = true;
         match result {
             Ok(value) => match required.iter().find(|code| !self.emitted.contains(code)) {
@@ -122,7 +232,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
                         event,
                     };
                     self.audit.poison(error.to_string());
-                    Err(error.into())
+                    Err(into_error(error))
                 }
             },
             Err(error) => {

@@ -22,7 +22,9 @@ mod tail;
 mod transaction;
 
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
-pub use command::{Command, EmittedBy, MAX_PAYLOAD_BYTES};
+pub use command::{
+    AuditSession, Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
+};
 pub use error::{AuditError, CommitProbe};
 pub use position::Position;
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
@@ -33,4 +35,4 @@ pub use seal::{Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOption
 pub use status::SchemaStatus;
 pub use table::EVENTS_TABLE;
 pub use tail::Tail;
-pub use transaction::{Audit, Isolation};
+pub use transaction::{Audit, EmittedOutsideCommand, Isolation};

@@ -11,8 +11,9 @@ use crate::backend::{Backend, Db, Tx};
 use crate::catalog::EventCatalog;
 
 /// One transaction acting for one actor. Events reach it only through
-/// `#[auditable]` commands; [`commit`](Audit::commit) writes them and the
-/// application's changes together. Dropped without commit, it rolls back.
+/// `#[auditable]` commands (`audit.emit(..)` on a plain transaction is a
+/// compile error that says so); [`commit`](Audit::commit) writes them and
+/// the application's changes together. Dropped without commit, it rolls back.
 pub struct Audit<E: EventCatalog> {
     tx: Tx,
     actor: Actor,
@@ -25,6 +26,25 @@ pub struct Audit<E: EventCatalog> {
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     _catalog: PhantomData<fn() -> E>,
 }
+
+/// Never implemented for an event: the bound of [`Audit::emit`], which is
+/// always a compile error, and says why.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "events are emitted only inside an `#[auditable]` command, not on a plain `Audit`",
+    label = "`Audit` is a transaction, not a command",
+    note = "write an `#[auditable(emits({Self}))]` async fn that takes this `Audit` as its \
+            session (`cx: &mut Audit<..>`) and emits `{Self}` there with `cx.emit(..)`; \
+            call that command here",
+    note = "inside a command, events go through its session: the parameter typed \
+            `&mut Audit<..>`, or else its first `&mut` parameter"
+)]
+pub trait EmittedOutsideCommand {}
+
+/// The one implementation, on a type with no value, so that the trait is
+/// not reported as having none.
+#[diagnostic::do_not_recommend]
+impl EmittedOutsideCommand for std::convert::Infallible {}
 
 /// The outermost command now running: its id and time stamp every event of it
 /// and of the commands it calls.
@@ -103,6 +123,20 @@ impl<E: EventCatalog> Audit<E> {
     /// (a notification, say).
     pub fn after_commit(&mut self, effect: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(effect));
+    }
+
+    /// Always a compile error: events are emitted only inside an
+    /// `#[auditable]` command, through its context (`cx.emit(..)` there
+    /// resolves to [`Command::emit`](super::command::Command::emit)). This
+    /// method exists so that `audit.emit(..)` on a plain transaction says so
+    /// and how to fix it, instead of "no method named `emit`".
+    #[doc(hidden)]
+    pub fn emit<Ev>(&mut self, event: Ev) -> Result<(), AuditError>
+    where
+        Ev: EmittedOutsideCommand,
+    {
+        let _ = event;
+        unreachable!("`EmittedOutsideCommand` is implemented for no type that can be emitted")
     }
 
     /// Events emitted and not yet written.

@@ -1,3 +1,4 @@
+// `emits(...)` naming a type that does not exist.
 include!("../cmd_catalog.rs");
 
 #[audit_core::auditable(emits(ThingAdded, ThingArchived?))]
