@@ -60,7 +60,20 @@ struct RawArgs {
     /// Read as an expression, so that a wrong one is reported with the
     /// other errors instead of ending the parse.
     #[darling(rename = "crate", default)]
-    runtime: Option<syn::Expr>,
+    runtime: Option<WrittenExpr>,
+}
+
+/// The value of `key = value` exactly as written (darling would read a
+/// string literal as the expression inside it).
+struct WrittenExpr(syn::Expr);
+
+impl FromMeta for WrittenExpr {
+    fn from_meta(meta: &syn::Meta) -> darling::Result<Self> {
+        match meta {
+            syn::Meta::NameValue(pair) => Ok(WrittenExpr(pair.value.clone())),
+            other => Err(darling::Error::custom(CRATE_USAGE).with_span(other)),
+        }
+    }
 }
 
 /// The list in `emits(A, B?)`.
@@ -174,12 +187,29 @@ pub fn parse_args(args: TokenStream, diag: &mut Diagnostics) -> Args {
             diag.error_spanned(&emit.path, "this event is listed twice in `emits(...)`");
         }
     }
-    let runtime = match raw.runtime {
+    let runtime = match raw.runtime.map(|written| written.0) {
         None => RuntimePath::default(),
-        Some(expr) => RuntimePath::from_expr(&expr).unwrap_or_else(|_| {
+        Some(syn::Expr::Path(path)) if path.qself.is_none() && path.attrs.is_empty() => {
+            RuntimePath::new(path.path)
+        }
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        })) if text.parse::<syn::Path>().is_ok() => {
+            // As on the catalog and models: one form, and the error says which.
+            diag.error_spanned(
+                &text,
+                format!(
+                    "`crate` is a path, not a string: write `crate = {}` without quotes",
+                    text.value().trim()
+                ),
+            );
+            RuntimePath::default()
+        }
+        Some(expr) => {
             diag.error_spanned(&expr, CRATE_USAGE);
             RuntimePath::default()
-        }),
+        }
     };
     Args { emits, runtime }
 }
@@ -208,7 +238,8 @@ fn add_usage(errors: darling::Error) -> darling::Error {
 ///
 /// The session is the parameter whose type is written `&mut Audit<..>` (the
 /// last path segment is `Audit`; the first if several are); when none is
-/// (a type alias such as `&mut StaffAudit`), the first `&mut` parameter.
+/// (a type alias such as `&mut StaffAudit`), the one `&mut` parameter, and
+/// an error when there are several.
 /// `self` never is. The compiler then checks that the session's type is an
 /// `Audit` (`AuditSession`).
 pub fn parse_signature(sig: &Signature, diag: &mut Diagnostics) -> Option<CommandFn> {
@@ -270,6 +301,22 @@ fn find_session(sig: &Signature, diag: &mut Diagnostics) -> Option<(Ident, Type)
     let written_audit = mutable_refs
         .iter()
         .find(|(_, ty)| last_segment_is(ty, "Audit"));
+    if written_audit.is_none() && mutable_refs.len() > 1 {
+        let names: Vec<String> = mutable_refs
+            .iter()
+            .map(|(arg, _)| format!("`{}`", arg.pat.to_token_stream()))
+            .collect();
+        diag.error_spanned(
+            &sig.inputs,
+            format!(
+                "cannot tell which parameter is the audit session: {} are all `&mut` and none \
+                 has its type written `&mut Audit<..>`. Write the session's type out \
+                 (`cx: &mut audit_core::Audit<YourEvents>`) instead of an alias",
+                names.join(", ")
+            ),
+        );
+        return None;
+    }
     let Some((arg, session)) = written_audit.or(mutable_refs.first()) else {
         let message = "a command takes its audit session as a parameter, \
                        `cx: &mut audit_core::Audit<YourEvents>`: the command's events and \
@@ -416,9 +463,11 @@ mod tests {
         let (args, errors) = parsed(quote!(emits(A), crate = ::audit));
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(args.runtime.private().to_string(), ":: audit :: __private");
-        let (args, errors) = parsed(quote!(crate = "audit"));
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(args.runtime.private().to_string(), "audit :: __private");
+        let (_, errors) = parsed(quote!(crate = "audit"));
+        assert_eq!(
+            errors,
+            ["`crate` is a path, not a string: write `crate = audit` without quotes"]
+        );
     }
 
     #[test]
@@ -503,18 +552,23 @@ mod tests {
             async fn add(buf: &mut Vec<u8>, session: &mut audit_core::Audit<E>) -> Result<(), E>
         });
         assert_eq!(command.expect(&errors).cx, "session");
-        // Through an alias, the first `&mut` parameter.
+        // Through an alias, the one `&mut` parameter (`self` is not one).
         let (command, errors) = signature(parse_quote! {
-            async fn add(&mut self, n: &u32, cx: &mut StaffAudit, b: &mut u8) -> Result<(), E>
+            async fn add(&mut self, n: &u32, cx: &mut StaffAudit) -> Result<(), E>
         });
         let command = command.expect(&errors);
         assert_eq!(command.cx, "cx");
         assert_eq!(command.session.to_token_stream().to_string(), "StaffAudit");
-        // Then the compiler checks the type of the one chosen.
+        // Several `&mut` parameters and no `Audit` written out: ask, never guess.
         let (command, errors) = signature(parse_quote! {
             async fn add(buf: &mut Vec<u8>, cx: &mut StaffAudit) -> Result<(), E>
         });
-        assert_eq!(command.expect(&errors).cx, "buf");
+        assert!(command.is_none());
+        assert!(
+            errors.starts_with("cannot tell which parameter is the audit session: `buf`, `cx`")
+                && !errors.contains('\n'),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -20,3 +20,4 @@ async fn caller(audit: &mut audit_core::Audit<ThingEvent>) -> Result<(), AppErro
 }
 
 fn main() {}
+// expect 3 errors

@@ -15,3 +15,4 @@ async fn add_other(cx: &mut audit_core::Audit<ThingEvent>) -> Result<(), AppErro
 }
 
 fn main() {}
+// expect 2 errors

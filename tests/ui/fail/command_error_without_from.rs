@@ -18,3 +18,4 @@ async fn add_other(_cx: &mut audit_core::Audit<ThingEvent>) -> PlainResult<()> {
 }
 
 fn main() {}
+// expect 2 errors

@@ -11,3 +11,4 @@ trait Things {
 }
 
 fn main() {}
+// expect 2 errors

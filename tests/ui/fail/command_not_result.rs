@@ -13,3 +13,4 @@ async fn add_other(cx: &mut audit_core::Audit<ThingEvent>) -> impl std::fmt::Deb
 }
 
 fn main() {}
+// expect 2 errors

@@ -1,5 +1,5 @@
-// A session written through an alias after another `&mut` parameter: the first `&mut`
-// parameter, `buf`, is taken as the session; the error says to put the session first.
+// A session written through an alias next to another `&mut` parameter: the macro cannot
+// tell which one is the session, and says to write its type out.
 include!("../cmd_catalog.rs");
 
 type Session = audit_core::Audit<ThingEvent>;

@@ -21,3 +21,4 @@ impl Things {
 }
 
 fn main() {}
+// expect 3 errors
