@@ -202,8 +202,9 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 /// - A free function, an associated function or a method (`&self`,
 ///   `&mut self`), with generics and lifetimes if need be.
 /// - Its audit session is the parameter typed `&mut Audit<..>`; when that
-///   type is written through an alias (`&mut StaffAudit`), the first `&mut`
-///   parameter. `self` never is. Inside the body the same name is the
+///   type is written through an alias (`&mut StaffAudit`), the one `&mut`
+///   parameter (with several, write `Audit` out: the macro does not guess).
+///   `self` never is. Inside the body the same name is the
 ///   command context, which emits events, runs SQL in the transaction
 ///   (`cx.db()`) and calls other commands (`other(cx, ..)`). `emit` on a
 ///   plain `Audit`, outside a command, is a compile error that says so.

@@ -114,8 +114,8 @@ impl<E: From<AuditError>> FromAuditError for E {
     message = "the audit session of a command is `&mut audit_core::Audit<Catalog>`, not `&mut {Self}`",
     label = "taken as this command's audit session",
     note = "a command's session is its parameter typed `&mut Audit<..>`, or, when no \
-            parameter's type is written `Audit` (an alias), its first `&mut` parameter: add \
-            `cx: &mut audit_core::Audit<YourEvents>`, or put it before the other `&mut` parameters"
+            parameter's type is written `Audit` (an alias), its one `&mut` parameter: add \
+            `cx: &mut audit_core::Audit<YourEvents>`"
 )]
 pub trait AuditSession {
     /// The context of a command `C` running in this session.
