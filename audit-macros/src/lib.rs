@@ -201,9 +201,9 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 ///
 /// - A free function, an associated function or a method (`&self`,
 ///   `&mut self`), with generics and lifetimes if need be.
-/// - Its audit session is the parameter typed `&mut Audit<..>`; when that
-///   type is written through an alias (`&mut StaffAudit`), the one `&mut`
-///   parameter (with several, write `Audit` out: the macro does not guess).
+/// - Its audit session is the parameter typed `&mut Audit<..>`, or `&mut` an
+///   alias whose name ends in `Audit` (`&mut StaffAudit`); when none is, its
+///   one `&mut` parameter (with several, the macro asks rather than guess).
 ///   `self` never is. Inside the body the same name is the
 ///   command context, which emits events, runs SQL in the transaction
 ///   (`cx.db()`) and calls other commands (`other(cx, ..)`). `emit` on a

@@ -113,8 +113,8 @@ impl<E: From<AuditError>> FromAuditError for E {
 #[diagnostic::on_unimplemented(
     message = "the audit session of a command is `&mut audit_core::Audit<Catalog>`, not `&mut {Self}`",
     label = "taken as this command's audit session",
-    note = "a command's session is its parameter typed `&mut Audit<..>`, or, when no \
-            parameter's type is written `Audit` (an alias), its one `&mut` parameter: add \
+    note = "a command's session is its parameter typed `&mut Audit<..>` or `&mut` an alias \
+            named `..Audit`, else its one `&mut` parameter: add \
             `cx: &mut audit_core::Audit<YourEvents>`"
 )]
 pub trait AuditSession {

@@ -37,7 +37,7 @@ pub struct Audit<E: EventCatalog> {
             session (`cx: &mut Audit<..>`) and emits `{Self}` there with `cx.emit(..)`; \
             call that command here",
     note = "inside a command, events go through its session: the parameter typed \
-            `&mut Audit<..>`, or else its one `&mut` parameter"
+            `&mut Audit<..>` or an alias named `..Audit`, else its one `&mut` parameter"
 )]
 pub trait EmittedOutsideCommand {}
 

@@ -236,10 +236,10 @@ fn add_usage(errors: darling::Error) -> darling::Error {
 
 /// Checks the signature's shape; `None` when it cannot be a command.
 ///
-/// The session is the parameter whose type is written `&mut Audit<..>` (the
-/// last path segment is `Audit`; the first if several are); when none is
-/// (a type alias such as `&mut StaffAudit`), the one `&mut` parameter, and
-/// an error when there are several.
+/// The session is the parameter whose type is written `&mut Audit<..>`, or
+/// `&mut` an alias whose name ends in `Audit` (`&mut StaffAudit`; the first
+/// if several are); when none is, the one `&mut` parameter, and an error
+/// when there are several.
 /// `self` never is. The compiler then checks that the session's type is an
 /// `Audit` (`AuditSession`).
 pub fn parse_signature(sig: &Signature, diag: &mut Diagnostics) -> Option<CommandFn> {
@@ -298,9 +298,7 @@ fn find_session(sig: &Signature, diag: &mut Diagnostics) -> Option<(Ident, Type)
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let written_audit = mutable_refs
-        .iter()
-        .find(|(_, ty)| last_segment_is(ty, "Audit"));
+    let written_audit = mutable_refs.iter().find(|(_, ty)| names_an_audit(ty));
     if written_audit.is_none() && mutable_refs.len() > 1 {
         let names: Vec<String> = mutable_refs
             .iter()
@@ -309,9 +307,10 @@ fn find_session(sig: &Signature, diag: &mut Diagnostics) -> Option<(Ident, Type)
         diag.error_spanned(
             &sig.inputs,
             format!(
-                "cannot tell which parameter is the audit session: {} are all `&mut` and none \
-                 has its type written `&mut Audit<..>`. Write the session's type out \
-                 (`cx: &mut audit_core::Audit<YourEvents>`) instead of an alias",
+                "cannot tell which parameter is the audit session: {} are all `&mut` and no \
+                 type is written `Audit<..>` or an alias named `..Audit`. Write the session's \
+                 type out (`cx: &mut audit_core::Audit<YourEvents>`), or name its alias \
+                 `..Audit`",
                 names.join(", ")
             ),
         );
@@ -343,12 +342,17 @@ fn find_session(sig: &Signature, diag: &mut Diagnostics) -> Option<(Ident, Type)
     }
 }
 
-/// Whether `ty` is a path whose last segment is `name`.
-fn last_segment_is(ty: &Type, name: &str) -> bool {
+/// Whether `ty` is a path whose last segment ends in `Audit`: `Audit<E>`,
+/// or an alias named like one (`StaffAudit`).
+fn names_an_audit(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == name),
-        Type::Group(g) => last_segment_is(&g.elem, name),
-        Type::Paren(p) => last_segment_is(&p.elem, name),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().ends_with("Audit")),
+        Type::Group(g) => names_an_audit(&g.elem),
+        Type::Paren(p) => names_an_audit(&p.elem),
         _ => false,
     }
 }
@@ -552,16 +556,22 @@ mod tests {
             async fn add(buf: &mut Vec<u8>, session: &mut audit_core::Audit<E>) -> Result<(), E>
         });
         assert_eq!(command.expect(&errors).cx, "session");
-        // Through an alias, the one `&mut` parameter (`self` is not one).
+        // Through an alias named like an `Audit`, even after another `&mut`.
         let (command, errors) = signature(parse_quote! {
-            async fn add(&mut self, n: &u32, cx: &mut StaffAudit) -> Result<(), E>
+            async fn add(&mut self, n: &mut u32, cx: &mut StaffAudit) -> Result<(), E>
         });
         let command = command.expect(&errors);
         assert_eq!(command.cx, "cx");
-        assert_eq!(command.session.to_token_stream().to_string(), "StaffAudit");
+        // Through another alias, the one `&mut` parameter (`self` is not one).
+        let (command, errors) = signature(parse_quote! {
+            async fn add(&mut self, n: &u32, cx: &mut Session) -> Result<(), E>
+        });
+        let command = command.expect(&errors);
+        assert_eq!(command.cx, "cx");
+        assert_eq!(command.session.to_token_stream().to_string(), "Session");
         // Several `&mut` parameters and no `Audit` written out: ask, never guess.
         let (command, errors) = signature(parse_quote! {
-            async fn add(buf: &mut Vec<u8>, cx: &mut StaffAudit) -> Result<(), E>
+            async fn add(buf: &mut Vec<u8>, cx: &mut Session) -> Result<(), E>
         });
         assert!(command.is_none());
         assert!(

@@ -1,5 +1,5 @@
-// A session written through an alias next to another `&mut` parameter: the macro cannot
-// tell which one is the session, and says to write its type out.
+// A session written through an alias (not named `..Audit`) next to another `&mut` parameter:
+// the macro cannot tell which one is the session, and says how to write it.
 include!("../cmd_catalog.rs");
 
 type Session = audit_core::Audit<ThingEvent>;

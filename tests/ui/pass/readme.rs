@@ -80,7 +80,7 @@ fn quickstart(project: ProjectRef) -> Result<String, Failure> {
     let payload = event.payload_json()?;             // stored as JSON with version 1
     let html = event.render(&PresentContext::new())?; // "created project Apollo", HTML-escaped
     match StaffEvent::decode(code, 1, &payload) {
-        Decoded::Known(event) => { /* typed */ }
+        Decoded::Known(event) => println!("read {:?}", event.event_type()),
         Decoded::Unknown(row) => eprintln!("cannot read `{}`: {}", row.code, row.reason),
     }
 
