@@ -108,3 +108,6 @@ pub use store::{
     SCHEMA_VERSION, SchemaStatus, SealKey, SealKeyError, SealReport, StoredEvent, Tail,
     VerifyOptions, VerifyReport,
 };
+pub use store::{
+    IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
+};

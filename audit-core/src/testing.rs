@@ -19,8 +19,22 @@
 //! directory, and later runs drop the PostgreSQL databases older than two
 //! hours.
 //!
+//! [`Harness`] runs an application's commands on such a database, with
+//! its migrations, and asserts what they emitted:
+//!
+//! ```ignore
+//! let mut harness = Harness::<StaffEvent>::sqlite("add_member", schema::migrate).await;
+//! let events = harness.run(async |cx| add_member(cx, &apollo, &bob, roles).await).await?;
+//! events.assert_emitted([StaffEvent::from(ProjectMemberAdded { .. }), ..]);
+//! assert_eq!(events.rendered_with(&resolver).await, ["added bob to Apollo", ..]);
+//! ```
+//!
 //! Functions here panic, with a message saying what failed, when a test
 //! database cannot be made: they are for tests only.
+
+mod harness;
+
+pub use harness::{Emitted, Harness};
 
 use sqlx::Connection;
 

@@ -9,6 +9,7 @@ mod append;
 mod auditor;
 mod command;
 pub(crate) mod error;
+mod import;
 mod migrate;
 mod position;
 mod query;
@@ -24,7 +25,12 @@ mod transaction;
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
 pub use command::{Command, EmittedBy, MAX_PAYLOAD_BYTES};
 pub use error::{AuditError, CommitProbe};
+pub use import::{
+    IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
+};
 pub use position::Position;
+#[cfg(feature = "testing")]
+pub(crate) use query::after_id;
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, RetryPolicy, Retryable};
