@@ -22,10 +22,7 @@ pub(crate) async fn write(db: Db<'_>, actor: &Actor, rows: &[EventRow]) -> Resul
 
 /// Writes `rows`, each acting for its own actor (imported events), on the
 /// transaction's connection, in the order given.
-pub(crate) async fn write_each(
-    db: Db<'_>,
-    rows: &[(&Actor, &EventRow)],
-) -> Result<(), AuditError> {
+pub(crate) async fn write_each(db: Db<'_>, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -111,10 +108,7 @@ static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// PostgreSQL: one INSERT whatever the number of events, one array per column.
-async fn postgres(
-    conn: &mut PgConnection,
-    rows: &[(&Actor, &EventRow)],
-) -> Result<(), AuditError> {
+async fn postgres(conn: &mut PgConnection, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
     let values: Vec<_> = rows.iter().map(|(actor, row)| row.values(actor)).collect();
     // Built from the table's own names and numbered placeholders; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(POSTGRES_INSERT.as_str()));

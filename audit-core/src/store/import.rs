@@ -354,7 +354,8 @@ impl Auditor {
                 (p, row)
             })
             .collect();
-        let written: Vec<(&Actor, &EventRow)> = rows.iter().map(|(p, row)| (&p.actor, row)).collect();
+        let written: Vec<(&Actor, &EventRow)> =
+            rows.iter().map(|(p, row)| (&p.actor, row)).collect();
         append::write_each(tx.db(), &written).await?;
         let imported_keys: Vec<&str> = rows.iter().map(|(p, _)| p.key.as_str()).collect();
         let payload = serde_json::json!({
@@ -442,7 +443,12 @@ mod tests {
 
     fn add(import: &mut Import<UnitEvent>, key: &str, name: &str) -> Result<(), ImportError> {
         let at = Utc::now() - chrono::Duration::days(1);
-        import.event(key, at, Actor::system("t"), ProjectCreated { name: name.into() })
+        import.event(
+            key,
+            at,
+            Actor::system("t"),
+            ProjectCreated { name: name.into() },
+        )
     }
 
     #[test]
@@ -491,7 +497,12 @@ mod tests {
         let mut import = Import::<UnitEvent>::new("test");
         let later = Utc::now() + chrono::Duration::hours(1);
         let err = import
-            .event("k", later, Actor::system("t"), ProjectCreated { name: "x".into() })
+            .event(
+                "k",
+                later,
+                Actor::system("t"),
+                ProjectCreated { name: "x".into() },
+            )
             .unwrap_err();
         assert!(matches!(err, ImportError::FutureEvent { .. }), "{err:?}");
     }

@@ -111,7 +111,10 @@ impl<E: EventCatalog> Harness<E> {
         let mut all = Vec::new();
         for auditor in super::all(test).await {
             if let Err(e) = migrate(&auditor).await {
-                panic!("migrating the {} test database of `{test}`: {e}", super::label(&auditor));
+                panic!(
+                    "migrating the {} test database of `{test}`: {e}",
+                    super::label(&auditor)
+                );
             }
             all.push(Harness::new(auditor).await);
         }
@@ -319,7 +322,10 @@ impl<E: EventCatalog, T> Emitted<E, T> {
     /// When they differ, with a diff.
     #[track_caller]
     pub fn assert_codes<S: AsRef<str>>(&self, expected: impl IntoIterator<Item = S>) {
-        let want: Vec<String> = expected.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        let want: Vec<String> = expected
+            .into_iter()
+            .map(|s| s.as_ref().to_owned())
+            .collect();
         let got: Vec<String> = self.codes().into_iter().map(str::to_owned).collect();
         if want != got {
             panic!(
@@ -439,12 +445,7 @@ fn report(want: &[Line], got: &[Line]) -> String {
                 let show = |v: Option<&serde_json::Value>| {
                     v.map_or_else(|| "(absent)".to_owned(), |v| v.to_string())
                 };
-                let _ = writeln!(
-                    out,
-                    "    {name}: expected {}, emitted {}",
-                    show(a),
-                    show(b)
-                );
+                let _ = writeln!(out, "    {name}: expected {}, emitted {}", show(a), show(b));
             }
         }
     }
