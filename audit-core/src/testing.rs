@@ -36,8 +36,11 @@ mod harness;
 
 pub use harness::{Emitted, Harness};
 
+use std::fmt::Display;
+
 use sqlx::Connection;
 
+use crate::catalog::EventCatalog;
 use crate::on_backend;
 use crate::store::Auditor;
 
@@ -121,6 +124,51 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
     Some(auditor)
+}
+
+impl<E: EventCatalog> Harness<E> {
+    /// A harness on a new SQLite database (see [`sqlite`](fn@sqlite)) to which
+    /// `migrate` applied the application's migrations, the audit schema's
+    /// included (`my_app::schema::migrate`, or `Auditor::migrate`).
+    ///
+    /// # Panics
+    ///
+    /// When the database cannot be made or `migrate` fails.
+    pub async fn sqlite<M, Er>(test: &str, migrate: M) -> Self
+    where
+        M: AsyncFnOnce(&Auditor) -> Result<(), Er>,
+        Er: Display,
+    {
+        let auditor = sqlite(test).await;
+        if let Err(e) = migrate(&auditor).await {
+            panic!("migrating the SQLite test database of `{test}`: {e}");
+        }
+        Harness::new(auditor).await
+    }
+
+    /// One harness per available backend (see [`all`](fn@all)), each on a
+    /// new database to which `migrate` applied the application's migrations.
+    ///
+    /// # Panics
+    ///
+    /// When a database cannot be made or `migrate` fails.
+    pub async fn all<M, Er>(test: &str, migrate: M) -> Vec<Self>
+    where
+        M: AsyncFn(&Auditor) -> Result<(), Er>,
+        Er: Display,
+    {
+        let mut harnesses = Vec::new();
+        for auditor in all(test).await {
+            if let Err(e) = migrate(&auditor).await {
+                panic!(
+                    "migrating the {} test database of `{test}`: {e}",
+                    label(&auditor)
+                );
+            }
+            harnesses.push(Harness::new(auditor).await);
+        }
+        harnesses
+    }
 }
 
 /// `test` in lowercase ASCII letters, digits and underscores: safe in a

@@ -41,15 +41,11 @@ use super::auditor::Auditor;
 use super::command::checked_payload;
 use super::error::{AuditError, classify};
 use super::retry::Retryable;
-use super::table::EventRow;
+use super::table::{EventRow, IMPORT_COMMAND};
 use crate::actor::Actor;
 use crate::backend::Db;
 use crate::catalog::{Event, EventCatalog, EventType};
 use crate::reference::References;
-
-/// The command name of every imported event: `audit:import`. No
-/// `#[auditable]` command has it, so a row with it was imported.
-pub const IMPORT_COMMAND: &str = "audit:import";
 
 /// The type code of the record an import run writes in each transaction
 /// that imports something: `audit:events_imported`. Never pruned.

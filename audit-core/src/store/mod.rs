@@ -25,9 +25,7 @@ mod transaction;
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
 pub use command::{Command, EmittedBy, MAX_PAYLOAD_BYTES};
 pub use error::{AuditError, CommitProbe};
-pub use import::{
-    IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
-};
+pub use import::{IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
 pub use position::Position;
 #[cfg(feature = "testing")]
 pub(crate) use query::after_id;
@@ -37,6 +35,6 @@ pub use retry::{Attempt, RetryPolicy, Retryable};
 pub use schema::SCHEMA_VERSION;
 pub use seal::{Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport};
 pub use status::SchemaStatus;
-pub use table::EVENTS_TABLE;
+pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
 pub use tail::Tail;
 pub use transaction::{Audit, Isolation};

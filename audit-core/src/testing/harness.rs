@@ -1,7 +1,7 @@
 //! Running an application's commands in tests and asserting what they
 //! emitted: [`Harness`] and [`Emitted`].
 
-use std::fmt::{Display, Write as _};
+use std::fmt::Write as _;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
@@ -78,49 +78,6 @@ impl<E: EventCatalog> Harness<E> {
         harness
     }
 
-    /// A harness on a new SQLite database (see [`super::sqlite`]) to which
-    /// `migrate` applied the application's migrations, the audit schema's
-    /// included (`my_app::schema::migrate`, or `Auditor::migrate`).
-    ///
-    /// # Panics
-    ///
-    /// When the database cannot be made or `migrate` fails.
-    pub async fn sqlite<M, Er>(test: &str, migrate: M) -> Self
-    where
-        M: AsyncFnOnce(&Auditor) -> Result<(), Er>,
-        Er: Display,
-    {
-        let auditor = super::sqlite(test).await;
-        if let Err(e) = migrate(&auditor).await {
-            panic!("migrating the SQLite test database of `{test}`: {e}");
-        }
-        Harness::new(auditor).await
-    }
-
-    /// One harness per available backend (see [`super::all`]), each on a
-    /// new database to which `migrate` applied the application's migrations.
-    ///
-    /// # Panics
-    ///
-    /// When a database cannot be made or `migrate` fails.
-    pub async fn all<M, Er>(test: &str, migrate: M) -> Vec<Self>
-    where
-        M: AsyncFn(&Auditor) -> Result<(), Er>,
-        Er: Display,
-    {
-        let mut all = Vec::new();
-        for auditor in super::all(test).await {
-            if let Err(e) = migrate(&auditor).await {
-                panic!(
-                    "migrating the {} test database of `{test}`: {e}",
-                    super::label(&auditor)
-                );
-            }
-            all.push(Harness::new(auditor).await);
-        }
-        all
-    }
-
     /// The auditor, for set-up and reads of the application's own.
     pub fn auditor(&self) -> &Auditor {
         &self.auditor
@@ -128,7 +85,7 @@ impl<E: EventCatalog> Harness<E> {
 
     /// `"sqlite"` or `"postgres"`, for assertion messages.
     pub fn label(&self) -> &'static str {
-        super::label(&self.auditor)
+        self.auditor.backend().name()
     }
 
     /// Whom the runs act for.

@@ -6,8 +6,8 @@ use super::cursor::Cursor;
 use crate::actor::Actor;
 use crate::decode::Decoded;
 use crate::reference::References;
-use crate::store::import::IMPORT_COMMAND;
 use crate::store::position::Position;
+use crate::store::table::IMPORT_COMMAND;
 
 /// One page of events, newest first.
 #[derive(Debug, Clone)]
