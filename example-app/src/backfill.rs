@@ -1,0 +1,89 @@
+//! `backfill`: what the reference system's data migration did, as an
+//! import. Every project without a "project created" event gets exactly
+//! one, with its creator as actor and its creation time; running it again
+//! adds nothing.
+//!
+//! The events are imported ([`Auditor::import`]): they say so (command
+//! `audit:import`, and an `audit:events_imported` record of each run), and
+//! their import key, `project_created:<id>`, keeps a second run (or one
+//! running at the same time) from adding them twice, even after a prune.
+//!
+//! Projects made before their creator and time were recorded (schema
+//! version 2 of the staff area's tables) have neither: their event is
+//! credited to the system process `unknown`, at the time of the backfill
+//! (they were created no later than that).
+
+use audit_core::{Actor, Auditor, EVENTS_TABLE, Import, ImportError, ImportReport, Reference};
+use chrono::{DateTime, Utc};
+
+use crate::domain::ProjectRef;
+use crate::events::{ProjectCreated, StaffEvent, StaffEventType};
+
+/// The import's source, recorded with each run.
+pub const SOURCE: &str = "projects-backfill";
+
+/// The actor of a project whose creator was not recorded.
+pub fn unknown_creator() -> Actor {
+    Actor::system("unknown")
+}
+
+/// The import key of project `id`'s "project created" event.
+pub fn key(id: i64) -> String {
+    format!("project_created:{id}")
+}
+
+/// Why a backfill failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// Reading the projects failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The import was refused or failed; running it again is safe.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+/// A project that has no "project created" event: id, name, creator's id
+/// and username (if they still exist), creation time in microseconds.
+type Missing = (i64, String, Option<i64>, Option<String>, Option<i64>);
+
+/// Imports a "project created" event for every project that has none,
+/// acting for `actor` (who runs the backfill); returns what it did.
+pub async fn projects(auditor: &Auditor, actor: &Actor) -> Result<ImportReport, BackfillError> {
+    let sql = format!(
+        "SELECT p.id, p.name, p.created_by, u.username, p.created_at FROM projects p \
+         LEFT JOIN users u ON u.id = p.created_by \
+         WHERE NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} e WHERE e.event_type = $1 \
+         AND e.target_kind = $2 AND e.target_id = CAST(p.id AS TEXT)) ORDER BY p.id"
+    );
+    let kind = ProjectRef {
+        id: 0,
+        name: String::new(),
+    }
+    .entity_ref()
+    .kind;
+    let missing: Vec<Missing> = audit_core::on_backend!(auditor.pool(), pool => {
+        // The events table's name and our own text; the values are bound.
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(StaffEventType::ProjectCreated.code())
+            .bind(kind.as_ref())
+            .fetch_all(pool)
+            .await?
+    });
+    let now = Utc::now();
+    let mut import = Import::<StaffEvent>::new(SOURCE)
+        .reason("projects created before their creation was audited");
+    for (id, name, created_by, username, created_at) in missing {
+        let creator = match created_by {
+            Some(user) => Actor::user(user, username.unwrap_or_else(|| format!("user {user}"))),
+            None => unknown_creator(),
+        };
+        let at = created_at
+            .and_then(DateTime::from_timestamp_micros)
+            .filter(|at| *at <= now)
+            .unwrap_or(now);
+        let project = ProjectRef { id, name };
+        import.event(key(id), at, creator, ProjectCreated { project })?;
+    }
+    Ok(auditor.import(actor, &import).await?)
+}
