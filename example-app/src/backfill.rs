@@ -43,13 +43,64 @@ pub enum BackfillError {
     Import(#[from] ImportError),
 }
 
-/// A project that has no "project created" event: id, name, creator's id
-/// and username (if they still exist), creation time in microseconds.
-type Missing = (i64, String, Option<i64>, Option<String>, Option<i64>);
+/// A project that has no "project created" event, as the projects table
+/// knows it.
+#[derive(Debug)]
+struct Missing {
+    id: i64,
+    name: String,
+    /// The creator's id, if recorded.
+    created_by: Option<i64>,
+    /// The creator's username, if they still exist.
+    username: Option<String>,
+    /// When it was made, in microseconds, if recorded.
+    created_at: Option<i64>,
+}
+
+impl Missing {
+    /// Who made it: the recorded user, or [`unknown_creator`].
+    fn creator(&self) -> Actor {
+        match (self.created_by, &self.username) {
+            (Some(id), Some(username)) => Actor::user(id, username),
+            (Some(id), None) => Actor::user(id, format!("user {id}")),
+            (None, _) => unknown_creator(),
+        }
+    }
+
+    /// When it was made: the recorded time, or `now` (it was made no later).
+    fn created_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.created_at
+            .and_then(DateTime::from_timestamp_micros)
+            .filter(|at| *at <= now)
+            .unwrap_or(now)
+    }
+
+    fn project(&self) -> ProjectRef {
+        ProjectRef {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+}
 
 /// Imports a "project created" event for every project that has none,
 /// acting for `actor` (who runs the backfill); returns what it did.
 pub async fn projects(auditor: &Auditor, actor: &Actor) -> Result<ImportReport, BackfillError> {
+    let missing = without_their_event(auditor).await?;
+    let now = Utc::now();
+    let mut import = Import::<StaffEvent>::new(SOURCE).reason("made before auditing began");
+    for p in missing {
+        let key = key(p.id); // `project_created:<id>`, the same on every run
+        let event = ProjectCreated {
+            project: p.project(),
+        };
+        import.event(key, p.created_at(now), p.creator(), event)?;
+    }
+    Ok(auditor.import(actor, &import).await?)
+}
+
+/// The projects that have no "project created" event, in id order.
+async fn without_their_event(auditor: &Auditor) -> Result<Vec<Missing>, sqlx::Error> {
     let sql = format!(
         "SELECT p.id, p.name, p.created_by, u.username, p.created_at FROM projects p \
          LEFT JOIN users u ON u.id = p.created_by \
@@ -62,7 +113,7 @@ pub async fn projects(auditor: &Auditor, actor: &Actor) -> Result<ImportReport, 
     }
     .entity_ref()
     .kind;
-    let missing: Vec<Missing> = audit_core::on_backend!(auditor.pool(), pool => {
+    let rows: Vec<(i64, String, Option<i64>, Option<String>, Option<i64>)> = audit_core::on_backend!(auditor.pool(), pool => {
         // The events table's name and our own text; the values are bound.
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(StaffEventType::ProjectCreated.code())
@@ -70,20 +121,15 @@ pub async fn projects(auditor: &Auditor, actor: &Actor) -> Result<ImportReport, 
             .fetch_all(pool)
             .await?
     });
-    let now = Utc::now();
-    let mut import = Import::<StaffEvent>::new(SOURCE)
-        .reason("projects created before their creation was audited");
-    for (id, name, created_by, username, created_at) in missing {
-        let creator = match created_by {
-            Some(user) => Actor::user(user, username.unwrap_or_else(|| format!("user {user}"))),
-            None => unknown_creator(),
-        };
-        let at = created_at
-            .and_then(DateTime::from_timestamp_micros)
-            .filter(|at| *at <= now)
-            .unwrap_or(now);
-        let project = ProjectRef { id, name };
-        import.event(key(id), at, creator, ProjectCreated { project })?;
-    }
-    Ok(auditor.import(actor, &import).await?)
+    let missing = rows
+        .into_iter()
+        .map(|(id, name, created_by, username, created_at)| Missing {
+            id,
+            name,
+            created_by,
+            username,
+            created_at,
+        })
+        .collect();
+    Ok(missing)
 }

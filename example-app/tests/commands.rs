@@ -6,7 +6,7 @@ mod common;
 
 use audit_core::testing::Harness;
 use audit_core::{Actor, AuditError, EventQuery, Reference, auditable, on_backend};
-use example_app::commands::{self, CommandError, StaffAudit};
+use example_app::commands::{self, CommandError, StaffAudit, add_member};
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
@@ -585,4 +585,29 @@ async fn a_wrong_expectation_fails_with_a_diff_naming_the_field() {
              after: expected [], emitted [\"ProjectDeveloper\"]\n"
         )
     );
+}
+
+/// The README's example, line for line.
+#[tokio::test]
+async fn the_readme_example() -> Result<(), CommandError> {
+    let mut harness = Harness::<StaffEvent>::sqlite("readme", schema::migrate).await;
+    let (apollo, bob) = setup(&mut harness).await;
+    let resolver = StaffResolver::new(harness.auditor().clone());
+    let roles = Roles::new();
+    let events = harness
+        .run(async |cx| add_member(cx, &apollo, &bob, roles).await)
+        .await?;
+    events.assert_emitted([ProjectMemberAdded {
+        membership: *events.value(),
+        project: apollo.clone(),
+        user: bob.clone(),
+    }]);
+    assert_eq!(
+        events.rendered_with(&resolver).await,
+        ["added bob to Apollo"]
+    );
+    let again = harness.run(async |cx| add_member(cx, &apollo, &bob, Roles::new()).await);
+    assert!(again.await.is_err()); // bob is a member already
+    harness.new_events().await.assert_none();
+    Ok(())
 }
