@@ -277,7 +277,9 @@ impl Auditor {
     /// transaction per 1,000; each transaction that writes any records an
     /// `audit:events_imported` event with their keys (a run that imports
     /// nothing records nothing). A batch the database refuses for a
-    /// concurrent transaction is tried again, up to 5 times.
+    /// concurrent transaction, or whose connection was lost, is tried
+    /// again, up to 5 times: keys make that safe even when a lost COMMIT
+    /// had in fact committed (its events then count as skipped).
     ///
     /// Imported events are read like the others (by their own time and
     /// actor, in pages, filters and `read_after`), sit at the end of the
