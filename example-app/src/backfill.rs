@@ -99,6 +99,9 @@ pub async fn projects(auditor: &Auditor, actor: &Actor) -> Result<ImportReport, 
     Ok(auditor.import(actor, &import).await?)
 }
 
+/// A row of [`without_their_event`]'s query: [`Missing`]'s fields in order.
+type MissingRow = (i64, String, Option<i64>, Option<String>, Option<i64>);
+
 /// The projects that have no "project created" event, in id order.
 async fn without_their_event(auditor: &Auditor) -> Result<Vec<Missing>, sqlx::Error> {
     let sql = format!(
@@ -113,7 +116,7 @@ async fn without_their_event(auditor: &Auditor) -> Result<Vec<Missing>, sqlx::Er
     }
     .entity_ref()
     .kind;
-    let rows: Vec<(i64, String, Option<i64>, Option<String>, Option<i64>)> = audit_core::on_backend!(auditor.pool(), pool => {
+    let rows: Vec<MissingRow> = audit_core::on_backend!(auditor.pool(), pool => {
         // The events table's name and our own text; the values are bound.
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(StaffEventType::ProjectCreated.code())
