@@ -60,6 +60,55 @@
 //! assert_eq!(DocEvent::decode("project_created", 1, &stored), Decoded::Known(event));
 //! assert!(matches!(DocEvent::decode("project_archived", 1, "{}"), Decoded::Unknown(_)));
 //! ```
+//!
+//! # Bulk changes: one command, all or nothing
+//!
+//! A change to many items at once (several users added to a project) is a
+//! command that calls a nested command per item. They run in one
+//! transaction: the first failure fails the outer command, its transaction
+//! cannot commit, and no item is changed and no event recorded. Every event
+//! shares the outer command's id and time, and names the nested command
+//! that emitted it.
+//!
+//! ```no_run
+//! # audit_core::declare_events! {
+//! #     #[events(templates = "tests/templates")]
+//! #     pub enum DocEvent {
+//! #         #[event(code = "project_created", label = "Project created", group = "Projects")]
+//! #         ProjectCreated { name: String },
+//! #     }
+//! # }
+//! use audit_core::{Actor, Audit, AuditError, Auditor, auditable};
+//!
+//! #[auditable(emits(ProjectCreated))]
+//! async fn add_project(cx: &mut Audit<DocEvent>, name: &str) -> Result<(), AuditError> {
+//!     // ... the project's INSERT through `cx.db()`, which may fail ...
+//!     cx.emit(ProjectCreated { name: name.into() })
+//! }
+//!
+//! /// Its nested commands emit the events; it emits none of its own.
+//! #[auditable]
+//! async fn add_projects(cx: &mut Audit<DocEvent>, names: &[&str]) -> Result<(), AuditError> {
+//!     for name in names {
+//!         add_project(cx, name).await?; // the first failure fails them all
+//!     }
+//!     Ok(())
+//! }
+//!
+//! # async fn demo(auditor: Auditor) -> Result<(), AuditError> {
+//! let mut audit = auditor.begin::<DocEvent>(Actor::user(1, "alice")).await?;
+//! add_projects(&mut audit, &["Apollo", "Gemini", "Mercury"]).await?;
+//! audit.commit().await?; // all three, or (on any error above) none
+//! # Ok(()) }
+//! ```
+//!
+//! # Importing history, and testing commands
+//!
+//! [`Auditor::import`] records events of the catalog that happened before
+//! auditing began, or in another system, with their own time and actor,
+//! marked as imported and once per import key ([`Import`]). The `testing`
+//! feature's `testing::Harness` runs an application's commands on a fresh
+//! database and asserts the events they emitted.
 #![warn(missing_docs)]
 
 // Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
@@ -110,3 +159,6 @@ pub use store::{
 };
 #[doc(hidden)]
 pub use store::{AuditSession, EmittedOutsideCommand};
+pub use store::{
+    IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
+};

@@ -19,11 +19,28 @@
 //! directory, and later runs drop the PostgreSQL databases older than two
 //! hours.
 //!
+//! [`Harness`] runs an application's commands on such a database, with
+//! its migrations, and asserts what they emitted:
+//!
+//! ```ignore
+//! let mut harness = Harness::<StaffEvent>::sqlite("add_member", schema::migrate).await;
+//! let events = harness.run(async |cx| add_member(cx, &apollo, &bob, roles).await).await?;
+//! events.assert_emitted([StaffEvent::from(ProjectMemberAdded { .. }), ..]);
+//! assert_eq!(events.rendered_with(&resolver).await, ["added bob to Apollo", ..]);
+//! ```
+//!
 //! Functions here panic, with a message saying what failed, when a test
 //! database cannot be made: they are for tests only.
 
+mod harness;
+
+pub use harness::{Emitted, Harness};
+
+use std::fmt::Display;
+
 use sqlx::Connection;
 
+use crate::catalog::EventCatalog;
 use crate::on_backend;
 use crate::store::Auditor;
 
@@ -107,6 +124,51 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
     Some(auditor)
+}
+
+impl<E: EventCatalog> Harness<E> {
+    /// A harness on a new SQLite database (see [`sqlite`](fn@sqlite)) to which
+    /// `migrate` applied the application's migrations, the audit schema's
+    /// included (`my_app::schema::migrate`, or `Auditor::migrate`).
+    ///
+    /// # Panics
+    ///
+    /// When the database cannot be made or `migrate` fails.
+    pub async fn sqlite<M, Er>(test: &str, migrate: M) -> Self
+    where
+        M: AsyncFnOnce(&Auditor) -> Result<(), Er>,
+        Er: Display,
+    {
+        let auditor = sqlite(test).await;
+        if let Err(e) = migrate(&auditor).await {
+            panic!("migrating the SQLite test database of `{test}`: {e}");
+        }
+        Harness::new(auditor).await
+    }
+
+    /// One harness per available backend (see [`all`](fn@all)), each on a
+    /// new database to which `migrate` applied the application's migrations.
+    ///
+    /// # Panics
+    ///
+    /// When a database cannot be made or `migrate` fails.
+    pub async fn all<M, Er>(test: &str, migrate: M) -> Vec<Self>
+    where
+        M: AsyncFn(&Auditor) -> Result<(), Er>,
+        Er: Display,
+    {
+        let mut harnesses = Vec::new();
+        for auditor in all(test).await {
+            if let Err(e) = migrate(&auditor).await {
+                panic!(
+                    "migrating the {} test database of `{test}`: {e}",
+                    label(&auditor)
+                );
+            }
+            harnesses.push(Harness::new(auditor).await);
+        }
+        harnesses
+    }
 }
 
 /// `test` in lowercase ASCII letters, digits and underscores: safe in a

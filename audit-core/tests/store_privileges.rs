@@ -76,6 +76,17 @@ async fn an_application_role_can_append_events_and_nothing_else() {
     )
     .await
     .unwrap_or_else(|e| panic!("the application role cannot append: {e}"));
+    // And record an import key, as `Auditor::import` does.
+    as_role(
+        &mut conn,
+        &role,
+        "INSERT INTO audit_import_keys (import_key, run_id, event_type) \
+         VALUES ('k', 'r', 'note_written') ON CONFLICT (import_key) DO NOTHING \
+         RETURNING import_key",
+        false,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the application role cannot record an import key: {e}"));
 
     let attacks = [
         ("delete an event", "DELETE FROM audit_events".to_owned()),
@@ -102,6 +113,18 @@ async fn an_application_role_can_append_events_and_nothing_else() {
             "open the retention permit by row",
             "INSERT INTO audit_retention_permit (tx_id) VALUES (pg_current_xact_id()); \
              DELETE FROM audit_events"
+                .to_owned(),
+        ),
+        (
+            "forget an import key",
+            "INSERT INTO audit_import_keys VALUES ('k', 'r', 'note_written'); \
+             DELETE FROM audit_import_keys"
+                .to_owned(),
+        ),
+        (
+            "rewrite an import key",
+            "INSERT INTO audit_import_keys VALUES ('k', 'r', 'note_written'); \
+             UPDATE audit_import_keys SET import_key = 'other'"
                 .to_owned(),
         ),
         (
@@ -133,12 +156,19 @@ async fn an_application_role_can_append_events_and_nothing_else() {
     // triggers: no setting or row of its own opens the retention permit.
     testing::execute(
         &auditor,
-        &format!("GRANT UPDATE, DELETE, TRUNCATE ON audit_events TO {role}"),
+        &format!("GRANT UPDATE, DELETE, TRUNCATE ON audit_events, audit_import_keys TO {role}"),
     )
     .await
     .unwrap();
     for (attack, sql) in attacks.iter().filter(|(a, _)| {
-        ["delete an event", "rewrite an event", "truncate the log"].contains(a)
+        [
+            "delete an event",
+            "rewrite an event",
+            "truncate the log",
+            "forget an import key",
+            "rewrite an import key",
+        ]
+        .contains(a)
             || a.starts_with("open the retention permit by setting")
             || a.starts_with("get rid of")
     }) {

@@ -1,11 +1,14 @@
-//! A database made by the previous release (schema version 1, in
-//! `tests/fixtures`) upgrades cleanly: a start sees it is outdated, `migrate`
-//! brings it to this version once, and its events read as before.
+//! Databases made by earlier releases (schema versions 1 and 3, in
+//! `tests/fixtures`) upgrade cleanly: a start sees they are outdated,
+//! `migrate` brings them to this version once, and their events read (and
+//! their seals verify) as before.
 
 mod support;
 
-use audit_core::{Actor, AuditError, SCHEMA_VERSION, SchemaStatus, testing};
-use support::log;
+use audit_core::{
+    Actor, AuditError, Import, ImportError, SCHEMA_VERSION, SchemaStatus, VerifyOptions, testing,
+};
+use support::{WidgetCreated, WidgetRef, log};
 
 #[tokio::test]
 async fn a_version_1_database_upgrades_and_keeps_its_events() {
@@ -62,5 +65,70 @@ async fn a_version_1_database_upgrades_and_keeps_its_events() {
             .unwrap_err();
             assert!(refused.to_string().contains("append-only"), "{refused}");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
+    for auditor in testing::all("upgrade_v3").await {
+        let label = testing::label(&auditor);
+        let fixture = match label {
+            "sqlite" => include_str!("fixtures/v3_sqlite.sql"),
+            _ => include_str!("fixtures/v3_postgres.sql"),
+        };
+        testing::execute(&auditor, fixture).await.unwrap();
+        testing::execute(&auditor, support::WIDGETS_TABLE)
+            .await
+            .unwrap();
+        let old = log(&auditor).await;
+        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Outdated { found: 3 },
+            "{label}"
+        );
+
+        // Before the upgrade, an import names what is missing.
+        let mut import = Import::new("t");
+        import
+            .event(
+                "widget:9",
+                "2020-01-01T00:00:00Z".parse().unwrap(),
+                Actor::system("legacy"),
+                WidgetCreated {
+                    widget: WidgetRef(9),
+                    name: "old".into(),
+                },
+            )
+            .unwrap();
+        match auditor.import(&Actor::system("t"), &import).await {
+            Err(ImportError::Store(AuditError::SchemaMissing { missing })) => {
+                assert_eq!(missing, "table `audit_import_keys`", "{label}")
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+
+        auditor.migrate().await.unwrap();
+        auditor.migrate().await.unwrap();
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Current,
+            "{label}"
+        );
+        assert_eq!(
+            testing::scalar(&auditor, "SELECT COUNT(*) FROM audit_schema").await,
+            SCHEMA_VERSION,
+            "{label}: each version recorded once"
+        );
+        assert_eq!(log(&auditor).await, old, "{label}");
+        // The seal the old release made still verifies: the sealed encoding
+        // did not change.
+        let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+        assert!(report.is_intact(), "{label}: {:?}", report.divergences);
+        assert_eq!((report.seals, report.events), (1, 2), "{label}");
+
+        let report = auditor.import(&Actor::system("t"), &import).await.unwrap();
+        assert_eq!(report.imported, 1, "{label}");
+        assert!(log(&auditor).await[1].is_imported(), "{label}");
     }
 }

@@ -1,7 +1,7 @@
 //! The staff area's commands: every change to users, projects and
 //! memberships goes through one of these, with its audit events.
 
-use audit_core::{Audit, AuditError, WriteAccess, auditable};
+use audit_core::{Actor, Audit, AuditError, WriteAccess, auditable};
 
 use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
@@ -29,6 +29,14 @@ pub enum CommandError {
     /// The user is not a member of the project.
     #[error("{user} is not a member of {project}")]
     NotAMember {
+        /// The user's name.
+        user: String,
+        /// The project's name.
+        project: String,
+    },
+    /// The user is a member of the project already.
+    #[error("{user} is already a member of {project}")]
+    AlreadyAMember {
         /// The user's name.
         user: String,
         /// The project's name.
@@ -80,17 +88,20 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
     Ok(user)
 }
 
-/// Creates a project.
+/// Creates a project, recording who created it (a user actor) and when.
 #[auditable(emits(ProjectCreated))]
 pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<ProjectRef> {
-    let id = Project::insert(
-        cx,
-        &Project {
-            id: 0,
-            name: name.to_owned(),
-        },
-    )
-    .await?;
+    let created_by = match cx.actor() {
+        Actor::User { id, .. } => id.parse().ok(),
+        Actor::System { .. } => None,
+    };
+    let row = Project {
+        id: 0,
+        name: name.to_owned(),
+        created_by,
+        created_at: Some(chrono::Utc::now().timestamp_micros()),
+    };
+    let id = Project::insert(cx, &row).await?;
     let project = ProjectRef {
         id,
         name: name.to_owned(),
@@ -110,6 +121,19 @@ pub async fn add_member(
     user: &UserRef,
     roles: Roles,
 ) -> CommandResult<MembershipId> {
+    let existing: Option<i64> = audit_core::on_backend!(cx.db(), conn => {
+        sqlx::query_scalar("SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2")
+            .bind(project.id)
+            .bind(user.id)
+            .fetch_optional(conn)
+            .await?
+    });
+    if existing.is_some() {
+        return Err(CommandError::AlreadyAMember {
+            user: user.username.clone(),
+            project: project.name.clone(),
+        });
+    }
     let row = Membership {
         id: 0,
         project_id: project.id,
@@ -134,12 +158,32 @@ pub async fn add_member(
     Ok(membership)
 }
 
+/// Adds every one of `users` to `project` with `roles`, all or nothing:
+/// one nested [`add_member`] per user, in one transaction, so a failure
+/// on any of them (one is a member already, say) leaves none added and no
+/// event. Every event shares this command's id and time.
+///
+/// It emits no event of its own: its nested commands do.
+#[auditable]
+pub async fn add_members(
+    cx: &mut StaffAudit,
+    project: &ProjectRef,
+    users: &[UserRef],
+    roles: Roles,
+) -> CommandResult<Vec<MembershipId>> {
+    let mut added = Vec::with_capacity(users.len());
+    for user in users {
+        added.push(add_member(cx, project, user, roles.clone()).await?);
+    }
+    Ok(added)
+}
+
 /// The membership of `user` in `project`.
 async fn find_membership(
     cx: &mut (dyn WriteAccess<Membership> + Send),
     project: &ProjectRef,
     user: &UserRef,
-) -> Result<Membership, CommandError> {
+) -> CommandResult<Membership> {
     let id: Option<i64> = audit_core::on_backend!(cx.write_db(), conn => {
         sqlx::query_scalar("SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2")
             .bind(project.id)

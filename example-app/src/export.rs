@@ -36,7 +36,9 @@ pub const BATCH: u32 = 500;
 /// 3339 to the microsecond, `event_type`, `payload_version`, `actor` with
 /// `kind`, `id` and `name`, `target`, `parent` and `subject` each with
 /// `kind` and `id` or `null`, `command_name`, `command_id`, `payload` as
-/// JSON) and `text`, the event rendered as the `log` command shows it.
+/// JSON), `imported` (whether it was imported rather than emitted by a
+/// command: its `command_name` is `audit:import`) and `text`, the event
+/// rendered as the `log` command shows it.
 /// An event this program cannot read keeps its stored code, version and
 /// payload, and its text is the generic line.
 pub fn line(entry: &Entry) -> serde_json::Value {
@@ -54,6 +56,7 @@ pub fn line(entry: &Entry) -> serde_json::Value {
         "subject": logs::entity_json(&stored.references.subject),
         "command_name": stored.command_name,
         "command_id": stored.command_id,
+        "imported": stored.is_imported(),
         "payload": logs::payload_json(stored),
         "text": entry.text(),
     })

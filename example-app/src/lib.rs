@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod backfill;
 pub mod commands;
 pub mod crash;
 pub mod demo;

@@ -143,6 +143,7 @@ impl Entry {
             "occurred_at": stored.occurred_at.to_rfc3339(),
             "command": stored.command_name,
             "command_id": stored.command_id,
+            "imported": stored.is_imported(),
             "target": entity_json(&stored.references.target),
             "parent": entity_json(&stored.references.parent),
             "subject": entity_json(&stored.references.subject),

@@ -22,7 +22,7 @@ use example_app::events::{StaffEvent, StaffEventType};
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::web::{self, AppState, WebConfig};
-use example_app::{demo, directory, sealing};
+use example_app::{backfill, demo, directory, sealing};
 
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
@@ -122,12 +122,12 @@ enum AppCmd {
     },
     /// Create a project.
     AddProject { name: String },
-    /// Add a user to a project.
+    /// Add users to a project, all or nothing: `--user` once per user.
     AddMember {
         #[arg(long)]
         project: String,
-        #[arg(long)]
-        user: String,
+        #[arg(long = "user", required = true)]
+        users: Vec<String>,
         #[arg(long = "role")]
         roles: Vec<Role>,
     },
@@ -159,6 +159,10 @@ enum AppCmd {
         #[arg(long)]
         user: String,
     },
+    /// Give every project without a "project created" event one, with its
+    /// creator and creation time, as imported events; a second run adds
+    /// nothing.
+    Backfill,
     /// Seal the stable events not yet sealed (a hash chain, signed with the
     /// key of `--key-file` or AUDIT_SEAL_KEY if given), and keep the head.
     Seal {
@@ -254,6 +258,8 @@ enum CliError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Backfill(#[from] backfill::BackfillError),
     #[error("cannot read the password from standard input: {0}")]
     Stdin(std::io::Error),
     #[error(transparent)]
@@ -435,23 +441,35 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         AppCmd::AddMember {
             project,
-            user,
+            users,
             roles,
         } => {
-            let membership = find_membership(&auditor, &project, &user).await?;
+            let project = find_project(&auditor, &project).await?;
+            let mut found = Vec::with_capacity(users.len());
+            for user in &users {
+                found.push(find_user(&auditor, user).await?);
+            }
             let roles: Roles = roles.into_iter().collect();
             record(
                 &auditor,
                 actor,
-                (membership, roles),
-                |audit, ((project, user), roles)| {
+                (project, found, roles),
+                |audit, (project, users, roles)| {
                     Box::pin(async move {
-                        commands::add_member(audit, &project, &user, roles).await?;
+                        commands::add_members(audit, &project, &users, roles).await?;
                         Ok(())
                     })
                 },
             )
             .await
+        }
+        AppCmd::Backfill => {
+            let report = backfill::projects(&auditor, &actor).await?;
+            println!(
+                "backfill: {} \"project created\" event(s) imported, {} imported before",
+                report.imported, report.skipped
+            );
+            Ok(())
         }
         AppCmd::UpdateMemberRoles {
             project,
@@ -740,12 +758,18 @@ async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result
         if json {
             println!("{}", entry.to_json());
         } else {
+            // An imported event says so where a command's name would be.
+            let command = if entry.stored.is_imported() {
+                "(imported)"
+            } else {
+                entry.stored.command_name.as_str()
+            };
             println!(
                 "  #{:<4} {}  {:<28} {:<20} {}",
                 entry.stored.id,
                 entry.occurred_at().format("%Y-%m-%d %H:%M:%S"),
                 entry.stored.actor.to_string(),
-                entry.stored.command_name,
+                command,
                 entry.text()
             );
         }

@@ -28,6 +28,12 @@ pub struct Project {
     pub id: i64,
     /// Unique name.
     pub name: String,
+    /// The user who created it; `None` for a system process, or a project
+    /// made before this was recorded.
+    pub created_by: Option<i64>,
+    /// When it was created, in microseconds since the Unix epoch (UTC);
+    /// `None` for a project made before this was recorded.
+    pub created_at: Option<i64>,
 }
 
 /// A user's membership of a project, with its roles.

@@ -4,7 +4,26 @@ use audit_core::{AuditError, Auditor, Backend, Model, SCHEMA_VERSION, SchemaStat
 
 use crate::models::{Membership, User};
 
-const SQLITE: &str = "
+/// The table that records which of [`MIGRATIONS`] a database has.
+pub const VERSIONS_TABLE: &str = "staff_schema";
+
+/// The staff area's schema version this program creates and expects.
+pub const STAFF_SCHEMA_VERSION: i64 = 2;
+
+/// One version of the staff area's tables: its SQL on each backend.
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Every version, in order, each applied once (`staff_schema` records
+/// them). A database made before versions were recorded has version 1's
+/// tables, which `CREATE TABLE IF NOT EXISTS` leaves as they are.
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        sqlite: "
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     username TEXT NOT NULL UNIQUE,
@@ -22,9 +41,8 @@ CREATE TABLE IF NOT EXISTS memberships (
     roles TEXT NOT NULL DEFAULT '[]',
     UNIQUE (project_id, user_id)
 );
-";
-
-const POSTGRES: &str = "
+",
+        postgres: "
 CREATE TABLE IF NOT EXISTS users (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -42,7 +60,29 @@ CREATE TABLE IF NOT EXISTS memberships (
     roles TEXT NOT NULL DEFAULT '[]',
     UNIQUE (project_id, user_id)
 );
-";
+",
+    },
+    // Who created each project (the acting user's id, as the log stores
+    // actors: no foreign key, a user may go) and when (microseconds since
+    // the Unix epoch, UTC), for `backfill`. Projects made before this
+    // version have neither (NULL): nobody recorded them.
+    Migration {
+        version: 2,
+        sqlite: "
+ALTER TABLE projects ADD COLUMN created_by INTEGER;
+ALTER TABLE projects ADD COLUMN created_at INTEGER;
+",
+        postgres: "
+ALTER TABLE projects ADD COLUMN created_by BIGINT,
+    ADD COLUMN created_at BIGINT;
+",
+    },
+];
+
+/// The advisory lock under which the staff area migrates on PostgreSQL,
+/// so that concurrent starts apply each version once. (SQLite's write
+/// lock does the same there.)
+const MIGRATION_LOCK: i64 = 7_171_717_171;
 
 /// What a start does with the database: a new one gets its schema; one at
 /// this program's version goes on without any DDL or lock; anything else is
@@ -50,7 +90,11 @@ CREATE TABLE IF NOT EXISTS memberships (
 /// for a damaged one).
 pub async fn open(auditor: &Auditor) -> Result<(), StartError> {
     match auditor.schema_status().await? {
-        SchemaStatus::Current => Ok(()),
+        SchemaStatus::Current => match staff_version(auditor).await? {
+            STAFF_SCHEMA_VERSION => Ok(()),
+            found if found > STAFF_SCHEMA_VERSION => Err(StartError::StaffTooNew { found }),
+            found => Err(StartError::StaffOutdated { found }),
+        },
         SchemaStatus::Absent => {
             // A new database has none of the staff area's tables either; one
             // that has them lost its whole audit schema, log included.
@@ -109,6 +153,24 @@ pub enum StartError {
         /// The application tables found.
         tables: Vec<String>,
     },
+    /// The staff area's tables are older than this program's.
+    #[error(
+        "the staff area's tables are at version {found}, older than this program's \
+         ({STAFF_SCHEMA_VERSION}): run `example-app migrate` to upgrade them"
+    )]
+    StaffOutdated {
+        /// The database's version (0: made before versions were recorded).
+        found: i64,
+    },
+    /// The staff area's tables are newer than this program's.
+    #[error(
+        "the staff area's tables are at version {found}, newer than this program's \
+         ({STAFF_SCHEMA_VERSION}): run a newer release"
+    )]
+    StaffTooNew {
+        /// The database's version.
+        found: i64,
+    },
     /// A state this program does not know how to handle.
     #[error("the database's audit schema is in a state this program does not handle: {0}")]
     Unknown(String),
@@ -118,20 +180,57 @@ pub enum StartError {
 }
 
 /// Creates or upgrades the audit schema and the staff area's tables
-/// (idempotent), and protects the immutable ones (on PostgreSQL, raw writes
-/// without an audit event are refused). Run by `example-app migrate`, and
-/// by the first start on a new database.
+/// (idempotent: each staff version once, under a lock), and protects the
+/// immutable ones (on PostgreSQL, raw writes without an audit event are
+/// refused). Run by `example-app migrate`, and by the first start on a new
+/// database.
 pub async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
     auditor.migrate().await?;
-    let ddl = match auditor.backend() {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
     on_backend!(auditor.pool(), pool => {
-        sqlx::raw_sql(ddl).execute(pool).await?;
+        let begin = match auditor.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        let mut tx = pool.begin_with(begin).await?;
+        if auditor.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::raw_sql(CREATE_VERSIONS).execute(&mut *tx).await?;
+        let found: Option<i64> = sqlx::query_scalar(SELECT_VERSION).fetch_one(&mut *tx).await?;
+        for migration in MIGRATIONS.iter().filter(|m| m.version > found.unwrap_or(0)) {
+            let ddl = match auditor.backend() {
+                Backend::Sqlite => migration.sqlite,
+                Backend::Postgres => migration.postgres,
+            };
+            sqlx::raw_sql(ddl).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO staff_schema (version) VALUES ($1)")
+                .bind(migration.version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
     });
     for table in [User::TABLE, Membership::TABLE] {
         auditor.protect_immutable_table(table).await?;
     }
     Ok(())
+}
+
+const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS staff_schema (version BIGINT NOT NULL)";
+const SELECT_VERSION: &str = "SELECT MAX(version) FROM staff_schema";
+
+/// The staff area's schema version in the database: 0 when none is
+/// recorded (tables made before versions were, or none at all). Only reads.
+pub async fn staff_version(auditor: &Auditor) -> Result<i64, AuditError> {
+    let tables = auditor.unclassified_tables(&[]).await?;
+    if !tables.iter().any(|t| t == VERSIONS_TABLE) {
+        return Ok(0);
+    }
+    let found: Option<i64> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar(SELECT_VERSION).fetch_one(pool).await?
+    });
+    Ok(found.unwrap_or(0))
 }

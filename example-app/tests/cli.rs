@@ -217,3 +217,68 @@ fn set_password_reads_standard_input_and_records_no_hash() {
         "error: the password is empty"
     );
 }
+
+#[test]
+fn add_member_takes_several_users_all_or_nothing() {
+    let db = database();
+    for args in [
+        vec!["add-project", "Apollo"],
+        vec!["add-user", "bob"],
+        vec!["add-user", "carol"],
+        vec!["add-user", "dave"],
+        vec!["add-member", "--project", "Apollo", "--user", "dave"],
+    ] {
+        assert!(run(&db, &args).status.success(), "{args:?}");
+    }
+    // dave, the third, is a member already: neither bob nor carol is added.
+    let refused = run(
+        &db,
+        &[
+            "add-member",
+            "--project",
+            "Apollo",
+            "--user",
+            "bob",
+            "--user",
+            "carol",
+            "--user",
+            "dave",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        "error: dave is already a member of Apollo"
+    );
+    let texts = |db: &str| -> Vec<String> {
+        json_lines(&run(db, &["log", "--project", "Apollo", "--json"]))
+            .iter()
+            .map(|l| l["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        texts(&db),
+        ["added dave to Apollo", "created project Apollo"]
+    );
+    let added = run(
+        &db,
+        &[
+            "add-member",
+            "--project",
+            "Apollo",
+            "--user",
+            "bob",
+            "--user",
+            "carol",
+            "--role",
+            "ProjectDeveloper",
+        ],
+    );
+    assert_eq!(
+        stdout(&added),
+        "done: 4 audit event(s) recorded\n",
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(texts(&db).len(), 6);
+}

@@ -1,14 +1,19 @@
-//! The reference behaviour of the staff area's commands, on every backend.
+//! The reference behaviour of the staff area's commands, on every backend,
+//! through `audit_core::testing::Harness`: each test runs commands and
+//! asserts the events they emitted, in order, and what they render to.
 
 mod common;
 
-use audit_core::{
-    Actor, AuditError, Auditor, Decoded, EntityRef, EventQuery, Reference, StoredEvent, auditable,
-    on_backend,
+use audit_core::testing::Harness;
+use audit_core::{Actor, AuditError, EventQuery, Reference, auditable, on_backend};
+use example_app::commands::{self, CommandError, StaffAudit, add_member};
+use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
+use example_app::events::{
+    ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
+    StaffEvent, StaffEventType, UserCreated, UserUpdatedRoles,
 };
-use example_app::commands::{self, CommandError, StaffAudit};
-use example_app::domain::{ProjectRef, Role, Roles, UserRef};
-use example_app::events::{ProjectCreated, StaffEvent, StaffEventType};
+use example_app::present::StaffResolver;
+use example_app::schema;
 
 fn roles(list: &[Role]) -> Roles {
     list.iter().copied().collect()
@@ -18,156 +23,294 @@ fn alice() -> Actor {
     Actor::user(1, "alice")
 }
 
-async fn setup(auditor: &Auditor) -> (ProjectRef, UserRef) {
-    let mut audit = auditor
-        .begin::<StaffEvent>(Actor::system("setup"))
-        .await
-        .unwrap();
-    let project = commands::add_project(&mut audit, "Apollo").await.unwrap();
-    let bob = commands::add_user(&mut audit, "bob", Roles::new())
-        .await
-        .unwrap();
-    audit.commit().await.unwrap();
-    (project, bob)
+/// A harness per backend, on the staff area's schema.
+async fn harnesses(test: &str) -> Vec<Harness<StaffEvent>> {
+    Harness::all(test, schema::migrate).await
 }
 
-async fn project_log(auditor: &Auditor, project: &ProjectRef) -> Vec<StoredEvent<StaffEvent>> {
-    let page = auditor
-        .query::<StaffEvent>(&EventQuery::new().parent(project.entity_ref()).limit(100))
+/// Project Apollo and user bob, made by a system process; later runs act
+/// for alice.
+async fn setup(h: &mut Harness<StaffEvent>) -> (ProjectRef, UserRef) {
+    h.act_as(Actor::system("setup"));
+    let made = h
+        .run(async |cx| {
+            let project = commands::add_project(cx, "Apollo").await?;
+            let bob = commands::add_user(cx, "bob", Roles::new()).await?;
+            Ok::<_, CommandError>((project, bob))
+        })
         .await
         .unwrap();
-    page.events
+    h.act_as(alice());
+    made.into_value()
 }
 
-fn code(event: &StoredEvent<StaffEvent>) -> &str {
-    event.event.code()
+/// The events as the staff area's pages show them.
+fn resolver(h: &Harness<StaffEvent>) -> StaffResolver {
+    StaffResolver::new(h.auditor().clone())
+}
+
+fn added(membership: MembershipId, project: &ProjectRef, user: &UserRef) -> StaffEvent {
+    ProjectMemberAdded {
+        membership,
+        project: project.clone(),
+        user: user.clone(),
+    }
+    .into()
+}
+
+fn roles_changed(
+    membership: MembershipId,
+    project: &ProjectRef,
+    user: &UserRef,
+    before: Roles,
+    after: Roles,
+) -> StaffEvent {
+    ProjectMemberUpdatedRoles {
+        membership,
+        project: project.clone(),
+        user: user.clone(),
+        before,
+        after,
+    }
+    .into()
+}
+
+#[tokio::test]
+async fn creating_a_project_and_a_user_emits_their_events() {
+    for mut h in harnesses("add_project").await {
+        h.act_as(alice());
+        let events = h
+            .run(async |cx| {
+                let project = commands::add_project(cx, "Apollo").await?;
+                let bob = commands::add_user(cx, "bob", roles(&[Role::OutputChecker])).await?;
+                Ok::<_, CommandError>((project, bob))
+            })
+            .await
+            .unwrap();
+        let (project, bob) = events.value().clone();
+        events.assert_emitted([
+            StaffEvent::from(ProjectCreated {
+                project: project.clone(),
+            }),
+            StaffEvent::from(UserCreated {
+                user: bob.clone(),
+                roles: roles(&[Role::OutputChecker]),
+            }),
+        ]);
+        assert_eq!(
+            events.rendered_with(&resolver(&h)).await,
+            [
+                "created project Apollo",
+                "created user bob with global roles Output checker"
+            ],
+            "{}",
+            h.label()
+        );
+        assert_ne!(events[0].command_id, events[1].command_id, "two commands");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.actor == alice() && !e.is_imported())
+        );
+    }
 }
 
 #[tokio::test]
 async fn adding_a_member_with_roles_writes_two_events_of_one_command() {
-    for auditor in common::auditors("add_member").await {
-        let (project, bob) = setup(&auditor).await;
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, roles(&[Role::ProjectDeveloper]))
+    for mut h in harnesses("add_member").await {
+        let (apollo, bob) = setup(&mut h).await;
+        let dev = roles(&[Role::ProjectDeveloper]);
+        let events = h
+            .run(async |cx| commands::add_member(cx, &apollo, &bob, dev.clone()).await)
             .await
             .unwrap();
-        audit.commit().await.unwrap();
-
-        let log = project_log(&auditor, &project).await;
-        let codes: Vec<&str> = log.iter().map(code).collect();
+        let membership = *events.value();
+        events.assert_emitted([
+            added(membership, &apollo, &bob),
+            roles_changed(membership, &apollo, &bob, Roles::new(), dev.clone()),
+        ]);
         assert_eq!(
-            codes,
+            events.rendered_with(&resolver(&h)).await,
             [
-                "project_member_updated_roles",
-                "project_member_added",
-                "project_created"
+                "added bob to Apollo",
+                "changed bob's roles in Apollo from none to Project developer"
             ],
             "{}",
-            common::label(&auditor)
+            h.label()
         );
-        let (roles_event, added) = (&log[0], &log[1]);
-        assert_eq!(roles_event.command_id, added.command_id);
-        assert_eq!(roles_event.occurred_at, added.occurred_at);
-        assert_eq!(added.command_name, "add_member");
-        assert_eq!(added.actor, alice());
-        assert_eq!(
-            added.references.subject,
-            Some(EntityRef::new("user", bob.id.to_string()))
-        );
-        assert_ne!(log[2].command_id, added.command_id, "a separate command");
-        assert_eq!(log[2].actor, Actor::system("setup"));
-        match &roles_event.event {
-            Decoded::Known(StaffEvent::ProjectMemberUpdatedRoles(e)) => {
-                assert_eq!(e.before, Roles::new());
-                assert_eq!(e.after, roles(&[Role::ProjectDeveloper]));
-            }
-            other => panic!("{other:?}"),
+        // Without lookups, a template shows what its payload holds.
+        assert_eq!(events.rendered()[0], "added bob to a project");
+        assert_eq!(events[0].references.subject, Some(bob.entity_ref()));
+        assert_eq!(events[0].references.target, Some(membership.entity_ref()));
+        for event in events.iter() {
+            assert_eq!(event.command_name, "add_member");
+            assert_eq!(event.command_id, events[0].command_id);
+            assert_eq!(event.occurred_at, events[0].occurred_at);
+            assert_eq!(event.actor, alice());
         }
     }
 }
 
 #[tokio::test]
 async fn updating_roles_to_the_same_roles_still_writes_an_event() {
-    for auditor in common::auditors("same_roles").await {
-        let (project, bob) = setup(&auditor).await;
+    for mut h in harnesses("same_roles").await {
+        let (apollo, bob) = setup(&mut h).await;
         let dev = roles(&[Role::ProjectDeveloper]);
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, dev.clone())
+        let membership = h
+            .run(async |cx| commands::add_member(cx, &apollo, &bob, dev.clone()).await)
+            .await
+            .unwrap()
+            .into_value();
+        let events = h
+            .run(async |cx| commands::update_member_roles(cx, &apollo, &bob, dev.clone()).await)
             .await
             .unwrap();
-        commands::update_member_roles(&mut audit, &project, &bob, dev.clone())
-            .await
-            .unwrap();
-        audit.commit().await.unwrap();
-
-        let log = project_log(&auditor, &project).await;
-        assert_eq!(code(&log[0]), "project_member_updated_roles");
-        assert_eq!(log[0].command_name, "update_member_roles");
-        match &log[0].event {
-            Decoded::Known(StaffEvent::ProjectMemberUpdatedRoles(e)) => {
-                assert_eq!((&e.before, &e.after), (&dev, &dev))
-            }
-            other => panic!("{other:?}"),
-        }
+        events.assert_emitted([roles_changed(
+            membership,
+            &apollo,
+            &bob,
+            dev.clone(),
+            dev.clone(),
+        )]);
+        assert_eq!(events[0].command_name, "update_member_roles");
     }
 }
 
 #[tokio::test]
 async fn removing_a_member_clears_roles_then_removes_and_keeps_both_events() {
-    for auditor in common::auditors("remove_member").await {
-        let (project, bob) = setup(&auditor).await;
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::add_member(
-            &mut audit,
-            &project,
-            &bob,
-            roles(&[Role::ProjectCollaborator]),
-        )
-        .await
-        .unwrap();
-        audit.commit().await.unwrap();
-
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        commands::remove_member(&mut audit, &project, &bob)
+    for mut h in harnesses("remove_member").await {
+        let (apollo, bob) = setup(&mut h).await;
+        let collaborator = roles(&[Role::ProjectCollaborator]);
+        let membership = h
+            .run(async |cx| commands::add_member(cx, &apollo, &bob, collaborator.clone()).await)
+            .await
+            .unwrap()
+            .into_value();
+        let events = h
+            .run(async |cx| commands::remove_member(cx, &apollo, &bob).await)
             .await
             .unwrap();
-        audit.commit().await.unwrap();
-
+        events.assert_emitted([
+            roles_changed(membership, &apollo, &bob, collaborator, Roles::new()),
+            ProjectMemberRemoved {
+                membership,
+                project: apollo.clone(),
+                user: bob.clone(),
+            }
+            .into(),
+        ]);
         assert_eq!(
-            common::scalar(&auditor, "SELECT COUNT(*) FROM memberships").await,
-            0
+            events.rendered_with(&resolver(&h)).await[1],
+            "removed bob from Apollo"
         );
-        let log = project_log(&auditor, &project).await;
-        let codes: Vec<&str> = log.iter().take(2).map(code).collect();
-        assert_eq!(
-            codes,
-            ["project_member_removed", "project_member_updated_roles"]
-        );
-        let (removed, cleared) = (&log[0], &log[1]);
-        assert!(removed.id > cleared.id, "cleared first, then removed");
+        let (cleared, removed) = (&events[0], &events[1]);
+        assert_eq!(cleared.command_name, "update_member_roles", "nested");
         assert_eq!(removed.command_name, "remove_member");
-        assert_eq!(
-            cleared.command_name, "update_member_roles",
-            "the nested command"
-        );
         assert_eq!(removed.command_id, cleared.command_id);
         assert_eq!(removed.occurred_at, cleared.occurred_at);
-        match &cleared.event {
-            Decoded::Known(StaffEvent::ProjectMemberUpdatedRoles(e)) => assert!(e.after.is_empty()),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            common::scalar(h.auditor(), "SELECT COUNT(*) FROM memberships").await,
+            0
+        );
+    }
+}
+
+#[tokio::test]
+async fn adding_several_members_is_one_command() {
+    for mut h in harnesses("add_members").await {
+        let (apollo, bob) = setup(&mut h).await;
+        let users = h
+            .run(async |cx| {
+                let carol = commands::add_user(cx, "carol", Roles::new()).await?;
+                let dave = commands::add_user(cx, "dave", Roles::new()).await?;
+                Ok::<_, CommandError>(vec![bob.clone(), carol, dave])
+            })
+            .await
+            .unwrap()
+            .into_value();
+        let events = h
+            .run(async |cx| commands::add_members(cx, &apollo, &users, Roles::new()).await)
+            .await
+            .unwrap();
+        let memberships = events.value().clone();
+        events.assert_emitted(
+            memberships
+                .iter()
+                .zip(&users)
+                .map(|(m, user)| added(*m, &apollo, user)),
+        );
+        assert_eq!(
+            events.rendered_with(&resolver(&h)).await,
+            [
+                "added bob to Apollo",
+                "added carol to Apollo",
+                "added dave to Apollo"
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.command_id == events[0].command_id && e.command_name == "add_member"),
+            "{}: one outer command, its nested commands named",
+            h.label()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failure_on_the_third_user_leaves_none_added_and_no_events() {
+    for mut h in harnesses("add_members_fails").await {
+        let label = h.label();
+        let (apollo, bob) = setup(&mut h).await;
+        let (carol, dave) = h
+            .run(async |cx| {
+                let carol = commands::add_user(cx, "carol", Roles::new()).await?;
+                let dave = commands::add_user(cx, "dave", Roles::new()).await?;
+                commands::add_member(cx, &apollo, &dave, Roles::new()).await?;
+                Ok::<_, CommandError>((carol, dave))
+            })
+            .await
+            .unwrap()
+            .into_value();
+        let before = common::scalar(h.auditor(), "SELECT COUNT(*) FROM memberships").await;
+
+        // dave, the third, is a member already.
+        let dev = roles(&[Role::ProjectDeveloper]);
+        let err = h
+            .run(async |cx| {
+                commands::add_members(
+                    cx,
+                    &apollo,
+                    &[bob.clone(), carol.clone(), dave.clone()],
+                    dev,
+                )
+                .await
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dave is already a member of Apollo",
+            "{label}"
+        );
+        assert_eq!(
+            common::scalar(h.auditor(), "SELECT COUNT(*) FROM memberships").await,
+            before,
+            "{label}: bob and carol were not added"
+        );
+        h.new_events().await.assert_none();
     }
 }
 
 #[tokio::test]
 async fn an_outer_rollback_leaves_nothing() {
-    for auditor in common::auditors("rollback").await {
-        let (project, bob) = setup(&auditor).await;
-        let before = common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events").await;
+    for mut h in harnesses("rollback").await {
+        let (apollo, bob) = setup(&mut h).await;
+        let auditor = h.auditor().clone();
 
         let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
         commands::add_project(&mut audit, "Gemini").await.unwrap();
-        commands::add_member(&mut audit, &project, &bob, Roles::new())
+        commands::add_member(&mut audit, &apollo, &bob, Roles::new())
             .await
             .unwrap();
         audit.rollback().await.unwrap();
@@ -176,10 +319,7 @@ async fn an_outer_rollback_leaves_nothing() {
         commands::add_project(&mut audit, "Mercury").await.unwrap();
         drop(audit);
 
-        assert_eq!(
-            common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events").await,
-            before
-        );
+        h.new_events().await.assert_none();
         assert_eq!(
             common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
             1
@@ -228,25 +368,27 @@ async fn forgets_its_event(cx: &mut StaffAudit, name: &str) -> Result<(), Comman
 
 #[tokio::test]
 async fn a_failure_after_an_emit_leaves_nothing() {
-    for auditor in common::auditors("fail_after_emit").await {
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
+    for mut h in harnesses("fail_after_emit").await {
+        // Even a caller that ignores the error cannot commit the half-done command.
+        let mut audit = h.auditor().begin::<StaffEvent>(alice()).await.unwrap();
         let err = create_then_fail(&mut audit, "Vostok").await.unwrap_err();
         assert!(matches!(err, CommandError::Database(_)), "{err}");
         assert_eq!(audit.pending_events(), 1);
-        // Even a caller that ignores the error cannot commit the half-done command.
         match audit.commit().await {
             Err(AuditError::Poisoned { reason }) => {
                 assert_eq!(reason, "command `create_then_fail` returned an error")
             }
             other => panic!("{other:?}"),
         }
-        // Id 0 is the log's anchor, not an event.
+        // Through the harness, the command's error comes back and nothing commits.
+        let err = h
+            .run(async |cx| create_then_fail(cx, "Vostok").await)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CommandError::Database(_)), "{err}");
+        h.new_events().await.assert_none();
         assert_eq!(
-            common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events WHERE id > 0").await,
-            0
-        );
-        assert_eq!(
-            common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
+            common::scalar(h.auditor(), "SELECT COUNT(*) FROM projects").await,
             0
         );
     }
@@ -254,20 +396,19 @@ async fn a_failure_after_an_emit_leaves_nothing() {
 
 #[tokio::test]
 async fn a_command_without_its_required_event_fails_and_rolls_back() {
-    for auditor in common::auditors("missing_event").await {
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        let err = forgets_its_event(&mut audit, "Soyuz").await.unwrap_err();
+    for mut h in harnesses("missing_event").await {
+        let err = h
+            .run(async |cx| forgets_its_event(cx, "Soyuz").await)
+            .await
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "command `forgets_its_event` returned Ok without emitting its required event \
              `project_created`; the transaction will not commit"
         );
-        assert!(matches!(
-            audit.commit().await,
-            Err(AuditError::Poisoned { .. })
-        ));
+        h.new_events().await.assert_none();
         assert_eq!(
-            common::scalar(&auditor, "SELECT COUNT(*) FROM projects").await,
+            common::scalar(h.auditor(), "SELECT COUNT(*) FROM projects").await,
             0
         );
     }
@@ -277,10 +418,10 @@ async fn a_command_without_its_required_event_fails_and_rolls_back() {
 async fn after_commit_effects_run_only_after_a_commit() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    for auditor in common::auditors("after_commit").await {
+    for h in harnesses("after_commit").await {
         let runs = Arc::new(AtomicUsize::new(0));
         for commit in [false, true] {
-            let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
+            let mut audit = h.auditor().begin::<StaffEvent>(alice()).await.unwrap();
             commands::add_project(&mut audit, &format!("P{commit}"))
                 .await
                 .unwrap();
@@ -301,18 +442,25 @@ async fn after_commit_effects_run_only_after_a_commit() {
 
 #[tokio::test]
 async fn queries_filter_by_type_actor_subject_and_target() {
-    for auditor in common::auditors("filters").await {
-        let (project, bob) = setup(&auditor).await;
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        let membership =
-            commands::add_member(&mut audit, &project, &bob, roles(&[Role::OutputChecker]))
-                .await
-                .unwrap();
-        commands::update_user_roles(&mut audit, &bob, roles(&[Role::OutputChecker]))
+    for mut h in harnesses("filters").await {
+        let (apollo, bob) = setup(&mut h).await;
+        let checker = roles(&[Role::OutputChecker]);
+        let events = h
+            .run(async |cx| {
+                let membership = commands::add_member(cx, &apollo, &bob, checker.clone()).await?;
+                commands::update_user_roles(cx, &bob, checker.clone()).await?;
+                Ok::<_, CommandError>(membership)
+            })
             .await
             .unwrap();
-        audit.commit().await.unwrap();
+        events.assert_codes([
+            "project_member_added",
+            "project_member_updated_roles",
+            "user_updated_roles",
+        ]);
+        let membership = *events.value();
 
+        let auditor = h.auditor().clone();
         let q = |query: EventQuery| {
             let auditor = auditor.clone();
             async move {
@@ -359,52 +507,116 @@ async fn queries_filter_by_type_actor_subject_and_target() {
 
 #[tokio::test]
 async fn clearing_a_users_roles_runs_nested_commands_under_one_command_id() {
-    for auditor in common::auditors("clear_roles").await {
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        let bob = commands::add_user(&mut audit, "bob", roles(&[Role::OutputChecker]))
+    for mut h in harnesses("clear_roles").await {
+        h.act_as(alice());
+        let bob = h
+            .run(async |cx| {
+                let bob = commands::add_user(cx, "bob", roles(&[Role::OutputChecker])).await?;
+                for name in ["Apollo", "Gemini"] {
+                    let project = commands::add_project(cx, name).await?;
+                    commands::add_member(cx, &project, &bob, roles(&[Role::ProjectDeveloper]))
+                        .await?;
+                }
+                Ok::<_, CommandError>(bob)
+            })
+            .await
+            .unwrap()
+            .into_value();
+
+        let events = h
+            .run(async |cx| bob.clear_roles(cx).await)
             .await
             .unwrap();
-        for name in ["Apollo", "Gemini"] {
-            let project = commands::add_project(&mut audit, name).await.unwrap();
-            commands::add_member(&mut audit, &project, &bob, roles(&[Role::ProjectDeveloper]))
-                .await
-                .unwrap();
+        events.assert_codes([
+            "project_member_updated_roles",
+            "project_member_updated_roles",
+            "user_updated_roles",
+        ]);
+        match events.known()[2] {
+            StaffEvent::UserUpdatedRoles(UserUpdatedRoles { before, after, .. }) => {
+                assert_eq!(
+                    (before, after),
+                    (&roles(&[Role::OutputChecker]), &Roles::new())
+                )
+            }
+            other => panic!("{other:?}"),
         }
-        audit.commit().await.unwrap();
-
-        let mut audit = auditor.begin::<StaffEvent>(alice()).await.unwrap();
-        bob.clear_roles(&mut audit).await.unwrap();
-        audit.commit().await.unwrap();
-
-        let page = auditor
-            .query::<StaffEvent>(&EventQuery::new().subject(bob.entity_ref()).limit(3))
-            .await
-            .unwrap();
-        let names: Vec<&str> = page
-            .events
-            .iter()
-            .map(|e| e.command_name.as_str())
-            .collect();
+        let names: Vec<&str> = events.iter().map(|e| e.command_name.as_str()).collect();
         assert_eq!(
             names,
             [
-                "update_user_roles",
                 "update_member_roles",
-                "update_member_roles"
+                "update_member_roles",
+                "update_user_roles"
             ]
         );
-        assert!(
-            page.events
-                .iter()
-                .all(|e| e.command_id == page.events[0].command_id)
-        );
+        assert!(events.iter().all(|e| e.command_id == events[0].command_id));
         assert_eq!(
             common::scalar(
-                &auditor,
+                h.auditor(),
                 "SELECT COUNT(*) FROM memberships WHERE roles = '[]'"
             )
             .await,
             2
         );
     }
+}
+
+#[tokio::test]
+async fn a_wrong_expectation_fails_with_a_diff_naming_the_field() {
+    let mut h = Harness::<StaffEvent>::sqlite("diff", schema::migrate).await;
+    let (apollo, bob) = setup(&mut h).await;
+    let dev = roles(&[Role::ProjectDeveloper]);
+    let events = h
+        .run(async |cx| commands::add_member(cx, &apollo, &bob, dev.clone()).await)
+        .await
+        .unwrap();
+    let membership = *events.value();
+    let wrong = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        events.assert_emitted([
+            added(membership, &apollo, &bob),
+            roles_changed(membership, &apollo, &bob, Roles::new(), Roles::new()),
+        ])
+    }))
+    .expect_err("a wrong expectation fails");
+    let message = wrong.downcast_ref::<String>().expect("a formatted message");
+    let id = membership.0;
+    let (p, u) = (apollo.id, bob.id);
+    assert_eq!(
+        message,
+        &format!(
+            "the emitted events differ from the expected ones: 2 expected, 2 emitted \
+             (- expected, + emitted):\n  \
+             project_member_added {{\"membership\":{id},\"project\":{{\"id\":{p},\"name\":\"Apollo\"}},\"user\":{{\"id\":{u},\"username\":\"bob\"}}}} target=membership:{id} parent=project:{p} subject=user:{u}\n\
+             - project_member_updated_roles {{\"after\":[],\"before\":[],\"membership\":{id},\"project\":{{\"id\":{p},\"name\":\"Apollo\"}},\"user\":{{\"id\":{u},\"username\":\"bob\"}}}} target=membership:{id} parent=project:{p} subject=user:{u}\n\
+             + project_member_updated_roles {{\"after\":[\"ProjectDeveloper\"],\"before\":[],\"membership\":{id},\"project\":{{\"id\":{p},\"name\":\"Apollo\"}},\"user\":{{\"id\":{u},\"username\":\"bob\"}}}} target=membership:{id} parent=project:{p} subject=user:{u}\n\
+             event 2 (`project_member_updated_roles`) differs:\n    \
+             after: expected [], emitted [\"ProjectDeveloper\"]\n"
+        )
+    );
+}
+
+/// The README's example, line for line.
+#[tokio::test]
+async fn the_readme_example() -> Result<(), CommandError> {
+    let mut harness = Harness::<StaffEvent>::sqlite("readme", schema::migrate).await;
+    let (apollo, bob) = setup(&mut harness).await;
+    let resolver = StaffResolver::new(harness.auditor().clone());
+    let roles = Roles::new();
+    let events = harness
+        .run(async |cx| add_member(cx, &apollo, &bob, roles).await)
+        .await?;
+    events.assert_emitted([ProjectMemberAdded {
+        membership: *events.value(),
+        project: apollo.clone(),
+        user: bob.clone(),
+    }]);
+    assert_eq!(
+        events.rendered_with(&resolver).await,
+        ["added bob to Apollo"]
+    );
+    let again = harness.run(async |cx| add_member(cx, &apollo, &bob, Roles::new()).await);
+    assert!(again.await.is_err()); // bob is a member already
+    harness.new_events().await.assert_none();
+    Ok(())
 }

@@ -4,7 +4,8 @@
 //!   `<!-- stderr: CASE -->` and must be made of lines of the snapshot
 //!   `ui/fail/CASE.stderr`, which the `ui` suite checks against rustc.
 //! - Each `rust` block must appear, line for line, in a source file that is
-//!   compiled (and run) by a test: `ui/pass/*.rs` or the example app.
+//!   compiled (and run) by a test: `ui/pass/*.rs`, the example app or its
+//!   tests.
 
 use std::path::{Path, PathBuf};
 
@@ -115,7 +116,7 @@ fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
 fn rust_code_in_the_readme_is_compiled_by_a_test() {
     let root = workspace();
     let mut sources = Vec::new();
-    for dir in ["tests/ui/pass", "example-app/src"] {
+    for dir in ["tests/ui/pass", "example-app/src", "example-app/tests"] {
         rust_sources(&root.join(dir), &mut sources);
     }
     let compiled: Vec<(PathBuf, Vec<String>)> = sources
@@ -136,7 +137,8 @@ fn rust_code_in_the_readme_is_compiled_by_a_test() {
         assert!(
             found,
             "the rust block at README.md line {} is not in any compiled source \
-             (tests/ui/pass/*.rs, example-app/src); copy it into tests/ui/pass/readme.rs",
+             (tests/ui/pass/*.rs, example-app/src, example-app/tests); copy it into \
+             tests/ui/pass/readme.rs",
             block.line_no
         );
         checked += 1;

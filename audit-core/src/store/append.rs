@@ -1,6 +1,6 @@
 //! Writing event rows, in as few statements as each backend allows. The
 //! one path by which rows enter the events table: commands' events at
-//! commit, and retention's own record.
+//! commit, imported events, and the log's own records.
 
 use std::sync::LazyLock;
 
@@ -16,9 +16,19 @@ pub(crate) async fn write(db: Db<'_>, actor: &Actor, rows: &[EventRow]) -> Resul
     if rows.is_empty() {
         return Ok(());
     }
+    let rows: Vec<(&Actor, &EventRow)> = rows.iter().map(|row| (actor, row)).collect();
+    write_each(db, &rows).await
+}
+
+/// Writes `rows`, each acting for its own actor (imported events), on the
+/// transaction's connection, in the order given.
+pub(crate) async fn write_each(db: Db<'_>, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     match db {
-        Db::Sqlite(conn) => sqlite(conn, actor, rows).await,
-        Db::Postgres(conn) => postgres(conn, actor, rows).await,
+        Db::Sqlite(conn) => sqlite(conn, rows).await,
+        Db::Postgres(conn) => postgres(conn, rows).await,
     }
 }
 
@@ -31,8 +41,7 @@ const SQLITE_ROWS_PER_INSERT: usize = 200;
 /// costs a scan of all names per parameter: quadratic in the batch.)
 async fn sqlite(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    rows: &[EventRow],
+    rows: &[(&Actor, &EventRow)],
 ) -> Result<(), AuditError> {
     let one_row = format!("({})", vec!["?"; WRITTEN.len()].join(", "));
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
@@ -43,7 +52,7 @@ async fn sqlite(
         );
         // Built from the table's own names and `?` placeholders; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
+        for (actor, row) in chunk {
             query = bind_row(query, row, actor);
         }
         query.execute(&mut *conn).await.map_err(classify)?;
@@ -99,12 +108,8 @@ static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// PostgreSQL: one INSERT whatever the number of events, one array per column.
-async fn postgres(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    rows: &[EventRow],
-) -> Result<(), AuditError> {
-    let values: Vec<_> = rows.iter().map(|row| row.values(actor)).collect();
+async fn postgres(conn: &mut PgConnection, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
+    let values: Vec<_> = rows.iter().map(|(actor, row)| row.values(actor)).collect();
     // Built from the table's own names and numbered placeholders; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(POSTGRES_INSERT.as_str()));
     for (column, (_, ty)) in WRITTEN.iter().enumerate() {

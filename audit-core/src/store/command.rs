@@ -278,7 +278,10 @@ impl<E: EventCatalog, C, M: Model> WriteAccess<M> for Command<'_, E, C> {
 }
 
 /// The payload as stored, or why it cannot be.
-fn checked_payload<Ev: Event>(event: &Ev, code: &'static str) -> Result<String, AuditError> {
+pub(super) fn checked_payload<Ev: Event>(
+    event: &Ev,
+    code: &'static str,
+) -> Result<String, AuditError> {
     let payload = serde_json::to_string(event).map_err(|source| AuditError::Serialize {
         event: code,
         source,

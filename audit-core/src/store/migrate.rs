@@ -178,7 +178,9 @@ impl Auditor {
     /// events table's written columns (not `id`: ids are the database's to
     /// assign; not `tx_id`). No `UPDATE`, `DELETE` or `TRUNCATE`, and no
     /// `EXECUTE` on the retention function: such a role cannot delete,
-    /// rewrite or renumber events. Run it as the schema's owner. Give the
+    /// rewrite or renumber events. It may also import events
+    /// ([`Auditor::import`]): `SELECT` and `INSERT` on the import keys, which
+    /// are append-only too. Run it as the schema's owner. Give the
     /// role the application's own tables separately.
     ///
     /// SQLite has no roles: whoever can open the file has every right
@@ -194,7 +196,8 @@ impl Auditor {
         let sql = format!(
             "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
              audit_protected_tables TO {role};
-             GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};",
+             GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
+             GRANT SELECT, INSERT ON audit_import_keys TO {role};",
             columns.join(", ")
         );
         // `role` was checked to be a plain identifier above; the rest is ours.

@@ -9,6 +9,7 @@ mod append;
 mod auditor;
 mod command;
 pub(crate) mod error;
+mod import;
 mod migrate;
 mod position;
 mod query;
@@ -26,13 +27,16 @@ pub use command::{
     AuditSession, Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
 };
 pub use error::{AuditError, CommitProbe};
+pub use import::{IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
 pub use position::Position;
+#[cfg(feature = "testing")]
+pub(crate) use query::after_id;
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, RetryPolicy, Retryable};
 pub use schema::SCHEMA_VERSION;
 pub use seal::{Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport};
 pub use status::SchemaStatus;
-pub use table::EVENTS_TABLE;
+pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
 pub use tail::Tail;
 pub use transaction::{Audit, EmittedOutsideCommand, Isolation};

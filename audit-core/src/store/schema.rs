@@ -12,7 +12,7 @@ use super::table::EVENTS_TABLE;
 use crate::backend::Backend;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Indexes serving "newest events on parent P / on target X / about subject S /
 /// by actor A / of type T". Each index costs every insert (more pages per
@@ -128,8 +128,8 @@ DROP TRIGGER IF EXISTS {events}_no_delete;
 ";
 
 /// SQLite's triggers, as `sqlite_master` keeps them: the events table's
-/// (version 2), then the seal tables' (version 3).
-pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 7] = [
+/// (version 2), the seal tables' (version 3), then the import keys' (version 4).
+pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 9] = [
     (
         "{events}_no_replace",
         "CREATE TRIGGER {events}_no_replace BEFORE INSERT ON {events}
@@ -167,10 +167,28 @@ BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: UPDATE is refused'
         "CREATE TRIGGER audit_seal_entries_no_delete BEFORE DELETE ON audit_seal_entries
 BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: DELETE is refused'); END",
     ),
+    (
+        "audit_import_keys_no_update",
+        "CREATE TRIGGER audit_import_keys_no_update BEFORE UPDATE ON audit_import_keys
+BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_import_keys_no_delete",
+        "CREATE TRIGGER audit_import_keys_no_delete BEFORE DELETE ON audit_import_keys
+BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: DELETE is refused'); END",
+    ),
 ];
 
-/// How many of [`SQLITE_TRIGGERS`] version 2 makes (the events table's).
-const SQLITE_EVENT_TRIGGERS: usize = 3;
+/// Which of [`SQLITE_TRIGGERS`] each version makes: version 2 the events
+/// table's, version 3 the seal tables', version 4 the import keys'.
+fn sqlite_triggers_of(version: i64) -> &'static [(&'static str, &'static str)] {
+    match version {
+        2 => &SQLITE_TRIGGERS[..3],
+        3 => &SQLITE_TRIGGERS[3..7],
+        4 => &SQLITE_TRIGGERS[7..],
+        _ => &[],
+    }
+}
 
 /// Version 3 on SQLite: the seals (see `seal.rs`), append-only.
 const V3_SQLITE: &str = "
@@ -248,6 +266,49 @@ DROP TRIGGER IF EXISTS audit_seal_entries_no_truncate ON audit_seal_entries;
 CREATE TRIGGER audit_seal_entries_no_truncate BEFORE TRUNCATE ON audit_seal_entries
     FOR EACH STATEMENT EXECUTE FUNCTION audit_seal_append_only();
 ";
+
+/// Version 4 on SQLite: the keys of imported events (see `import.rs`),
+/// append-only. A key outlives its event (a prune deletes the event, not
+/// the key), so that importing again never brings a pruned event back.
+const V4_SQLITE: &str = "
+CREATE TABLE IF NOT EXISTS audit_import_keys (
+    import_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    event_type TEXT NOT NULL
+);
+DROP TRIGGER IF EXISTS audit_import_keys_no_update;
+DROP TRIGGER IF EXISTS audit_import_keys_no_delete;
+";
+
+/// Version 4 on PostgreSQL: the keys of imported events, append-only
+/// (through version 3's `audit_seal_append_only`, which names the table).
+const V4_POSTGRES: &str = "
+CREATE TABLE IF NOT EXISTS audit_import_keys (
+    import_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    event_type TEXT NOT NULL
+);
+DROP TRIGGER IF EXISTS audit_import_keys_no_change ON audit_import_keys;
+CREATE TRIGGER audit_import_keys_no_change BEFORE UPDATE OR DELETE ON audit_import_keys
+    FOR EACH ROW EXECUTE FUNCTION audit_seal_append_only();
+DROP TRIGGER IF EXISTS audit_import_keys_no_truncate ON audit_import_keys;
+CREATE TRIGGER audit_import_keys_no_truncate BEFORE TRUNCATE ON audit_import_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_seal_append_only();
+";
+
+/// PostgreSQL's triggers on the import keys: table, name and function.
+pub(crate) const POSTGRES_IMPORT_TRIGGERS: [(&str, &str, &str); 2] = [
+    (
+        "audit_import_keys",
+        "audit_import_keys_no_change",
+        "audit_seal_append_only",
+    ),
+    (
+        "audit_import_keys",
+        "audit_import_keys_no_truncate",
+        "audit_seal_append_only",
+    ),
+];
 
 /// PostgreSQL's triggers on the seal tables: table, name and function.
 pub(crate) const POSTGRES_SEAL_TRIGGERS: [(&str, &str, &str); 4] = [
@@ -392,7 +453,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 3] = [
+pub(crate) const MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -411,6 +472,12 @@ pub(crate) const MIGRATIONS: [Migration; 3] = [
         sqlite: V3_SQLITE,
         postgres: V3_POSTGRES,
     },
+    Migration {
+        version: 4,
+        description: "the keys of imported events",
+        sqlite: V4_SQLITE,
+        postgres: V4_POSTGRES,
+    },
 ];
 
 impl Migration {
@@ -422,12 +489,7 @@ impl Migration {
                 if self.version == 1 {
                     script.push_str(INDEXES);
                 }
-                let own = match self.version {
-                    2 => &SQLITE_TRIGGERS[..SQLITE_EVENT_TRIGGERS],
-                    3 => &SQLITE_TRIGGERS[SQLITE_EVENT_TRIGGERS..],
-                    _ => &[],
-                };
-                for (_, trigger) in own {
+                for (_, trigger) in sqlite_triggers_of(self.version) {
                     script.push_str(trigger);
                     script.push_str(";\n");
                 }
@@ -462,7 +524,7 @@ pub(crate) fn expand(text: &str, schema: &str) -> String {
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 7] = [
+pub(crate) const OWN_TABLES: [&str; 8] = [
     EVENTS_TABLE,
     "audit_schema",
     "audit_retention_permit",
@@ -470,6 +532,7 @@ pub(crate) const OWN_TABLES: [&str; 7] = [
     "audit_protected_tables",
     "audit_seals",
     "audit_seal_entries",
+    "audit_import_keys",
 ];
 
 /// Functions of the audit schema that the library calls by name.

@@ -5,8 +5,9 @@
 use super::auditor::Auditor;
 use super::error::AuditError;
 use super::schema::{
-    self, LOG_CREATED_CODE, OWN_TABLES, POSTGRES_FUNCTIONS, POSTGRES_SEAL_TRIGGERS,
-    POSTGRES_TRIGGERS, PROTECTION_TRIGGERS, SCHEMA_VERSION, SQLITE_TRIGGERS,
+    self, LOG_CREATED_CODE, OWN_TABLES, POSTGRES_FUNCTIONS, POSTGRES_IMPORT_TRIGGERS,
+    POSTGRES_SEAL_TRIGGERS, POSTGRES_TRIGGERS, PROTECTION_TRIGGERS, SCHEMA_VERSION,
+    SQLITE_TRIGGERS,
 };
 use super::table::{EVENTS_TABLE, events_table};
 use crate::backend::{Backend, Db, Pool};
@@ -200,7 +201,10 @@ impl Auditor {
             }
         }
         check_triggers(&mut conn, EVENTS_TABLE, &POSTGRES_TRIGGERS, problems).await?;
-        for (table, name, function) in POSTGRES_SEAL_TRIGGERS {
+        for (table, name, function) in POSTGRES_SEAL_TRIGGERS
+            .into_iter()
+            .chain(POSTGRES_IMPORT_TRIGGERS)
+        {
             check_triggers(&mut conn, table, &[(name, function)], problems).await?;
         }
         let protected: Vec<String> =

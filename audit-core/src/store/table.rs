@@ -18,6 +18,13 @@ pub(crate) use events_table;
 /// The events table.
 pub const EVENTS_TABLE: &str = events_table!();
 
+/// The command name of every imported event ([`Auditor::import`]):
+/// `audit:import`. No `#[auditable]` command has it (a Rust path never
+/// holds a lone `:`), so a row with it was imported.
+///
+/// [`Auditor::import`]: crate::Auditor::import
+pub const IMPORT_COMMAND: &str = "audit:import";
+
 /// How a column's values travel to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnType {

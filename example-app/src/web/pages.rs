@@ -112,6 +112,7 @@ async fn show_log(
             id: entry.stored.id,
             when: entry.occurred_at().format("%Y-%m-%d %H:%M:%S").to_string(),
             title: entry.title().to_owned(),
+            imported: entry.stored.is_imported(),
             actor: entry.actor,
             html: entry.html,
         })

@@ -64,6 +64,8 @@ pub struct Row {
     pub title: String,
     /// The rendered event; already escaped.
     pub html: String,
+    /// Whether it was imported rather than emitted by a command.
+    pub imported: bool,
 }
 
 /// A list of links (projects, users).

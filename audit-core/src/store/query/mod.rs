@@ -73,3 +73,29 @@ pub(crate) async fn run<E: EventCatalog>(
     let events = rows.into_iter().map(decode_row).collect();
     Ok(Page { events, next, prev })
 }
+
+/// Every event with an id above `after`, oldest first (what the testing
+/// harness reads after a command: it is the only writer of its database,
+/// so ids are commit order there).
+#[cfg(feature = "testing")]
+pub(crate) async fn after_id<E: EventCatalog>(
+    pool: &Pool,
+    after: i64,
+) -> Result<Vec<StoredEvent<E>>, AuditError> {
+    let mut events = Vec::new();
+    let mut edge = after;
+    loop {
+        let query = EventQuery::new()
+            .limit(MAX_PAGE_SIZE)
+            .cursor(Cursor::newer_than(edge));
+        let mut page = run::<E>(pool, &query).await?;
+        // Newest first: the page's newest is where the next one starts.
+        page.events.reverse();
+        let full = page.events.len() == MAX_PAGE_SIZE as usize;
+        edge = page.events.last().map_or(edge, |e| e.id);
+        events.append(&mut page.events);
+        if !full {
+            return Ok(events);
+        }
+    }
+}

@@ -7,6 +7,7 @@ use crate::actor::Actor;
 use crate::decode::Decoded;
 use crate::reference::References;
 use crate::store::position::Position;
+use crate::store::table::IMPORT_COMMAND;
 
 /// One page of events, newest first.
 #[derive(Debug, Clone)]
@@ -37,12 +38,23 @@ pub struct StoredEvent<E> {
     pub occurred_at: DateTime<Utc>,
     /// Who acted.
     pub actor: Actor,
-    /// The name of the command that emitted it.
+    /// The name of the command that emitted it; [`IMPORT_COMMAND`] for an
+    /// imported event ([`StoredEvent::is_imported`]).
     pub command_name: String,
-    /// The id shared by every event of one outermost command.
+    /// The id shared by every event of one outermost command (of one
+    /// import run, for an imported event).
     pub command_id: String,
     /// The indexed references.
     pub references: References,
     /// The event, or what was stored if this program cannot read it.
     pub event: Decoded<E>,
+}
+
+impl<E> StoredEvent<E> {
+    /// Whether the event was imported ([`Auditor::import`](crate::Auditor::import))
+    /// rather than emitted by a command: its command name is
+    /// [`IMPORT_COMMAND`], and its command id the import run's.
+    pub fn is_imported(&self) -> bool {
+        self.command_name == IMPORT_COMMAND
+    }
 }
