@@ -19,7 +19,11 @@ fn fail_cases() -> Vec<PathBuf> {
         .filter(|path| path.extension().is_some_and(|e| e == "rs"))
         .collect();
     cases.sort();
-    assert!(!cases.is_empty(), "no compile-fail cases in {}", dir.display());
+    assert!(
+        !cases.is_empty(),
+        "no compile-fail cases in {}",
+        dir.display()
+    );
     cases
 }
 
