@@ -32,6 +32,10 @@ pub fn expand_attribute(args: TokenStream, item: TokenStream) -> TokenStream {
 pub struct Environment {
     pub roots: TemplateRoots,
     pub lock_mode: LockMode,
+    /// Whether the explicit step may create the default lock file: not in
+    /// an integration test or a bench (cargo sets `CARGO_TARGET_TMPDIR`
+    /// there), whose catalogs are not the application's.
+    pub creates_default_lock: bool,
 }
 
 impl Environment {
@@ -41,6 +45,7 @@ impl Environment {
         Environment {
             roots: TemplateRoots::from_env(),
             lock_mode: LockMode::from_env(),
+            creates_default_lock: std::env::var_os("CARGO_TARGET_TMPDIR").is_none(),
         }
     }
 }
@@ -187,7 +192,9 @@ fn check_lock(catalog: &Catalog, diag: &mut Diagnostics, env: &Environment) -> T
             }
             comparison.next
         }
-        None if mode.writes() => lock::lock_of(catalog, None),
+        None if mode.writes() && (explicit || env.creates_default_lock) => {
+            lock::lock_of(catalog, None)
+        }
         None => {
             if explicit {
                 diag.error(

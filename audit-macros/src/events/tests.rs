@@ -25,6 +25,7 @@ impl Templates {
         Environment {
             roots: TemplateRoots::new(vec![self.0.clone()]),
             lock_mode: LockMode::Check,
+            creates_default_lock: true,
         }
     }
 }
@@ -243,6 +244,7 @@ impl Templates {
         Environment {
             roots: TemplateRoots::new(vec![self.0.clone()]),
             lock_mode,
+            creates_default_lock: true,
         }
     }
 }
@@ -402,6 +404,19 @@ fn the_default_lock_is_checked_when_it_exists() {
     assert!(compile_errors(&out).is_empty());
     assert!(!out.to_string().contains("include_bytes"));
     assert!(!templates.0.join("audit-events.lock").exists());
+    // The explicit step makes it, except in a test or bench crate.
+    let mut in_a_test = templates.with_mode(LockMode::Update);
+    in_a_test.creates_default_lock = false;
+    let out = expand_attribute_with(quote!(templates = "t"), body.clone(), &in_a_test);
+    assert!(compile_errors(&out).is_empty());
+    assert!(!templates.0.join("audit-events.lock").exists());
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        body.clone(),
+        &templates.with_mode(LockMode::Update),
+    );
+    assert!(compile_errors(&out).is_empty());
+    assert!(templates.0.join("audit-events.lock").exists());
     // A file of other shapes: checked.
     std::fs::write(
         templates.0.join("audit-events.lock"),
