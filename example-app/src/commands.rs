@@ -76,7 +76,7 @@ pub async fn add_user(
     };
     cx.emit(UserCreated {
         user: user.clone(),
-        roles,
+        global_roles: roles,
     })?;
     Ok(user)
 }
