@@ -242,6 +242,8 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
             #p::serde::Serialize, #p::serde::Deserialize,
         )]
         #[serde(crate = #serde_crate, tag = "type", content = "payload")]
+        // Events of one kind share a word (`ProjectCreated`, `ProjectRenamed`).
+        #[allow(clippy::enum_variant_names)]
         #vis enum #ident { #(#variants,)* }
 
         impl #ident {
@@ -462,6 +464,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq,
             ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord,
         )]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #ident { #(#[doc = #variant_docs] #idents,)* }
 
         impl #ident {
