@@ -602,22 +602,25 @@ pub fn compare(catalog: &Catalog, lock: &Lock, file: &str, mode: &LockMode) -> C
         if renamed.contains(code.as_str()) {
             continue;
         }
-        let what = if locked.retired {
-            "retired event"
-        } else {
-            "event"
-        };
-        error(
-            catalog.ident.span(),
+        let message = if locked.retired {
             format!(
-                "{what} code `{code}` is in `{file}` but no longer in catalog `{}`: stored rows \
+                "retired event code `{code}` is in `{file}` but no longer in catalog `{}`: stored \
+                 rows may still hold it, and would read as unknown. Keep the retired event in \
+                 the catalog; once no database holds it (its rows pruned), drop it from the lock \
+                 with `{OVERWRITE_COMMAND}`",
+                catalog.ident
+            )
+        } else {
+            format!(
+                "event code `{code}` is in `{file}` but no longer in catalog `{}`: stored rows \
                  may hold it, and would read as unknown. Keep the event and mark it retired, \
                  `#[event(code = \"{code}\", .., retired)]`: it still decodes and renders, and \
                  can no longer be emitted. (If no database ever stored it, drop it from the lock \
                  with `{OVERWRITE_COMMAND}`.)",
                 catalog.ident
-            ),
-        );
+            )
+        };
+        error(catalog.ident.span(), message);
     }
 
     for event in &events {
@@ -661,6 +664,11 @@ pub fn compare(catalog: &Catalog, lock: &Lock, file: &str, mode: &LockMode) -> C
                      an upgrade)"
                 ),
             );
+            continue;
+        }
+        // Upgrades that do not form a chain are reported by validation;
+        // which versions they would read is unsure.
+        if !event.upgrades.is_empty() && event.upgrade_chain().is_none() {
             continue;
         }
         let oldest = event.oldest_readable();
@@ -1045,6 +1053,59 @@ mod tests {
         let update = compare(&changed, &lock, "l", &LockMode::Update);
         assert_eq!(messages(&update).len(), 1);
         assert!(update.next.events.contains_key("c") && update.next.events.contains_key("b"));
+    }
+
+    #[test]
+    fn a_broken_upgrade_chain_is_left_to_validation() {
+        let lock = lock_of(&v1(), None);
+        let dropped = catalog(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G", version = 3, upgrade(from = 2, with = up))]
+                A { x: u64 },
+                #[event(code = "b", label = "B", group = "G")]
+                B,
+            }
+        });
+        // A valid chain that no longer reads the locked version 1.
+        assert_eq!(
+            messages(&compare(&dropped, &lock, "l", &LockMode::Check)).len(),
+            1
+        );
+        let broken = catalog(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G", version = 3,
+                    upgrade(from = 1, with = up), upgrade(from = 3, with = up))]
+                A { x: u64 },
+                #[event(code = "b", label = "B", group = "G")]
+                B,
+            }
+        });
+        assert!(
+            compare(&broken, &lock, "l", &LockMode::Check)
+                .errors
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_removed_retired_event_says_to_keep_it() {
+        let mut lock = lock_of(&v1(), None);
+        lock.events.get_mut("b").unwrap().retired = true;
+        let without_b = catalog(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A { #[target] x: u32, #[serde(rename = "why", default)] y: Option<Vec<(u8, String)>> },
+            }
+        });
+        let comparison = compare(&without_b, &lock, "l", &LockMode::Check);
+        let errors = messages(&comparison);
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with(
+                "retired event code `b` is in `l` but no longer in catalog `E`: stored rows may still hold it"
+            ),
+            "{errors:?}"
+        );
     }
 
     #[test]
