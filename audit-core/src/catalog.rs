@@ -51,9 +51,11 @@ pub trait EventCatalog: Debug + Clone + PartialEq + Send + Sync + 'static {
         payload: &str,
     ) -> Result<Self, UnknownReason>;
 
-    /// Decodes a stored `(code, version, payload)` row. Never panics: a code
+    /// Decodes a stored `(code, version, payload)` row, upgrading an older
+    /// version through the event's declared upgrades. Never panics: a code
     /// this catalog does not declare, a version it cannot read, or a payload
-    /// that does not match the declared fields give [`Decoded::Unknown`].
+    /// that does not match its version (or whose upgrade fails) give
+    /// [`Decoded::Unknown`] with the [`UnknownReason`].
     fn decode(code: &str, version: i64, payload: &str) -> Decoded<Self> {
         let unknown = |reason| {
             Decoded::Unknown(UnknownEvent {
@@ -95,12 +97,26 @@ pub trait EventType:
 
     /// The current payload version; stored with every event.
     fn version(self) -> u32;
+
+    /// Whether the event is retired (`#[event(.., retired)]`): kept so that
+    /// stored rows still decode and render, but no longer emitted, and not
+    /// offered where a person picks event types (filters list the active
+    /// ones). The default, for a hand-written implementation, is `false`.
+    fn is_retired(self) -> bool {
+        false
+    }
 }
 
-/// The payload of one declared event (`ProjectCreated { .. }`).
-/// Implemented by the catalog macros (see [`EventCatalog`] for what a
-/// hand-written implementation loses; a command still emits it only if it
-/// declares it, G4).
+/// The payload of one declared event (`ProjectCreated { .. }`): what a
+/// command emits. Implemented by the catalog macros for every event that is
+/// not retired (a retired event's payload still decodes, but cannot be
+/// emitted); see [`EventCatalog`] for what a hand-written implementation
+/// loses (a command still emits it only if it declares it, G4).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event that can be emitted",
+    label = "not an active event of a catalog",
+    note = "events are the payloads of an `#[audit_core::events]` catalog; a retired event (`#[event(.., retired)]`) is kept only to read stored rows: emit the event that replaced it"
+)]
 pub trait Event:
     Serialize
     + DeserializeOwned

@@ -11,8 +11,12 @@
 //!   PostgreSQL);
 //! - a presenter and a compile-time checked template per event, dispatched by
 //!   one exhaustive `match` (no lookup table to forget);
-//! - decoding of stored rows that never panics: what this program does not
-//!   understand comes back as [`Decoded::Unknown`];
+//! - decoding of stored rows that never panics: older payload versions are
+//!   read through the upgrades the catalog declares, and what this program
+//!   does not understand comes back as [`Decoded::Unknown`] with the reason;
+//! - a schema lock, a committed file that records every stored payload
+//!   shape: changing one without a new version, or dropping a code that
+//!   stored rows hold, does not compile;
 //! - the `#[target]`, `#[parent]` and `#[subject]` references that fill the
 //!   store's indexed columns.
 //!

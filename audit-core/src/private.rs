@@ -47,6 +47,47 @@ pub fn decode_payload<P: serde::de::DeserializeOwned>(
     crate::decode::decode_payload(stored, current, raw)
 }
 
+/// Checks a stored version against an event's `current` version and its
+/// `oldest` readable one (where its upgrades start); returns the version.
+pub fn payload_version(stored: i64, current: u32, oldest: u32) -> Result<u32, UnknownReason> {
+    crate::decode::payload_version(stored, current, oldest)
+}
+
+/// Reads a stored payload as the payload type of its stored version.
+pub fn read_payload<P: serde::de::DeserializeOwned>(raw: &str) -> Result<P, UnknownReason> {
+    crate::decode::read_payload(raw)
+}
+
+/// Reads a stored payload as JSON, for an upgrade written on JSON.
+pub fn read_json(raw: &str) -> Result<serde_json::Value, UnknownReason> {
+    crate::decode::read_json(raw)
+}
+
+/// The payload an upgrade to `version` produced, as JSON for a JSON upgrade.
+pub fn to_json<P: serde::Serialize>(
+    payload: &P,
+    version: u32,
+) -> Result<serde_json::Value, UnknownReason> {
+    crate::decode::to_json(payload, version)
+}
+
+/// The JSON an upgrade to `version` produced, read as that version's payload.
+pub fn from_json<P: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    version: u32,
+) -> Result<P, UnknownReason> {
+    crate::decode::from_json(value, version)
+}
+
+/// Runs an upgrade written on JSON, from version `from` to the next.
+pub fn upgrade_json(
+    upgrade: fn(serde_json::Value) -> Result<serde_json::Value, String>,
+    value: serde_json::Value,
+    from: u32,
+) -> Result<serde_json::Value, UnknownReason> {
+    crate::decode::upgrade_json(upgrade, value, from)
+}
+
 /// Renders a generated view through its template.
 pub fn render<V: askama::Template>(view: &V, code: &'static str) -> Result<String, RenderError> {
     view.render().map_err(|source| RenderError { code, source })

@@ -120,3 +120,40 @@ fn malformed_json_is_unknown_with_the_parser_message() {
         );
     }
 }
+
+/// Version 1 of `thing_moved` stored a `place`; version 2 a `to`.
+fn moved_v1_to_v2(mut json: serde_json::Value) -> Result<serde_json::Value, String> {
+    let fields = json.as_object_mut().ok_or("not an object")?;
+    let place = fields.remove("place").ok_or("no `place`")?;
+    // A faulty upgrade: version 2 calls it `to`.
+    fields.insert("where".into(), place);
+    Ok(json)
+}
+
+audit_core::declare_events! {
+    #[events(templates = "tests/templates")]
+    pub enum Upgraded {
+        #[event(code = "thing_moved", label = "Thing moved", group = "Things", version = 2,
+            template = "things/thing_added.html", upgrade(from = 1, json = moved_v1_to_v2))]
+        ThingMoved { name: String, count: u32, to: String },
+    }
+}
+
+#[test]
+fn an_upgrade_that_produces_another_shape_makes_the_row_unknown() {
+    match Upgraded::decode("thing_moved", 1, r#"{"name":"a","count":1,"place":"x"}"#) {
+        Decoded::Unknown(u) => assert_eq!(
+            u.reason,
+            UnknownReason::MalformedPayload(
+                "the upgrade to version 2 produced a payload that does not match it: missing field `to`"
+                    .into()
+            )
+        ),
+        Decoded::Known(event) => panic!("{event:?}"),
+    }
+    // The failing upgrade does not touch the current version.
+    assert!(matches!(
+        Upgraded::decode("thing_moved", 2, r#"{"name":"a","count":1,"to":"x"}"#),
+        Decoded::Known(_)
+    ));
+}

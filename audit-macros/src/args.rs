@@ -148,6 +148,88 @@ impl FromMeta for PathArg {
     }
 }
 
+/// One step of an event's upgrade chain: `upgrade(from = 1, with = path)`,
+/// a function from the payload of version `from` to the next version's, or
+/// `upgrade(from = 1, json = path)`, a function on the stored JSON.
+#[derive(Clone, Debug)]
+pub struct UpgradeArg {
+    /// The version the step reads.
+    pub from: VersionArg,
+    /// The function, and what it works on.
+    pub step: UpgradeStep,
+    /// The whole `upgrade(...)`, for errors about the step.
+    pub span: Span,
+}
+
+/// The function of an upgrade step.
+#[derive(Clone, Debug)]
+pub enum UpgradeStep {
+    /// `with = path`: `fn(Old) -> Next`, on payload types.
+    Typed(syn::Path),
+    /// `json = path`: `fn(serde_json::Value) -> Result<serde_json::Value, String>`.
+    Json(syn::Path),
+}
+
+impl UpgradeStep {
+    /// The function's path.
+    pub fn path(&self) -> &syn::Path {
+        match self {
+            UpgradeStep::Typed(path) | UpgradeStep::Json(path) => path,
+        }
+    }
+}
+
+/// The keys inside `upgrade(...)`.
+#[derive(FromMeta)]
+struct UpgradeKeys {
+    from: VersionArg,
+    with: Option<PathArg>,
+    json: Option<PathArg>,
+}
+
+/// How an upgrade is written, for messages.
+const UPGRADE_EXAMPLE: &str = "upgrade(from = 1, with = path::to::function)";
+
+impl FromMeta for UpgradeArg {
+    fn from_meta(meta: &Meta) -> darling::Result<Self> {
+        let span = syn::spanned::Spanned::span(meta);
+        let Meta::List(list) = meta else {
+            return Err(darling::Error::custom(format!(
+                "`upgrade` takes the version it reads and a function: write `{UPGRADE_EXAMPLE}` \
+                 (or `json = path` for a function on JSON)"
+            ))
+            .with_span(meta));
+        };
+        let items = darling::ast::NestedMeta::parse_meta_list(list.tokens.clone())?;
+        let keys = UpgradeKeys::from_list(&items).map_err(|e| e.with_span(&list.path))?;
+        let step = match (keys.with, keys.json) {
+            (Some(with), None) => UpgradeStep::Typed(with.path),
+            (None, Some(json)) => UpgradeStep::Json(json.path),
+            (Some(_), Some(json)) => {
+                return Err(darling::Error::custom(
+                    "an upgrade has one function: `with = path` for a function on payload \
+                     types, or `json = path` for one on JSON, not both",
+                )
+                .with_span(&json.path));
+            }
+            (None, None) => {
+                return Err(darling::Error::custom(format!(
+                    "this upgrade has no function: write `{}` (a `fn(Old) -> New` on payload \
+                     types) or `json = path` (a `fn(serde_json::Value) -> Result<serde_json::Value, \
+                     String>`)",
+                    UPGRADE_EXAMPLE.replace("from = 1", &format!("from = {}", keys.from.value))
+                ))
+                .with_span(&list.path));
+            }
+        };
+        Ok(UpgradeArg {
+            from: keys.from,
+            step,
+            span,
+        })
+    }
+}
+
 /// A word that is present or not: `immutable`, `id`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlagArg {
@@ -246,6 +328,47 @@ mod tests {
         assert_eq!(
             err::<FlagArg>(parse_quote!(immutable = true)),
             "`immutable` takes no value: write `immutable` alone"
+        );
+    }
+
+    /// The message as the compiler shows it (darling's own `Display` adds
+    /// where a nested error is, which the compile error does not).
+    fn shown<T: FromMeta + std::fmt::Debug>(meta: Meta) -> String {
+        syn::Error::from(T::from_meta(&meta).unwrap_err())
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn upgrades_name_a_version_and_one_function() {
+        let typed = UpgradeArg::from_meta(&parse_quote!(upgrade(from = 1, with = v1::up))).unwrap();
+        assert_eq!(typed.from.value, 1);
+        assert!(matches!(&typed.step, UpgradeStep::Typed(p) if p.segments.len() == 2));
+        let json = UpgradeArg::from_meta(&parse_quote!(upgrade(from = 2, json = up))).unwrap();
+        assert!(matches!(&json.step, UpgradeStep::Json(p) if p.is_ident("up")));
+        assert!(
+            shown::<UpgradeArg>(parse_quote!(upgrade(from = 1))).starts_with(
+                "this upgrade has no function: write `upgrade(from = 1, with = path::to::function)`"
+            )
+        );
+        assert!(
+            shown::<UpgradeArg>(parse_quote!(upgrade(from = 1, with = a, json = b)))
+                .starts_with("an upgrade has one function")
+        );
+        assert!(shown::<UpgradeArg>(parse_quote!(upgrade = 1)).starts_with("`upgrade` takes"));
+        assert_eq!(
+            shown::<UpgradeArg>(parse_quote!(upgrade(from = "1", with = a))),
+            "`from` is a number: write `from = 1`"
+        );
+        assert_eq!(
+            shown::<UpgradeArg>(parse_quote!(upgrade(from = 1, with = "a"))),
+            "`with` is a path, not a string: write `with = a` without quotes"
+        );
+        assert!(
+            shown::<UpgradeArg>(parse_quote!(upgrade(form = 1, with = a)))
+                .contains("Did you mean `from`?")
         );
     }
 

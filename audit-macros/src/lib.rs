@@ -51,6 +51,8 @@ use proc_macro::TokenStream;
 /// - `crate = path`: where the runtime crate is, when the dependency is
 ///   renamed (`audit = { package = "audit-core", .. }`, then `crate = ::audit`).
 ///   Default `::audit_core`.
+/// - `lock = "..."`: the catalog's schema lock file, relative to the crate
+///   root (see "The schema lock" below). Default `audit-events.lock`.
 ///
 /// # What it generates
 ///
@@ -61,10 +63,12 @@ use proc_macro::TokenStream;
 ///   `audit_core::Event` impl;
 /// - `enum StaffEvent { Variant(Variant), .. }`, implementing
 ///   `audit_core::EventCatalog` (`event_type`, `references`, `render`,
-///   `payload_json`, `decode`);
-/// - `enum StaffEventType { Variant, .. }`, `Copy`, with `ALL`, `code()`,
-///   `label()`, `group()`, `version()`, `FromStr`, `Display`, serde as the code
-///   string and sqlx `Type`/`Encode`/`Decode` as text;
+///   `payload_json`, `decode`, which upgrades older versions);
+/// - `enum StaffEventType { Variant, .. }`, `Copy`, with `ALL` (every
+///   event), `ACTIVE` (those not retired: the ones to offer in filters),
+///   `code()`, `label()`, `group()`, `version()`, `is_retired()`, `FromStr`,
+///   `Display`, serde as the code string and sqlx `Type`/`Encode`/`Decode`
+///   as text;
 /// - `struct VariantView<'a>`, what the event's template sees: `payload` (the
 ///   raw payload) and every field as an `audit_core::Shown`. Its template is
 ///   compiled with askama: naming a value the view lacks is a compile error,
@@ -80,9 +84,22 @@ use proc_macro::TokenStream;
 ///   at most 64 characters. Renaming the Rust variant does not change it.
 /// - `label = "..."`, `group = "..."` (required): shown to people; `group`
 ///   also names the template directory.
-/// - `version = N` (a number, default 1): the payload version, stored with
-///   each event. A row at another version decodes as unknown (upcasting is
-///   reserved).
+/// - `version = N` (a number, default 1): the current payload version,
+///   stored with each event. A newer stored version decodes as unknown; an
+///   older one is read through the event's upgrades.
+/// - `upgrade(from = N, with = path)`, repeated for each older version the
+///   program still reads: `path` names a function `fn(Old) -> Next` from
+///   the payload of version `N` (a serde struct the application keeps, such
+///   as `v1::ProjectCreated`) to the payload of version `N + 1`; the step
+///   from `version - 1` produces the event's own payload.
+///   `upgrade(from = N, json = path)` names a
+///   `fn(serde_json::Value) -> Result<serde_json::Value, String>` instead,
+///   for a change made on the JSON (a renamed key) without keeping the old
+///   struct; its `Err` makes the row unknown. See "Payloads that change".
+/// - `retired` (a word): the event is kept so that stored rows of it still
+///   decode and render, but it can no longer be emitted (its payload does
+///   not implement `audit_core::Event`, so `cx.emit(..)` and
+///   `#[auditable(emits(..))]` refuse it), and it is not in `ACTIVE`.
 /// - `template = "..."`: the template file, relative to the catalog's
 ///   templates directory. Default: `<group>/<variant>.html`, both snake case
 ///   (`Project members`, `ProjectMemberAdded` ->
@@ -93,8 +110,9 @@ use proc_macro::TokenStream;
 ///   default presenter (which needs every field type to implement
 ///   `audit_core::Presentable`).
 ///
-/// Each value has one form: strings are quoted, `version` is a number and
-/// paths are not quoted; another form is an error saying what to write.
+/// Each value has one form: strings are quoted, `version` and `from` are
+/// numbers and paths are not quoted; another form is an error saying what
+/// to write.
 ///
 /// Templates are found relative to a template root: `$AUDIT_TEMPLATE_ROOT`
 /// if that is set and has the file, else the crate root
@@ -126,6 +144,86 @@ use proc_macro::TokenStream;
 /// absent from a stored payload (it reads as `None`); any other field is
 /// required unless it has `#[serde(default)]` (an alias of `Option` needs it). A field with its own `#[serde(with | serialize_with |
 /// deserialize_with | skip | flatten ..)]` is left to serde as written.
+///
+/// # Payloads that change
+///
+/// Stored rows keep the payload they were written with. To change an
+/// event's fields, raise its `version` and say how the previous version is
+/// read:
+///
+/// ```ignore
+/// mod v1 {
+///     /// `project_created` as version 1 stored it.
+///     #[derive(serde::Deserialize)]
+///     pub struct ProjectCreated { pub project: ProjectRef }
+/// }
+///
+/// fn project_created_v1(old: v1::ProjectCreated) -> ProjectCreated {
+///     ProjectCreated { project: old.project, creator: None }
+/// }
+///
+/// #[audit_core::events]
+/// pub enum StaffEvent {
+///     #[event(code = "project_created", label = "Project created", group = "Projects",
+///             version = 2, upgrade(from = 1, with = project_created_v1))]
+///     ProjectCreated { #[target] #[parent] project: ProjectRef, creator: Option<UserRef> },
+/// }
+/// ```
+///
+/// Decoding a row of version 1 reads it as `v1::ProjectCreated` and runs
+/// each step up to the current version. The upgrades of an event form one
+/// chain: every version from the oldest `from` to `version - 1` has exactly
+/// one step (a gap, a duplicate or a `from` that is not older than
+/// `version` is an error on the attribute), and the last step produces the
+/// event's payload (otherwise a type error on its `with = path`). Versions
+/// older than the oldest step are no longer read.
+///
+/// `Decoded::Unknown` says why a row is not read: `UnknownCode` (a code the
+/// catalog does not declare), `NewerVersion` (written by a newer program),
+/// `OlderVersion` (older than the oldest upgrade), `InvalidVersion`, or
+/// `MalformedPayload` (the payload does not match its version, or an upgrade
+/// failed; the message says which).
+///
+/// # The schema lock
+///
+/// The lock file (`audit-events.lock` in the crate root, or `lock = "..."`)
+/// records, for every event code and every payload version that stored rows
+/// may hold, the payload's fields: each field's stored name, its type as
+/// written (spacing normalized) and its `#[serde(...)]` attributes. It is
+/// a small TOML file meant to be committed and reviewed. When the catalog
+/// compiles it is compared with the lock, and these are compile errors:
+///
+/// - a payload whose fields differ from what the lock records for its
+///   version (the error, on the field, shows both): raise `version` and add
+///   an upgrade;
+/// - a code the lock records that the catalog no longer declares (removed
+///   or renamed): keep the event and mark it `retired`;
+/// - a version lower than the lock's newest, or a recorded older version no
+///   upgrade reads;
+/// - a new event, a new version, or a change of `retired` that the lock
+///   does not record yet (a stale lock, as CI sees it).
+///
+/// The last kind is accepted, and the file written, only by the explicit
+/// step `AUDIT_LOCK=update cargo build`, which records what is new and
+/// nothing else. `AUDIT_LOCK=overwrite cargo build` rewrites the lock from
+/// the catalog, accepting every difference: for a code that never reached a
+/// database, a type written another way with the same JSON, or a renamed
+/// catalog enum. Neither writes anything while the catalog has an error,
+/// and neither writes the lock of a dependency (only packages cargo builds
+/// as primary). CI runs without the variable, so a stale lock fails it.
+///
+/// A missing lock: a `lock = "..."` that does not exist is an error naming
+/// the step that creates it; the default `audit-events.lock` is compared
+/// only when it exists (the explicit step creates it, except in an
+/// integration test or bench crate, whose catalogs are not the
+/// application's). The lock is found like a template: under
+/// `$AUDIT_TEMPLATE_ROOT` when that has it, else the crate root. Editing it
+/// rebuilds the crate, as does setting or changing `AUDIT_LOCK`.
+///
+/// The lock records types as written, not the shape of the types they
+/// name: a field whose type is written another way is a change, while a
+/// change inside a type the payload uses (a field added to `UserRef`) is
+/// not seen.
 ///
 /// # Errors
 ///

@@ -83,7 +83,7 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
     };
     cx.emit(UserCreated {
         user: user.clone(),
-        roles,
+        global_roles: roles,
     })?;
     Ok(user)
 }

@@ -2,6 +2,36 @@
 
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 
+/// Older payload versions that stored rows may hold, and how each is read
+/// as the next version (`upgrade(from = .., with = ..)` in the catalog).
+/// `audit-events.lock` records every version's fields.
+pub mod upgrades {
+    use super::UserCreated;
+    use crate::domain::{Roles, UserRef};
+
+    /// Version 1 payloads, as they were stored.
+    pub mod v1 {
+        use super::{Roles, UserRef};
+
+        /// `user_created` at version 1.
+        #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+        pub struct UserCreated {
+            /// The new user.
+            pub user: UserRef,
+            /// Initial global roles.
+            pub roles: Roles,
+        }
+    }
+
+    /// `user_created` version 1 to 2: `roles` became `global_roles`.
+    pub fn user_created_v1(old: v1::UserCreated) -> UserCreated {
+        UserCreated {
+            user: old.user,
+            global_roles: old.roles,
+        }
+    }
+}
+
 /// Audit events of the staff area.
 #[audit_core::events(templates = "templates/audit")]
 pub enum StaffEvent {
@@ -77,14 +107,24 @@ pub enum StaffEvent {
     },
 
     /// A user was created, with their initial global roles.
-    #[event(code = "user_created", label = "User created", group = "Users")]
+    ///
+    /// Version 2 names the roles `global_roles` (version 1 called them
+    /// `roles`, which read like a project's); version 1 rows are upgraded by
+    /// [`upgrades::user_created_v1`].
+    #[event(
+        code = "user_created",
+        label = "User created",
+        group = "Users",
+        version = 2,
+        upgrade(from = 1, with = upgrades::user_created_v1)
+    )]
     UserCreated {
         /// The new user.
         #[target]
         #[subject]
         user: UserRef,
         /// Initial global roles.
-        roles: Roles,
+        global_roles: Roles,
     },
 
     /// A user's password was set or replaced. The hash is not recorded.

@@ -224,10 +224,11 @@ pub async fn present(
 }
 
 /// The event types grouped as the catalog declares them, groups in order of
-/// first appearance: the options of a type filter.
+/// first appearance: the options of a type filter. Retired types are left
+/// out (`ACTIVE`): nothing records them any more.
 pub fn type_groups() -> Vec<(&'static str, Vec<StaffEventType>)> {
     let mut groups: Vec<(&'static str, Vec<StaffEventType>)> = Vec::new();
-    for ty in StaffEventType::ALL {
+    for ty in StaffEventType::ACTIVE {
         match groups.iter_mut().find(|(group, _)| *group == ty.group()) {
             Some((_, types)) => types.push(*ty),
             None => groups.push((ty.group(), vec![*ty])),

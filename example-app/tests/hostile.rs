@@ -30,7 +30,7 @@ async fn record(cx: &mut StaffAudit, username: &str) -> Result<(), AuditError> {
             id: 1,
             username: username.to_owned(),
         },
-        roles: Roles::new(),
+        global_roles: Roles::new(),
     })?;
     Ok(())
 }

@@ -18,6 +18,10 @@ fn ui() {
     // environment while it is written. trybuild builds the cases outside this
     // crate, where `CARGO_MANIFEST_DIR` no longer finds `ui/templates`.
     unsafe { std::env::set_var("AUDIT_TEMPLATE_ROOT", &ui_dir) };
+    // The cases' lock files (`ui/locks`) are fixtures, some deliberately
+    // stale: the suite never writes them, whatever the environment says.
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("AUDIT_LOCK") };
 
     let cases = trybuild::TestCases::new();
     cases.pass("ui/pass/*.rs");

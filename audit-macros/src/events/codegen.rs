@@ -65,10 +65,23 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
         quote!(#default_doc #(#attrs)* #through_helpers #vis #fident: #ty)
     });
     let helpers = field_serde_helpers(catalog, event);
-    let references = references_expr(&p, event, quote!(self));
     let type_ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
     let serde_crate = catalog.runtime.serde_crate();
+    // A retired event is not an `Event`: emitting it does not compile.
+    let event_impl = event.retired.is_none().then(|| {
+        let references = references_expr(&p, event, quote!(self));
+        quote! {
+            #[automatically_derived]
+            impl #p::Event for #ident {
+                type Catalog = #catalog_ident;
+                const TYPE: #type_ident = #type_ident::#ident;
+                fn references(&self) -> #p::References {
+                    #references
+                }
+            }
+        }
+    });
     quote! {
         #docs
         #[derive(
@@ -87,14 +100,7 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
             }
         }
 
-        #[automatically_derived]
-        impl #p::Event for #ident {
-            type Catalog = #catalog_ident;
-            const TYPE: #type_ident = #type_ident::#ident;
-            fn references(&self) -> #p::References {
-                #references
-            }
-        }
+        #event_impl
     }
 }
 
@@ -224,6 +230,11 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
         .iter()
         .zip(templates)
         .map(|(e, t)| render_arm(&p, e, t.is_some()));
+    let references = catalog
+        .events
+        .iter()
+        .map(|e| references_expr(&p, e, quote!(payload)));
+    let decode_arms = catalog.events.iter().map(|e| decode_arm(catalog, e));
     quote! {
         #docs
         #[derive(
@@ -231,6 +242,8 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
             #p::serde::Serialize, #p::serde::Deserialize,
         )]
         #[serde(crate = #serde_crate, tag = "type", content = "payload")]
+        // Events of one kind share a word (`ProjectCreated`, `ProjectRenamed`).
+        #[allow(clippy::enum_variant_names)]
         #vis enum #ident { #(#variants,)* }
 
         impl #ident {
@@ -241,7 +254,7 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
 
             /// The references this event's `#[target]`, `#[parent]` and `#[subject]` fields make.
             pub fn references(&self) -> #p::References {
-                match self { #(Self::#idents(payload) => #p::Event::references(payload),)* }
+                match self { #(Self::#idents(payload) => #references,)* }
             }
 
             /// Renders the event through its presenter and template (HTML-escaped).
@@ -284,16 +297,105 @@ fn catalog_enum(catalog: &Catalog, templates: &[Option<Template>]) -> TokenStrea
                 version: ::core::primitive::i64,
                 payload: &::core::primitive::str,
             ) -> ::core::result::Result<Self, #p::UnknownReason> {
-                match event_type {
-                    #(#type_ident::#idents => #p::decode_payload(
-                        version,
-                        #type_ident::#idents.version(),
-                        payload,
-                    ).map(Self::#idents),)*
-                }
+                match event_type { #(#decode_arms)* }
             }
         }
     }
+}
+
+/// Where a payload is while it is upgraded, in the generated decoding code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The stored text (`payload`).
+    Stored,
+    /// A `serde_json::Value` (after a JSON upgrade).
+    Json,
+    /// A payload value of the version reached (after a typed upgrade).
+    Typed,
+}
+
+/// The arm of `decode_payload` for `event`: checks the stored version, then
+/// reads the current version directly, or an older one through its chain of
+/// upgrades, each step spanned on the user's function so that a step that
+/// does not fit is an error on it.
+fn decode_arm(catalog: &Catalog, event: &Event) -> TokenStream {
+    let p = catalog.runtime.private();
+    let type_ident = catalog.type_ident();
+    let ident = &event.ident;
+    let current = event.version.value;
+    let steps = event.upgrade_chain().unwrap_or_default();
+    let oldest = steps.first().map_or(current, |s| s.from.value);
+    let older = (0..steps.len()).map(|start| {
+        let from = steps[start].from.value;
+        let chain = upgrade_chain_code(&p, ident, current, &steps[start..]);
+        quote!(#from => { #chain })
+    });
+    quote! {
+        #type_ident::#ident => {
+            let version = #p::payload_version(version, #current, #oldest)?;
+            let payload: #ident = match version {
+                #(#older)*
+                _ => #p::read_payload::<#ident>(payload)?,
+            };
+            ::core::result::Result::Ok(Self::#ident(payload))
+        }
+    }
+}
+
+/// The statements that read a stored payload of `steps[0].from` and run it
+/// through every step to the current version, ending in the current payload.
+fn upgrade_chain_code(
+    p: &TokenStream,
+    ident: &Ident,
+    current: u32,
+    steps: &[&super::model::Upgrade],
+) -> TokenStream {
+    use super::model::UpgradeStep;
+    let mut code = TokenStream::new();
+    let mut stage = Stage::Stored;
+    for step in steps {
+        let from = step.from.value;
+        let path = step.step.path();
+        let span = path.span();
+        match &step.step {
+            UpgradeStep::Typed(_) => {
+                let input = match stage {
+                    Stage::Stored => quote_spanned!(span=> #p::read_payload(payload)?),
+                    Stage::Json => quote_spanned!(span=> #p::from_json(__upgraded, #from)?),
+                    Stage::Typed => quote!(__upgraded),
+                };
+                code.extend(quote_spanned! {span=>
+                    let __upgraded = #input;
+                    let __upgraded = #path(__upgraded);
+                });
+                stage = Stage::Typed;
+            }
+            UpgradeStep::Json(_) => {
+                let input = match stage {
+                    Stage::Stored => quote!(#p::read_json(payload)?),
+                    Stage::Json => quote!(__upgraded),
+                    Stage::Typed => quote_spanned!(span=> #p::to_json(&__upgraded, #from)?),
+                };
+                code.extend(quote_spanned! {span=>
+                    let __upgraded = #input;
+                    let __upgraded = #p::upgrade_json(#path, __upgraded, #from)?;
+                });
+                stage = Stage::Json;
+            }
+        }
+    }
+    let last_span = steps
+        .last()
+        .map_or_else(proc_macro2::Span::call_site, |s| s.step.path().span());
+    let result = match stage {
+        Stage::Json => quote!(#p::from_json::<#ident>(__upgraded, #current)?),
+        // The last typed step must produce the current payload.
+        Stage::Typed | Stage::Stored => quote_spanned!(last_span=> {
+            let current: #ident = __upgraded;
+            current
+        }),
+    };
+    quote!(#code #result)
 }
 
 fn render_arm(p: &TokenStream, event: &Event, has_template: bool) -> TokenStream {
@@ -335,6 +437,21 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
     let labels = events.iter().map(|e| e.label.value.as_str());
     let groups = events.iter().map(|e| e.group.value.as_str());
     let versions = events.iter().map(|e| e.version.value);
+    let active: Vec<&Ident> = events
+        .iter()
+        .filter(|e| e.retired.is_none())
+        .map(|e| &e.ident)
+        .collect();
+    let retired: Vec<&Ident> = events
+        .iter()
+        .filter(|e| e.retired.is_some())
+        .map(|e| &e.ident)
+        .collect();
+    let is_retired_body = if retired.is_empty() {
+        quote!(false)
+    } else {
+        quote!(::core::matches!(self, #(Self::#retired)|*))
+    };
     let variant_docs = events.iter().map(|e| {
         format!(
             "`{}`: {} (group {:?}, payload [`{}`]).",
@@ -347,11 +464,22 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq,
             ::core::cmp::Eq, ::core::hash::Hash, ::core::cmp::PartialOrd, ::core::cmp::Ord,
         )]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #ident { #(#[doc = #variant_docs] #idents,)* }
 
         impl #ident {
-            /// Every event type, in declaration order.
+            /// Every event type, in declaration order, retired ones included
+            /// (stored rows may hold them).
             pub const ALL: &'static [Self] = &[#(Self::#idents),*];
+
+            /// The event types that are not retired, in declaration order:
+            /// the ones commands emit, and the ones to offer in type filters.
+            pub const ACTIVE: &'static [Self] = &[#(Self::#active),*];
+
+            /// Whether the event is retired: kept to read stored rows, no longer emitted.
+            pub const fn is_retired(self) -> ::core::primitive::bool {
+                #is_retired_body
+            }
 
             /// The stable, unique code stored with each event.
             pub const fn code(self) -> &'static ::core::primitive::str {
@@ -381,6 +509,7 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             fn label(self) -> &'static ::core::primitive::str { #ident::label(self) }
             fn group(self) -> &'static ::core::primitive::str { #ident::group(self) }
             fn version(self) -> ::core::primitive::u32 { #ident::version(self) }
+            fn is_retired(self) -> ::core::primitive::bool { #ident::is_retired(self) }
         }
 
         #[automatically_derived]

@@ -8,6 +8,9 @@ use crate::runtime::RuntimePath;
 /// Where template paths are resolved from when an event does not override it.
 pub const DEFAULT_TEMPLATES_DIR: &str = "templates/audit";
 
+/// The schema lock file of a catalog without `lock = "..."`, in the crate root.
+pub const DEFAULT_LOCK_FILE: &str = "audit-events.lock";
+
 /// Name of the view field that holds the raw payload; no event field may use it.
 pub const RESERVED_VIEW_FIELD: &str = "payload";
 
@@ -21,6 +24,12 @@ pub struct Catalog {
     pub templates_dir: Spanned<String>,
     /// Where generated code finds the runtime (`crate = path`).
     pub runtime: RuntimePath,
+    /// `lock = "..."`: the schema lock file, relative to the template root;
+    /// `None` for the default, [`DEFAULT_LOCK_FILE`].
+    pub lock: Option<Spanned<String>>,
+    /// The catalog's arguments had an error (reported): where its files are
+    /// is unsure, so they are not read.
+    pub arguments_unreadable: bool,
     pub events: Vec<Event>,
 }
 
@@ -31,7 +40,12 @@ pub struct Event {
     pub code: Spanned<String>,
     pub label: Spanned<String>,
     pub group: Spanned<String>,
+    /// The current payload version (`version = N`, default 1).
     pub version: Spanned<u32>,
+    /// `upgrade(from = N, ..)`: how older versions are read, as written.
+    pub upgrades: Vec<Upgrade>,
+    /// `retired`: kept to decode stored rows, no longer emitted.
+    pub retired: Option<Span>,
     /// `template = "..."`: a path relative to the catalog's templates directory.
     pub template: Option<Spanned<String>>,
     /// `presenter = path`: a function replacing the default presenter.
@@ -42,6 +56,16 @@ pub struct Event {
     /// parts and its template is not looked up.
     pub complete: bool,
 }
+
+/// One step of an event's upgrade chain: from version `from` to the next.
+pub struct Upgrade {
+    pub from: Spanned<u32>,
+    pub step: UpgradeStep,
+    /// The whole `upgrade(...)`.
+    pub span: Span,
+}
+
+pub use crate::args::UpgradeStep;
 
 /// One payload field of an event.
 pub struct Field {
@@ -136,6 +160,30 @@ impl Event {
     /// The generated view its template binds to: `ProjectCreated` -> `ProjectCreatedView`.
     pub fn view_ident(&self) -> Ident {
         quote::format_ident!("{}View", self.ident)
+    }
+
+    /// The upgrade steps ordered by the version they read, when they form
+    /// a chain ending at the current version (validation reports otherwise).
+    pub fn upgrade_chain(&self) -> Option<Vec<&Upgrade>> {
+        let mut steps: Vec<&Upgrade> = self.upgrades.iter().collect();
+        steps.sort_by_key(|u| u.from.value);
+        let consecutive = steps
+            .iter()
+            .zip(steps.iter().skip(1))
+            .all(|(a, b)| a.from.value.checked_add(1) == Some(b.from.value));
+        let ends_at_current = steps
+            .last()
+            .is_none_or(|last| last.from.value.checked_add(1) == Some(self.version.value));
+        let starts_at_one_or_more = steps.first().is_none_or(|first| first.from.value >= 1);
+        (consecutive && ends_at_current && starts_at_one_or_more).then_some(steps)
+    }
+
+    /// The oldest version this event reads: where its upgrades start, or the
+    /// current version.
+    pub fn oldest_readable(&self) -> u32 {
+        self.upgrade_chain()
+            .and_then(|steps| steps.first().map(|s| s.from.value))
+            .unwrap_or(self.version.value)
     }
 
     /// The field carrying `marker`, if any (the first one when validation failed).

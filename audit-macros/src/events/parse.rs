@@ -18,13 +18,15 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Fields, Generics, Ident, ItemEnum, Meta, Token, Variant, Visibility};
 
-use super::model::{Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned};
-use crate::args::{PathArg, StrArg, VersionArg};
+use super::model::{
+    Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned, Upgrade,
+};
+use crate::args::{FlagArg, PathArg, StrArg, UpgradeArg, VersionArg};
 use crate::diagnostics::Diagnostics;
 use crate::naming::snake_case;
 use crate::runtime::RuntimePath;
 
-/// The catalog's own arguments: `templates = "..."` and `crate = path`, in
+/// The catalog's own arguments: `templates = "..."`, `crate = path` and `lock = "..."`, in
 /// `#[events(...)]` inside `declare_events!` or in `#[audit_core::events(...)]`.
 #[derive(Default, FromMeta)]
 pub struct CatalogArgs {
@@ -33,6 +35,8 @@ pub struct CatalogArgs {
     /// Where generated code finds the runtime, for a renamed dependency.
     #[darling(rename = "crate")]
     krate: Option<RuntimePath>,
+    /// The schema lock file, relative to the crate root (default `audit-events.lock`).
+    lock: Option<StrArg>,
     /// The arguments had an error (reported): the templates directory may be
     /// wrong, so templates are not looked up (which would only add errors).
     #[darling(skip)]
@@ -46,6 +50,11 @@ struct EventArgs {
     label: StrArg,
     group: StrArg,
     version: Option<VersionArg>,
+    /// `upgrade(from = N, with = path)` or `upgrade(from = N, json = path)`, once per older version.
+    #[darling(multiple)]
+    upgrade: Vec<UpgradeArg>,
+    /// Kept to decode stored rows; cannot be emitted.
+    retired: FlagArg,
     template: Option<StrArg>,
     presenter: Option<PathArg>,
 }
@@ -333,6 +342,7 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
             if let Ok(inner) = CatalogArgs::from_meta(&attr.meta) {
                 args.templates = args.templates.or(inner.templates);
                 args.krate = args.krate.or(inner.krate);
+                args.lock = args.lock.or(inner.lock);
             }
         } else if is_macro {
             diag.error(
@@ -364,6 +374,8 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
         ident: input.ident,
         templates_dir,
         runtime: args.krate.unwrap_or_default(),
+        lock: args.lock.map(|lock| Spanned::new(lock.value, lock.span)),
+        arguments_unreadable: args.unreadable,
         events: input
             .variants
             .into_iter()
@@ -456,6 +468,16 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             version: args.version.map_or(Spanned::new(1, ident.span()), |v| {
                 Spanned::new(v.value, v.span)
             }),
+            upgrades: args
+                .upgrade
+                .into_iter()
+                .map(|u| Upgrade {
+                    from: Spanned::new(u.from.value, u.from.span),
+                    step: u.step,
+                    span: u.span,
+                })
+                .collect(),
+            retired: args.retired.is_present().then(|| args.retired.span()),
             template: args.template.map(spanned),
             presenter: args.presenter.map(|p| p.path),
             fields,
@@ -468,6 +490,8 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
             label: fallback(),
             group: fallback(),
             version: Spanned::new(1, ident.span()),
+            upgrades: Vec::new(),
+            retired: None,
             template: None,
             presenter: None,
             fields,

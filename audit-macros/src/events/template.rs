@@ -38,6 +38,16 @@ impl TemplateRoots {
         TemplateRoots { roots }
     }
 
+    /// Where `relative` is: the first root that has it, and every path looked at.
+    pub fn locate(&self, relative: &str) -> Located {
+        let searched: Vec<PathBuf> = self.roots.iter().map(|root| root.join(relative)).collect();
+        let existing = searched
+            .iter()
+            .find(|path| path.is_file())
+            .map(|path| std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
+        Located { existing, searched }
+    }
+
     /// Finds `relative` under the first root that has it, or explains where it looked.
     pub fn find(&self, relative: &str) -> Result<Template, String> {
         let mut searched = Vec::new();
@@ -70,6 +80,22 @@ impl TemplateRoots {
             "template `{relative}` not found; looked for {}",
             list.join(" and ")
         ))
+    }
+}
+
+/// A file looked for under the roots.
+pub struct Located {
+    /// The file, under the first root that has it.
+    pub existing: Option<PathBuf>,
+    /// Where it was looked for, one path per root, in order.
+    pub searched: Vec<PathBuf>,
+}
+
+impl Located {
+    /// Every path looked at, for messages.
+    pub fn searched_text(&self) -> String {
+        let list: Vec<String> = self.searched.iter().map(|p| display(p)).collect();
+        list.join(" and ")
     }
 }
 

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::lock::LockMode;
 use super::template::TemplateRoots;
-use super::{expand_attribute_with, expand_with};
+use super::{Environment, expand_attribute_with, expand_with};
 
 /// A template root holding `t/g/a.html` and `t/g/b.html`, removed on drop.
 struct Templates(PathBuf);
@@ -20,8 +21,12 @@ impl Templates {
         Templates(root)
     }
 
-    fn roots(&self) -> TemplateRoots {
-        TemplateRoots::new(vec![self.0.clone()])
+    fn roots(&self) -> Environment {
+        Environment {
+            roots: TemplateRoots::new(vec![self.0.clone()]),
+            lock_mode: LockMode::Check,
+            creates_default_lock: true,
+        }
     }
 }
 
@@ -230,6 +235,262 @@ fn the_attribute_on_something_else_than_an_enum_says_where_it_goes() {
     .to_string();
     assert!(
         text.contains("`declare_events!` expects one enum"),
+        "{text}"
+    );
+}
+
+impl Templates {
+    fn with_mode(&self, lock_mode: LockMode) -> Environment {
+        Environment {
+            roots: TemplateRoots::new(vec![self.0.clone()]),
+            lock_mode,
+            creates_default_lock: true,
+        }
+    }
+}
+
+/// The compile errors' messages in an expansion.
+fn compile_errors(out: &TokenStream) -> Vec<String> {
+    let file: syn::File = syn::parse2(out.clone()).expect("the expansion is valid Rust");
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Macro(m)
+                if m.mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "compile_error") =>
+            {
+                Some(
+                    syn::parse2::<syn::LitStr>(m.mac.tokens.clone())
+                        .ok()?
+                        .value(),
+                )
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_lock_is_written_only_through_the_explicit_step_and_tracked() {
+    let templates = Templates::new("lock");
+    let lock_path = templates.0.join("locks/e.lock");
+    let catalog = |extra: TokenStream| {
+        quote! {
+            pub enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A { name: String },
+                #extra
+            }
+        }
+    };
+    let args = quote!(templates = "t", lock = "locks/e.lock");
+
+    // Missing: an error naming the step, and nothing written.
+    let out = expand_attribute_with(
+        args.clone(),
+        catalog(quote!()),
+        &templates.with_mode(LockMode::Check),
+    );
+    let errors = compile_errors(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("lock file `locks/e.lock` not found; looked for `"),
+        "{errors:?}"
+    );
+    assert!(errors[0].ends_with(
+        "Create it from the catalog with `AUDIT_LOCK=update cargo build` and commit it"
+    ));
+    assert!(!lock_path.exists());
+
+    // The explicit step makes it, and the expansion includes it.
+    let out = expand_attribute_with(
+        args.clone(),
+        catalog(quote!()),
+        &templates.with_mode(LockMode::Update),
+    );
+    assert!(compile_errors(&out).is_empty());
+    let written = std::fs::read_to_string(&lock_path).expect("the lock was written");
+    assert!(
+        written.contains("catalog = \"E\"\n\n[events.a]\nv1 = [\n    \"name: String\",\n]\n"),
+        "{written}"
+    );
+    let text = out.to_string();
+    assert!(text.contains("include_bytes !"), "{text}");
+    assert!(text.contains("option_env ! (\"AUDIT_LOCK\")"), "{text}");
+
+    // A new event is an error until updated; the update adds it and keeps the rest.
+    let b = quote!(
+        #[event(code = "b", label = "B", group = "G")]
+        B,
+    );
+    let out = expand_attribute_with(
+        args.clone(),
+        catalog(b.clone()),
+        &templates.with_mode(LockMode::Check),
+    );
+    let errors = compile_errors(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("event `b` is new: `locks/e.lock` does not record it yet"));
+    assert_eq!(
+        std::fs::read_to_string(&lock_path).unwrap(),
+        written,
+        "a check writes nothing"
+    );
+    let out = expand_attribute_with(
+        args.clone(),
+        catalog(b.clone()),
+        &templates.with_mode(LockMode::Update),
+    );
+    assert!(compile_errors(&out).is_empty());
+    let updated = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(
+        updated.starts_with(&written) && updated.ends_with("\n[events.b]\nv1 = []\n"),
+        "{updated}"
+    );
+
+    // An error elsewhere in the catalog: nothing is written.
+    let bad = quote!(
+        #[event(code = "Bad", label = "C", group = "G")]
+        C,
+    );
+    let _ = expand_attribute_with(
+        args.clone(),
+        catalog(quote!(#b #bad)),
+        &templates.with_mode(LockMode::Update),
+    );
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), updated);
+
+    // Overwrite drops a code that is gone.
+    let out = expand_attribute_with(
+        args.clone(),
+        catalog(quote!()),
+        &templates.with_mode(LockMode::Overwrite),
+    );
+    assert!(compile_errors(&out).is_empty());
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), written);
+
+    // An unknown value of the variable is an error on the lock argument.
+    let out = expand_attribute_with(
+        args,
+        catalog(quote!()),
+        &templates.with_mode(LockMode::Invalid("yes".into())),
+    );
+    let errors = compile_errors(&out);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("`AUDIT_LOCK` is `yes`: set it to `update`"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_default_lock_is_checked_when_it_exists() {
+    let templates = Templates::new("default-lock");
+    let body = quote! {
+        pub enum E {
+            #[event(code = "a", label = "A", group = "G")]
+            A { name: String },
+        }
+    };
+    // No file: no check and nothing written.
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        body.clone(),
+        &templates.with_mode(LockMode::Check),
+    );
+    assert!(compile_errors(&out).is_empty());
+    assert!(!out.to_string().contains("include_bytes"));
+    assert!(!templates.0.join("audit-events.lock").exists());
+    // The explicit step makes it, except in a test or bench crate.
+    let mut in_a_test = templates.with_mode(LockMode::Update);
+    in_a_test.creates_default_lock = false;
+    let out = expand_attribute_with(quote!(templates = "t"), body.clone(), &in_a_test);
+    assert!(compile_errors(&out).is_empty());
+    assert!(!templates.0.join("audit-events.lock").exists());
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        body.clone(),
+        &templates.with_mode(LockMode::Update),
+    );
+    assert!(compile_errors(&out).is_empty());
+    assert!(templates.0.join("audit-events.lock").exists());
+    // A file of other shapes: checked.
+    std::fs::write(
+        templates.0.join("audit-events.lock"),
+        "format = 1\ncatalog = \"E\"\n\n[events.a]\nv1 = [\"name: u32\"]\n",
+    )
+    .unwrap();
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        body.clone(),
+        &templates.with_mode(LockMode::Check),
+    );
+    let errors = compile_errors(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with(
+        "the payload of event `a` changed, but its version did not: `audit-events.lock` records \
+         version 1 as { name: u32 }, and the catalog now declares { name: String }"
+    ));
+    // A file that cannot be read: one error with the line.
+    std::fs::write(
+        templates.0.join("audit-events.lock"),
+        "format = 1\ncatalog = \"E\"\nv1 = []\n",
+    )
+    .unwrap();
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        body,
+        &templates.with_mode(LockMode::Check),
+    );
+    assert_eq!(
+        compile_errors(&out),
+        [
+            "cannot read the lock file `audit-events.lock`: line 3: unknown key `v1`. Fix it, or \
+          rewrite it from the catalog with `AUDIT_LOCK=overwrite cargo build` (which forgets the \
+          fields of versions older than the current ones)"
+        ]
+    );
+}
+
+#[test]
+fn decoding_walks_the_upgrades_spanned_on_each_function() {
+    let templates = Templates::new("upgrades");
+    let out = expand_attribute_with(
+        quote!(templates = "t"),
+        quote! {
+            pub enum E {
+                #[event(code = "a", label = "A", group = "G", version = 4,
+                    upgrade(from = 1, with = v1::up), upgrade(from = 2, json = v2_up), upgrade(from = 3, with = v3_up))]
+                A { name: String },
+                #[event(code = "b", label = "B", group = "G", retired)]
+                B,
+            }
+        },
+        &templates.roots(),
+    );
+    assert!(compile_errors(&out).is_empty());
+    let text = out.to_string();
+    // From version 1: typed, then JSON (the typed result turned into JSON), then typed again.
+    assert!(text.contains(
+        "1u32 => { let __upgraded = :: audit_core :: __private :: read_payload (payload) ? ; \
+         let __upgraded = v1 :: up (__upgraded) ; \
+         let __upgraded = :: audit_core :: __private :: to_json (& __upgraded , 2u32) ? ; \
+         let __upgraded = :: audit_core :: __private :: upgrade_json (v2_up , __upgraded , 2u32) ? ; \
+         let __upgraded = :: audit_core :: __private :: from_json (__upgraded , 3u32) ? ; \
+         let __upgraded = v3_up (__upgraded) ; { let current : A = __upgraded ; current } }"
+    ), "{text}");
+    assert!(
+        text.contains("payload_version (version , 4u32 , 1u32)"),
+        "{text}"
+    );
+    // A retired event is no `Event`, and not active.
+    assert!(!text.contains("Event for B"), "{text}");
+    assert!(text.contains("Event for A"), "{text}");
+    assert!(
+        text.contains("pub const ACTIVE : & 'static [Self] = & [Self :: A] ;"),
         "{text}"
     );
 }

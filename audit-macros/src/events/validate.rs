@@ -132,6 +132,8 @@ fn check_event(event: &Event, diag: &mut Diagnostics) {
     }
     if event.version.value == 0 {
         diag.error(event.version.span, "payload versions start at 1");
+    } else {
+        check_upgrades(event, diag);
     }
     for field in &event.fields {
         if field.ident == RESERVED_VIEW_FIELD {
@@ -169,6 +171,89 @@ fn check_event(event: &Event, diag: &mut Diagnostics) {
             };
             diag.error(m.span, message);
         }
+    }
+}
+
+/// Upgrades read older versions, one each, in a chain that ends at the
+/// current version: from the oldest declared, every version up to the
+/// current one has exactly one step.
+fn check_upgrades(event: &Event, diag: &mut Diagnostics) {
+    let current = event.version.value;
+    let mut steps: BTreeMap<u32, &super::model::Upgrade> = BTreeMap::new();
+    for upgrade in &event.upgrades {
+        let from = upgrade.from.value;
+        if from == 0 {
+            diag.error(
+                upgrade.from.span,
+                "payload versions start at 1: there is no version 0 to upgrade from",
+            );
+        } else if from >= current && current == 1 {
+            diag.error(
+                upgrade.from.span,
+                format!(
+                    "event `{}` is at version 1 (the default), so it has no older version to \
+                     upgrade from: set its new version, `version = {}`",
+                    event.ident,
+                    from.saturating_add(1)
+                ),
+            );
+        } else if from >= current {
+            diag.error(
+                upgrade.from.span,
+                format!(
+                    "`from = {from}` is not older than the current version {current} of `{}`: an \
+                     upgrade reads an older version and produces the next one, so `from` is at \
+                     most {}",
+                    event.ident,
+                    current - 1
+                ),
+            );
+        } else if steps.insert(from, upgrade).is_some() {
+            diag.error(
+                upgrade.from.span,
+                format!(
+                    "event `{}` has two upgrades from version {from}: keep one",
+                    event.ident
+                ),
+            );
+        }
+    }
+    // Every version from the oldest step up to the current one needs its step.
+    let Some((&oldest, _)) = steps.first_key_value() else {
+        return;
+    };
+    let mut version = oldest;
+    while version < current {
+        if steps.contains_key(&version) {
+            version += 1;
+            continue;
+        }
+        let before = steps[&(version - 1)];
+        let gap_end = (version..current)
+            .find(|v| steps.contains_key(v))
+            .unwrap_or(current);
+        let missing: Vec<String> = (version..gap_end)
+            .map(|v| format!("`upgrade(from = {v}, with = ..)`"))
+            .collect();
+        let (skipped, what) = if gap_end - version == 1 {
+            (
+                format!("version {version}"),
+                format!("nothing upgrades version {version} to {}", version + 1),
+            )
+        } else {
+            let range = format!("versions {version} to {}", gap_end - 1);
+            (range.clone(), format!("nothing upgrades {range}"))
+        };
+        diag.error(
+            before.span,
+            format!(
+                "the upgrades of `{}` skip {skipped}: {what}, so rows stored at version \
+                 {version} or older cannot be read. Upgrades go one version at a time: add {}",
+                event.ident,
+                missing.join(" and ")
+            ),
+        );
+        version = gap_end;
     }
 }
 
@@ -254,6 +339,75 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("`AView` would collide with the template view of event `A`"));
         assert!(errors[1].contains("`EType` would collide with the event-type enum of `E`"));
+    }
+
+    #[test]
+    fn upgrades_form_a_chain_to_the_current_version() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G", version = 3,
+                    upgrade(from = 1, with = v1_to_v2), upgrade(from = 2, json = v2_to_v3))]
+                A,
+                // Dropping the oldest versions is allowed: version 1 rows read as unknown.
+                #[event(code = "b", label = "B", group = "G", version = 3, upgrade(from = 2, with = up))]
+                B,
+                #[event(code = "c", label = "C", group = "G", version = 2)]
+                C,
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_gap_in_the_upgrades_is_one_error_per_gap() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G", version = 3, upgrade(from = 1, with = up))]
+                A,
+                #[event(code = "b", label = "B", group = "G", version = 7,
+                    upgrade(from = 1, with = up), upgrade(from = 4, with = up), upgrade(from = 5, with = up))]
+                B,
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "the upgrades of `A` skip version 2: nothing upgrades version 2 to 3, so rows \
+                 stored at version 2 or older cannot be read. Upgrades go one version at a time: \
+                 add `upgrade(from = 2, with = ..)`",
+                "the upgrades of `B` skip versions 2 to 3: nothing upgrades versions 2 to 3, so \
+                 rows stored at version 2 or older cannot be read. Upgrades go one version at a \
+                 time: add `upgrade(from = 2, with = ..)` and `upgrade(from = 3, with = ..)`",
+                "the upgrades of `B` skip version 6: nothing upgrades version 6 to 7, so rows \
+                 stored at version 6 or older cannot be read. Upgrades go one version at a time: \
+                 add `upgrade(from = 6, with = ..)`",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_upgrade_reads_an_older_version_once() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G", upgrade(from = 1, with = up))]
+                A,
+                #[event(code = "b", label = "B", group = "G", version = 2,
+                    upgrade(from = 0, with = up), upgrade(from = 2, with = up),
+                    upgrade(from = 1, with = up), upgrade(from = 1, json = up))]
+                B,
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "event `A` is at version 1 (the default), so it has no older version to upgrade \
+                 from: set its new version, `version = 2`",
+                "payload versions start at 1: there is no version 0 to upgrade from",
+                "`from = 2` is not older than the current version 2 of `B`: an upgrade reads \
+                 an older version and produces the next one, so `from` is at most 1",
+                "event `B` has two upgrades from version 1: keep one",
+            ]
+        );
     }
 
     #[test]
