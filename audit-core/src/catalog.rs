@@ -108,14 +108,13 @@ pub trait EventType:
 }
 
 /// The payload of one declared event (`ProjectCreated { .. }`): what a
-/// command emits. Implemented by the catalog macros for every event that is
-/// not retired (a retired event's payload still decodes, but cannot be
-/// emitted); see [`EventCatalog`] for what a hand-written implementation
-/// loses (a command still emits it only if it declares it, G4).
+/// command emits. Implemented by the catalog macros for every event; see
+/// [`EventCatalog`] for what a hand-written implementation loses (a command
+/// still emits it only if it declares it, G4).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not an event that can be emitted",
-    label = "not an active event of a catalog",
-    note = "events are the payloads of an `#[audit_core::events]` catalog; a retired event (`#[event(.., retired)]`) is kept only to read stored rows: emit the event that replaced it"
+    message = "`{Self}` is not an event of a catalog",
+    label = "not an event",
+    note = "events are the payloads of an `#[audit_core::events]` catalog"
 )]
 pub trait Event:
     Serialize
@@ -136,6 +135,21 @@ pub trait Event:
 
     /// The references this payload's marked fields make.
     fn references(&self) -> References;
+}
+
+/// An event that may still be emitted: every event of a catalog except the
+/// retired ones (`#[event(.., retired)]`), which are kept only so that
+/// stored rows decode. `#[auditable(emits(..))]` accepts only these, so a
+/// command cannot declare (and therefore cannot emit) a retired event.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is retired: a command can no longer emit it",
+    label = "a retired event",
+    note = "a retired event (`#[event(.., retired)]`) is kept only to read stored rows: emit the event that replaced it, and remove this one from `emits(..)`"
+)]
+pub trait ActiveEvent: Event {
+    /// What `#[auditable]` names to check that a declared event is active.
+    #[doc(hidden)]
+    fn __declared_by_a_command() {}
 }
 
 impl<E: EventCatalog> Decoded<E> {

@@ -145,7 +145,7 @@ pub mod __private;
 pub use actor::Actor;
 pub use audit_macros::{Model, auditable, declare_events, events};
 pub use backend::{Backend, ByBackend, Db, Pool};
-pub use catalog::{Event, EventCatalog, EventType, PayloadField};
+pub use catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use decode::{Decoded, UnknownEvent, UnknownReason};
 pub use error::UnknownEventCode;
 pub use model::{Model, WriteAccess};

@@ -13,7 +13,7 @@ pub use ::serde_json;
 pub use ::sqlx;
 
 pub use crate::backend::{Backend, ByBackend, Db};
-pub use crate::catalog::{Event, EventCatalog, EventType, PayloadField};
+pub use crate::catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};

@@ -94,7 +94,7 @@ async fn creating_a_project_and_a_user_emits_their_events() {
             }),
             StaffEvent::from(UserCreated {
                 user: bob.clone(),
-                roles: roles(&[Role::OutputChecker]),
+                global_roles: roles(&[Role::OutputChecker]),
             }),
         ]);
         assert_eq!(
@@ -523,10 +523,7 @@ async fn clearing_a_users_roles_runs_nested_commands_under_one_command_id() {
             .unwrap()
             .into_value();
 
-        let events = h
-            .run(async |cx| bob.clear_roles(cx).await)
-            .await
-            .unwrap();
+        let events = h.run(async |cx| bob.clear_roles(cx).await).await.unwrap();
         events.assert_codes([
             "project_member_updated_roles",
             "project_member_updated_roles",

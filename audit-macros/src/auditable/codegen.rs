@@ -55,6 +55,16 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
             impl #p::Emits<#alias> for #marker {}
         }
     });
+    // A declared event must be active (not retired): one error on its entry
+    // in `emits(..)`, and none where it is emitted.
+    let active_checks = args.emits.iter().map(|emit| {
+        let (first, last) = first_and_last(&emit.path);
+        let check = Ident::new("__declared_by_a_command", last);
+        let path = &emit.path;
+        quote_spanned! {first=>
+            let _: fn() = <#path as #p::ActiveEvent>::#check;
+        }
+    });
     let required = args.emits.iter().filter(|e| !e.optional).map(|emit| {
         let path = &emit.path;
         quote_spanned! {path.span()=>
@@ -114,6 +124,7 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
                 {
                     #marker_item
                     #(#impls)*
+                    #(#active_checks)*
                     let #enter_fn: fn(_, _) -> _ = #enter;
                     #enter_fn(#cx, #name)
                 }

@@ -68,8 +68,15 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
     let type_ident = catalog.type_ident();
     let catalog_ident = &catalog.ident;
     let serde_crate = catalog.runtime.serde_crate();
-    // A retired event is not an `Event`: emitting it does not compile.
-    let event_impl = event.retired.is_none().then(|| {
+    // Every payload is an `Event`; only the ones that are not retired are
+    // `ActiveEvent`s, which a command may declare (and so emit).
+    let active_impl = event.retired.is_none().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #p::ActiveEvent for #ident {}
+        }
+    });
+    let event_impl = {
         let references = references_expr(&p, event, quote!(self));
         quote! {
             #[automatically_derived]
@@ -80,8 +87,9 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
                     #references
                 }
             }
+            #active_impl
         }
-    });
+    };
     quote! {
         #docs
         #[derive(

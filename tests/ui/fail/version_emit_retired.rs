@@ -1,6 +1,5 @@
 // A command declaring and emitting a retired event: it is kept only to read stored rows,
-// so both places are refused.
-// expect 2 errors
+// so declaring it is one error, on `emits(..)`.
 use audit_core::{Audit, AuditError, auditable};
 
 #[audit_core::events(templates = "templates/versions")]
