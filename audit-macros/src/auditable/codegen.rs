@@ -57,12 +57,14 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
     });
     // A declared event must be active (not retired): one error on its entry
     // in `emits(..)`, and none where it is emitted.
-    let active_checks = args.emits.iter().map(|emit| {
+    // Through the alias: inside this block the marker, named like the
+    // command, could shadow a module in the user's path.
+    let active_checks = args.emits.iter().zip(&aliases).map(|(emit, alias)| {
         let (first, last) = first_and_last(&emit.path);
         let check = Ident::new("__declared_by_a_command", last);
-        let path = &emit.path;
+        let alias = Ident::new(&alias.to_string(), first);
         quote_spanned! {first=>
-            let _: fn() = <#path as #p::ActiveEvent>::#check;
+            let _: fn() = <#alias as #p::ActiveEvent>::#check;
         }
     });
     let required = args.emits.iter().filter(|e| !e.optional).map(|emit| {
