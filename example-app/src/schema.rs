@@ -4,7 +4,7 @@ use audit_core::{AuditError, Auditor, Backend, Model, SCHEMA_VERSION, SchemaStat
 
 use crate::models::{Membership, User};
 
-/// The table that records which of [`MIGRATIONS`] a database has.
+/// The table that records which of the staff area's migrations a database has.
 pub const VERSIONS_TABLE: &str = "staff_schema";
 
 /// The staff area's schema version this program creates and expects.
