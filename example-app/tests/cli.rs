@@ -282,3 +282,33 @@ fn add_member_takes_several_users_all_or_nothing() {
     );
     assert_eq!(texts(&db).len(), 6);
 }
+
+/// Runs the example app with its standard output on a pipe whose reading
+/// end is closed before it starts: every write it makes fails as it does
+/// under `example-app log | head -1` once `head` has its line.
+fn run_into_closed_pipe(db: &str, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_example-app"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run example-app")
+}
+
+#[test]
+fn a_closed_output_ends_the_command_quietly_and_successfully() {
+    let db = database();
+    for args in [&["demo"][..], &["log"], &[], &["add-project", "Zephyr"]] {
+        let out = run_into_closed_pipe(&db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "{args:?}: nothing on stderr");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+    // The commands ran: the sample and the project are there.
+    let log = run(&db, &["log", "--json", "--limit", "1000"]);
+    assert!(log.status.success());
+    assert!(stdout(&log).contains("Zephyr"));
+}
