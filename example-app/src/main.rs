@@ -199,8 +199,12 @@ enum AppCmd {
         /// Only these event types (codes); repeatable.
         #[arg(long = "type", value_name = "CODE")]
         types: Vec<StaffEventType>,
-        /// How many events (at most 1000).
-        #[arg(long, default_value_t = logs::PAGE_SIZE)]
+        /// How many events, 1 to 1000.
+        #[arg(
+            long,
+            default_value_t = logs::PAGE_SIZE,
+            value_parser = clap::value_parser!(u32).range(1..=1000),
+        )]
         limit: u32,
         /// Start at this cursor, as printed after a page.
         #[arg(long)]

@@ -312,3 +312,25 @@ fn a_closed_output_ends_the_command_quietly_and_successfully() {
     assert!(log.status.success());
     assert!(stdout(&log).contains("Zephyr"));
 }
+
+#[test]
+fn log_limit_is_refused_outside_1_to_1000() {
+    let db = database();
+    for limit in ["0", "1001"] {
+        let out = run(&db, &["log", "--limit", limit]);
+        assert_eq!(out.status.code(), Some(2), "--limit {limit}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.lines().next(),
+            Some(format!("error: invalid value '{limit}' for '--limit <LIMIT>': {limit} is not in 1..=1000").as_str()),
+            "--limit {limit}: {stderr}"
+        );
+        assert_eq!(stdout(&out), "", "--limit {limit}: nothing shown");
+    }
+    for limit in ["1", "1000"] {
+        assert!(
+            run(&db, &["log", "--limit", limit]).status.success(),
+            "--limit {limit}"
+        );
+    }
+}
