@@ -10,6 +10,7 @@ use crate::events::{
     StaffEvent, UserCreated, UserPasswordSet, UserUpdatedRoles,
 };
 use crate::models::{Membership, Project, User};
+use crate::names::{NameError, ProjectName, Username};
 
 /// An audited transaction of the staff area.
 pub type StaffAudit = Audit<StaffEvent>;
@@ -48,6 +49,9 @@ pub enum CommandError {
     /// The row changed or went away while the command ran.
     #[error("{0} changed concurrently; try again")]
     Conflict(&'static str),
+    /// A name breaks one of the rules of [`crate::names`].
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// Roles could not be encoded or decoded.
     #[error("roles cannot be stored or read: {0}")]
     Roles(#[from] serde_json::Error),
@@ -67,9 +71,12 @@ fn roles_json(roles: &Roles) -> Result<String, CommandError> {
     Ok(serde_json::to_string(roles)?)
 }
 
-/// Creates a user with global roles.
+/// Creates a user with global roles; `username` is checked as a
+/// [`Username`] (trimmed first), so every caller gets the same rules.
 #[auditable(emits(UserCreated))]
 pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> CommandResult<UserRef> {
+    let username = Username::parse(username)?;
+    let username = username.as_str();
     let row = User {
         id: 0,
         username: username.to_owned(),
@@ -88,9 +95,12 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
     Ok(user)
 }
 
-/// Creates a project, recording who created it (a user actor) and when.
+/// Creates a project, recording who created it (a user actor) and when;
+/// `name` is checked as a [`ProjectName`] (trimmed first).
 #[auditable(emits(ProjectCreated))]
 pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<ProjectRef> {
+    let name = ProjectName::parse(name)?;
+    let name = name.as_str();
     let created_by = match cx.actor() {
         Actor::User { id, .. } => id.parse().ok(),
         Actor::System { .. } => None,

@@ -21,6 +21,7 @@ use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, Scope};
+use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
 use example_app::{backfill, demo, directory, sealing};
 
@@ -125,12 +126,18 @@ enum AppCmd {
     },
     /// Create a user.
     AddUser {
+        /// Trimmed; not empty, no control or bidirectional formatting
+        /// characters, at most 128 bytes.
         username: String,
         #[arg(long = "role")]
         roles: Vec<Role>,
     },
     /// Create a project.
-    AddProject { name: String },
+    AddProject {
+        /// Trimmed; not empty, no control or bidirectional formatting
+        /// characters, at most 128 bytes.
+        name: String,
+    },
     /// Add users to a project, all or nothing: `--user` once per user.
     AddMember {
         #[arg(long)]
@@ -273,6 +280,8 @@ enum CliError {
     Demo(#[from] demo::DemoError),
     #[error(transparent)]
     Backfill(#[from] backfill::BackfillError),
+    #[error(transparent)]
+    Name(#[from] example_app::names::NameError),
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
     #[error("cannot read the password from standard input: {0}")]
@@ -439,6 +448,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         AppCmd::AddUser { username, roles } => {
+            // Checked here rather than by clap, whose error would repeat
+            // the raw value, newlines and all.
+            let username = Username::parse(&username)?;
             let roles: Roles = roles.into_iter().collect();
             record(
                 &auditor,
@@ -446,7 +458,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 (username, roles),
                 |audit, (username, roles)| {
                     Box::pin(async move {
-                        commands::add_user(audit, &username, roles).await?;
+                        commands::add_user(audit, username.as_str(), roles).await?;
                         Ok(())
                     })
                 },
@@ -454,9 +466,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         AppCmd::AddProject { name } => {
+            let name = ProjectName::parse(&name)?;
             record(&auditor, actor, name, |audit, name| {
                 Box::pin(async move {
-                    commands::add_project(audit, &name).await?;
+                    commands::add_project(audit, name.as_str()).await?;
                     Ok(())
                 })
             })

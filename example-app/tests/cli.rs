@@ -334,3 +334,70 @@ fn log_limit_is_refused_outside_1_to_1000() {
         );
     }
 }
+
+#[test]
+fn names_that_break_a_rule_are_refused_with_a_one_line_error_naming_it() {
+    let db = database();
+    let long = "a".repeat(300);
+    let cases = [
+        (
+            "add-user",
+            "",
+            "a username must not be empty or only whitespace",
+        ),
+        (
+            "add-user",
+            "   ",
+            "a username must not be empty or only whitespace",
+        ),
+        (
+            "add-user",
+            "bob\n  #99 2026-01-01 00:00:00  mallory",
+            "a username must not contain control characters (found U+000A)",
+        ),
+        (
+            "add-user",
+            "evil\u{202E}gnp.exe",
+            "a username must not contain bidirectional formatting characters (found U+202E)",
+        ),
+        (
+            "add-user",
+            long.as_str(),
+            "a username must be at most 128 bytes long (this one has 300)",
+        ),
+        (
+            "add-project",
+            "   ",
+            "a project name must not be empty or only whitespace",
+        ),
+        (
+            "add-project",
+            "two\nlines  #99 2026-01-01 00:00:00 mallory",
+            "a project name must not contain control characters (found U+000A)",
+        ),
+        (
+            "add-project",
+            "a\tb",
+            "a project name must not contain control characters (found U+0009)",
+        ),
+        (
+            "add-project",
+            "x\u{2066}y",
+            "a project name must not contain bidirectional formatting characters (found U+2066)",
+        ),
+    ];
+    for (command, name, rule) in cases {
+        let out = run(&db, &[command, name]);
+        assert_eq!(out.status.code(), Some(1), "{command} {name:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, format!("error: {rule}\n"), "{command} {name:?}");
+    }
+    // Nothing got in.
+    let log = run(&db, &["log", "--json"]);
+    assert!(log.status.success());
+    assert_eq!(json_lines(&log), Vec::<serde_json::Value>::new());
+    // A name with spaces around it is stored trimmed.
+    assert!(run(&db, &["add-user", "  dave  "]).status.success());
+    let log = json_lines(&run(&db, &["log", "--json"]));
+    assert_eq!(log[0]["text"], "created user dave with global roles none");
+}
