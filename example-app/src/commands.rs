@@ -43,6 +43,12 @@ pub enum CommandError {
         /// The project's name.
         project: String,
     },
+    /// A user with this name exists already.
+    #[error("user `{0}` already exists")]
+    UserExists(String),
+    /// A project with this name exists already.
+    #[error("project `{0}` already exists")]
+    ProjectExists(String),
     /// A user that does not exist.
     #[error("no user with id {0}")]
     NoSuchUser(i64),
@@ -67,6 +73,16 @@ impl audit_core::Retryable for CommandError {
     }
 }
 
+/// `error` unless it is the database refusing a duplicate (a unique
+/// violation, SQLite's and PostgreSQL's alike), which is `taken()`: the same
+/// clear message on every backend instead of the driver's text.
+fn unless_taken(error: sqlx::Error, taken: impl FnOnce() -> CommandError) -> CommandError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => taken(),
+        _ => CommandError::Database(error),
+    }
+}
+
 fn roles_json(roles: &Roles) -> Result<String, CommandError> {
     Ok(serde_json::to_string(roles)?)
 }
@@ -83,7 +99,9 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
         roles: roles_json(&roles)?,
         password_hash: None,
     };
-    let id = User::insert(cx, &row).await?;
+    let id = User::insert(cx, &row)
+        .await
+        .map_err(|e| unless_taken(e, || CommandError::UserExists(username.to_owned())))?;
     let user = UserRef {
         id,
         username: username.to_owned(),
@@ -111,7 +129,9 @@ pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<Proje
         created_by,
         created_at: Some(chrono::Utc::now().timestamp_micros()),
     };
-    let id = Project::insert(cx, &row).await?;
+    let id = Project::insert(cx, &row)
+        .await
+        .map_err(|e| unless_taken(e, || CommandError::ProjectExists(name.to_owned())))?;
     let project = ProjectRef {
         id,
         name: name.to_owned(),
@@ -150,7 +170,16 @@ pub async fn add_member(
         user_id: user.id,
         roles: roles_json(&roles)?,
     };
-    let membership = MembershipId(Membership::insert(cx, &row).await?);
+    // The check above misses a concurrent command adding the same member
+    // first: the database's unique constraint catches it, with the same
+    // message.
+    let id = Membership::insert(cx, &row).await.map_err(|e| {
+        unless_taken(e, || CommandError::AlreadyAMember {
+            user: user.username.clone(),
+            project: project.name.clone(),
+        })
+    })?;
+    let membership = MembershipId(id);
     cx.emit(ProjectMemberAdded {
         membership,
         project: project.clone(),

@@ -401,3 +401,24 @@ fn names_that_break_a_rule_are_refused_with_a_one_line_error_naming_it() {
     let log = json_lines(&run(&db, &["log", "--json"]));
     assert_eq!(log[0]["text"], "created user dave with global roles none");
 }
+
+#[test]
+fn a_duplicate_is_refused_with_one_clear_line() {
+    let db = database();
+    assert!(run(&db, &["add-user", "bob"]).status.success());
+    assert!(run(&db, &["add-project", "Apollo"]).status.success());
+    for (args, expected) in [
+        (
+            vec!["add-user", "bob"],
+            "error: user `bob` already exists\n",
+        ),
+        (
+            vec!["add-project", "Apollo"],
+            "error: project `Apollo` already exists\n",
+        ),
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+}
