@@ -10,6 +10,7 @@ use crate::events::{
     StaffEvent, UserCreated, UserPasswordSet, UserUpdatedRoles,
 };
 use crate::models::{Membership, Project, User};
+use crate::names::{NameError, ProjectName, Username};
 
 /// An audited transaction of the staff area.
 pub type StaffAudit = Audit<StaffEvent>;
@@ -42,12 +43,21 @@ pub enum CommandError {
         /// The project's name.
         project: String,
     },
+    /// A user with this name exists already.
+    #[error("user `{0}` already exists")]
+    UserExists(String),
+    /// A project with this name exists already.
+    #[error("project `{0}` already exists")]
+    ProjectExists(String),
     /// A user that does not exist.
     #[error("no user with id {0}")]
     NoSuchUser(i64),
     /// The row changed or went away while the command ran.
     #[error("{0} changed concurrently; try again")]
     Conflict(&'static str),
+    /// A name breaks one of the rules of [`crate::names`].
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// Roles could not be encoded or decoded.
     #[error("roles cannot be stored or read: {0}")]
     Roles(#[from] serde_json::Error),
@@ -63,20 +73,35 @@ impl audit_core::Retryable for CommandError {
     }
 }
 
+/// `error` unless it is the database refusing a duplicate (a unique
+/// violation, SQLite's and PostgreSQL's alike), which is `taken()`: the same
+/// clear message on every backend instead of the driver's text.
+fn unless_taken(error: sqlx::Error, taken: impl FnOnce() -> CommandError) -> CommandError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => taken(),
+        _ => CommandError::Database(error),
+    }
+}
+
 fn roles_json(roles: &Roles) -> Result<String, CommandError> {
     Ok(serde_json::to_string(roles)?)
 }
 
-/// Creates a user with global roles.
+/// Creates a user with global roles; `username` is checked as a
+/// [`Username`] (trimmed first), so every caller gets the same rules.
 #[auditable(emits(UserCreated))]
 pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> CommandResult<UserRef> {
+    let username = Username::parse(username)?;
+    let username = username.as_str();
     let row = User {
         id: 0,
         username: username.to_owned(),
         roles: roles_json(&roles)?,
         password_hash: None,
     };
-    let id = User::insert(cx, &row).await?;
+    let id = User::insert(cx, &row)
+        .await
+        .map_err(|e| unless_taken(e, || CommandError::UserExists(username.to_owned())))?;
     let user = UserRef {
         id,
         username: username.to_owned(),
@@ -88,9 +113,12 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
     Ok(user)
 }
 
-/// Creates a project, recording who created it (a user actor) and when.
+/// Creates a project, recording who created it (a user actor) and when;
+/// `name` is checked as a [`ProjectName`] (trimmed first).
 #[auditable(emits(ProjectCreated))]
 pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<ProjectRef> {
+    let name = ProjectName::parse(name)?;
+    let name = name.as_str();
     let created_by = match cx.actor() {
         Actor::User { id, .. } => id.parse().ok(),
         Actor::System { .. } => None,
@@ -101,7 +129,9 @@ pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<Proje
         created_by,
         created_at: Some(chrono::Utc::now().timestamp_micros()),
     };
-    let id = Project::insert(cx, &row).await?;
+    let id = Project::insert(cx, &row)
+        .await
+        .map_err(|e| unless_taken(e, || CommandError::ProjectExists(name.to_owned())))?;
     let project = ProjectRef {
         id,
         name: name.to_owned(),
@@ -140,7 +170,16 @@ pub async fn add_member(
         user_id: user.id,
         roles: roles_json(&roles)?,
     };
-    let membership = MembershipId(Membership::insert(cx, &row).await?);
+    // The check above misses a concurrent command adding the same member
+    // first: the database's unique constraint catches it, with the same
+    // message.
+    let id = Membership::insert(cx, &row).await.map_err(|e| {
+        unless_taken(e, || CommandError::AlreadyAMember {
+            user: user.username.clone(),
+            project: project.name.clone(),
+        })
+    })?;
+    let membership = MembershipId(id);
     cx.emit(ProjectMemberAdded {
         membership,
         project: project.clone(),

@@ -14,6 +14,7 @@ pub mod events;
 pub mod export;
 pub mod logs;
 pub mod models;
+pub mod names;
 pub mod present;
 pub mod schema;
 pub mod sealing;

@@ -6,7 +6,7 @@
 //! concurrent one (a deadlock, a serialization failure, a busy SQLite
 //! database) is made again, and the user sees only the outcome.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,8 +21,18 @@ use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, Scope};
+use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
 use example_app::{backfill, demo, directory, sealing};
+
+/// Writes a line to standard output like `println!`, but gives a failed
+/// write back as [`CliError::Stdout`] instead of panicking: `main` ends
+/// quietly when the reader went away (`example-app log | head -1`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(CliError::Stdout)?
+    };
+}
 
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
@@ -116,12 +126,18 @@ enum AppCmd {
     },
     /// Create a user.
     AddUser {
+        /// Trimmed; not empty, no control or bidirectional formatting
+        /// characters, at most 128 bytes.
         username: String,
         #[arg(long = "role")]
         roles: Vec<Role>,
     },
     /// Create a project.
-    AddProject { name: String },
+    AddProject {
+        /// Trimmed; not empty, no control or bidirectional formatting
+        /// characters, at most 128 bytes.
+        name: String,
+    },
     /// Add users to a project, all or nothing: `--user` once per user.
     AddMember {
         #[arg(long)]
@@ -190,8 +206,12 @@ enum AppCmd {
         /// Only these event types (codes); repeatable.
         #[arg(long = "type", value_name = "CODE")]
         types: Vec<StaffEventType>,
-        /// How many events (at most 1000).
-        #[arg(long, default_value_t = logs::PAGE_SIZE)]
+        /// How many events, 1 to 1000.
+        #[arg(
+            long,
+            default_value_t = logs::PAGE_SIZE,
+            value_parser = clap::value_parser!(u32).range(1..=1000),
+        )]
         limit: u32,
         /// Start at this cursor, as printed after a page.
         #[arg(long)]
@@ -260,6 +280,10 @@ enum CliError {
     Demo(#[from] demo::DemoError),
     #[error(transparent)]
     Backfill(#[from] backfill::BackfillError),
+    #[error(transparent)]
+    Name(#[from] example_app::names::NameError),
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     #[error("cannot read the password from standard input: {0}")]
     Stdin(std::io::Error),
     #[error(transparent)]
@@ -288,9 +312,17 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    match run(cli).await {
+        Ok(()) => {}
+        // The reader of our output went away (`example-app log | head -1`):
+        // it has what it wanted, so end quietly with 0, as `export` and
+        // `follow` do (rather than 141, a SIGPIPE death, which would fail a
+        // script under `set -o pipefail` for a normal use).
+        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     }
 }
 
@@ -308,7 +340,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }) => return verify(&auditor, against, public_key).await,
         Cmd::Schema(SchemaCmd::Migrate) => {
             example_app::schema::migrate(&auditor).await.map_err(open)?;
-            println!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
+            say!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
             return Ok(());
         }
         Cmd::Schema(SchemaCmd::RepairSchema { reason }) => {
@@ -416,6 +448,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         AppCmd::AddUser { username, roles } => {
+            // Checked here rather than by clap, whose error would repeat
+            // the raw value, newlines and all.
+            let username = Username::parse(&username)?;
             let roles: Roles = roles.into_iter().collect();
             record(
                 &auditor,
@@ -423,7 +458,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 (username, roles),
                 |audit, (username, roles)| {
                     Box::pin(async move {
-                        commands::add_user(audit, &username, roles).await?;
+                        commands::add_user(audit, username.as_str(), roles).await?;
                         Ok(())
                     })
                 },
@@ -431,9 +466,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         AppCmd::AddProject { name } => {
+            let name = ProjectName::parse(&name)?;
             record(&auditor, actor, name, |audit, name| {
                 Box::pin(async move {
-                    commands::add_project(audit, &name).await?;
+                    commands::add_project(audit, name.as_str()).await?;
                     Ok(())
                 })
             })
@@ -465,9 +501,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         AppCmd::Backfill => {
             let report = backfill::projects(&auditor, &actor).await?;
-            println!(
+            say!(
                 "backfill: {} \"project created\" event(s) imported, {} imported before",
-                report.imported, report.skipped
+                report.imported,
+                report.skipped
             );
             Ok(())
         }
@@ -530,11 +567,11 @@ async fn acting(auditor: &Auditor, acting_as: Option<&str>) -> Result<Actor, Cli
 async fn repair_schema(auditor: &Auditor, actor: &Actor, reason: &str) -> Result<(), CliError> {
     let problems = auditor.repair_schema(actor, reason).await?;
     if problems.is_empty() {
-        println!("The audit schema is sound: nothing to repair.");
+        say!("The audit schema is sound: nothing to repair.");
     } else {
-        println!("Repaired the audit schema (recorded in the audit log):");
+        say!("Repaired the audit schema (recorded in the audit log):");
         for problem in problems {
-            println!("  - {problem}");
+            say!("  - {problem}");
         }
     }
     Ok(())
@@ -581,20 +618,20 @@ where
             })
         })
         .await?;
-    println!("done: {events} audit event(s) recorded");
+    say!("done: {events} audit event(s) recorded");
     Ok(())
 }
 
 /// `demo`: creates the sample once, then shows its log and how to sign in.
 async fn demo(auditor: &Auditor, url: &str) -> Result<(), CliError> {
     if demo::exists(auditor).await? {
-        println!("The sample is already in {url}.\n");
+        say!("The sample is already in {url}.\n");
     } else {
         demo::create(auditor).await?;
-        println!("Created a sample staff area in {url} through its commands.\n");
+        say!("Created a sample staff area in {url} through its commands.\n");
     }
     print_log(auditor, LogRequest::new(Scope::All), false).await?;
-    println!("{}", demo::instructions(url));
+    say!("{}", demo::instructions(url));
     Ok(())
 }
 
@@ -607,9 +644,11 @@ async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Resul
         let _ = std::io::stdout().flush();
     })
     .await?;
-    println!(
+    say!(
         "committed {} changes; {} gone (removed by another worker first); {} attempts retried",
-        report.committed, report.gone, report.retried
+        report.committed,
+        report.gone,
+        report.retried
     );
     Ok(())
 }
@@ -617,7 +656,7 @@ async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Resul
 /// `serve`: the staff area's web pages, until interrupted.
 async fn serve(auditor: Auditor, addr: SocketAddr, secure_cookies: bool) -> Result<(), CliError> {
     let state = AppState::new(auditor, WebConfig { secure_cookies });
-    println!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
+    say!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
     web::serve(state, addr)
         .await
         .map_err(|source| CliError::Serve { addr, source })
@@ -632,9 +671,9 @@ async fn seal(
     let key = sealing::signing_key(key_file.as_deref())?;
     let report = auditor.seal(key.as_ref()).await?;
     match &report.head {
-        None => println!("Nothing to seal yet: no event is stable."),
+        None => say!("Nothing to seal yet: no event is stable."),
         Some(head) => {
-            println!(
+            say!(
                 "Sealed {} event(s) in {} seal(s); the log's head is seal {} ({} events, {}).",
                 report.events,
                 report.seals,
@@ -648,7 +687,7 @@ async fn seal(
             );
             if let Some(path) = head_out {
                 sealing::write_head(&path, head)?;
-                println!(
+                say!(
                     "Head written to {}: keep it outside the database.",
                     path.display()
                 );
@@ -666,16 +705,18 @@ async fn verify(
     public_key: Option<String>,
 ) -> Result<(), CliError> {
     let report = sealing::verify(auditor, against.as_deref(), public_key.as_deref()).await?;
-    println!(
+    say!(
         "Checked {} seal(s) and {} sealed event(s); {} pruned.",
-        report.seals, report.events, report.pruned
+        report.seals,
+        report.events,
+        report.pruned
     );
     if report.is_intact() {
-        println!("The sealed log is intact.");
+        say!("The sealed log is intact.");
         return Ok(());
     }
     for divergence in &report.divergences {
-        println!("  - {divergence}");
+        say!("  - {divergence}");
     }
     Err(CliError::NotIntact(report.divergences.len()))
 }
@@ -694,7 +735,7 @@ fn seal_key(out: &Path) -> Result<(), CliError> {
         .map_err(key_file_error)?;
     std::io::Write::write_all(&mut file, format!("{}\n", key.secret_hex()).as_bytes())
         .map_err(key_file_error)?;
-    println!("{}", key.public_hex());
+    say!("{}", key.public_hex());
     Ok(())
 }
 
@@ -752,11 +793,11 @@ async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliEr
 async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result<(), CliError> {
     let page = logs::fetch(auditor, &request).await?;
     if !json {
-        println!("Audit log, newest first:");
+        say!("Audit log, newest first:");
     }
     for entry in &page.entries {
         if json {
-            println!("{}", entry.to_json());
+            say!("{}", entry.to_json());
         } else {
             // An imported event says so where a command's name would be.
             let command = if entry.stored.is_imported() {
@@ -764,7 +805,7 @@ async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result
             } else {
                 entry.stored.command_name.as_str()
             };
-            println!(
+            say!(
                 "  #{:<4} {}  {:<28} {:<20} {}",
                 entry.stored.id,
                 entry.occurred_at().format("%Y-%m-%d %H:%M:%S"),
@@ -776,10 +817,10 @@ async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result
     }
     if !json {
         if page.entries.is_empty() {
-            println!("  (no events)");
+            say!("  (no events)");
         }
         if let Some(next) = page.next {
-            println!("Older events: add --cursor {next}");
+            say!("Older events: add --cursor {next}");
         }
     }
     Ok(())

@@ -282,3 +282,143 @@ fn add_member_takes_several_users_all_or_nothing() {
     );
     assert_eq!(texts(&db).len(), 6);
 }
+
+/// Runs the example app with its standard output on a pipe whose reading
+/// end is closed before it starts: every write it makes fails as it does
+/// under `example-app log | head -1` once `head` has its line.
+fn run_into_closed_pipe(db: &str, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_example-app"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run example-app")
+}
+
+#[test]
+fn a_closed_output_ends_the_command_quietly_and_successfully() {
+    let db = database();
+    for args in [&["demo"][..], &["log"], &[], &["add-project", "Zephyr"]] {
+        let out = run_into_closed_pipe(&db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "{args:?}: nothing on stderr");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+    // The commands ran: the sample and the project are there.
+    let log = run(&db, &["log", "--json", "--limit", "1000"]);
+    assert!(log.status.success());
+    assert!(stdout(&log).contains("Zephyr"));
+}
+
+#[test]
+fn log_limit_is_refused_outside_1_to_1000() {
+    let db = database();
+    for limit in ["0", "1001"] {
+        let out = run(&db, &["log", "--limit", limit]);
+        assert_eq!(out.status.code(), Some(2), "--limit {limit}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.lines().next(),
+            Some(format!("error: invalid value '{limit}' for '--limit <LIMIT>': {limit} is not in 1..=1000").as_str()),
+            "--limit {limit}: {stderr}"
+        );
+        assert_eq!(stdout(&out), "", "--limit {limit}: nothing shown");
+    }
+    for limit in ["1", "1000"] {
+        assert!(
+            run(&db, &["log", "--limit", limit]).status.success(),
+            "--limit {limit}"
+        );
+    }
+}
+
+#[test]
+fn names_that_break_a_rule_are_refused_with_a_one_line_error_naming_it() {
+    let db = database();
+    let long = "a".repeat(300);
+    let cases = [
+        (
+            "add-user",
+            "",
+            "a username must not be empty or only whitespace",
+        ),
+        (
+            "add-user",
+            "   ",
+            "a username must not be empty or only whitespace",
+        ),
+        (
+            "add-user",
+            "bob\n  #99 2026-01-01 00:00:00  mallory",
+            "a username must not contain control characters (found U+000A)",
+        ),
+        (
+            "add-user",
+            "evil\u{202E}gnp.exe",
+            "a username must not contain bidirectional formatting characters (found U+202E)",
+        ),
+        (
+            "add-user",
+            long.as_str(),
+            "a username must be at most 128 bytes long (this one has 300)",
+        ),
+        (
+            "add-project",
+            "   ",
+            "a project name must not be empty or only whitespace",
+        ),
+        (
+            "add-project",
+            "two\nlines  #99 2026-01-01 00:00:00 mallory",
+            "a project name must not contain control characters (found U+000A)",
+        ),
+        (
+            "add-project",
+            "a\tb",
+            "a project name must not contain control characters (found U+0009)",
+        ),
+        (
+            "add-project",
+            "x\u{2066}y",
+            "a project name must not contain bidirectional formatting characters (found U+2066)",
+        ),
+    ];
+    for (command, name, rule) in cases {
+        let out = run(&db, &[command, name]);
+        assert_eq!(out.status.code(), Some(1), "{command} {name:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, format!("error: {rule}\n"), "{command} {name:?}");
+    }
+    // Nothing got in.
+    let log = run(&db, &["log", "--json"]);
+    assert!(log.status.success());
+    assert_eq!(json_lines(&log), Vec::<serde_json::Value>::new());
+    // A name with spaces around it is stored trimmed.
+    assert!(run(&db, &["add-user", "  dave  "]).status.success());
+    let log = json_lines(&run(&db, &["log", "--json"]));
+    assert_eq!(log[0]["text"], "created user dave with global roles none");
+}
+
+#[test]
+fn a_duplicate_is_refused_with_one_clear_line() {
+    let db = database();
+    assert!(run(&db, &["add-user", "bob"]).status.success());
+    assert!(run(&db, &["add-project", "Apollo"]).status.success());
+    for (args, expected) in [
+        (
+            vec!["add-user", "bob"],
+            "error: user `bob` already exists\n",
+        ),
+        (
+            vec!["add-project", "Apollo"],
+            "error: project `Apollo` already exists\n",
+        ),
+    ] {
+        let out = run(&db, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+}

@@ -617,3 +617,71 @@ async fn the_readme_example() -> Result<(), CommandError> {
     harness.new_events().await.assert_none();
     Ok(())
 }
+
+#[tokio::test]
+async fn the_commands_refuse_names_that_break_a_rule_and_trim_the_rest() {
+    for mut h in harnesses("names_refused").await {
+        let label = h.label();
+        h.act_as(Actor::system("setup"));
+        let err = h
+            .run(async |cx| commands::add_user(cx, "  ", Roles::new()).await)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CommandError::Name(_)), "{label}: {err:?}");
+        assert_eq!(
+            err.to_string(),
+            "a username must not be empty or only whitespace"
+        );
+        let err = h
+            .run(async |cx| commands::add_project(cx, "evil\u{202E}txt").await)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a project name must not contain bidirectional formatting characters (found U+202E)",
+            "{label}"
+        );
+        h.new_events().await.assert_none();
+        let made = h
+            .run(async |cx| commands::add_project(cx, " Apollo ").await)
+            .await
+            .unwrap()
+            .into_value();
+        assert_eq!(made.name, "Apollo", "{label}");
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_user_or_project_has_the_same_clear_message_on_every_backend() {
+    for mut h in harnesses("duplicates").await {
+        let label = h.label();
+        let (apollo, bob) = setup(&mut h).await;
+        let err = h
+            .run(async |cx| commands::add_user(cx, "bob", Roles::new()).await)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "user `bob` already exists", "{label}");
+        let err = h
+            .run(async |cx| commands::add_project(cx, " Apollo").await)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "project `Apollo` already exists",
+            "{label}"
+        );
+        h.run(async |cx| add_member(cx, &apollo, &bob, Roles::new()).await)
+            .await
+            .unwrap();
+        let err = h
+            .run(async |cx| add_member(cx, &apollo, &bob, Roles::new()).await)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bob is already a member of Apollo",
+            "{label}"
+        );
+        h.new_events().await.assert_none();
+    }
+}

@@ -83,7 +83,8 @@ fn local_path(next: Option<&str>) -> String {
 }
 
 /// Usernames longer than this are refused before any lookup.
-const MAX_USERNAME_BYTES: usize = 128;
+/// (The limit of every [`crate::names::Username`].)
+const MAX_USERNAME_BYTES: usize = crate::names::MAX_NAME_BYTES;
 
 /// The sign-in page's query.
 #[derive(Debug, Deserialize)]
