@@ -346,12 +346,13 @@ pub async fn set_password(
 }
 
 impl UserRef {
-    /// Clears all of this user's roles: each membership's roles, then the
-    /// global roles, each through its own nested command (so each event
+    /// Clears all of this user's roles: the global roles first, then each
+    /// membership's roles (the reference's order), each through its own nested command (so each event
     /// names the command that made it, and all share this command's id).
     /// It emits no event itself.
     #[auditable]
     pub async fn clear_roles(&self, cx: &mut StaffAudit) -> CommandResult<()> {
+        update_user_roles(cx, self, Roles::new()).await?;
         let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
             sqlx::query_as(
                 "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
@@ -364,7 +365,6 @@ impl UserRef {
         for (id, name) in projects {
             update_member_roles(cx, &ProjectRef { id, name }, self, Roles::new()).await?;
         }
-        update_user_roles(cx, self, Roles::new()).await?;
         Ok(())
     }
 }

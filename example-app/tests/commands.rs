@@ -524,12 +524,13 @@ async fn clearing_a_users_roles_runs_nested_commands_under_one_command_id() {
             .into_value();
 
         let events = h.run(async |cx| bob.clear_roles(cx).await).await.unwrap();
+        // The reference's order: the global roles first, then each membership.
         events.assert_codes([
-            "project_member_updated_roles",
-            "project_member_updated_roles",
             "user_updated_roles",
+            "project_member_updated_roles",
+            "project_member_updated_roles",
         ]);
-        match events.known()[2] {
+        match events.known()[0] {
             StaffEvent::UserUpdatedRoles(UserUpdatedRoles { before, after, .. }) => {
                 assert_eq!(
                     (before, after),
@@ -542,9 +543,9 @@ async fn clearing_a_users_roles_runs_nested_commands_under_one_command_id() {
         assert_eq!(
             names,
             [
+                "update_user_roles",
                 "update_member_roles",
-                "update_member_roles",
-                "update_user_roles"
+                "update_member_roles"
             ]
         );
         assert!(events.iter().all(|e| e.command_id == events[0].command_id));
