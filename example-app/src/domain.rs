@@ -52,6 +52,10 @@ impl Reference for MembershipId {
 /// Shown for a user reference that names nobody.
 pub const UNKNOWN_USER: &str = "Unknown user";
 
+/// Shown for an actor whose stored username is empty or blank (as the
+/// reference shows it).
+pub const UNKNOWN_ACTOR: &str = "Unknown User";
+
 /// Shown for a project that no longer exists.
 pub const MISSING_PROJECT: &str = "a project";
 

@@ -9,7 +9,7 @@ use audit_core::{
 use chrono::{DateTime, Utc};
 
 use crate::directory;
-use crate::domain::{ProjectRef, UserRef};
+use crate::domain::{ProjectRef, UNKNOWN_ACTOR, UserRef};
 use crate::events::{StaffEvent, StaffEventType};
 use crate::present::StaffResolver;
 
@@ -210,7 +210,7 @@ pub async fn present(
     Ok(events
         .into_iter()
         .map(|stored| Entry {
-            actor: cx.actor(&stored.actor),
+            actor: show_actor(&cx, &stored.actor),
             label: stored
                 .event
                 .code()
@@ -221,6 +221,28 @@ pub async fn present(
             stored,
         })
         .collect())
+}
+
+/// Who acted, as a page shows it ([`PresentContext::actor`]), but
+/// "Unknown User" where that would be an empty or blank cell.
+pub fn show_actor(cx: &PresentContext, actor: &Actor) -> Shown {
+    let shown = cx.actor(actor);
+    if shown.as_str().trim().is_empty() {
+        Shown::text(UNKNOWN_ACTOR)
+    } else {
+        shown
+    }
+}
+
+/// Who acted, as the command line's log shows it: the stored name, or
+/// "Unknown User" for an empty or blank username.
+pub fn actor_text(actor: &Actor) -> String {
+    let text = actor.to_string();
+    if text.trim().is_empty() {
+        UNKNOWN_ACTOR.to_string()
+    } else {
+        text
+    }
 }
 
 /// The event types grouped as the catalog declares them, groups in order of
@@ -235,4 +257,22 @@ pub fn type_groups() -> Vec<(&'static str, Vec<StaffEventType>)> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod actor_tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_actor_name_shows_as_unknown_user() {
+        let cx = PresentContext::new();
+        for name in ["", "   ", "\t"] {
+            let actor = Actor::user(7, name);
+            assert_eq!(show_actor(&cx, &actor).as_str(), "Unknown User");
+            assert_eq!(actor_text(&actor), "Unknown User");
+        }
+        let alice = Actor::user(1, "alice");
+        assert_eq!(show_actor(&cx, &alice).as_str(), "alice");
+        assert_eq!(actor_text(&alice), "alice");
+    }
 }

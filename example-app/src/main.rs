@@ -809,7 +809,7 @@ async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result
                 "  #{:<4} {}  {:<28} {:<20} {}",
                 entry.stored.id,
                 entry.occurred_at().format("%Y-%m-%d %H:%M:%S"),
-                entry.stored.actor.to_string(),
+                logs::actor_text(&entry.stored.actor),
                 command,
                 entry.text()
             );
