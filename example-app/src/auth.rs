@@ -84,7 +84,7 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
 
 /// Whether a user with these global roles may use the staff area.
 pub fn is_staff(roles: &Roles) -> bool {
-    roles.0.contains(&Role::StaffAreaAdministrator)
+    roles.contains(&Role::StaffAreaAdministrator)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ impl Rng {
 fn random_roles(rng: &mut Rng) -> Roles {
     let mut roles: Roles = [Role::ALL[rng.below(2) as usize]].into_iter().collect();
     if rng.below(2) == 0 {
-        roles.0.insert(Role::ProjectCollaborator);
+        roles.insert(Role::ProjectCollaborator);
     }
     roles
 }

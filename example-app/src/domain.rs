@@ -1,6 +1,5 @@
 //! The staff area's domain values as they appear in audit events.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -153,10 +152,12 @@ impl fmt::Display for Role {
     }
 }
 
-/// A set of roles, kept sorted so equal sets store identically.
+/// A set of roles in the order they were given (as the reference keeps
+/// them), each at most once: adding a role already present keeps its first
+/// place. Stored as a JSON array in that order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Roles(pub BTreeSet<Role>);
+#[serde(from = "Vec<Role>", into = "Vec<Role>")]
+pub struct Roles(Vec<Role>);
 
 impl Roles {
     /// No roles.
@@ -168,11 +169,49 @@ impl Roles {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Adds `role` at the end unless it is already present; whether it was added.
+    pub fn insert(&mut self, role: Role) -> bool {
+        if self.0.contains(&role) {
+            false
+        } else {
+            self.0.push(role);
+            true
+        }
+    }
+
+    /// Whether `role` is one of them.
+    pub fn contains(&self, role: &Role) -> bool {
+        self.0.contains(role)
+    }
+
+    /// The roles, in the order they were given.
+    pub fn iter(&self) -> std::slice::Iter<'_, Role> {
+        self.0.iter()
+    }
+}
+
+impl From<Vec<Role>> for Roles {
+    /// Keeps the first of any duplicates.
+    fn from(roles: Vec<Role>) -> Self {
+        roles.into_iter().collect()
+    }
+}
+
+impl From<Roles> for Vec<Role> {
+    fn from(roles: Roles) -> Self {
+        roles.0
+    }
 }
 
 impl FromIterator<Role> for Roles {
+    /// Keeps the order given, and the first of any duplicates.
     fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
-        Roles(iter.into_iter().collect())
+        let mut roles = Roles::new();
+        for role in iter {
+            roles.insert(role);
+        }
+        roles
     }
 }
 
@@ -193,11 +232,31 @@ mod tests {
             .into_iter()
             .collect();
         let json = serde_json::to_string(&roles).unwrap();
-        assert_eq!(json, r#"["ProjectDeveloper","OutputChecker"]"#);
+        assert_eq!(json, r#"["OutputChecker","ProjectDeveloper"]"#);
         assert_eq!(serde_json::from_str::<Roles>(&json).unwrap(), roles);
         for role in Role::ALL {
             assert_eq!(role.name().parse::<Role>(), Ok(role));
         }
         assert_eq!("Admin".parse::<Role>(), Err(UnknownRole("Admin".into())));
+    }
+
+    #[test]
+    fn roles_keep_the_order_given_without_duplicates() {
+        let roles: Roles = [
+            Role::ProjectCollaborator,
+            Role::ProjectDeveloper,
+            Role::ProjectCollaborator,
+        ]
+        .into_iter()
+        .collect();
+        let order: Vec<Role> = roles.iter().copied().collect();
+        assert_eq!(order, [Role::ProjectCollaborator, Role::ProjectDeveloper]);
+        let json = serde_json::to_string(&roles).unwrap();
+        assert_eq!(json, r#"["ProjectCollaborator","ProjectDeveloper"]"#);
+        let read: Roles = serde_json::from_str(
+            r#"["ProjectCollaborator","ProjectDeveloper","ProjectCollaborator"]"#,
+        )
+        .unwrap();
+        assert_eq!(read, roles);
     }
 }

@@ -18,7 +18,7 @@ fn roles_for(w: usize, i: usize) -> Roles {
     let mut roles = Roles::new();
     for (bit, role) in Role::ALL.iter().enumerate() {
         if (w * CHANGES_PER_WRITER + i + 1) >> bit & 1 == 1 {
-            roles.0.insert(*role);
+            roles.insert(*role);
         }
     }
     roles

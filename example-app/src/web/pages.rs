@@ -236,7 +236,7 @@ pub async fn user_list(
             note: if a.roles.is_empty() {
                 "no global roles".to_owned()
             } else {
-                let labels: Vec<&str> = a.roles.0.iter().map(|r| r.label()).collect();
+                let labels: Vec<&str> = a.roles.iter().map(|r| r.label()).collect();
                 labels.join(", ")
             },
             label: a.username,
