@@ -129,7 +129,8 @@ enum AppCmd {
         /// Trimmed; not empty, no control or bidirectional formatting
         /// characters, at most 128 bytes.
         username: String,
-        #[arg(long = "role")]
+        /// A role to give; repeat for several (kept in the order given).
+        #[arg(long = "role", value_parser = RoleParser)]
         roles: Vec<Role>,
     },
     /// Create a project.
@@ -144,7 +145,8 @@ enum AppCmd {
         project: String,
         #[arg(long = "user", required = true)]
         users: Vec<String>,
-        #[arg(long = "role")]
+        /// A role to give; repeat for several (kept in the order given).
+        #[arg(long = "role", value_parser = RoleParser)]
         roles: Vec<Role>,
     },
     /// Set a member's roles in a project.
@@ -153,7 +155,8 @@ enum AppCmd {
         project: String,
         #[arg(long)]
         user: String,
-        #[arg(long = "role")]
+        /// A role to give; repeat for several (kept in the order given).
+        #[arg(long = "role", value_parser = RoleParser)]
         roles: Vec<Role>,
     },
     /// Remove a user from a project.
@@ -167,7 +170,8 @@ enum AppCmd {
     UpdateUserRoles {
         #[arg(long)]
         user: String,
-        #[arg(long = "role")]
+        /// A role to give; repeat for several (kept in the order given).
+        #[arg(long = "role", value_parser = RoleParser)]
         roles: Vec<Role>,
     },
     /// Clear all of a user's roles, global and in every project.
@@ -300,6 +304,34 @@ enum CliError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// Parses `--role` by the role's stable name, and lists every role (with
+/// its label) in the help.
+#[derive(Clone, Copy)]
+struct RoleParser;
+
+impl clap::builder::TypedValueParser for RoleParser {
+    type Value = Role;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Role, clap::Error> {
+        // The same parsing and error (`unknown role ...`) as `Role: FromStr`.
+        let parse: fn(&str) -> Result<Role, example_app::domain::UnknownRole> = str::parse;
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Role::ALL.into_iter().map(|role| {
+            clap::builder::PossibleValue::new(role.name()).help(role.label())
+        })))
+    }
 }
 
 #[tokio::main]

@@ -422,3 +422,23 @@ fn a_duplicate_is_refused_with_one_clear_line() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
     }
 }
+
+#[test]
+fn role_help_lists_every_role() {
+    let db = database();
+    let help = run(&db, &["add-user", "--help"]);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    for role in example_app::domain::Role::ALL {
+        assert!(
+            text.contains(role.name()),
+            "{} missing from:\n{text}",
+            role.name()
+        );
+        assert!(
+            text.contains(role.label()),
+            "{} missing from:\n{text}",
+            role.label()
+        );
+    }
+}
