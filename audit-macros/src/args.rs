@@ -133,18 +133,30 @@ impl FromMeta for PathArg {
             Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Ok(PathArg {
                 path: p.path.clone(),
             }),
-            Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(s), ..
-            }) if s.parse::<syn::Path>().is_ok() => Err(darling::Error::custom(format!(
+            _ => Err(quoted_path(&key, expr).unwrap_or_else(|| {
+                darling::Error::custom(format!(
+                    "`{key}` is a path to an item: write `{key} = path::to::item`"
+                ))
+                .with_span(expr)
+            })),
+        }
+    }
+}
+
+/// The error for a path written as a string (`key = "a::b"`), which says to
+/// drop the quotes; `None` when `expr` is not such a string.
+pub fn quoted_path(key: &str, expr: &Expr) -> Option<darling::Error> {
+    match strip_group(expr) {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) if s.parse::<syn::Path>().is_ok() => Some(
+            darling::Error::custom(format!(
                 "`{key}` is a path, not a string: write `{key} = {}` without quotes",
                 s.value().trim()
             ))
-            .with_span(expr)),
-            _ => Err(darling::Error::custom(format!(
-                "`{key}` is a path to an item: write `{key} = path::to::item`"
-            ))
-            .with_span(expr)),
-        }
+            .with_span(expr),
+        ),
+        _ => None,
     }
 }
 

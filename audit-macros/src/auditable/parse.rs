@@ -192,22 +192,12 @@ pub fn parse_args(args: TokenStream, diag: &mut Diagnostics) -> Args {
         Some(syn::Expr::Path(path)) if path.qself.is_none() && path.attrs.is_empty() => {
             RuntimePath::new(path.path)
         }
-        Some(syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(text),
-            ..
-        })) if text.parse::<syn::Path>().is_ok() => {
-            // As on the catalog and models: one form, and the error says which.
-            diag.error_spanned(
-                &text,
-                format!(
-                    "`crate` is a path, not a string: write `crate = {}` without quotes",
-                    text.value().trim()
-                ),
-            );
-            RuntimePath::default()
-        }
         Some(expr) => {
-            diag.error_spanned(&expr, CRATE_USAGE);
+            // A quoted path gets the catalog's and the models' message.
+            match crate::args::quoted_path("crate", &expr) {
+                Some(error) => diag.push_darling(error),
+                None => diag.error_spanned(&expr, CRATE_USAGE),
+            }
             RuntimePath::default()
         }
     };
