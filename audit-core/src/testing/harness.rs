@@ -338,31 +338,21 @@ impl Line {
         }
     }
 
-    fn expected<E: EventCatalog>(event: &E) -> Line {
+    /// A typed event with the references it is compared with.
+    fn known<E: EventCatalog>(event: &E, references: &References) -> Line {
         let payload = event
             .payload_json()
             .unwrap_or_else(|e| format!("(cannot serialize: {e})"));
-        Line::new(
-            event.event_type().code(),
-            &payload,
-            &event.references(),
-            None,
-        )
+        Line::new(event.event_type().code(), &payload, references, None)
+    }
+
+    fn expected<E: EventCatalog>(event: &E) -> Line {
+        Line::known(event, &event.references())
     }
 
     fn stored<E: EventCatalog>(stored: &StoredEvent<E>) -> Line {
         match &stored.event {
-            Decoded::Known(event) => {
-                let payload = event
-                    .payload_json()
-                    .unwrap_or_else(|e| format!("(cannot serialize: {e})"));
-                Line::new(
-                    event.event_type().code(),
-                    &payload,
-                    &stored.references,
-                    None,
-                )
-            }
+            Decoded::Known(event) => Line::known(event, &stored.references),
             Decoded::Unknown(unknown) => Line::new(
                 &unknown.code,
                 &unknown.raw,
