@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::printable;
+
 /// The one actor a transaction acts for: a person, or a named system process
 /// (a data migration, a scheduled job, a management command). Stored rows say which.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,11 +71,32 @@ impl Actor {
     }
 }
 
+/// The username, or `system process NAME`, as [`printable`] text: a name
+/// holding a newline or a bidirectional override cannot forge a line of
+/// output.
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Actor::User { username, .. } => f.write_str(username),
-            Actor::System { name } => write!(f, "system process {name}"),
+            Actor::User { username, .. } => f.write_str(&printable(username)),
+            Actor::System { name } => write!(f, "system process {}", printable(name)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_escapes_what_could_forge_a_line() {
+        assert_eq!(Actor::user(1, "alice").to_string(), "alice");
+        assert_eq!(
+            Actor::user(2, "bob\n  #9 root\u{202e}").to_string(),
+            r"bob\n  #9 root\u{202e}"
+        );
+        assert_eq!(
+            Actor::system("job\r\u{1b}[2K").to_string(),
+            r"system process job\r\u{1b}[2K"
+        );
     }
 }

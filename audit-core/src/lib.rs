@@ -123,6 +123,7 @@ mod actor;
 mod backend;
 mod error;
 mod reference;
+mod text;
 // Layer 2.
 mod present;
 // Layer 3.
@@ -166,3 +167,4 @@ pub use store::{AuditSession, EmittedOutsideCommand};
 pub use store::{
     IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
 };
+pub use text::printable;

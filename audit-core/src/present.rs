@@ -205,7 +205,10 @@ impl<T: Presentable> Presentable for Vec<T> {
 }
 
 /// The text of rendered event HTML, for terminals and logs: tags dropped,
-/// character references decoded (`&#60;b&#62;` becomes `<b>` again).
+/// character references decoded (`&#60;b&#62;` becomes `<b>` again), and
+/// the result [`printable`](crate::printable): a newline, a terminal escape
+/// or a bidirectional override in a stored value (`&#10;` included) is shown
+/// as an escape, so it cannot forge a line of whatever prints it.
 pub fn plain_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
@@ -237,7 +240,10 @@ pub fn plain_text(html: &str) -> String {
             }
         }
     }
-    out
+    match crate::text::printable(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
 }
 
 fn decode_entity(name: &str) -> Option<char> {
@@ -294,6 +300,15 @@ mod tests {
         assert_eq!(
             plain_text("a & b &bogus; &#xZZ; <unclosed"),
             "a & b &bogus; &#xZZ; <unclosed"
+        );
+    }
+
+    #[test]
+    fn plain_text_escapes_what_could_forge_a_line() {
+        let html = Shown::text("two\nlines  #99 mallory\u{202e}").to_string();
+        assert_eq!(
+            plain_text(&format!("created {html} &#10;#98 &#x1b;[2K")),
+            r"created two\nlines  #99 mallory\u{202e} \n#98 \u{1b}[2K"
         );
     }
 

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("backend", 1),
     ("error", 1),
     ("reference", 1),
+    ("text", 1),
     ("present", 2),
     ("decode", 3),
     ("catalog", 3),

@@ -48,23 +48,21 @@ impl Reference for MembershipId {
     }
 }
 
-/// Shown for a user reference that names nobody.
-pub const UNKNOWN_USER: &str = "Unknown user";
-
-/// Shown for an actor whose stored username is empty or blank (as the
-/// reference shows it).
-pub const UNKNOWN_ACTOR: &str = "Unknown User";
+/// Shown, as the reference shows it, for a user whose stored name is empty
+/// or blank: a user a payload refers to, or the actor of an event.
+pub const UNKNOWN_USER: &str = "Unknown User";
 
 /// Shown for a project that no longer exists.
 pub const MISSING_PROJECT: &str = "a project";
 
 impl Presentable for UserRef {
     /// A link to the user as they are now; the stored username without a
-    /// link if they no longer exist; "Unknown user" if none was stored.
+    /// link if they no longer exist; "Unknown User" if the stored name is
+    /// empty or blank.
     fn present(&self, cx: &PresentContext) -> Shown {
         match cx.resolved(&self.entity_ref()) {
             Some(resolved) => Shown::resolved(resolved),
-            None if self.username.is_empty() => Shown::text(UNKNOWN_USER),
+            None if self.username.trim().is_empty() => Shown::text(UNKNOWN_USER),
             None => Shown::text(&self.username),
         }
     }

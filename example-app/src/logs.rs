@@ -9,7 +9,7 @@ use audit_core::{
 use chrono::{DateTime, Utc};
 
 use crate::directory;
-use crate::domain::{ProjectRef, UNKNOWN_ACTOR, UserRef};
+use crate::domain::{ProjectRef, UNKNOWN_USER, UserRef};
 use crate::events::{StaffEvent, StaffEventType};
 use crate::present::StaffResolver;
 
@@ -23,8 +23,19 @@ pub enum Scope {
     All,
     /// Events on one project.
     Project(ProjectRef),
-    /// Events by a user, about them, or on the projects they belong to now.
+    /// A user's log, as the reference shows it: events by the user, about
+    /// them, or whose target is one of the projects they belong to now (so
+    /// the creation of their projects). Other people joining their projects
+    /// are not in it: that is [`Scope::UserProjects`].
     User {
+        /// The user.
+        user: UserRef,
+        /// Their projects.
+        projects: Vec<ProjectRef>,
+    },
+    /// A wider view than the reference's: a user's log and every event on
+    /// the projects they belong to now (anyone joining or leaving them).
+    UserProjects {
         /// The user.
         user: UserRef,
         /// Their projects.
@@ -33,26 +44,41 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// A user's scope, with their current projects (one query).
+    /// A user's log ([`Scope::User`]), with their current projects (one
+    /// query).
     pub async fn user(auditor: &Auditor, user: UserRef) -> sqlx::Result<Scope> {
         let projects = directory::projects_of(auditor, user.id).await?;
         Ok(Scope::User { user, projects })
+    }
+
+    /// A user's log and the activity on their projects
+    /// ([`Scope::UserProjects`]), with their current projects (one query).
+    pub async fn user_projects(auditor: &Auditor, user: UserRef) -> sqlx::Result<Scope> {
+        let projects = directory::projects_of(auditor, user.id).await?;
+        Ok(Scope::UserProjects { user, projects })
     }
 
     fn query(&self) -> EventQuery {
         match self {
             Scope::All => EventQuery::new(),
             Scope::Project(project) => EventQuery::new().parent(project.entity_ref()),
-            Scope::User { user, projects } => {
-                let mut any = vec![
-                    Condition::Actor(Actor::user(user.id, &user.username)),
-                    Condition::Subject(user.entity_ref()),
-                ];
-                any.extend(projects.iter().map(|p| Condition::Parent(p.entity_ref())));
-                EventQuery::new().any_of(any)
-            }
+            Scope::User { user, projects } => EventQuery::new().any_of(
+                by_or_about(user).chain(projects.iter().map(|p| Condition::Target(p.entity_ref()))),
+            ),
+            Scope::UserProjects { user, projects } => EventQuery::new().any_of(
+                by_or_about(user).chain(projects.iter().map(|p| Condition::Parent(p.entity_ref()))),
+            ),
         }
     }
+}
+
+/// The events `user` performed or that are about them.
+fn by_or_about(user: &UserRef) -> impl Iterator<Item = Condition> {
+    [
+        Condition::Actor(Actor::user(user.id, &user.username)),
+        Condition::Subject(user.entity_ref()),
+    ]
+    .into_iter()
 }
 
 /// A request for one page of a log.
@@ -228,20 +254,20 @@ pub async fn present(
 pub fn show_actor(cx: &PresentContext, actor: &Actor) -> Shown {
     let shown = cx.actor(actor);
     if shown.as_str().trim().is_empty() {
-        Shown::text(UNKNOWN_ACTOR)
+        Shown::text(UNKNOWN_USER)
     } else {
         shown
     }
 }
 
-/// Who acted, as the command line's log shows it: the stored name, or
-/// "Unknown User" for an empty or blank username.
+/// Who acted, as the command line's log shows it: the stored name (printable:
+/// a newline in it is shown as `\n`), or "Unknown User" for an empty or blank
+/// username.
 pub fn actor_text(actor: &Actor) -> String {
-    let text = actor.to_string();
-    if text.trim().is_empty() {
-        UNKNOWN_ACTOR.to_string()
+    if actor.name().trim().is_empty() {
+        UNKNOWN_USER.to_string()
     } else {
-        text
+        actor.to_string()
     }
 }
 

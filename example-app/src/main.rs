@@ -15,15 +15,20 @@ use audit_core::{
     Actor, Attempt, Auditor, Cursor, Isolation, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
 };
 use clap::{Parser, Subcommand};
-use example_app::auth::{PasswordError, PasswordHash};
+use example_app::auth::{PasswordError, PasswordHash, is_staff};
 use example_app::commands::{self, CommandError, StaffAudit};
+use example_app::directory::Account;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::{StaffEvent, StaffEventType};
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
-use example_app::{backfill, demo, directory, sealing};
+use example_app::{backfill, demo, directory, log_text, sealing};
+
+/// The actor the command line records without `--as`: a system process,
+/// which the log shows as "system process example-app-cli".
+const SYSTEM_ACTOR: &str = "example-app-cli";
 
 /// Writes a line to standard output like `println!`, but gives a failed
 /// write back as [`CliError::Stdout`] instead of panicking: `main` ends
@@ -38,15 +43,16 @@ macro_rules! say {
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The database (`sqlite://file.db` or `postgres://...`).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://example.db",
-        global = true
-    )]
-    database_url: String,
-    /// Act as this user; without it, act as the system process `example-app-cli`.
+    /// The database (`sqlite://file.db` or `postgres://...`); without it,
+    /// DATABASE_URL, else `sqlite://example.db`.
+    // Read from the environment by `database_url()` rather than by clap's
+    // `env`: clap counts a value from the environment as given on the command
+    // line, and a usage line in an error would then show `--database-url` as
+    // if it were required.
+    #[arg(long, value_name = "URL", global = true)]
+    database_url: Option<String>,
+    /// Act as this member of staff (a staff area administrator); without
+    /// it, act as the system process `example-app-cli` (for set-up).
     #[arg(long = "as", value_name = "USERNAME", global = true)]
     acting_as: Option<String>,
     #[command(subcommand)]
@@ -204,9 +210,14 @@ enum AppCmd {
         /// Events on this project.
         #[arg(long, conflicts_with = "user")]
         project: Option<String>,
-        /// Events by this user, about them, or on their projects.
+        /// Events by this user, about them, or whose target is one of
+        /// their projects (the creation of their projects).
         #[arg(long)]
         user: Option<String>,
+        /// With --user: also every event on the user's projects (others
+        /// joining or leaving them).
+        #[arg(long, requires = "user")]
+        with_project_activity: bool,
         /// Only these event types (codes); repeatable.
         #[arg(long = "type", value_name = "CODE")]
         types: Vec<StaffEventType>,
@@ -264,8 +275,15 @@ enum CliError {
         url: String,
         source: example_app::schema::StartError,
     },
+    #[error("DATABASE_URL is not valid UTF-8")]
+    DatabaseUrlNotUnicode,
     #[error("unknown user `{0}`")]
     UnknownUser(String),
+    #[error(
+        "`{0}` is not a staff area administrator: only staff act through --as \
+         (without --as, the command line acts as the system process `{SYSTEM_ACTOR}`)"
+    )]
+    NotStaff(String),
     #[error("unknown project `{0}`")]
     UnknownProject(String),
     #[error(transparent)]
@@ -358,8 +376,23 @@ async fn main() {
     }
 }
 
+/// Where the database is when `--database-url` does not say.
+const DEFAULT_DATABASE_URL: &str = "sqlite://example.db";
+
+/// `--database-url`, else `DATABASE_URL`, else [`DEFAULT_DATABASE_URL`].
+fn database_url(given: Option<String>) -> Result<String, CliError> {
+    if let Some(url) = given {
+        return Ok(url);
+    }
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => Ok(url),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_DATABASE_URL.to_owned()),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::DatabaseUrlNotUnicode),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let url = cli.database_url;
+    let url = database_url(cli.database_url)?;
     let open = |source| CliError::Open {
         url: url.clone(),
         source,
@@ -415,6 +448,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         AppCmd::Log {
             project,
             user,
+            with_project_activity,
             types,
             limit,
             cursor,
@@ -423,7 +457,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let scope = match (project, user) {
                 (Some(name), _) => Scope::Project(find_project(&auditor, &name).await?),
                 (None, Some(name)) => {
-                    Scope::user(&auditor, find_user(&auditor, &name).await?).await?
+                    let user = find_user(&auditor, &name).await?;
+                    if with_project_activity {
+                        Scope::user_projects(&auditor, user).await?
+                    } else {
+                        Scope::user(&auditor, user).await?
+                    }
                 }
                 (None, None) => Scope::All,
             };
@@ -584,15 +623,18 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Who acts: the user named by `--as`, or the command line as a system process.
+/// Who acts: the member of staff named by `--as` (the same rule as the web
+/// pages: anyone else is refused), or the command line as the system
+/// process [`SYSTEM_ACTOR`], which the log names as such.
 async fn acting(auditor: &Auditor, acting_as: Option<&str>) -> Result<Actor, CliError> {
-    Ok(match acting_as {
-        Some(name) => {
-            let user = find_user(auditor, name).await?;
-            Actor::user(user.id, user.username)
-        }
-        None => Actor::system("example-app-cli"),
-    })
+    let Some(name) = acting_as else {
+        return Ok(Actor::system(SYSTEM_ACTOR));
+    };
+    let account = find_account(auditor, name).await?;
+    if !is_staff(&account.roles) {
+        return Err(CliError::NotStaff(account.username));
+    }
+    Ok(Actor::user(account.id, account.username))
 }
 
 /// `repair-schema`: restores a damaged audit schema and says what was wrong.
@@ -797,11 +839,18 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+/// The account named `username`, which must follow the name rules (a name
+/// that breaks them cannot have been created, and would otherwise be echoed
+/// in the error, newlines and all).
+async fn find_account(auditor: &Auditor, username: &str) -> Result<Account, CliError> {
+    let username = Username::parse(username)?;
+    directory::account_named(auditor, username.as_str())
+        .await?
+        .ok_or_else(|| CliError::UnknownUser(username.as_str().to_owned()))
+}
+
 async fn find_user(auditor: &Auditor, username: &str) -> Result<UserRef, CliError> {
-    let account = directory::account_named(auditor, username).await?;
-    account
-        .map(|a| a.user_ref())
-        .ok_or_else(|| CliError::UnknownUser(username.to_owned()))
+    Ok(find_account(auditor, username).await?.user_ref())
 }
 
 /// The project and the user of a membership, both by name.
@@ -816,44 +865,31 @@ async fn find_membership(
     ))
 }
 
+/// The project named `name`, which must follow the name rules.
 async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliError> {
-    directory::project_named(auditor, name)
+    let name = ProjectName::parse(name)?;
+    directory::project_named(auditor, name.as_str())
         .await?
-        .ok_or_else(|| CliError::UnknownProject(name.to_owned()))
+        .ok_or_else(|| CliError::UnknownProject(name.as_str().to_owned()))
 }
 
 async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result<(), CliError> {
     let page = logs::fetch(auditor, &request).await?;
-    if !json {
-        say!("Audit log, newest first:");
-    }
-    for entry in &page.entries {
-        if json {
+    if json {
+        for entry in &page.entries {
             say!("{}", entry.to_json());
-        } else {
-            // An imported event says so where a command's name would be.
-            let command = if entry.stored.is_imported() {
-                "(imported)"
-            } else {
-                entry.stored.command_name.as_str()
-            };
-            say!(
-                "  #{:<4} {}  {:<28} {:<20} {}",
-                entry.stored.id,
-                entry.occurred_at().format("%Y-%m-%d %H:%M:%S"),
-                logs::actor_text(&entry.stored.actor),
-                command,
-                entry.text()
-            );
         }
+        return Ok(());
     }
-    if !json {
-        if page.entries.is_empty() {
-            say!("  (no events)");
-        }
-        if let Some(next) = page.next {
-            say!("Older events: add --cursor {next}");
-        }
+    say!("Audit log, newest first:");
+    for line in log_text::lines(&page.entries) {
+        say!("{line}");
+    }
+    if page.entries.is_empty() {
+        say!("  (no events)");
+    }
+    if let Some(next) = page.next {
+        say!("Older events: add --cursor {next}");
     }
     Ok(())
 }

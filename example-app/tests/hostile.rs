@@ -7,12 +7,14 @@ mod common;
 
 use audit_core::{
     Actor, AuditError, Decoded, EventCatalog, EventQuery, PresentContext, auditable, plain_text,
+    printable,
 };
 use example_app::commands::StaffAudit;
 use example_app::domain::{Roles, UNKNOWN_USER, UserRef};
 use example_app::events::{StaffEvent, StaffEventType, UserCreated};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use std::borrow::Cow;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -39,7 +41,7 @@ async fn record(cx: &mut StaffAudit, username: &str) -> Result<(), AuditError> {
 fn hostile_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
-        "[<>&\"'/a-z \\\\\u{0}\u{202e}\u{1F600}]{0,40}",
+        "[<>&\"'/a-z \\\\\u{0}\n\r\t\u{1b}\u{85}\u{202e}\u{2066}\u{2028}\u{1F600}]{0,40}",
         Just("<script>alert(1)</script>".to_owned()),
         Just("&lt;already escaped&gt; &amp; &#60;".to_owned()),
         ".{2000,4000}",
@@ -88,14 +90,26 @@ fn payload_text_round_trips_and_renders_escaped() {
                     let html = stored.render(&PresentContext::new());
                     prop_assert!(!html.contains('<'), "markup in {html}");
                     // An empty stored name shows the reference system's fallback.
-                    let shown = if text.is_empty() {
+                    let shown = if text.trim().is_empty() {
                         UNKNOWN_USER
                     } else {
                         text.as_str()
                     };
+                    // Printable: a newline, an escape sequence or a
+                    // bidirectional override cannot forge a line of text.
+                    let text = plain_text(&html);
                     prop_assert_eq!(
-                        plain_text(&html),
-                        format!("created user {shown} with global roles none")
+                        &text,
+                        &format!("created user {} with global roles none", printable(shown))
+                    );
+                    prop_assert!(
+                        matches!(printable(&text), Cow::Borrowed(_)),
+                        "unprintable {text:?}"
+                    );
+                    let actor = Actor::user(1, shown).to_string();
+                    prop_assert!(
+                        matches!(printable(&actor), Cow::Borrowed(_)),
+                        "unprintable actor {actor:?}"
                     );
                     Ok(())
                 })

@@ -87,7 +87,7 @@ async fn references_that_are_gone_fall_back_like_the_reference_system() {
             id: 5,
             username: String::new()
         }),
-        "added Unknown user to a project"
+        "added Unknown User to a project"
     );
     let hostile = render(UserRef {
         id: 5,

@@ -169,7 +169,8 @@ pub async fn project_log(
     show_log(&state, who, filters, log).await
 }
 
-/// GET /users/{id}: the events by a user, about them, and on their projects.
+/// GET /users/{id}: the events by a user, about them, and the creation of
+/// their projects (the reference's user log).
 pub async fn user_log(
     State(state): State<AppState>,
     Staff(_, who): Staff,
@@ -186,15 +187,15 @@ pub async fn user_log(
     let projects = match &scope {
         Scope::User { projects, .. } if !projects.is_empty() => {
             let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
-            format!("their projects ({})", names.join(", "))
+            format!("the creation of their projects ({})", names.join(", "))
         }
-        _ => "their projects (none at present)".to_owned(),
+        _ => "the creation of their projects (none at present)".to_owned(),
     };
     let log = LogPage {
         path: format!("/users/{}", user.id),
         heading: format!("User {}", user.username),
         description: format!(
-            "What {0} did, what was done to {0}, and every change on {projects}, newest first.",
+            "What {0} did, what was done to {0}, and {projects}, newest first.",
             user.username
         ),
         scope,
