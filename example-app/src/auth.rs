@@ -263,9 +263,15 @@ mod tests {
         assert!(pool.most_in_use() <= 2, "{}", pool.most_in_use());
         assert!(pool.most_in_use() >= 1);
         assert!(pool.allocated() <= 2, "{}", pool.allocated());
-        assert_eq!(pool.lock().len(), pool.allocated(), "every memory came back");
+        assert_eq!(
+            pool.lock().len(),
+            pool.allocated(),
+            "every memory came back"
+        );
         assert!(
-            pool.lock().iter().all(|m| m.len() == Params::DEFAULT.block_count()),
+            pool.lock()
+                .iter()
+                .all(|m| m.len() == Params::DEFAULT.block_count()),
             "sized once, for the default cost"
         );
     }

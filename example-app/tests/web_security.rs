@@ -41,7 +41,11 @@ async fn fail_as_alice(browser: &mut Browser) {
 }
 
 fn retry_after(reply: &Reply) -> u64 {
-    reply.headers["retry-after"].to_str().unwrap().parse().unwrap()
+    reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -291,15 +295,16 @@ async fn too_many_failures_from_one_address_lock_that_address_only() {
         let x = ClientAddress::new(X.parse().unwrap());
         for i in 0..MAX_PER_ADDRESS {
             let name = format!("guess{i}");
-            assert_eq!(
-                throttle.attempt(&name, &x).await.unwrap(),
-                Attempt::Allowed
-            );
+            assert_eq!(throttle.attempt(&name, &x).await.unwrap(), Attempt::Allowed);
         }
         let mut from_x = Browser::new(&auditor).from_address(X);
         let locked = from_x.sign_in("bob", PASSWORD).await;
         assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(locked.body.contains("Too many failed sign-ins from your address"));
+        assert!(
+            locked
+                .body
+                .contains("Too many failed sign-ins from your address")
+        );
         // Another address in the same IPv6 /64 counts as the same client;
         // another /64, and any IPv4 address, does not.
         let v6 = ClientAddress::new("2001:db8:5:6::1".parse().unwrap());
@@ -345,7 +350,11 @@ async fn x_forwarded_for_counts_only_when_the_proxy_is_trusted() {
                 browser
                     .post_with(
                         "/sign-in",
-                        &[("username", "alice"), ("password", PASSWORD), ("csrf", &csrf)],
+                        &[
+                            ("username", "alice"),
+                            ("password", PASSWORD),
+                            ("csrf", &csrf),
+                        ],
                         &[("x-forwarded-for", &format!("192.0.2.1, {X}"))],
                     )
                     .await
@@ -390,7 +399,11 @@ async fn the_sign_in_token_must_come_from_the_server() {
         // A server token with its signature or expiry altered.
         let issued = form.csrf();
         let (body, mac) = issued.rsplit_once('.').unwrap();
-        let flipped = format!("{body}.{}{}", if mac.starts_with('0') { "1" } else { "0" }, &mac[1..]);
+        let flipped = format!(
+            "{body}.{}{}",
+            if mac.starts_with('0') { "1" } else { "0" },
+            &mac[1..]
+        );
         let (nonce, _) = body.split_once('.').unwrap();
         let longer = format!("{nonce}.99999999999.{mac}");
         for bad in [flipped, longer] {
@@ -405,12 +418,19 @@ async fn the_sign_in_token_must_come_from_the_server() {
         // A form from another site, or a sibling one, even with a valid
         // token: refused.
         for headers in [
-            [("origin", "https://evil.example"), ("host", "staff.example")],
+            [
+                ("origin", "https://evil.example"),
+                ("host", "staff.example"),
+            ],
             [("sec-fetch-site", "same-site"), ("host", "staff.example")],
         ] {
             let csrf = victim.get("/sign-in").await.csrf();
             let reply = victim
-                .post_with("/sign-in", &[fields[0], fields[1], ("csrf", &csrf)], &headers)
+                .post_with(
+                    "/sign-in",
+                    &[fields[0], fields[1], ("csrf", &csrf)],
+                    &headers,
+                )
                 .await;
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{headers:?}");
         }
@@ -438,7 +458,10 @@ async fn the_sign_in_token_must_come_from_the_server() {
             .post_with(
                 "/sign-out",
                 &[("csrf", &session_csrf)],
-                &[("origin", "https://evil.example"), ("host", "staff.example")],
+                &[
+                    ("origin", "https://evil.example"),
+                    ("host", "staff.example"),
+                ],
             )
             .await;
         assert_eq!(out.status, StatusCode::FORBIDDEN);
@@ -522,7 +545,10 @@ async fn permissions_policy_always_and_hsts_with_secure_cookies() {
 fn assert_styled(reply: &Reply, status: StatusCode, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.body);
     let content_type = reply.headers[CONTENT_TYPE].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{what}: {content_type}");
+    assert!(
+        content_type.starts_with("text/html"),
+        "{what}: {content_type}"
+    );
     let title = format!(
         "<h1>{} {}</h1>",
         status.as_u16(),
@@ -530,7 +556,10 @@ fn assert_styled(reply: &Reply, status: StatusCode, what: &str) {
     );
     assert!(reply.body.contains(&title), "{what}: {}", reply.body);
     assert!(reply.body.contains("<style>"), "{what}");
-    assert!(reply.headers.contains_key("content-security-policy"), "{what}");
+    assert!(
+        reply.headers.contains_key("content-security-policy"),
+        "{what}"
+    );
 }
 
 #[tokio::test]
@@ -548,7 +577,11 @@ async fn every_error_is_a_styled_page_with_its_status() {
         let no_password = browser
             .post("/sign-in", &[("username", "alice"), ("csrf", &csrf)])
             .await;
-        assert_styled(&no_password, StatusCode::UNPROCESSABLE_ENTITY, "no password");
+        assert_styled(
+            &no_password,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no password",
+        );
 
         let json = browser
             .send_request(
@@ -610,7 +643,11 @@ async fn over_a_socket_long_addresses_and_large_headers_get_styled_pages() {
             &format!("GET /{long} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
         )
         .await;
-        assert!(answer.starts_with("HTTP/1.1 414"), "{}", &answer[..200.min(answer.len())]);
+        assert!(
+            answer.starts_with("HTTP/1.1 414"),
+            "{}",
+            &answer[..200.min(answer.len())]
+        );
         assert!(answer.contains("<h1>414 URI Too Long</h1>"));
         assert!(answer.contains("content-type: text/html"));
 
@@ -622,7 +659,11 @@ async fn over_a_socket_long_addresses_and_large_headers_get_styled_pages() {
             ),
         )
         .await;
-        assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..200.min(answer.len())]);
+        assert!(
+            answer.starts_with("HTTP/1.1 431"),
+            "{}",
+            &answer[..200.min(answer.len())]
+        );
         assert!(answer.contains("<h1>431 Request Header Fields Too Large</h1>"));
 
         let many: String = (0..=example_app::web::MAX_HEADERS)
@@ -633,7 +674,11 @@ async fn over_a_socket_long_addresses_and_large_headers_get_styled_pages() {
             &format!("GET / HTTP/1.1\r\nHost: t\r\n{many}Connection: close\r\n\r\n"),
         )
         .await;
-        assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..200.min(answer.len())]);
+        assert!(
+            answer.starts_with("HTTP/1.1 431"),
+            "{}",
+            &answer[..200.min(answer.len())]
+        );
         assert!(answer.contains("<h1>431 Request Header Fields Too Large</h1>"));
 
         // Over a real connection the throttle counts the peer's address.
@@ -662,9 +707,42 @@ async fn over_a_socket_long_addresses_and_large_headers_get_styled_pages() {
             ),
         )
         .await;
-        assert!(answer.starts_with("HTTP/1.1 429"), "{}", &answer[..300.min(answer.len())]);
+        assert!(
+            answer.starts_with("HTTP/1.1 429"),
+            "{}",
+            &answer[..300.min(answer.len())]
+        );
 
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_are_host_only_and_a_planted_one_is_ignored() {
+    for auditor in common::auditors("sec_host_cookies").await {
+        cast(&auditor).await;
+        let secure = WebConfig {
+            secure_cookies: true,
+            ..WebConfig::default()
+        };
+        let state = AppState::new(auditor.clone(), secure);
+        let mut browser = Browser::on(state.clone());
+        let form = browser.get("/sign-in").await;
+        let set = form.headers[SET_COOKIE].to_str().unwrap();
+        assert!(set.starts_with("__Host-staff_sign_in="), "{set}");
+        assert!(set.contains("Secure") && set.contains("Path=/;"), "{set}");
+        let signed_in = browser.sign_in("alice", PASSWORD).await;
+        let set = signed_in.headers[SET_COOKIE].to_str().unwrap();
+        assert!(set.starts_with("__Host-staff_session="), "{set}");
+        assert!(set.contains("Secure") && !set.contains("Domain"), "{set}");
+        assert_eq!(browser.get("/").await.status, StatusCode::OK);
+
+        // A valid session planted under the unprefixed name (all a sibling
+        // subdomain can set) does not sign anyone in.
+        let token = browser.cookie("__Host-staff_session").unwrap().to_owned();
+        let mut victim = Browser::on(state);
+        victim.plant_cookie("staff_session", &token);
+        assert_eq!(victim.get("/").await.status, StatusCode::SEE_OTHER);
     }
 }

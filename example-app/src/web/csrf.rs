@@ -197,7 +197,10 @@ mod tests {
             ("sec-fetch-site", "same-origin"),
         ])));
         for bad in [
-            headers(&[("host", "staff.example"), ("origin", "https://evil.example")]),
+            headers(&[
+                ("host", "staff.example"),
+                ("origin", "https://evil.example"),
+            ]),
             headers(&[("host", "staff.example"), ("origin", "null")]),
             headers(&[("origin", "https://staff.example")]),
             headers(&[("sec-fetch-site", "same-site")]),

@@ -25,11 +25,11 @@ use crate::auth::Verifiers;
 pub use csrf::{FORM_LIFETIME, FormTokens};
 pub use error::PageError;
 pub use limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
-pub use session::{COOKIE_NAME, Live, SESSION_LIFETIME, SessionError, Sessions};
-pub use sign_in::{CLEAR_SITE_DATA, Staff};
-pub use throttle::{
-    Attempt, ClientAddress, MAX_FAILURES, MAX_PER_ADDRESS, SignInThrottle, WINDOW,
+pub use session::{
+    COOKIE_NAME, Live, SECURE_COOKIE_NAME, SESSION_LIFETIME, SessionError, Sessions,
 };
+pub use sign_in::{CLEAR_SITE_DATA, Staff};
+pub use throttle::{Attempt, ClientAddress, MAX_FAILURES, MAX_PER_ADDRESS, SignInThrottle, WINDOW};
 pub use views::SignedIn;
 
 /// How the staff area is served.

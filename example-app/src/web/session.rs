@@ -12,8 +12,14 @@ use axum::http::header::COOKIE;
 use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const COOKIE_NAME: &str = "staff_session";
+
+/// The session cookie's name over HTTPS (`secure_cookies`): the `__Host-`
+/// prefix makes browsers refuse the cookie unless this host set it,
+/// Secure and for `/`, so a sibling subdomain cannot plant a session of its
+/// own choosing (which would sign the victim in as the attacker).
+pub const SECURE_COOKIE_NAME: &str = "__Host-staff_session";
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
@@ -181,38 +187,70 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-/// The session token the request's cookies carry, if any.
-pub fn token(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE_NAME)
+/// The session token the request's cookies carry, if any (over HTTPS, only
+/// the `__Host-` cookie counts).
+pub fn token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, session_cookie_name(secure))
 }
 
-/// The cookie holding the sign-in form's CSRF token, before any session.
+fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// The cookie holding the sign-in form's CSRF token, before any session,
+/// over plain HTTP.
 pub const SIGN_IN_COOKIE: &str = "staff_sign_in";
 
+/// The same over HTTPS, `__Host-` prefixed (so for the whole site).
+pub const SECURE_SIGN_IN_COOKIE: &str = "__Host-staff_sign_in";
+
+/// The sign-in form's token the request's cookies carry, if any.
+pub fn sign_in_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = if secure {
+        SECURE_SIGN_IN_COOKIE
+    } else {
+        SIGN_IN_COOKIE
+    };
+    cookie(headers, name)
+}
+
 /// The `Set-Cookie` value for the sign-in form's token: HttpOnly,
-/// SameSite=Strict, only sent to `/sign-in`, for an hour.
+/// SameSite=Strict, for an hour; only sent to `/sign-in` over plain HTTP
+/// (a `__Host-` cookie must be for `/`).
 pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    let (name, path) = if secure {
+        (SECURE_SIGN_IN_COOKIE, "/")
+    } else {
+        (SIGN_IN_COOKIE, "/sign-in")
+    };
     http_only_cookie(
-        SIGN_IN_COOKIE,
+        name,
         token,
         SameSite::Strict,
-        "/sign-in",
+        path,
         cookie::time::Duration::hours(1),
         secure,
     )
 }
 
 /// The `Set-Cookie` value that hands out `token`: HttpOnly, SameSite=Lax,
-/// for the whole site, and Secure when the site is served over HTTPS.
+/// for the whole site, and Secure and `__Host-` prefixed when the site is
+/// served over HTTPS.
 pub fn set_cookie(token: &str, secure: bool) -> String {
     let lifetime = cookie::time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64);
-    http_only_cookie(COOKIE_NAME, token, SameSite::Lax, "/", lifetime, secure)
+    let name = session_cookie_name(secure);
+    http_only_cookie(name, token, SameSite::Lax, "/", lifetime, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
     let now = cookie::time::Duration::ZERO;
-    http_only_cookie(COOKIE_NAME, "", SameSite::Lax, "/", now, secure)
+    let name = session_cookie_name(secure);
+    http_only_cookie(name, "", SameSite::Lax, "/", now, secure)
 }
 
 /// An HttpOnly cookie, `Secure` when the site is served over HTTPS.
@@ -257,10 +295,20 @@ mod tests {
             "{set}"
         );
         assert!(!set.contains("Secure"), "{set}");
-        assert!(set_cookie("abc", true).contains("Secure"));
+        let secure = set_cookie("abc", true);
+        assert!(secure.starts_with("__Host-staff_session=abc;"), "{secure}");
+        assert!(
+            secure.contains("Secure") && secure.contains("Path=/"),
+            "{secure}"
+        );
+        assert!(!secure.contains("Domain"), "{secure}");
         assert!(clear_cookie(false).contains("Max-Age=0"));
+        assert!(sign_in_cookie("t", true).starts_with("__Host-staff_sign_in=t;"));
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, "a=1; staff_session=tok; b=2".parse().unwrap());
-        assert_eq!(token(&headers).as_deref(), Some("tok"));
+        assert_eq!(token(&headers, false).as_deref(), Some("tok"));
+        // Over HTTPS a cookie without the prefix (planted by a sibling) is
+        // not a session.
+        assert_eq!(token(&headers, true), None);
     }
 }

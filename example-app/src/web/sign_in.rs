@@ -9,10 +9,10 @@ use axum::{Form, http};
 use serde::Deserialize;
 
 use super::AppState;
+use super::csrf;
 use super::error::{PageError, page};
 use super::session;
 use super::throttle::{Attempt, ClientAddress};
-use super::csrf;
 use super::views::{SignInView, SignedIn};
 use crate::auth::is_staff;
 use crate::directory::{self, Account};
@@ -27,7 +27,7 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token = session::token(&parts.headers);
+        let token = session::token(&parts.headers, state.config.secure_cookies);
         let live = match token.as_deref() {
             Some(token) => state
                 .sessions
@@ -117,8 +117,14 @@ pub async fn form(
 ) -> Result<Response, PageError> {
     // Reuse the token of a sign-in form already open in another tab, so
     // that form still works, but only a token this server issued.
-    let csrf = match session::cookie(&headers, session::SIGN_IN_COOKIE) {
-        Some(token) if state.forms.valid(&token).await.map_err(|e| PageError::internal(&e))? => {
+    let csrf = match session::sign_in_token(&headers, state.config.secure_cookies) {
+        Some(token)
+            if state
+                .forms
+                .valid(&token)
+                .await
+                .map_err(|e| PageError::internal(&e))? =>
+        {
             token
         }
         _ => state
@@ -159,7 +165,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
-    let cookie = session::cookie(&headers, session::SIGN_IN_COOKIE).unwrap_or_default();
+    let cookie = session::sign_in_token(&headers, state.config.secure_cookies).unwrap_or_default();
     let issued = session::tokens_match(&cookie, &form.csrf)
         && state
             .forms
@@ -248,7 +254,7 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = session::token(&headers) {
+    if let Some(token) = session::token(&headers, state.config.secure_cookies) {
         let live = state
             .sessions
             .live(&token)

@@ -217,7 +217,10 @@ impl ClientAddress {
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.trust_forwarded_for
             && let Some(ip) = parts
                 .headers
@@ -237,7 +240,9 @@ impl FromRequestParts<AppState> for ClientAddress {
         // Served without connection information (an in-process router):
         // every request counts as one unknown client, which is the safe way
         // to be wrong.
-        Ok(ClientAddress::new(peer.unwrap_or(IpAddr::from([0, 0, 0, 0]))))
+        Ok(ClientAddress::new(
+            peer.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        ))
     }
 }
 

@@ -160,10 +160,16 @@ impl Browser {
     }
 
     /// Sends `request` (its cookies and address added) as it is.
-    pub async fn send_request(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+    pub async fn send_request(
+        &mut self,
+        request: axum::http::request::Builder,
+        body: Body,
+    ) -> Reply {
         let mut request = request.body(body).unwrap();
         if let Some(jar) = self.jar() {
-            request.headers_mut().insert(header::COOKIE, jar.parse().unwrap());
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.parse().unwrap());
         }
         self.send(request).await
     }
