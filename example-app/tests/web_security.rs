@@ -125,7 +125,7 @@ async fn expired_sessions_and_attempts_are_refused_and_cleaned_up() {
             .await
             .unwrap();
         }
-        let mut browser = Browser::new(&auditor).from_address(X);
+        let mut browser = Browser::new(&auditor).connecting_from(X);
         browser.plant_cookie("staff_session", &token);
         assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
         assert_eq!(
@@ -148,20 +148,20 @@ async fn expired_sessions_and_attempts_are_refused_and_cleaned_up() {
 async fn failures_from_one_address_lock_only_that_address_out() {
     for auditor in common::auditors("sec_other_address").await {
         cast(&auditor).await;
-        let mut attacker = Browser::new(&auditor).from_address(X);
+        let mut attacker = Browser::new(&auditor).connecting_from(X);
         fail_as_alice(&mut attacker).await;
         let locked = attacker.sign_in("alice", PASSWORD).await;
         assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(locked.body.contains("for this username from your address"));
         assert!(retry_after(&locked) > 14 * 60);
         // From another address alice signs in, and bob from the first.
-        let mut alice = Browser::new(&auditor).from_address(Y);
+        let mut alice = Browser::new(&auditor).connecting_from(Y);
         assert_eq!(
             alice.sign_in("alice", PASSWORD).await.status,
             StatusCode::SEE_OTHER
         );
         assert_eq!(alice.get("/").await.status, StatusCode::OK);
-        let mut bob = Browser::new(&auditor).from_address(X);
+        let mut bob = Browser::new(&auditor).connecting_from(X);
         assert_eq!(
             bob.sign_in("bob", PASSWORD).await.status,
             StatusCode::SEE_OTHER
@@ -187,7 +187,7 @@ async fn failures_from_one_address_lock_only_that_address_out() {
 async fn a_lockout_survives_a_restart_and_holds_on_every_instance() {
     for auditor in common::auditors("sec_lock_restart").await {
         cast(&auditor).await;
-        let mut attacker = Browser::new(&auditor).from_address(X);
+        let mut attacker = Browser::new(&auditor).connecting_from(X);
         fail_as_alice(&mut attacker).await;
         let mut restarted = attacker.switched_to(state(&auditor));
         assert_eq!(
@@ -206,7 +206,7 @@ async fn a_lockout_survives_a_restart_and_holds_on_every_instance() {
 async fn a_flood_of_made_up_usernames_does_not_lift_a_lock() {
     for auditor in common::auditors("sec_flood").await {
         cast(&auditor).await;
-        let mut attacker = Browser::new(&auditor).from_address(X);
+        let mut attacker = Browser::new(&auditor).connecting_from(X);
         fail_as_alice(&mut attacker).await;
         let throttle = SignInThrottle::new(auditor.clone());
 
@@ -250,7 +250,7 @@ async fn a_flood_of_made_up_usernames_does_not_lift_a_lock() {
         assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(locked.body.contains("from your address"), "{}", locked.body);
         // The flood locked nobody out elsewhere.
-        let mut alice = Browser::new(&auditor).from_address(Y);
+        let mut alice = Browser::new(&auditor).connecting_from(Y);
         assert_eq!(
             alice.sign_in("alice", PASSWORD).await.status,
             StatusCode::SEE_OTHER
@@ -273,13 +273,13 @@ async fn an_abandoned_attempt_still_costs_its_slot() {
             );
         }
         // Counted before any password check: even the right one is refused.
-        let mut browser = Browser::new(&auditor).from_address(X);
+        let mut browser = Browser::new(&auditor).connecting_from(X);
         assert_eq!(
             browser.sign_in("Alice", PASSWORD).await.status,
             StatusCode::TOO_MANY_REQUESTS
         );
         // A success gives the attempts back (from that address).
-        let mut from_y = Browser::new(&auditor).from_address(Y);
+        let mut from_y = Browser::new(&auditor).connecting_from(Y);
         from_y.sign_in("alice", "a guess").await;
         from_y.sign_in("alice", PASSWORD).await;
         let sql = format!("SELECT COUNT(*) FROM web_sign_in_attempts WHERE address = '{Y}'");
@@ -297,7 +297,7 @@ async fn too_many_failures_from_one_address_lock_that_address_only() {
             let name = format!("guess{i}");
             assert_eq!(throttle.attempt(&name, &x).await.unwrap(), Attempt::Allowed);
         }
-        let mut from_x = Browser::new(&auditor).from_address(X);
+        let mut from_x = Browser::new(&auditor).connecting_from(X);
         let locked = from_x.sign_in("bob", PASSWORD).await;
         assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(
@@ -315,17 +315,17 @@ async fn too_many_failures_from_one_address_lock_that_address_only() {
                 Attempt::Allowed
             );
         }
-        let mut same_64 = Browser::new(&auditor).from_address("2001:db8:5:6:ffff::2");
+        let mut same_64 = Browser::new(&auditor).connecting_from("2001:db8:5:6:ffff::2");
         assert_eq!(
             same_64.sign_in("bob", PASSWORD).await.status,
             StatusCode::TOO_MANY_REQUESTS
         );
-        let mut next_64 = Browser::new(&auditor).from_address("2001:db8:5:7::1");
+        let mut next_64 = Browser::new(&auditor).connecting_from("2001:db8:5:7::1");
         assert_eq!(
             next_64.sign_in("bob", PASSWORD).await.status,
             StatusCode::SEE_OTHER
         );
-        let mut from_y = Browser::new(&auditor).from_address(Y);
+        let mut from_y = Browser::new(&auditor).connecting_from(Y);
         assert_eq!(
             from_y.sign_in("bob", PASSWORD).await.status,
             StatusCode::SEE_OTHER
@@ -345,7 +345,7 @@ async fn x_forwarded_for_counts_only_when_the_proxy_is_trusted() {
         let sign_in_claiming_x = |config: WebConfig| {
             let auditor = auditor.clone();
             async move {
-                let mut browser = Browser::on(AppState::new(auditor, config)).from_address(Y);
+                let mut browser = Browser::on(AppState::new(auditor, config)).connecting_from(Y);
                 let csrf = browser.get("/sign-in").await.csrf();
                 browser
                     .post_with(
@@ -491,7 +491,7 @@ async fn concurrent_sign_ins_share_a_bounded_pool_of_argon2_memory() {
         cast(&auditor).await;
         let state = state(&auditor);
         let browsers: Vec<Browser> = (0..12)
-            .map(|i| Browser::on(state.clone()).from_address(&format!("192.0.2.{i}")))
+            .map(|i| Browser::on(state.clone()).connecting_from(&format!("192.0.2.{i}")))
             .collect();
         let mut tasks = Vec::new();
         for (i, mut browser) in browsers.into_iter().enumerate() {

@@ -144,7 +144,7 @@ impl Browser {
     }
 
     /// This browser, connecting from `ip`.
-    pub fn from_address(mut self, ip: &str) -> Self {
+    pub fn connecting_from(mut self, ip: &str) -> Self {
         self.address = Some(std::net::SocketAddr::new(ip.parse().unwrap(), 40_000));
         self
     }
