@@ -288,6 +288,59 @@ async fn an_abandoned_attempt_still_costs_its_slot() {
 }
 
 #[tokio::test]
+async fn a_sign_in_dropped_while_its_password_is_checked_still_counts() {
+    use tower::ServiceExt;
+    for auditor in common::auditors("sec_dropped").await {
+        cast(&auditor).await;
+        let mut browser = Browser::new(&auditor).connecting_from(X);
+        let csrf = browser.get("/sign-in").await.csrf();
+        let counted = || async {
+            common::scalar(&auditor, "SELECT COUNT(*) FROM web_sign_in_attempts").await
+        };
+        for dropped in 1..=i64::from(MAX_FAILURES) {
+            // The right password, in a request abandoned (its future
+            // dropped, as hyper does when the client goes) as soon as its
+            // attempt is in the table: it is never polled again, so it
+            // cannot reach the success that would take the attempt back.
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                ])
+                .finish();
+            let mut request = Request::builder()
+                .method("POST")
+                .uri("/sign-in")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("cookie", format!("staff_sign_in={csrf}"))
+                .body(Body::from(body))
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    X.parse().unwrap(),
+                    1,
+                )));
+            let app = example_app::web::router(state(&auditor));
+            let request = app.oneshot(request);
+            tokio::pin!(request);
+            while counted().await < dropped {
+                tokio::select! {
+                    biased;
+                    done = &mut request => panic!("finished before it could be dropped: {done:?}"),
+                    () = tokio::task::yield_now() => {}
+                }
+            }
+        }
+        assert_eq!(
+            browser.sign_in("alice", PASSWORD).await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}
+
+#[tokio::test]
 async fn too_many_failures_from_one_address_lock_that_address_only() {
     for auditor in common::auditors("sec_address").await {
         cast(&auditor).await;
