@@ -3,9 +3,10 @@
 //! in plain text or with no body ([`styled_errors`]).
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::session::SessionError;
 use super::views::{ErrorView, SignedIn};
 use crate::logs::LogError;
 
@@ -69,6 +70,12 @@ impl From<sqlx::Error> for PageError {
     }
 }
 
+impl From<SessionError> for PageError {
+    fn from(e: SessionError) -> Self {
+        PageError::internal(&e)
+    }
+}
+
 impl From<LogError> for PageError {
     fn from(e: LogError) -> Self {
         PageError::internal(&e)
@@ -118,14 +125,9 @@ pub async fn styled_errors(response: Response) -> Response {
     let (mut parts, _) = response.into_parts();
     let page = PageError::new(status, message_for(status)).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
+    // The page's own headers (its content type) replace the old ones.
     for (name, value) in page.headers() {
         parts.headers.insert(name, value.clone());
-    }
-    if !page.headers().contains_key(header::CONTENT_TYPE) {
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
     }
     Response::from_parts(parts, page.into_body())
 }

@@ -50,14 +50,15 @@ impl Live {
     }
 }
 
-/// A session could not be read or written.
+/// A session (or a sign-in form token) could not be made, read or
+/// written.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No randomness for a token.
     #[error(transparent)]
     Token(#[from] TokenError),
     /// The database failed.
-    #[error("the sessions table: {0}")]
+    #[error("the web area's tables: {0}")]
     Database(#[from] sqlx::Error),
 }
 

@@ -118,20 +118,8 @@ pub async fn form(
     // Reuse the token of a sign-in form already open in another tab, so
     // that form still works, but only a token this server issued.
     let csrf = match session::sign_in_token(&headers, state.config.secure_cookies) {
-        Some(token)
-            if state
-                .forms
-                .valid(&token)
-                .await
-                .map_err(|e| PageError::internal(&e))? =>
-        {
-            token
-        }
-        _ => state
-            .forms
-            .issue()
-            .await
-            .map_err(|e| PageError::internal(&e))?,
+        Some(token) if state.forms.valid(&token).await? => token,
+        _ => state.forms.issue().await?,
     };
     let view = SignInView {
         signed_in: None,
@@ -166,12 +154,8 @@ pub async fn submit(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
     let cookie = session::sign_in_token(&headers, state.config.secure_cookies).unwrap_or_default();
-    let issued = session::tokens_match(&cookie, &form.csrf)
-        && state
-            .forms
-            .valid(&form.csrf)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
+    let issued =
+        session::tokens_match(&cookie, &form.csrf) && state.forms.valid(&form.csrf).await?;
     if !issued || !csrf::same_origin(&headers) {
         return Err(PageError::forbidden(
             "This sign-in form has expired or did not come from this site: reload it and sign in again.",
@@ -228,8 +212,7 @@ pub async fn submit(
     let token = state
         .sessions
         .start(account.id, account.password_hash.as_deref())
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+        .await?;
     let cookie = session::set_cookie(&token, state.config.secure_cookies);
     see_other_setting(&next, &cookie)
 }
@@ -255,11 +238,7 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Result<Response, PageError> {
     if let Some(token) = session::token(&headers, state.config.secure_cookies) {
-        let live = state
-            .sessions
-            .live(&token)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
+        let live = state.sessions.live(&token).await?;
         if let Some(live) = live
             && (!session::tokens_match(&live.csrf, &form.csrf) || !csrf::same_origin(&headers))
         {
@@ -267,11 +246,7 @@ pub async fn sign_out(
                 "This sign-out form did not come from this site; you are still signed in.",
             ));
         }
-        state
-            .sessions
-            .end(&token)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
+        state.sessions.end(&token).await?;
     }
     let cookie = session::clear_cookie(state.config.secure_cookies);
     let mut response = see_other_setting("/sign-in", &cookie)?;
