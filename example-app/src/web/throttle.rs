@@ -23,7 +23,8 @@
 //! block one client usually holds, so that rotating through one's own /64
 //! gives nothing.) Backoff per username was the alternative; it slows the
 //! distributed guesser more but, keyed by username, it again lets anyone
-//! slow any user's sign-in, so it was not chosen.
+//! slow any user's sign-in, so it was not chosen. The cost: people behind
+//! one NAT address share its limits.
 //!
 //! Each attempt is written (and committed) before the password is checked,
 //! so that an attempt abandoned halfway (the client gone) still counts, and
