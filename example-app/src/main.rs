@@ -112,9 +112,12 @@ enum AppCmd {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8000")]
         addr: SocketAddr,
-        /// Mark the session cookie Secure (when served behind HTTPS).
+        /// Mark the session cookie Secure and send Strict-Transport-Security (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// Count sign-in attempts by the last X-Forwarded-For address (only behind a proxy that sets it).
+        #[arg(long)]
+        trust_x_forwarded_for: bool,
         /// Seal in the background every this many seconds (0: never).
         #[arg(long, default_value_t = 0)]
         seal_every_secs: u64,
@@ -427,6 +430,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         AppCmd::Serve {
             addr,
             secure_cookies,
+            trust_x_forwarded_for,
             seal_every_secs,
             key_file,
             head_out,
@@ -441,7 +445,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     head_out,
                 ));
             }
-            serve(auditor, addr, secure_cookies).await
+            let config = WebConfig {
+                secure_cookies,
+                trust_forwarded_for: trust_x_forwarded_for,
+            };
+            serve(auditor, addr, config).await
         }
         AppCmd::Seal { key_file, head_out } => seal(&auditor, key_file, head_out).await,
         AppCmd::SealKey { out } => seal_key(&out),
@@ -728,8 +736,8 @@ async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Resul
 }
 
 /// `serve`: the staff area's web pages, until interrupted.
-async fn serve(auditor: Auditor, addr: SocketAddr, secure_cookies: bool) -> Result<(), CliError> {
-    let state = AppState::new(auditor, WebConfig { secure_cookies });
+async fn serve(auditor: Auditor, addr: SocketAddr, config: WebConfig) -> Result<(), CliError> {
+    let state = AppState::new(auditor, config);
     say!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
     web::serve(state, addr)
         .await

@@ -8,7 +8,7 @@ use crate::models::{Membership, User};
 pub const VERSIONS_TABLE: &str = "staff_schema";
 
 /// The staff area's schema version this program creates and expects.
-pub const STAFF_SCHEMA_VERSION: i64 = 2;
+pub const STAFF_SCHEMA_VERSION: i64 = 3;
 
 /// One version of the staff area's tables: its SQL on each backend.
 struct Migration {
@@ -20,7 +20,7 @@ struct Migration {
 /// Every version, in order, each applied once (`staff_schema` records
 /// them). A database made before versions were recorded has version 1's
 /// tables, which `CREATE TABLE IF NOT EXISTS` leaves as they are.
-const MIGRATIONS: [Migration; 2] = [
+const MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         sqlite: "
@@ -77,7 +77,65 @@ ALTER TABLE projects ADD COLUMN created_by BIGINT,
     ADD COLUMN created_at BIGINT;
 ",
     },
+    // The web area's state, shared by every instance over the database and
+    // kept across restarts (see `web::session` and `web::throttle`):
+    // sessions by the SHA-256 of their token, sign-in attempts by username
+    // and client address, and the secret that signs sign-in form tokens.
+    // Times are seconds since the Unix epoch, UTC.
+    Migration {
+        version: 3,
+        sqlite: "
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    csrf TEXT NOT NULL,
+    credential TEXT,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
+CREATE TABLE web_sign_in_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX web_sign_in_attempts_address ON web_sign_in_attempts (address, at);
+CREATE INDEX web_sign_in_attempts_username ON web_sign_in_attempts (username, address, at);
+CREATE INDEX web_sign_in_attempts_at ON web_sign_in_attempts (at);
+CREATE TABLE web_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+",
+        postgres: "
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL,
+    csrf TEXT NOT NULL,
+    credential TEXT,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
+CREATE TABLE web_sign_in_attempts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX web_sign_in_attempts_address ON web_sign_in_attempts (address, at);
+CREATE INDEX web_sign_in_attempts_username ON web_sign_in_attempts (username, address, at);
+CREATE INDEX web_sign_in_attempts_at ON web_sign_in_attempts (at);
+CREATE TABLE web_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+",
+    },
 ];
+
+/// The web area's tables (version 3): mutable state, not models, and not
+/// audited (a session or a failed sign-in is not a change to the staff area).
+pub const WEB_TABLES: [&str; 3] = ["web_sessions", "web_sign_in_attempts", "web_secrets"];
 
 /// The advisory lock under which the staff area migrates on PostgreSQL,
 /// so that concurrent starts apply each version once. (SQLite's write

@@ -181,6 +181,7 @@ async fn on_sqlite_only_the_compile_time_guard_applies() {
 fn classified() -> Vec<&'static str> {
     let mut tables = CLASSIFIED_TABLES.to_vec();
     tables.push(example_app::schema::VERSIONS_TABLE);
+    tables.extend(example_app::schema::WEB_TABLES);
     tables
 }
 

@@ -1,9 +1,12 @@
-//! Error pages: a status and one sentence, never internals.
+//! Error pages: a status and one sentence, never internals; every error
+//! response is one, including those that axum's extractors and router make
+//! in plain text or with no body ([`styled_errors`]).
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::session::SessionError;
 use super::views::{ErrorView, SignedIn};
 use crate::logs::LogError;
 
@@ -67,6 +70,12 @@ impl From<sqlx::Error> for PageError {
     }
 }
 
+impl From<SessionError> for PageError {
+    fn from(e: SessionError) -> Self {
+        PageError::internal(&e)
+    }
+}
+
 impl From<LogError> for PageError {
     fn from(e: LogError) -> Self {
         PageError::internal(&e)
@@ -97,6 +106,54 @@ impl IntoResponse for PageError {
                 (self.status, view.message).into_response()
             }
         }
+    }
+}
+
+/// Turns an error response that is not an HTML page (an extractor's
+/// plain-text rejection, the router's empty 405) into the styled page of
+/// its status, keeping its status and headers (`Allow` on a 405, say).
+pub async fn styled_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let page = PageError::new(status, message_for(status)).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    // The page's own headers (its content type) replace the old ones.
+    for (name, value) in page.headers() {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, page.into_body())
+}
+
+/// The sentence an error page of `status` shows when the code that made it
+/// gave none of its own.
+pub fn message_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => {
+            "This request could not be read: its address or its form is not valid."
+        }
+        StatusCode::NOT_FOUND => "There is no such page.",
+        StatusCode::METHOD_NOT_ALLOWED => "This page cannot be used that way.",
+        StatusCode::PAYLOAD_TOO_LARGE => "What was sent is too large.",
+        StatusCode::URI_TOO_LONG => "This address is too long.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "This form was sent in a format the staff area does not read."
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            "This form is incomplete or has a value that is not valid: reload it and try again."
+        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            "This request's headers are too large (too many cookies, perhaps)."
+        }
+        s if s.is_server_error() => "Something went wrong on our side; it has been logged.",
+        _ => "This request cannot be answered.",
     }
 }
 

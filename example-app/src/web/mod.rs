@@ -1,7 +1,9 @@
 //! The staff area in a browser: the audit log of a project, of a user and
 //! of everything, for signed-in staff. Plain server-rendered HTML.
 
+mod csrf;
 mod error;
+mod limits;
 mod pages;
 mod session;
 mod sign_in;
@@ -13,46 +15,67 @@ use std::sync::Arc;
 
 use audit_core::Auditor;
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::auth::Verifiers;
+
+pub use csrf::{FORM_LIFETIME, FormTokens};
 pub use error::PageError;
-pub use session::{COOKIE_NAME, SESSION_LIFETIME, Sessions};
-pub use sign_in::Staff;
-pub use throttle::{MAX_FAILURES, SignInThrottle, WINDOW};
+pub use limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
+pub use session::{
+    COOKIE_NAME, Live, SECURE_COOKIE_NAME, SESSION_LIFETIME, SessionError, Sessions,
+};
+pub use sign_in::{CLEAR_SITE_DATA, Staff};
+pub use throttle::{Attempt, ClientAddress, MAX_FAILURES, MAX_PER_ADDRESS, SignInThrottle, WINDOW};
 pub use views::SignedIn;
 
 /// How the staff area is served.
 #[derive(Debug, Clone, Default)]
 pub struct WebConfig {
-    /// Mark the session cookie `Secure` (set it when serving over HTTPS).
+    /// Mark the session cookie `Secure` and send `Strict-Transport-Security`
+    /// (set it when serving over HTTPS).
     pub secure_cookies: bool,
+    /// Take the client's address for the sign-in limits from the last
+    /// entry of `X-Forwarded-For` (set it only behind a proxy that appends
+    /// it; otherwise any client could claim any address).
+    pub trust_forwarded_for: bool,
 }
 
-/// What every request handler shares.
+/// What every request handler shares. Sessions, sign-in attempts and the
+/// sign-in form secret live in the database, so any number of states (in
+/// one process or in several) over one database act as one server.
 #[derive(Debug, Clone)]
 pub struct AppState {
     auditor: Auditor,
-    sessions: Arc<Sessions>,
-    throttle: Arc<SignInThrottle>,
-    /// Password verifications allowed to run at once.
-    verifications: Arc<tokio::sync::Semaphore>,
+    sessions: Sessions,
+    throttle: SignInThrottle,
+    forms: Arc<FormTokens>,
+    /// Password verifications: a few at once, in memory they reuse.
+    verifiers: Arc<Verifiers>,
     config: WebConfig,
 }
 
 impl AppState {
-    /// A state over `auditor`'s database with no sessions yet.
+    /// A state over `auditor`'s database (whose sessions and attempts it
+    /// takes over), checking as many passwords at once as there are CPUs.
     pub fn new(auditor: Auditor, config: WebConfig) -> Self {
+        let verifiers = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
+            sessions: Sessions::new(auditor.clone()),
+            throttle: SignInThrottle::new(auditor.clone()),
+            forms: Arc::new(FormTokens::new(auditor.clone())),
+            verifiers: Arc::new(Verifiers::new(verifiers)),
             auditor,
-            sessions: Arc::new(Sessions::default()),
-            throttle: Arc::new(SignInThrottle::default()),
-            verifications: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
             config,
         }
+    }
+
+    /// The password verification pool (its size and high-water mark).
+    pub fn verifiers(&self) -> &Verifiers {
+        &self.verifiers
     }
 }
 
@@ -67,15 +90,21 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .fallback(pages::not_found)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(error::styled_errors))
+        .layer(axum::middleware::from_fn(limits::refuse_oversized))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
 /// Headers every response carries: no framing, no sniffing, no script or
-/// outside resource at all (the pages use none), no caching of audit data,
-/// and no referrer sent off the site.
-async fn security_headers(mut response: Response) -> Response {
-    const HEADERS: [(HeaderName, &str); 6] = [
+/// outside resource at all (the pages use none), no powerful browser
+/// feature, no caching of audit data, and no referrer sent off the site;
+/// over HTTPS (`secure_cookies`), HTTPS only from then on.
+async fn security_headers(State(state): State<AppState>, mut response: Response) -> Response {
+    const HEADERS: [(HeaderName, &str); 7] = [
         (
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
@@ -89,23 +118,51 @@ async fn security_headers(mut response: Response) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), \
+             microphone=(), payment=(), usb=()",
+        ),
     ];
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    if state.config.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     response
 }
+
+/// `Strict-Transport-Security` with `--secure-cookies`: a year, this host
+/// only (sibling hosts may not all be on HTTPS).
+pub const HSTS: &str = "max-age=31536000";
 
 /// Serves the staff area on `addr` until Ctrl-C.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            // If the signal handler cannot be installed, serve until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
+    serve_on(state, listener, async {
+        // If the signal handler cannot be installed, serve until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+    .await
+}
+
+/// Serves the staff area on `listener` until `shutdown` completes, with
+/// each connection's peer address known to the handlers (the sign-in
+/// limits count by it).
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,32 +1,33 @@
-//! Server-side sessions: the cookie holds a random token, the server maps
-//! it to a user until it expires or the user signs out.
+//! Server-side sessions, in the database (`web_sessions`, staff schema
+//! version 3): the cookie holds a random token, the table maps the token's
+//! SHA-256 to a user until the session expires or the user signs out. Every
+//! instance over the database sees the same sessions, a restart keeps them,
+//! and someone who can read the table cannot use a row as a cookie.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use audit_core::{Auditor, on_backend};
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use cookie::{Cookie, SameSite};
+use sha2::{Digest, Sha256};
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const COOKIE_NAME: &str = "staff_session";
+
+/// The session cookie's name over HTTPS (`secure_cookies`): the `__Host-`
+/// prefix makes browsers refuse the cookie unless this host set it,
+/// Secure and for `/`, so a sibling subdomain cannot plant a session of its
+/// own choosing (which would sign the victim in as the attacker).
+pub const SECURE_COOKIE_NAME: &str = "__Host-staff_session";
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 
-/// The signed-in sessions of one server process.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    by_token: Mutex<HashMap<String, Session>>,
-}
-
+/// The signed-in sessions, kept in the database.
 #[derive(Debug, Clone)]
-struct Session {
-    user_id: i64,
-    csrf: String,
-    credential: Option<String>,
-    expires: Instant,
+pub struct Sessions {
+    auditor: Auditor,
 }
 
 /// A live session: whose it is, and the token its forms must send back.
@@ -36,9 +37,29 @@ pub struct Live {
     pub user_id: i64,
     /// The session's CSRF token.
     pub csrf: String,
-    /// The user's password hash when they signed in: a session ends when
-    /// the password changes.
-    pub credential: Option<String>,
+    /// The SHA-256 of the user's password hash when they signed in: a
+    /// session ends when the password changes.
+    credential: Option<String>,
+}
+
+impl Live {
+    /// Whether the session was started with the password whose hash is
+    /// `password_hash` (the user's current one).
+    pub fn signed_in_with(&self, password_hash: Option<&str>) -> bool {
+        self.credential == password_hash.map(sha256_hex)
+    }
+}
+
+/// A session (or a sign-in form token) could not be made, read or
+/// written.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No randomness for a token.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The database failed.
+    #[error("the web area's tables: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 /// No randomness for a session token.
@@ -47,57 +68,101 @@ pub struct Live {
 pub struct TokenError(String);
 
 impl Sessions {
+    /// The sessions stored in `auditor`'s database.
+    pub fn new(auditor: Auditor) -> Self {
+        Sessions { auditor }
+    }
+
     /// Starts a session for `user_id`, signed in with the password whose
-    /// hash is `credential`; returns its token.
-    pub fn start(&self, user_id: i64, credential: Option<String>) -> Result<String, TokenError> {
+    /// hash is `password_hash`; returns its token. Removes expired sessions
+    /// on the way (the only cleanup there is, and all there needs to be).
+    pub async fn start(
+        &self,
+        user_id: i64,
+        password_hash: Option<&str>,
+    ) -> Result<String, SessionError> {
         let token = random_token()?;
         let csrf = random_token()?;
-        let now = Instant::now();
-        let mut map = self.lock();
-        map.retain(|_, s| s.expires > now);
-        map.insert(
-            token.clone(),
-            Session {
-                user_id,
-                csrf,
-                credential,
-                expires: now + SESSION_LIFETIME,
-            },
-        );
+        let now = now();
+        let expires = now + SESSION_LIFETIME.as_secs() as i64;
+        let credential = password_hash.map(sha256_hex);
+        on_backend!(self.auditor.pool(), pool => {
+            sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?;
+            sqlx::query(
+                "INSERT INTO web_sessions (token_hash, user_id, csrf, credential, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(sha256_hex(&token))
+            .bind(user_id)
+            .bind(&csrf)
+            .bind(credential)
+            .bind(expires)
+            .execute(pool)
+            .await?;
+        });
         Ok(token)
     }
 
     /// The live session `token`, if it is one.
-    pub fn live(&self, token: &str) -> Option<Live> {
-        let map = self.lock();
-        let session = map.get(token)?;
-        (session.expires > Instant::now()).then(|| Live {
-            user_id: session.user_id,
-            csrf: session.csrf.clone(),
-            credential: session.credential.clone(),
-        })
+    pub async fn live(&self, token: &str) -> Result<Option<Live>, SessionError> {
+        let row: Option<(i64, String, Option<String>)> = on_backend!(self.auditor.pool(), pool => {
+            sqlx::query_as(
+                "SELECT user_id, csrf, credential FROM web_sessions \
+                 WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(sha256_hex(token))
+            .bind(now())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(user_id, csrf, credential)| Live {
+            user_id,
+            csrf,
+            credential,
+        }))
     }
 
     /// Ends the session `token`.
-    pub fn end(&self, token: &str) {
-        self.lock().remove(token);
+    pub async fn end(&self, token: &str) -> Result<(), SessionError> {
+        on_backend!(self.auditor.pool(), pool => {
+            sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+                .bind(sha256_hex(token))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic while holding the lock cannot leave the map half-updated
-        // (each operation is a single insert, remove or retain), so a
-        // poisoned lock is still sound to use.
-        self.by_token
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// Seconds since the Unix epoch: the web tables' clock, the same for every
+/// instance (as far as their clocks agree).
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The SHA-256 of `text`, hex.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 256 random bits, hex.
 pub fn random_token() -> Result<String, TokenError> {
+    Ok(hex(&random_bytes()?))
+}
+
+/// 256 random bits.
+pub fn random_bytes() -> Result<[u8; 32], TokenError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| TokenError(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes)
 }
 
 /// Whether two tokens are equal, in time that does not depend on where
@@ -123,38 +188,70 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-/// The session token the request's cookies carry, if any.
-pub fn token(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE_NAME)
+/// The session token the request's cookies carry, if any (over HTTPS, only
+/// the `__Host-` cookie counts).
+pub fn token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, session_cookie_name(secure))
 }
 
-/// The cookie holding the sign-in form's CSRF token, before any session.
+fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// The cookie holding the sign-in form's CSRF token, before any session,
+/// over plain HTTP.
 pub const SIGN_IN_COOKIE: &str = "staff_sign_in";
 
+/// The same over HTTPS, `__Host-` prefixed (so for the whole site).
+pub const SECURE_SIGN_IN_COOKIE: &str = "__Host-staff_sign_in";
+
+/// The sign-in form's token the request's cookies carry, if any.
+pub fn sign_in_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = if secure {
+        SECURE_SIGN_IN_COOKIE
+    } else {
+        SIGN_IN_COOKIE
+    };
+    cookie(headers, name)
+}
+
 /// The `Set-Cookie` value for the sign-in form's token: HttpOnly,
-/// SameSite=Strict, only sent to `/sign-in`, for an hour.
+/// SameSite=Strict, for an hour; only sent to `/sign-in` over plain HTTP
+/// (a `__Host-` cookie must be for `/`).
 pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    let (name, path) = if secure {
+        (SECURE_SIGN_IN_COOKIE, "/")
+    } else {
+        (SIGN_IN_COOKIE, "/sign-in")
+    };
     http_only_cookie(
-        SIGN_IN_COOKIE,
+        name,
         token,
         SameSite::Strict,
-        "/sign-in",
+        path,
         cookie::time::Duration::hours(1),
         secure,
     )
 }
 
 /// The `Set-Cookie` value that hands out `token`: HttpOnly, SameSite=Lax,
-/// for the whole site, and Secure when the site is served over HTTPS.
+/// for the whole site, and Secure and `__Host-` prefixed when the site is
+/// served over HTTPS.
 pub fn set_cookie(token: &str, secure: bool) -> String {
     let lifetime = cookie::time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64);
-    http_only_cookie(COOKIE_NAME, token, SameSite::Lax, "/", lifetime, secure)
+    let name = session_cookie_name(secure);
+    http_only_cookie(name, token, SameSite::Lax, "/", lifetime, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
     let now = cookie::time::Duration::ZERO;
-    http_only_cookie(COOKIE_NAME, "", SameSite::Lax, "/", now, secure)
+    let name = session_cookie_name(secure);
+    http_only_cookie(name, "", SameSite::Lax, "/", now, secure)
 }
 
 /// An HttpOnly cookie, `Secure` when the site is served over HTTPS.
@@ -181,21 +278,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_start_resolve_and_end() {
-        let sessions = Sessions::default();
-        let a = sessions.start(7, None).unwrap();
-        let b = sessions.start(7, Some("hash".into())).unwrap();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 64);
-        let live = sessions.live(&a).unwrap();
-        assert_eq!(live.user_id, 7);
-        assert_ne!(live.csrf, sessions.live(&b).unwrap().csrf);
-        sessions.end(&a);
-        assert_eq!(sessions.live(&a), None);
-        assert_eq!(sessions.live(&b).map(|l| l.user_id), Some(7));
-        assert_eq!(sessions.live("forged"), None);
+    fn tokens_compare_whole() {
         assert!(tokens_match("ab", "ab"));
         assert!(!tokens_match("ab", "ac") && !tokens_match("ab", "abc") && !tokens_match("", ""));
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -207,10 +296,20 @@ mod tests {
             "{set}"
         );
         assert!(!set.contains("Secure"), "{set}");
-        assert!(set_cookie("abc", true).contains("Secure"));
+        let secure = set_cookie("abc", true);
+        assert!(secure.starts_with("__Host-staff_session=abc;"), "{secure}");
+        assert!(
+            secure.contains("Secure") && secure.contains("Path=/"),
+            "{secure}"
+        );
+        assert!(!secure.contains("Domain"), "{secure}");
         assert!(clear_cookie(false).contains("Max-Age=0"));
+        assert!(sign_in_cookie("t", true).starts_with("__Host-staff_sign_in=t;"));
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, "a=1; staff_session=tok; b=2".parse().unwrap());
-        assert_eq!(token(&headers).as_deref(), Some("tok"));
+        assert_eq!(token(&headers, false).as_deref(), Some("tok"));
+        // Over HTTPS a cookie without the prefix (planted by a sibling) is
+        // not a session.
+        assert_eq!(token(&headers, true), None);
     }
 }

@@ -3,16 +3,18 @@
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, http};
 use serde::Deserialize;
 
 use super::AppState;
+use super::csrf;
 use super::error::{PageError, page};
 use super::session;
+use super::throttle::{Attempt, ClientAddress};
 use super::views::{SignInView, SignedIn};
-use crate::auth::{is_staff, verify_password};
+use crate::auth::is_staff;
 use crate::directory::{self, Account};
 
 /// A signed-in member of staff, and their session as pages show it. As a
@@ -25,17 +27,30 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let token = session::token(&parts.headers);
-        let Some(live) = token.as_deref().and_then(|t| state.sessions.live(t)) else {
+        let token = session::token(&parts.headers, state.config.secure_cookies);
+        let live = match token.as_deref() {
+            Some(token) => state
+                .sessions
+                .live(token)
+                .await
+                .map_err(|e| PageError::internal(&e).into_response())?,
+            None => None,
+        };
+        let Some(live) = live else {
             return Err(redirect_to_sign_in(&parts.uri));
         };
         let account = directory::account(&state.auditor, live.user_id)
             .await
             .map_err(|e| PageError::from(e).into_response())?;
         // A session ends with its user, and when their password changes.
-        let Some(account) = account.filter(|a| a.password_hash == live.credential) else {
+        let Some(account) = account.filter(|a| live.signed_in_with(a.password_hash.as_deref()))
+        else {
             if let Some(token) = &token {
-                state.sessions.end(token);
+                state
+                    .sessions
+                    .end(token)
+                    .await
+                    .map_err(|e| PageError::internal(&e).into_response())?;
             }
             return Err(redirect_to_sign_in(&parts.uri));
         };
@@ -92,18 +107,19 @@ pub struct SignInQuery {
     next: Option<String>,
 }
 
-/// GET /sign-in: the form, with a fresh CSRF token in a hidden field and
-/// in a cookie; the POST must bring both back.
+/// GET /sign-in: the form, with a CSRF token the server issued (see
+/// [`super::csrf`]) in a hidden field and in a cookie; the POST must bring
+/// both back.
 pub async fn form(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, PageError> {
     // Reuse the token of a sign-in form already open in another tab, so
-    // that form still works.
-    let csrf = match session::cookie(&headers, session::SIGN_IN_COOKIE) {
-        Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => token,
-        _ => session::random_token().map_err(|e| PageError::internal(&e))?,
+    // that form still works, but only a token this server issued.
+    let csrf = match session::sign_in_token(&headers, state.config.secure_cookies) {
+        Some(token) if state.forms.valid(&token).await? => token,
+        _ => state.forms.issue().await?,
     };
     let view = SignInView {
         signed_in: None,
@@ -128,15 +144,19 @@ pub struct SignInForm {
     csrf: String,
 }
 
-/// POST /sign-in: checks the form's CSRF token and the lockout, then the
-/// password; starts a session and goes on to `next`.
+/// POST /sign-in: checks that the form came from this site with a token
+/// the server issued, counts the attempt (see [`super::throttle`]), then
+/// checks the password; starts a session and goes on to `next`.
 pub async fn submit(
     State(state): State<AppState>,
+    address: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
-    let cookie = session::cookie(&headers, session::SIGN_IN_COOKIE).unwrap_or_default();
-    if !session::tokens_match(&cookie, &form.csrf) {
+    let cookie = session::sign_in_token(&headers, state.config.secure_cookies).unwrap_or_default();
+    let issued =
+        session::tokens_match(&cookie, &form.csrf) && state.forms.valid(&form.csrf).await?;
+    if !issued || !csrf::same_origin(&headers) {
         return Err(PageError::forbidden(
             "This sign-in form has expired or did not come from this site: reload it and sign in again.",
         ));
@@ -144,13 +164,21 @@ pub async fn submit(
     if form.username.len() > MAX_USERNAME_BYTES {
         return Err(PageError::bad_request("That username is too long."));
     }
-    if let Err(wait) = state.throttle.attempt(&form.username) {
+    let refused = match state.throttle.attempt(&form.username, &address).await? {
+        Attempt::Allowed => None,
+        Attempt::UsernameLocked { wait } => Some((
+            wait,
+            "Too many failed sign-ins for this username from your address",
+        )),
+        Attempt::AddressLocked { wait } => {
+            Some((wait, "Too many failed sign-ins from your address"))
+        }
+    };
+    if let Some((wait, why)) = refused {
         let minutes = wait.as_secs().div_ceil(60);
         let mut response = PageError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins for this username: try again in {minutes} minute(s)."
-            ),
+            format!("{why}: try again in {minutes} minute(s)."),
         )
         .into_response();
         response
@@ -160,22 +188,13 @@ pub async fn submit(
     }
     let account = directory::account_named(&state.auditor, &form.username).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let password = form.password;
-    // argon2 takes tens of milliseconds of CPU and about 19 MiB: keep it
-    // off the async workers, and a few at a time (a flood of sign-ins
-    // queues here instead of exhausting memory).
-    let permit = state
-        .verifications
-        .clone()
-        .acquire_owned()
+    // argon2 takes tens of milliseconds of CPU and about 19 MiB: the pool
+    // runs it off the async workers, a few at a time, in memory it reuses.
+    let valid = state
+        .verifiers
+        .verify(stored, form.password)
         .await
         .map_err(|e| PageError::internal(&e))?;
-    let valid = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify_password(stored.as_deref(), &password)
-    })
-    .await
-    .map_err(|e| PageError::internal(&e))?;
     let next = local_path(form.next.as_deref());
     let Some(account) = account.filter(|_| valid) else {
         let view = SignInView {
@@ -189,11 +208,11 @@ pub async fn submit(
         // authentication scheme, which a form is not).
         return Ok(page(&view)?.into_response());
     };
-    state.throttle.succeeded(&form.username);
+    state.throttle.succeeded(&form.username, &address).await?;
     let token = state
         .sessions
-        .start(account.id, account.password_hash.clone())
-        .map_err(|e| PageError::internal(&e))?;
+        .start(account.id, account.password_hash.as_deref())
+        .await?;
     let cookie = session::set_cookie(&token, state.config.secure_cookies);
     see_other_setting(&next, &cookie)
 }
@@ -205,25 +224,37 @@ pub struct SignOutForm {
     csrf: String,
 }
 
-/// POST /sign-out: ends the session (if the form carries its CSRF token)
-/// and clears the cookie.
+/// What a sign-out asks the browser to forget: the cached pages (the
+/// back/forward cache included, so Back does not show the log again), the
+/// cookies and any storage.
+pub const CLEAR_SITE_DATA: &str = r#""cache", "cookies", "storage""#;
+
+/// POST /sign-out: ends the session (if the form carries its CSRF token
+/// and comes from this site), clears the cookie and has the browser forget
+/// the site's pages.
 pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<SignOutForm>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = session::token(&headers) {
-        if let Some(live) = state.sessions.live(&token)
-            && !session::tokens_match(&live.csrf, &form.csrf)
+    if let Some(token) = session::token(&headers, state.config.secure_cookies) {
+        let live = state.sessions.live(&token).await?;
+        if let Some(live) = live
+            && (!session::tokens_match(&live.csrf, &form.csrf) || !csrf::same_origin(&headers))
         {
             return Err(PageError::forbidden(
                 "This sign-out form did not come from this site; you are still signed in.",
             ));
         }
-        state.sessions.end(&token);
+        state.sessions.end(&token).await?;
     }
     let cookie = session::clear_cookie(state.config.secure_cookies);
-    see_other_setting("/sign-in", &cookie)
+    let mut response = see_other_setting("/sign-in", &cookie)?;
+    response.headers_mut().insert(
+        HeaderName::from_static("clear-site-data"),
+        http::HeaderValue::from_static(CLEAR_SITE_DATA),
+    );
+    Ok(response)
 }
 
 /// A redirect to `location` that sets `cookie`.

@@ -22,6 +22,9 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct Browser {
     app: Router,
     cookies: std::collections::BTreeMap<String, String>,
+    /// The client address the server sees (as `ConnectInfo`); none: the
+    /// router's own default.
+    address: Option<std::net::SocketAddr>,
 }
 
 /// What came back.
@@ -119,14 +122,73 @@ fn unescape(html: &str) -> String {
 impl Browser {
     /// A browser on a fresh router over `auditor`, signed out.
     pub fn new(auditor: &Auditor) -> Self {
-        let state = AppState::new(auditor.clone(), WebConfig::default());
+        Browser::on(AppState::new(auditor.clone(), WebConfig::default()))
+    }
+
+    /// A browser on a router over `state`, signed out.
+    pub fn on(state: AppState) -> Self {
         Browser {
             app: router(state),
             cookies: Default::default(),
+            address: None,
         }
     }
 
-    async fn send(&mut self, request: Request<Body>) -> Reply {
+    /// This browser (its cookies) talking to a router over `state` instead:
+    /// a restarted server, or another instance behind a load balancer.
+    pub fn switched_to(&self, state: AppState) -> Self {
+        Browser {
+            app: router(state),
+            ..self.clone()
+        }
+    }
+
+    /// This browser, connecting from `ip`.
+    pub fn connecting_from(mut self, ip: &str) -> Self {
+        self.address = Some(std::net::SocketAddr::new(ip.parse().unwrap(), 40_000));
+        self
+    }
+
+    /// Sets a cookie as if a script or another site had (no server involved).
+    pub fn plant_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// The value of the cookie `name`, if the browser holds it.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Sends `request` (its cookies and address added) as it is.
+    pub async fn send_request(
+        &mut self,
+        request: axum::http::request::Builder,
+        body: Body,
+    ) -> Reply {
+        let mut request = request.body(body).unwrap();
+        if let Some(jar) = self.jar() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
+    fn jar(&self) -> Option<String> {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        (!jar.is_empty()).then(|| jar.join("; "))
+    }
+
+    async fn send(&mut self, mut request: Request<Body>) -> Reply {
+        if let Some(address) = self.address {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(address));
+        }
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -149,13 +211,8 @@ impl Browser {
 
     fn request(&self, method: &str, uri: &str) -> axum::http::request::Builder {
         let mut builder = Request::builder().method(method).uri(uri);
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            builder = builder.header(header::COOKIE, jar.join("; "));
+        if let Some(jar) = self.jar() {
+            builder = builder.header(header::COOKIE, jar);
         }
         builder
     }
@@ -182,6 +239,25 @@ impl Browser {
             .body(Body::from(body))
             .unwrap();
         self.send(request).await
+    }
+
+    /// POST `fields` as a form to `uri` with extra `headers`.
+    pub async fn post_with(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = self
+            .request("POST", uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Opens the sign-in form and submits it with `fields` (and its CSRF
