@@ -15,6 +15,7 @@ pub mod export;
 pub mod logs;
 pub mod models;
 pub mod names;
+pub mod natural;
 pub mod present;
 pub mod schema;
 pub mod sealing;

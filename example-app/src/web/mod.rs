@@ -2,6 +2,7 @@
 //! of everything, for signed-in staff. Plain server-rendered HTML.
 
 mod error;
+mod filters;
 mod pages;
 mod session;
 mod sign_in;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}", get(pages::project_log))
         .route("/users", get(pages::user_list))
         .route("/users/{id}", get(pages::user_log))
+        .route("/events/{id}", get(pages::event_page))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .fallback(pages::not_found)
