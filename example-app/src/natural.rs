@@ -52,15 +52,31 @@ mod tests {
     #[test]
     fn numbers_in_names_sort_by_value() {
         let mut names = vec![
-            "user10", "user2", "User1", "user1", "alice", "user02", "Bob", "user",
-            "user99999999999999999999999", "user100000000000000000000000",
+            "user10",
+            "user2",
+            "User1",
+            "user1",
+            "alice",
+            "user02",
+            "Bob",
+            "user",
+            "user99999999999999999999999",
+            "user100000000000000000000000",
         ];
         names.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(
             names,
             [
-                "alice", "Bob", "user", "User1", "user1", "user02", "user2", "user10",
-                "user99999999999999999999999", "user100000000000000000000000",
+                "alice",
+                "Bob",
+                "user",
+                "User1",
+                "user1",
+                "user02",
+                "user2",
+                "user10",
+                "user99999999999999999999999",
+                "user100000000000000000000000",
             ]
         );
         assert_eq!(natural_cmp("a", "a"), Ordering::Equal);

@@ -96,7 +96,8 @@ impl Filters {
 
     /// The start of `from`, if set.
     pub fn since(&self) -> Option<DateTime<Utc>> {
-        self.from.map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        self.from
+            .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
     }
 
     /// The end of `to` (the start of the next day), if set.

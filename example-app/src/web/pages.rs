@@ -8,9 +8,7 @@ use super::AppState;
 use super::error::{PageError, page};
 use super::filters::{Filters, on_project_page};
 use super::sign_in::Staff;
-use super::views::{
-    EventView, ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption,
-};
+use super::views::{EventView, ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption};
 use crate::directory;
 use crate::logs::{self, Entry, LogRequest, Scope};
 
@@ -113,7 +111,11 @@ pub async fn event_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let found = match id.parse::<i64>() {
-        Ok(id) => state.auditor.event(id).await.map_err(|e| PageError::internal(&e))?,
+        Ok(id) => state
+            .auditor
+            .event(id)
+            .await
+            .map_err(|e| PageError::internal(&e))?,
         Err(_) => None,
     };
     let stored = found.ok_or_else(|| no_such("event", &who))?;
@@ -139,7 +141,9 @@ pub async fn event_page(
     let s = &entry.stored;
     let decoded = match &s.event {
         Decoded::Known(_) => "This program reads this event through its template.".to_owned(),
-        Decoded::Unknown(unknown) => format!("This program cannot read this event: {}.", unknown.reason),
+        Decoded::Unknown(unknown) => {
+            format!("This program cannot read this event: {}.", unknown.reason)
+        }
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".to_owned());
     let reference = |r: &Option<audit_core::EntityRef>| {
@@ -156,7 +160,9 @@ pub async fn event_page(
         ("position", s.position.to_string()),
         (
             "occurred_at",
-            s.occurred_at.format("%Y-%m-%d %H:%M:%S%.6f UTC").to_string(),
+            s.occurred_at
+                .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+                .to_string(),
         ),
         ("event_type", s.event.code().to_owned()),
         ("payload_version", s.payload_version.to_string()),
