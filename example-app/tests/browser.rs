@@ -218,13 +218,34 @@ async fn fits(client: &Client, width: u32, what: &str) {
     );
 }
 
-/// Saves a screenshot as `name`.png in `AUDIT_BROWSER_SHOTS`, if set.
+/// Saves a screenshot of the whole page as `name`.png in
+/// `AUDIT_BROWSER_SHOTS`, if set (the window grows to the page's height
+/// for it, then returns to its size).
 async fn shot(client: &Client, name: &str) {
-    if let Ok(dir) = std::env::var("AUDIT_BROWSER_SHOTS") {
-        std::fs::create_dir_all(&dir).unwrap();
-        let png = client.screenshot().await.unwrap();
-        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
-    }
+    let Ok(dir) = std::env::var("AUDIT_BROWSER_SHOTS") else {
+        return;
+    };
+    let (width, height) = client.get_window_size().await.unwrap();
+    let page = client
+        .execute(
+            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let full = page.as_u64().map_or(height, |h| h.min(4000)).max(height);
+    let size = |n: u64| u32::try_from(n).expect("invariant: a window size fits in u32");
+    client
+        .set_window_size(size(width), size(full))
+        .await
+        .unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    client
+        .set_window_size(size(width), size(height))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
