@@ -66,9 +66,13 @@ async fn actor_date_and_several_types_combine_and_stay_across_pages() {
         assert_eq!(sizes, [25, 25, 13]);
         let all: Vec<i64> = by_alice.concat();
         assert!(all.windows(2).all(|w| w[0] > w[1]), "no repeats");
-        // The system process made the 4 others.
-        let form = browser.get("/?actor=test-setup").await;
-        assert_refused(&form, "There is no user named");
+        // The system process made the 4 others; a name nobody has, none.
+        let setup = browser.get("/?actor=test-setup").await;
+        assert_eq!(setup.event_ids().len(), 4, "{}", setup.body);
+        let nobody = browser.get("/?actor=nobody").await;
+        assert_eq!(nobody.status, StatusCode::OK);
+        assert!(nobody.event_ids().is_empty());
+        assert!(nobody.body.contains(r#"name="actor" value="nobody""#));
 
         let start = format!("/?type=user_created&actor=alice&from={0}&to={0}", today());
         let combined = walk(

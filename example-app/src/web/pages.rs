@@ -63,13 +63,14 @@ async fn show_log(
     request.since = filters.since();
     request.until = filters.until();
     if let Some(name) = &filters.actor {
-        let account = directory::account_named(&state.auditor, name)
-            .await?
-            .ok_or_else(|| {
-                PageError::bad_request(format!("There is no user named \u{201c}{name}\u{201d}."))
-                    .signed_in(&who)
-            })?;
-        request.actor = Some(Actor::user(account.id, account.username));
+        // A user of that name; otherwise the system process of that name
+        // (the set-up, an import), whose events are stored under its name.
+        request.actor = Some(
+            match directory::account_named(&state.auditor, name).await? {
+                Some(account) => Actor::user(account.id, account.username),
+                None => Actor::system(name.as_str()),
+            },
+        );
     }
     let fetched = logs::fetch(&state.auditor, &request).await?;
     let groups = logs::type_groups()
