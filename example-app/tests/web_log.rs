@@ -349,3 +349,42 @@ async fn names_are_listed_in_natural_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_unreadable_event_has_a_page_too() {
+    for auditor in common::auditors("web_log_unknown").await {
+        cast(&auditor).await;
+        common::execute(
+            &auditor,
+            "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) \
+             VALUES (0, 'project_archived', 1, 'user', '9', '<b>eve</b>', 'x', 'c', '{\"why\": \"<i>old</i>\"}')",
+        )
+        .await
+        .unwrap();
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+        let log = browser.get("/").await;
+        let id = log.event_ids()[0];
+        let (_, text) = &log.event_texts()[0];
+        assert_eq!(
+            text,
+            "<b>eve</b> recorded an event of type \u{201c}project_archived\u{201d} that this program cannot show"
+        );
+        let page = browser.get(&format!("/events/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("<h1>Event #"), "{}", page.body);
+        assert!(
+            page.body
+                .contains("This program cannot read this event: its code is not declared")
+        );
+        assert!(page.body.contains("<dd>project_archived</dd>"));
+        assert!(
+            page.body
+                .contains("&#34;why&#34;: &#34;&#60;i&#62;old&#60;/i&#62;&#34;"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<i>old</i>") && !page.body.contains("<b>eve</b>"));
+    }
+}
