@@ -135,6 +135,7 @@ mod model;
 mod store;
 // Layer 6.
 mod page;
+pub use page::render_page;
 
 #[cfg(feature = "testing")]
 pub mod testing;

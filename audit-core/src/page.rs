@@ -50,26 +50,68 @@ impl PresentContext {
 impl<E: EventCatalog> StoredEvent<E> {
     /// The event as HTML: through its template when known; otherwise (an
     /// unknown event, or a template that failed) a generic line with the
-    /// actor, the code and the time, and a logged warning. Never fails.
+    /// actor and the code (the time is the page's to show), and a logged
+    /// warning. Never fails. A page of events is better rendered with
+    /// [`render_page`], which warns once per code.
     pub fn render(&self, cx: &PresentContext) -> String {
+        self.try_render(cx).unwrap_or_else(|(line, failure)| {
+            warn_generic(self.event.code(), self.id, 1, &failure);
+            line
+        })
+    }
+
+    /// The template's HTML, or the generic line and why it was needed.
+    fn try_render(&self, cx: &PresentContext) -> Result<String, (String, String)> {
         let failure = match &self.event {
             Decoded::Known(event) => match event.render(cx) {
-                Ok(html) => return html,
+                Ok(html) => return Ok(html),
                 Err(e) => e.to_string(),
             },
             Decoded::Unknown(unknown) => unknown.reason.to_string(),
         };
-        let code = self.event.code();
-        tracing::warn!(
-            event_id = self.id,
-            code,
-            "showing an audit event generically: {failure}"
-        );
-        let line = format!(
-            "{} recorded an event of type `{code}` at {}",
-            self.actor,
-            self.occurred_at.format("%Y-%m-%d %H:%M:%S UTC")
-        );
-        Shown::text(line).to_string()
+        Err((generic_line(&self.actor, self.event.code()), failure))
     }
+}
+
+/// The line shown for an event that cannot be shown through its template:
+/// who, and the stored code in quotation marks, escaped.
+fn generic_line(actor: &Actor, code: &str) -> String {
+    Shown::text(format!(
+        "{actor} recorded an event of type \u{201c}{code}\u{201d} that this program cannot show"
+    ))
+    .to_string()
+}
+
+fn warn_generic(code: &str, first_id: i64, count: usize, failure: &str) {
+    tracing::warn!(
+        event_id = first_id,
+        code,
+        count,
+        "showing audit events generically: {failure}"
+    );
+}
+
+/// Renders a page of events in order, each as [`StoredEvent::render`] does,
+/// but logs at most one warning per code shown generically, with how many
+/// events of that code the page showed so and the first one's id.
+pub fn render_page<E: EventCatalog>(events: &[StoredEvent<E>], cx: &PresentContext) -> Vec<String> {
+    // Code -> (first id, count, first reason), in order of first appearance.
+    let mut generic: Vec<(&str, i64, usize, String)> = Vec::new();
+    let html = events
+        .iter()
+        .map(|event| {
+            event.try_render(cx).unwrap_or_else(|(line, failure)| {
+                let code = event.event.code();
+                match generic.iter_mut().find(|(c, ..)| *c == code) {
+                    Some((_, _, count, _)) => *count += 1,
+                    None => generic.push((code, event.id, 1, failure)),
+                }
+                line
+            })
+        })
+        .collect();
+    for (code, first_id, count, failure) in &generic {
+        warn_generic(code, *first_id, *count, failure);
+    }
+    html
 }

@@ -492,3 +492,47 @@ async fn the_page_size_is_clamped_to_one_and_to_the_maximum() {
         }
     }
 }
+
+#[tokio::test]
+async fn one_event_by_id_and_the_events_of_its_command() {
+    for auditor in support::databases("query_one_event").await {
+        let label = testing::label(&auditor);
+        let ids = fixture(&auditor).await;
+        let event = |id| {
+            let auditor = auditor.clone();
+            async move { auditor.event::<TestEvent>(id).await.unwrap() }
+        };
+        let found = event(ids[1]).await.expect("event 1 exists");
+        assert_eq!(found.id, ids[1], "{label}");
+        assert_eq!(found.event.code(), "part_added", "{label}");
+        assert_eq!(found.actor, alice(), "{label}");
+        for missing in [0, -1, ids[7] + 1, i64::MAX] {
+            assert!(event(missing).await.is_none(), "{label}: {missing}");
+        }
+
+        let command = |id: i64, around: u32| {
+            let auditor = auditor.clone();
+            async move {
+                let event = auditor.event::<TestEvent>(id).await.unwrap().unwrap();
+                let of: Vec<i64> = auditor
+                    .command_events(&event, around)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.id)
+                    .collect();
+                of
+            }
+        };
+        // add_part wrote two events; create_widget, in the same
+        // transaction, and each of nightly's two commands, one each.
+        assert_eq!(command(ids[1], 10).await, [ids[1], ids[2]], "{label}");
+        assert_eq!(command(ids[2], 10).await, [ids[1], ids[2]], "{label}");
+        assert_eq!(command(ids[0], 10).await, [ids[0]], "{label}");
+        assert_eq!(command(ids[6], 10).await, [ids[6]], "{label}");
+        assert_eq!(command(ids[7], 10).await, [ids[7]], "{label}");
+        // At most `around` either side, the event itself counted after.
+        assert_eq!(command(ids[2], 1).await, [ids[1], ids[2]], "{label}");
+        assert_eq!(command(ids[1], 1).await, [ids[1]], "{label}");
+    }
+}

@@ -102,7 +102,7 @@ async fn each_unreadable_row_gives_its_reason_and_keeps_what_was_stored() {
         let cx = audit_core::PresentContext::new();
         assert_eq!(
             unknown_code.render(&cx),
-            "eve recorded an event of type `widget_archived` at 1970-01-01 00:00:00 UTC"
+            "eve recorded an event of type \u{201c}widget_archived\u{201d} that this program cannot show"
         );
         assert_eq!(fine.render(&cx), "noted on widget 1: fine");
     }
@@ -223,5 +223,77 @@ async fn an_unknown_actor_kind_does_not_fail_the_page() {
         // process named as stored (its kind and id are not kept).
         assert!(matches!(events[1].event, Decoded::Known(_)), "{label}");
         assert_eq!(events[1].actor, Actor::system("mailer"), "{label}");
+    }
+}
+
+/// A `tracing` writer that keeps what is logged, for assertions.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_markdown() {
+    for auditor in support::databases("unknown_warn_once").await {
+        let label = testing::label(&auditor);
+        support::insert_rows(
+            &auditor,
+            "(1, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c1', '{}'), \
+             (2, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c2', '{}'), \
+             (3, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c3', '{}'), \
+             (4, 'widget_sold', 1, 'user', '9', '<i>eve</i>', 'sell', 'c4', '{}'), \
+             (5, 'widget_sold', 1, 'user', '9', 'eve', 'sell', 'c5', '{}')",
+        )
+        .await;
+        let events = log(&auditor).await;
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        let html = tracing::subscriber::with_default(subscriber, || {
+            audit_core::render_page(&events, &audit_core::PresentContext::new())
+        });
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let warnings: Vec<&str> = logged
+            .lines()
+            .filter(|l| l.contains("showing audit events generically"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{label}: one per code: {logged}");
+        assert!(
+            warnings[0].contains("widget_sold") && warnings[0].contains("count=2"),
+            "{label}: {logged}"
+        );
+        assert!(
+            warnings[1].contains("widget_archived") && warnings[1].contains("count=3"),
+            "{label}: {logged}"
+        );
+        assert_eq!(html.len(), 5);
+        assert_eq!(
+            html[1],
+            "&#60;i&#62;eve&#60;/i&#62; recorded an event of type \u{201c}widget_sold\u{201d} that this program cannot show",
+            "{label}"
+        );
+        for line in &html {
+            assert!(
+                !line.contains('`') && !line.contains("1970"),
+                "{label}: {line}"
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 use audit_core::{Auditor, on_backend};
 
 use crate::domain::{ProjectRef, Roles, UserRef};
+use crate::natural::natural_cmp;
 
 /// A user as the staff area needs them: who they are, their global roles,
 /// and their password hash.
@@ -70,12 +71,14 @@ pub async fn account(auditor: &Auditor, id: i64) -> sqlx::Result<Option<Account>
     Ok(row.map(from_row))
 }
 
-/// Every user, by username.
+/// Every user, by username in natural order (`user2` before `user10`).
 pub async fn accounts(auditor: &Auditor) -> sqlx::Result<Vec<Account>> {
     let rows: Vec<AccountRow> = on_backend!(auditor.pool(), pool => {
-        sqlx::query_as(accounts_where!("ORDER BY username")).fetch_all(pool).await?
+        sqlx::query_as(accounts_where!("")).fetch_all(pool).await?
     });
-    Ok(rows.into_iter().map(from_row).collect())
+    let mut accounts: Vec<Account> = rows.into_iter().map(from_row).collect();
+    accounts.sort_by(|a, b| natural_cmp(&a.username, &b.username));
+    Ok(accounts)
 }
 
 /// The project named `name`.
@@ -100,17 +103,19 @@ pub async fn project(auditor: &Auditor, id: i64) -> sqlx::Result<Option<ProjectR
     Ok(row.map(|(id, name)| ProjectRef { id, name }))
 }
 
-/// Every project, by name.
+/// Every project, by name in natural order (`v2` before `v10`).
 pub async fn projects(auditor: &Auditor) -> sqlx::Result<Vec<ProjectRef>> {
     let rows: Vec<(i64, String)> = on_backend!(auditor.pool(), pool => {
-        sqlx::query_as("SELECT id, name FROM projects ORDER BY name")
+        sqlx::query_as("SELECT id, name FROM projects")
             .fetch_all(pool)
             .await?
     });
-    Ok(rows
+    let mut projects: Vec<ProjectRef> = rows
         .into_iter()
         .map(|(id, name)| ProjectRef { id, name })
-        .collect())
+        .collect();
+    projects.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+    Ok(projects)
 }
 
 /// The projects `user` is a member of now.

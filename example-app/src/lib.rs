@@ -16,6 +16,7 @@ pub mod log_text;
 pub mod logs;
 pub mod models;
 pub mod names;
+pub mod natural;
 pub mod present;
 pub mod schema;
 pub mod sealing;

@@ -4,7 +4,7 @@
 
 use audit_core::{
     Actor, AuditError, Auditor, Condition, Cursor, Decoded, EntityRef, EventCatalog, EventQuery,
-    PresentContext, Reference, Shown, StoredEvent, plain_text,
+    PresentContext, Reference, Shown, StoredEvent, plain_text, render_page,
 };
 use chrono::{DateTime, Utc};
 
@@ -88,6 +88,12 @@ pub struct LogRequest {
     pub scope: Scope,
     /// Only these types; every type when empty.
     pub types: Vec<StaffEventType>,
+    /// Only events by this actor.
+    pub actor: Option<Actor>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub until: Option<DateTime<Utc>>,
     /// The page; the newest when `None`.
     pub cursor: Option<Cursor>,
     /// Events per page.
@@ -100,6 +106,9 @@ impl LogRequest {
         LogRequest {
             scope,
             types: Vec::new(),
+            actor: None,
+            since: None,
+            until: None,
             cursor: None,
             limit: PAGE_SIZE,
         }
@@ -110,6 +119,15 @@ impl LogRequest {
         // No type chosen means every type.
         if !self.types.is_empty() {
             query = query.types(self.types.iter().map(|t| t.code()));
+        }
+        if let Some(actor) = &self.actor {
+            query = query.actor(actor);
+        }
+        if let Some(since) = self.since {
+            query = query.since(since);
+        }
+        if let Some(until) = self.until {
+            query = query.until(until);
         }
         if let Some(cursor) = self.cursor {
             query = query.cursor(cursor);
@@ -233,9 +251,12 @@ pub async fn present(
 ) -> Result<Vec<Entry>, LogError> {
     let resolver = StaffResolver::new(auditor.clone());
     let cx = PresentContext::for_page(&events, &resolver).await?;
+    // One warning per unreadable code on the page, not one per row.
+    let html = render_page(&events, &cx);
     Ok(events
         .into_iter()
-        .map(|stored| Entry {
+        .zip(html)
+        .map(|(stored, html)| Entry {
             actor: show_actor(&cx, &stored.actor),
             label: stored
                 .event
@@ -243,7 +264,7 @@ pub async fn present(
                 .parse::<StaffEventType>()
                 .ok()
                 .map(|t| t.label()),
-            html: stored.render(&cx),
+            html,
             stored,
         })
         .collect())

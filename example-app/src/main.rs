@@ -474,12 +474,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 (None, None) => Scope::All,
             };
-            let request = LogRequest {
-                scope,
-                types,
-                cursor,
-                limit,
-            };
+            let mut request = LogRequest::new(scope);
+            request.types = types;
+            request.cursor = cursor;
+            request.limit = limit;
             print_log(&auditor, request, json).await
         }
         AppCmd::Export {

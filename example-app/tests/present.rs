@@ -121,7 +121,7 @@ async fn unknown_events_render_as_a_generic_escaped_line() {
         let html = page.events[0].render(&PresentContext::new());
         assert_eq!(
             html,
-            "&#60;b&#62;eve&#60;/b&#62; recorded an event of type `project_archived` at 1970-01-01 00:00:00 UTC"
+            "&#60;b&#62;eve&#60;/b&#62; recorded an event of type \u{201c}project_archived\u{201d} that this program cannot show"
         );
     }
 }

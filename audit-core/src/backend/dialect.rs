@@ -14,6 +14,10 @@ pub(crate) struct Dialect {
     /// The first part of an event's position (its writing transaction's
     /// id), as a 64-bit integer, in a select list.
     pub position_tx: &'static str,
+    /// A condition that an event was written by the transaction that wrote
+    /// another (`$2` its id, `$4` its transaction's id as a 64-bit integer),
+    /// for rows within `$3` ids of it at most, served by an index.
+    pub same_writer: &'static str,
     /// Lists the application's tables (one text column).
     pub list_tables: &'static str,
     /// Whether a database error's code and message say that a table or a
@@ -31,6 +35,9 @@ pub(super) const SQLITE: Dialect = Dialect {
     payload_as_text: "payload",
     // One writer at a time: ids alone are commit order.
     position_tx: "0",
+    // One writer at a time, whose events are written in one go: a
+    // transaction's events have adjacent ids.
+    same_writer: "$4 = 0 AND id BETWEEN $2 - $3 AND $2 + $3",
     list_tables: "SELECT name FROM sqlite_master WHERE type = 'table' \
                   AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     is_missing_object: |_, message| {
@@ -46,6 +53,7 @@ pub(super) const POSTGRES: Dialect = Dialect {
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
     payload_as_text: "payload::text",
     position_tx: "tx_id::text::int8",
+    same_writer: "tx_id = $4::int8::text::xid8",
     list_tables: "SELECT tablename::text FROM pg_tables \
                   WHERE schemaname = current_schema() ORDER BY tablename",
     // undefined_table, undefined_function.

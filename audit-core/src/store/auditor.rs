@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
 use super::error::AuditError;
-use super::query::{self, EventQuery, Page};
+use super::query::{self, EventQuery, Page, StoredEvent};
 use super::schema;
 use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
@@ -176,5 +176,29 @@ impl Auditor {
     /// Reads one page of events, newest first.
     pub async fn query<E: EventCatalog>(&self, query: &EventQuery) -> Result<Page<E>, AuditError> {
         query::run(&self.pool, query).await
+    }
+
+    /// The event with `id`, or `None` if there is none (or it was pruned).
+    pub async fn event<E: EventCatalog>(
+        &self,
+        id: i64,
+    ) -> Result<Option<StoredEvent<E>>, AuditError> {
+        query::by_id(&self.pool, id).await
+    }
+
+    /// The events of the command that wrote `event` (its command id,
+    /// written by its transaction; all of one outermost command are, G6),
+    /// oldest first, `event` included: at most `around` before it and
+    /// `around` from it on, `around` clamped to `1..=`[`MAX_PAGE_SIZE`].
+    /// For an imported event, the events of its import run that the same
+    /// transaction wrote.
+    ///
+    /// [`MAX_PAGE_SIZE`]: crate::MAX_PAGE_SIZE
+    pub async fn command_events<E: EventCatalog>(
+        &self,
+        event: &StoredEvent<E>,
+        around: u32,
+    ) -> Result<Vec<StoredEvent<E>>, AuditError> {
+        query::of_command(&self.pool, event, around).await
     }
 }

@@ -3,6 +3,7 @@
 
 mod csrf;
 mod error;
+mod filters;
 mod limits;
 mod pages;
 mod session;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}", get(pages::project_log))
         .route("/users", get(pages::user_list))
         .route("/users/{id}", get(pages::user_log))
+        .route("/events/{id}", get(pages::event_page))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .fallback(pages::not_found)

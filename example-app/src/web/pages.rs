@@ -1,71 +1,19 @@
 //! The staff pages: the logs, and lists of projects and users to reach them.
 
-use audit_core::Cursor;
+use audit_core::{Actor, Decoded};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
 
 use super::AppState;
 use super::error::{PageError, page};
+use super::filters::{Filters, on_project_page};
 use super::sign_in::Staff;
-use super::views::{ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption};
+use super::views::{EventView, ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption};
 use crate::directory;
-use crate::events::StaffEventType;
-use crate::logs::{self, LogRequest, Scope};
+use crate::logs::{self, Entry, LogRequest, Scope};
 
-/// What a log page's query string asks for.
-#[derive(Debug, Default, PartialEq)]
-struct Filters {
-    types: Vec<StaffEventType>,
-    cursor: Option<Cursor>,
-}
-
-impl Filters {
-    /// Reads `type` (repeatable; empty means every type) and `cursor`;
-    /// other parameters are ignored. Anything unreadable is a 400.
-    fn parse(query: Option<&str>) -> Result<Filters, PageError> {
-        let mut filters = Filters::default();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match &*key {
-                "type" if value.is_empty() => {}
-                "type" => {
-                    let ty = value.parse::<StaffEventType>().map_err(|_| {
-                        PageError::bad_request(format!("There is no event type `{value}`."))
-                    })?;
-                    if !filters.types.contains(&ty) {
-                        filters.types.push(ty);
-                    }
-                }
-                "cursor" => {
-                    let cursor = value.parse::<Cursor>().map_err(|_| {
-                        PageError::bad_request(
-                            "This page link is damaged: its cursor is not valid.",
-                        )
-                    })?;
-                    filters.cursor = Some(cursor);
-                }
-                _ => {}
-            }
-        }
-        Ok(filters)
-    }
-
-    /// `path` with these types and `cursor` as its query.
-    fn href(&self, path: &str, cursor: Option<Cursor>) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for ty in &self.types {
-            query.append_pair("type", ty.code());
-        }
-        if let Some(cursor) = cursor {
-            query.append_pair("cursor", &cursor.to_string());
-        }
-        let query = query.finish();
-        if query.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{query}")
-        }
-    }
-}
+/// The most events of one command an event's page lists on each side of it.
+const COMMAND_EVENTS_AROUND: u32 = 50;
 
 /// The 404 for a project or user that does not exist (or an id that
 /// cannot be one).
@@ -81,50 +29,172 @@ struct LogPage {
     scope: Scope,
 }
 
+/// A log row for `entry`.
+fn row(entry: Entry) -> Row {
+    Row {
+        id: entry.stored.id,
+        href: format!("/events/{}", entry.stored.id),
+        when: entry.occurred_at().format("%Y-%m-%d %H:%M:%S").to_string(),
+        title: entry.title().to_owned(),
+        imported: entry.stored.is_imported(),
+        actor: entry.actor,
+        html: entry.html,
+    }
+}
+
 async fn show_log(
     state: &AppState,
     who: SignedIn,
     filters: Filters,
     log: LogPage,
 ) -> Result<Html<String>, PageError> {
+    let project_page = matches!(log.scope, Scope::Project(_));
+    let offered = |ty| !project_page || on_project_page(ty);
+    if let Some(ty) = filters.types.iter().find(|ty| !offered(**ty)) {
+        return Err(PageError::bad_request(format!(
+            "Events of type \u{201c}{}\u{201d} never appear on a project's page.",
+            ty.code()
+        ))
+        .signed_in(&who));
+    }
     let mut request = LogRequest::new(log.scope);
     request.types = filters.types.clone();
     request.cursor = filters.cursor;
+    request.since = filters.since();
+    request.until = filters.until();
+    if let Some(name) = &filters.actor {
+        // A user of that name; otherwise the system process of that name
+        // (the set-up, an import), whose events are stored under its name.
+        request.actor = Some(
+            match directory::account_named(&state.auditor, name).await? {
+                Some(account) => Actor::user(account.id, account.username),
+                None => Actor::system(name.as_str()),
+            },
+        );
+    }
     let fetched = logs::fetch(&state.auditor, &request).await?;
     let groups = logs::type_groups()
         .into_iter()
-        .map(|(label, types)| TypeGroup {
-            label,
-            options: types
+        .filter_map(|(label, types)| {
+            let options: Vec<TypeOption> = types
                 .into_iter()
+                .filter(|ty| offered(*ty))
                 .map(|ty| TypeOption {
                     code: ty.code(),
                     label: ty.label(),
                     selected: filters.types.contains(&ty),
                 })
-                .collect(),
+                .collect();
+            (!options.is_empty()).then_some(TypeGroup { label, options })
         })
         .collect();
-    let rows = fetched
-        .entries
-        .into_iter()
-        .map(|entry| Row {
-            id: entry.stored.id,
-            when: entry.occurred_at().format("%Y-%m-%d %H:%M:%S").to_string(),
-            title: entry.title().to_owned(),
-            imported: entry.stored.is_imported(),
-            actor: entry.actor,
-            html: entry.html,
-        })
-        .collect();
+    let rows = fetched.entries.into_iter().map(row).collect();
     page(&LogView {
         signed_in: Some(who),
         heading: log.heading,
         description: log.description,
         groups,
+        actor: filters.actor.clone().unwrap_or_default(),
+        from: filters.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
+        clear: filters.any().then(|| log.path.clone()),
         rows,
+        newest: fetched.prev.map(|_| filters.href(&log.path, None)),
         newer: fetched.prev.map(|c| filters.href(&log.path, Some(c))),
         older: fetched.next.map(|c| filters.href(&log.path, Some(c))),
+    })
+}
+
+/// GET /events/{id}: one event, whole, with the other events of its command.
+pub async fn event_page(
+    State(state): State<AppState>,
+    Staff(_, who): Staff,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let found = match id.parse::<i64>() {
+        Ok(id) => state
+            .auditor
+            .event(id)
+            .await
+            .map_err(|e| PageError::internal(&e))?,
+        Err(_) => None,
+    };
+    let stored = found.ok_or_else(|| no_such("event", &who))?;
+    let command = state
+        .auditor
+        .command_events(&stored, COMMAND_EVENTS_AROUND)
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    // As many on one side as were asked for: there may be more.
+    let before = command.iter().filter(|e| e.id < stored.id).count();
+    let limit = COMMAND_EVENTS_AROUND as usize;
+    let command_more = before == limit || command.len() - before == limit;
+    // One presentation for the event and its command's: one lookup per kind.
+    let entries = logs::present(&state.auditor, command).await?;
+    let at = entries.iter().position(|e| e.stored.id == stored.id);
+    let entry = match at {
+        Some(at) => entries[at].clone(),
+        None => {
+            let mut alone = logs::present(&state.auditor, vec![stored]).await?;
+            alone.pop().ok_or_else(|| no_such("event", &who))?
+        }
+    };
+    let s = &entry.stored;
+    let decoded = match &s.event {
+        Decoded::Known(_) => "This program reads this event through its template.".to_owned(),
+        Decoded::Unknown(unknown) => {
+            format!("This program cannot read this event: {}.", unknown.reason)
+        }
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".to_owned());
+    let reference = |r: &Option<audit_core::EntityRef>| {
+        (
+            text(&r.as_ref().map(|r| r.kind.to_string())),
+            text(&r.as_ref().map(|r| r.id.clone())),
+        )
+    };
+    let (target_kind, target_id) = reference(&s.references.target);
+    let (parent_kind, parent_id) = reference(&s.references.parent);
+    let (subject_kind, subject_id) = reference(&s.references.subject);
+    let columns = vec![
+        ("id", s.id.to_string()),
+        ("position", s.position.to_string()),
+        (
+            "occurred_at",
+            s.occurred_at
+                .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+                .to_string(),
+        ),
+        ("event_type", s.event.code().to_owned()),
+        ("payload_version", s.payload_version.to_string()),
+        ("actor_kind", s.actor.kind().to_owned()),
+        ("actor_id", s.actor.id().to_owned()),
+        ("actor_name", s.actor.name().to_owned()),
+        ("target_kind", target_kind),
+        ("target_id", target_id),
+        ("parent_kind", parent_kind),
+        ("parent_id", parent_id),
+        ("subject_kind", subject_kind),
+        ("subject_id", subject_id),
+        ("command_name", s.command_name.clone()),
+        ("command_id", s.command_id.clone()),
+    ];
+    let payload = serde_json::from_str::<serde_json::Value>(&s.payload)
+        .ok()
+        .and_then(|json| serde_json::to_string_pretty(&json).ok())
+        .unwrap_or_else(|| s.payload.clone());
+    let heading = format!("Event #{}: {}", s.id, entry.title());
+    let id = s.id;
+    page(&EventView {
+        signed_in: Some(who),
+        heading,
+        decoded,
+        columns,
+        payload,
+        command: entries.into_iter().map(row).collect(),
+        command_more,
+        id,
+        this: vec![row(entry)],
     })
 }
 
@@ -253,32 +323,4 @@ pub async fn user_list(
 /// Any other path.
 pub async fn not_found() -> PageError {
     PageError::not_found("There is no such page.")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_read_types_and_cursor_and_refuse_garbage() {
-        let f = Filters::parse(Some(
-            "type=user_created&type=&type=user_created&cursor=b1f&utm=x",
-        ))
-        .unwrap();
-        assert_eq!(f.types, [StaffEventType::UserCreated]);
-        assert_eq!(f.cursor, Some("b1f".parse().unwrap()));
-        assert_eq!(
-            f.href("/users/2", f.cursor),
-            "/users/2?type=user_created&cursor=b1f"
-        );
-        assert_eq!(Filters::parse(None).unwrap(), Filters::default());
-        for bad in [
-            "type=nope",
-            "cursor=1%3B+DROP+TABLE+audit_events",
-            "type=user_created'--",
-        ] {
-            let e = Filters::parse(Some(bad)).unwrap_err();
-            assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST, "{bad}");
-        }
-    }
 }

@@ -26,8 +26,18 @@ pub struct LogView {
     pub description: String,
     /// The type filter's options.
     pub groups: Vec<TypeGroup>,
+    /// The actor filter's username, as typed.
+    pub actor: String,
+    /// The first day of the date filter (`YYYY-MM-DD`), or empty.
+    pub from: String,
+    /// The last day of the date filter (`YYYY-MM-DD`), or empty.
+    pub to: String,
+    /// The page without filters, when a filter is set.
+    pub clear: Option<String>,
     /// The events, newest first.
     pub rows: Vec<Row>,
+    /// The link to the newest page with the same filters, when this is not it.
+    pub newest: Option<String>,
     /// The link to the newer page.
     pub newer: Option<String>,
     /// The link to the older page.
@@ -56,6 +66,8 @@ pub struct TypeOption {
 pub struct Row {
     /// The event's id.
     pub id: i64,
+    /// Its page.
+    pub href: String,
     /// When, formatted.
     pub when: String,
     /// Who acted.
@@ -66,6 +78,30 @@ pub struct Row {
     pub html: String,
     /// Whether it was imported rather than emitted by a command.
     pub imported: bool,
+}
+
+/// One event, whole.
+#[derive(Template)]
+#[template(path = "web/event.html")]
+pub struct EventView {
+    /// Who is signed in.
+    pub signed_in: Option<SignedIn>,
+    /// The page's title.
+    pub heading: String,
+    /// The event's id.
+    pub id: i64,
+    /// The event as its log shows it (one row).
+    pub this: Vec<Row>,
+    /// Whether this program can read it, or why not.
+    pub decoded: String,
+    /// Every stored column: its name and value.
+    pub columns: Vec<(&'static str, String)>,
+    /// The payload, pretty-printed JSON where it is JSON.
+    pub payload: String,
+    /// The events of the same command, oldest first, this one included.
+    pub command: Vec<Row>,
+    /// Whether the command has events beyond those listed.
+    pub command_more: bool,
 }
 
 /// A list of links (projects, users).

@@ -5,6 +5,7 @@
 mod cursor;
 mod filter;
 mod rows;
+mod single;
 mod sql;
 mod stored;
 
@@ -14,6 +15,7 @@ pub use stored::{Page, StoredEvent};
 
 use cursor::Direction;
 pub(in crate::store) use rows::{RawRow, decode_row, read_row};
+pub(crate) use single::{by_id, of_command};
 use sql::{Bind, build_sql};
 
 use crate::backend::Pool;

@@ -100,7 +100,7 @@ pub(in crate::store) fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<
         Some((column, error)) => Decoded::Unknown(UnknownEvent {
             code,
             version,
-            raw,
+            raw: raw.clone(),
             reason: UnknownReason::UnreadableColumn { column, error },
         }),
         None => E::decode(&code, version, &raw),
@@ -120,6 +120,8 @@ pub(in crate::store) fn decode_row<E: EventCatalog>(row: RawRow) -> StoredEvent<
         },
         command_name: row.command_name.unwrap_or_default(),
         command_id: row.command_id.unwrap_or_default(),
+        payload_version: version,
+        payload: raw,
         event,
     }
 }

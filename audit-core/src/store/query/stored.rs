@@ -46,6 +46,13 @@ pub struct StoredEvent<E> {
     pub command_id: String,
     /// The indexed references.
     pub references: References,
+    /// The payload's version as stored (a known event may have been read
+    /// through upgrades from it; 0 if the column cannot be read).
+    pub payload_version: i64,
+    /// The payload as stored, as the database returns it as text
+    /// (PostgreSQL's JSONB normalizes whitespace and key order; empty if
+    /// the column cannot be read).
+    pub payload: String,
     /// The event, or what was stored if this program cannot read it.
     pub event: Decoded<E>,
 }

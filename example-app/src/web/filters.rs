@@ -1,0 +1,280 @@
+//! What a log page's query string asks for, and which event types each log
+//! offers. Every parameter is read or refused: a filter is never ignored.
+
+use audit_core::{Cursor, Event, References};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::error::PageError;
+use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
+use crate::events::{
+    ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
+    StaffEventType, UserCreated, UserPasswordSet, UserUpdatedRoles,
+};
+
+/// The parameters a log page takes, as its refusal of any other names them.
+const PARAMETERS: &str = "type (or types, comma-separated), actor, from, to and cursor";
+
+/// A log page's filters and page.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Filters {
+    /// Only these types; every type when empty.
+    pub types: Vec<StaffEventType>,
+    /// Only events by the user with this username.
+    pub actor: Option<String>,
+    /// Only events on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Only events on or before this day (UTC).
+    pub to: Option<NaiveDate>,
+    /// The page; the newest when `None`.
+    pub cursor: Option<Cursor>,
+}
+
+impl Filters {
+    /// Reads `type` (repeatable; empty means every type), `types` (the
+    /// reference's name: codes separated by commas), `actor` (a username),
+    /// `from` and `to` (days, `YYYY-MM-DD`, both included) and `cursor`.
+    /// Campaign tags (`utm_*`) are ignored; any other parameter, and
+    /// anything unreadable, is a 400.
+    pub fn parse(query: Option<&str>) -> Result<Filters, PageError> {
+        let mut filters = Filters::default();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match &*key {
+                "type" => filters.add_type(&value)?,
+                "types" => {
+                    for code in value.split(',') {
+                        filters.add_type(code.trim())?;
+                    }
+                }
+                "actor" => {
+                    let name = value.trim();
+                    filters.actor = (!name.is_empty()).then(|| name.to_owned());
+                }
+                "from" => filters.from = day(&value)?,
+                "to" => filters.to = day(&value)?,
+                "cursor" => {
+                    let cursor = value.parse::<Cursor>().map_err(|_| {
+                        PageError::bad_request(
+                            "This page link is damaged: its cursor is not valid.",
+                        )
+                    })?;
+                    filters.cursor = Some(cursor);
+                }
+                tag if tag.starts_with("utm_") => {}
+                other => {
+                    return Err(PageError::bad_request(format!(
+                        "This page has no parameter \u{201c}{}\u{201d}; it takes {PARAMETERS}.",
+                        other.chars().take(64).collect::<String>()
+                    )));
+                }
+            }
+        }
+        if let (Some(from), Some(to)) = (filters.from, filters.to)
+            && from > to
+        {
+            return Err(PageError::bad_request(
+                "The date range ends before it starts: \u{201c}from\u{201d} is after \u{201c}to\u{201d}.",
+            ));
+        }
+        Ok(filters)
+    }
+
+    fn add_type(&mut self, code: &str) -> Result<(), PageError> {
+        if code.is_empty() {
+            return Ok(());
+        }
+        let ty = code.parse::<StaffEventType>().map_err(|_| {
+            PageError::bad_request(format!(
+                "There is no event type \u{201c}{}\u{201d}.",
+                code.chars().take(64).collect::<String>()
+            ))
+        })?;
+        if !self.types.contains(&ty) {
+            self.types.push(ty);
+        }
+        Ok(())
+    }
+
+    /// The start of `from`, if set.
+    pub fn since(&self) -> Option<DateTime<Utc>> {
+        self.from
+            .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+    }
+
+    /// The end of `to` (the start of the next day), if set.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.to
+            .and_then(|day| day.succ_opt())
+            .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+    }
+
+    /// Whether any filter (not the page) is set.
+    pub fn any(&self) -> bool {
+        !self.types.is_empty() || self.actor.is_some() || self.from.is_some() || self.to.is_some()
+    }
+
+    /// `path` with these filters and `cursor` as its query.
+    pub fn href(&self, path: &str, cursor: Option<Cursor>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for ty in &self.types {
+            query.append_pair("type", ty.code());
+        }
+        if let Some(actor) = &self.actor {
+            query.append_pair("actor", actor);
+        }
+        if let Some(from) = self.from {
+            query.append_pair("from", &from.to_string());
+        }
+        if let Some(to) = self.to {
+            query.append_pair("to", &to.to_string());
+        }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", &cursor.to_string());
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        }
+    }
+}
+
+/// A day as an `<input type="date">` sends it; empty is none.
+fn day(value: &str) -> Result<Option<NaiveDate>, PageError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            PageError::bad_request(format!(
+                "\u{201c}{}\u{201d} is not a date; write it as YYYY-MM-DD.",
+                value.chars().take(64).collect::<String>()
+            ))
+        })
+}
+
+/// The references an event of type `ty` is stored with, from an example
+/// of it: the catalog's `#[target]`, `#[parent]` and `#[subject]`
+/// declarations, read through the generated code. The `match` names every
+/// type, so a new one does not compile until it is added here.
+fn example_references(ty: StaffEventType) -> References {
+    let user = UserRef {
+        id: 1,
+        username: String::new(),
+    };
+    let project = ProjectRef {
+        id: 1,
+        name: String::new(),
+    };
+    let membership = MembershipId(1);
+    match ty {
+        StaffEventType::ProjectCreated => ProjectCreated { project }.references(),
+        StaffEventType::ProjectMemberAdded => ProjectMemberAdded {
+            membership,
+            project,
+            user,
+        }
+        .references(),
+        StaffEventType::ProjectMemberRemoved => ProjectMemberRemoved {
+            membership,
+            project,
+            user,
+        }
+        .references(),
+        StaffEventType::ProjectMemberUpdatedRoles => ProjectMemberUpdatedRoles {
+            membership,
+            project,
+            user,
+            before: Roles::new(),
+            after: Roles::new(),
+        }
+        .references(),
+        StaffEventType::UserCreated => UserCreated {
+            user,
+            global_roles: Roles::new(),
+        }
+        .references(),
+        StaffEventType::UserPasswordSet => UserPasswordSet { user }.references(),
+        StaffEventType::UserUpdatedRoles => UserUpdatedRoles {
+            user,
+            before: Roles::new(),
+            after: Roles::new(),
+        }
+        .references(),
+    }
+}
+
+/// Whether events of type `ty` can appear on a project's page: whether
+/// their parent is a project (the project log is "parent is the project").
+pub(super) fn on_project_page(ty: StaffEventType) -> bool {
+    example_references(ty)
+        .parent
+        .is_some_and(|parent| parent.kind == "project")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn filters_read_every_parameter_and_refuse_garbage() {
+        let f = Filters::parse(Some(
+            "type=user_created&type=&type=user_created&types=project_created,+user_created\
+             &actor=+alice+&from=2026-01-02&to=2026-01-02&cursor=b1f&utm_source=x",
+        ))
+        .unwrap();
+        assert_eq!(
+            f.types,
+            [StaffEventType::UserCreated, StaffEventType::ProjectCreated]
+        );
+        assert_eq!(f.actor.as_deref(), Some("alice"));
+        assert_eq!(f.since().unwrap().to_rfc3339(), "2026-01-02T00:00:00+00:00");
+        assert_eq!(f.until().unwrap().to_rfc3339(), "2026-01-03T00:00:00+00:00");
+        assert_eq!(f.cursor, Some("b1f".parse().unwrap()));
+        assert_eq!(
+            f.href("/users/2", f.cursor),
+            "/users/2?type=user_created&type=project_created&actor=alice\
+             &from=2026-01-02&to=2026-01-02&cursor=b1f"
+        );
+        assert_eq!(Filters::parse(None).unwrap(), Filters::default());
+        assert_eq!(
+            Filters::parse(Some("actor=&from=&to=&type=")).unwrap(),
+            Filters::default()
+        );
+        for bad in [
+            "type=nope",
+            "types=user_created,nope",
+            "cursor=1%3B+DROP+TABLE+audit_events",
+            "type=user_created'--",
+            "from=yesterday",
+            "to=2026-02-30",
+            "from=2026-01-03&to=2026-01-02",
+            "user=alice",
+            "event_type=user_created",
+            "page=2",
+        ] {
+            let e = Filters::parse(Some(bad)).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_project_page_offers_the_types_whose_parent_is_a_project() {
+        let offered: Vec<&str> = StaffEventType::ALL
+            .iter()
+            .filter(|ty| on_project_page(**ty))
+            .map(|ty| ty.code())
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                "project_created",
+                "project_member_added",
+                "project_member_removed",
+                "project_member_updated_roles"
+            ]
+        );
+    }
+}
