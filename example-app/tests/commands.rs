@@ -686,3 +686,28 @@ async fn a_duplicate_user_or_project_has_the_same_clear_message_on_every_backend
         h.new_events().await.assert_none();
     }
 }
+
+#[tokio::test]
+async fn roles_are_stored_and_shown_in_the_order_given() {
+    for mut h in harnesses("role_order").await {
+        let (apollo, bob) = setup(&mut h).await;
+        // Collaborator first: not the order roles are declared in.
+        let given = roles(&[Role::ProjectCollaborator, Role::ProjectDeveloper]);
+        let events = h
+            .run(async |cx| commands::add_member(cx, &apollo, &bob, given.clone()).await)
+            .await
+            .unwrap();
+        let membership = *events.value();
+        // The events as read back from the database keep the order.
+        events.assert_emitted([
+            added(membership, &apollo, &bob),
+            roles_changed(membership, &apollo, &bob, Roles::new(), given.clone()),
+        ]);
+        assert_eq!(
+            events.rendered_with(&resolver(&h)).await[1],
+            "changed bob's roles in Apollo from none to Project collaborator, Project developer",
+            "{}",
+            h.label()
+        );
+    }
+}
