@@ -33,9 +33,10 @@ def elements(group, bench):
         return (json.load(f).get("throughput") or {}).get("Elements")
 
 
-def table(header, rows):
+def table(header, rows, left=1):
+    """A Markdown table; the first `left` columns are text, the rest right-aligned."""
     out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+           "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
 
@@ -132,11 +133,11 @@ for backend in ["postgres", "sqlite-wal-full"]:
     side += [r for b, r in peer_rows if LABELS[b] == LABELS[backend]]
 
 overhead_table = table(["backend", "case", "tasks", "variant", "median µs", "ratio to plain, median [min–max]",
-                        "added µs"], rows) if rows else "(no results: run the overhead bench)"
+                        "added µs"], rows, left=4) if rows else "(no results: run the overhead bench)"
 side_table = table(["backend", "library", "tasks", "plain µs", "audited µs", "added µs",
-                    "audited/plain, median [min–max]", "conditions"], side) if side else \
+                    "audited/plain, median [min–max]", "conditions"], side, left=2) if side else \
     "(no results: run `scripts/bench.sh`)"
-peer_cmd_text = "\n".join(f"`{c}`" for c in peer_cmds) if peer_cmds else \
+peer_cmd_text = "\n".join(f"- `{c}`" for c in peer_cmds) if peer_cmds else \
     "(the peers' benchmark did not run: see `scripts/bench.sh`'s notice)"
 sections.append(f"""## 1. Per-command overhead
 
@@ -176,7 +177,7 @@ and 1.15× on SQLite WAL + FULL: {verdict(bool(goal_rows) and not missed)}{"" if
 
 ### Side by side with the peers, same run
 
-{overhead_cmd.replace(cmd("overhead"), "`" + cmd("overhead") + "`")}, then right after it:
+`{overhead_cmd}`, then right after it:
 
 {peer_cmd_text}
 
