@@ -721,5 +721,6 @@ fn main() {
         writeln!(file, "{line}").unwrap();
     }
     println!("{}", markdown(&rows, settings));
-    println!("(JSON lines: {})", path.display());
+    let shown = std::fs::canonicalize(&path).unwrap_or(path);
+    println!("(JSON lines: {})", shown.display());
 }
