@@ -24,8 +24,9 @@
 //! the ratio to `plain` computed in each round and given as median [min–max]
 //! over the rounds, and the added µs. Results go to stdout as a Markdown
 //! table and to `target/audit-bench/overhead.jsonl` (one JSON object a line;
-//! `AUDIT_BENCH_OUT` overrides the path), which `scripts/bench_report.py`
-//! reads.
+//! `AUDIT_BENCH_OUT` overrides the path; cargo runs benches in
+//! `example-app/`, so a relative path starts there), which
+//! `scripts/bench_report.py` reads.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
