@@ -1,41 +1,168 @@
-//! What auditing costs per command: the same change (add a membership with
-//! one role) as an audited command (two events) and as a plain transaction
-//! that writes no event, on SQLite (WAL, `synchronous` FULL and NORMAL) and
-//! PostgreSQL (when `AUDIT_TEST_POSTGRES_URL` is set), with 1 and 8 tasks.
-//! A third variant, `hand`, is the plain transaction plus the same two event
-//! rows written by hand in one INSERT: the statement's own cost, so that
-//! `audited - hand` is what the library adds around it.
+//! What auditing costs per change, measured in rotating rounds so that the
+//! ratios hold on a noisy machine.
 //!
-//! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
+//! Two cases, on SQLite (WAL, `synchronous` FULL and NORMAL) and PostgreSQL
+//! (when `AUDIT_TEST_POSTGRES_URL` is set; skipped with a notice when not),
+//! with 1 and 8 tasks:
+//!
+//! - `add-member`: add a membership with one role. `plain` is a transaction
+//!   that writes no event; `hand` is the same transaction plus the two event
+//!   rows `add_member` writes, by one hand-written INSERT (the statement's own
+//!   cost, so that `audited - hand` is what the library adds around it);
+//!   `audited` is the command `add_member`.
+//! - `insert-then-update`: the peers' workload (`../shared/peers/django`):
+//!   insert a membership, then update its roles, in one transaction (two
+//!   statements; two events when audited). `plain` against `audited`.
+//!
+//! Protocol: one untimed prewarm pass per variant, then `AUDIT_BENCH_ROUNDS`
+//! rounds (default 9). Each round runs every variant once, the order rotated
+//! by one each round; each variant's block is `AUDIT_BENCH_WARMUP` untimed
+//! changes, then `AUDIT_BENCH_N` timed ones. A round's figure for a variant
+//! is, with 1 task, the median of its changes' times (each transaction timed
+//! on its own, as the peers' bench does) and, with more tasks, the block's
+//! wall time divided by its changes. Reported per variant: the median time,
+//! the ratio to `plain` computed in each round and given as median [min–max]
+//! over the rounds, and the added µs. Results go to stdout as a Markdown
+//! table and to `target/audit-bench/overhead.jsonl` (one JSON object a line;
+//! `AUDIT_BENCH_OUT` overrides the path; cargo runs benches in
+//! `example-app/`, so a relative path starts there), which
+//! `scripts/bench_report.py` reads.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, Auditor, Backend};
-use criterion::{Criterion, criterion_group, criterion_main};
-use example_app::commands;
-use example_app::domain::{ProjectRef, Role, Roles, UserRef};
-use example_app::events::StaffEvent;
+use audit_core::{Actor, Auditor, Backend, auditable};
+use example_app::commands::{self, CommandResult, StaffAudit};
+use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
+use example_app::events::{ProjectMemberAdded, ProjectMemberUpdatedRoles, StaffEvent};
+use example_app::models::Membership;
+use serde_json::json;
 use sqlx::sqlite::SqliteSynchronous;
 use support::{pg_pool, postgres, sqlite, sqlite_pool};
 
 mod support;
 
-const TASKS: u64 = 8;
+/// The bench's knobs, from the environment.
+#[derive(Clone, Copy)]
+struct Settings {
+    /// Rounds; every variant runs once per round.
+    rounds: usize,
+    /// Timed changes per block.
+    n: u64,
+    /// Untimed changes before each timed block.
+    warmup: u64,
+    /// Untimed blocks of `n` changes per variant before the first round.
+    prewarm: u64,
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {value:?}")),
+        Err(_) => default,
+    }
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let settings = Settings {
+            rounds: env_number("AUDIT_BENCH_ROUNDS", 9) as usize,
+            n: env_number("AUDIT_BENCH_N", 1000),
+            warmup: env_number("AUDIT_BENCH_WARMUP", 100),
+            prewarm: env_number("AUDIT_BENCH_PREWARM", 1),
+        };
+        assert!(
+            settings.rounds >= 1 && settings.n >= 1,
+            "AUDIT_BENCH_ROUNDS and AUDIT_BENCH_N must be at least 1"
+        );
+        if settings.rounds < 7 {
+            eprintln!(
+                "note: AUDIT_BENCH_ROUNDS={} is below 7: a smoke run, not a figure to quote",
+                settings.rounds
+            );
+        }
+        settings
+    }
+}
+
+/// Where the JSON lines go.
+fn out_path() -> PathBuf {
+    if let Ok(path) = std::env::var("AUDIT_BENCH_OUT") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("audit-bench").join("overhead.jsonl")
+}
+
+/// What one change is.
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    /// `add_member` with one role: one INSERT, two events.
+    AddMember,
+    /// The peers' workload: INSERT, then UPDATE of the roles; two events.
+    InsertThenUpdate,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::AddMember => "add-member",
+            Case::InsertThenUpdate => "insert-then-update",
+        }
+    }
+
+    fn variants(self) -> &'static [Variant] {
+        match self {
+            Case::AddMember => &[Variant::Plain, Variant::Hand, Variant::Audited],
+            Case::InsertThenUpdate => &[Variant::Plain, Variant::Audited],
+        }
+    }
+}
+
+/// How one change is made.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    /// No event.
+    Plain,
+    /// No library; the two event rows by hand.
+    Hand,
+    /// Through the library.
+    Audited,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain",
+            Variant::Hand => "hand",
+            Variant::Audited => "audited",
+        }
+    }
+}
 
 struct Setup {
-    name: String,
+    name: &'static str,
+    /// The durability and connection settings in force, as the database
+    /// reports them.
+    conditions: String,
     auditor: Auditor,
     user: UserRef,
     next_project: Arc<AtomicI64>,
 }
 
-async fn prepare(name: &str, auditor: Auditor) -> Setup {
+async fn prepare(name: &'static str, auditor: Auditor) -> Setup {
     example_app::schema::migrate(&auditor).await.unwrap();
     if auditor.backend() == Backend::Postgres {
         // The plain baseline writes no event, which the immutability trigger
-        // would refuse; both variants run without it, so the figure is the
+        // would refuse; every variant runs without it, so the figure is the
         // cost of the events alone.
         sqlx::raw_sql("DROP TRIGGER audit_required ON memberships")
             .execute(pg_pool(&auditor))
@@ -51,10 +178,54 @@ async fn prepare(name: &str, auditor: Auditor) -> Setup {
         .unwrap();
     audit.commit().await.unwrap();
     Setup {
-        name: name.to_owned(),
+        name,
+        conditions: conditions(&auditor).await,
         auditor,
         user,
         next_project: Arc::new(AtomicI64::new(0)),
+    }
+}
+
+/// The settings that decide what a commit costs, read from the database.
+async fn conditions(auditor: &Auditor) -> String {
+    match auditor.backend() {
+        Backend::Sqlite => {
+            let pool = sqlite_pool(auditor);
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let sync = ["OFF", "NORMAL", "FULL", "EXTRA"]
+                .get(sync as usize)
+                .copied()
+                .unwrap_or("?");
+            format!("journal_mode={journal}, synchronous={sync}")
+        }
+        Backend::Postgres => {
+            let pool = pg_pool(auditor);
+            let mut out = Vec::new();
+            for name in ["synchronous_commit", "fsync", "wal_sync_method"] {
+                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {name}")))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                out.push(format!("{name}={value}"));
+            }
+            let tls: Option<bool> =
+                sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap();
+            out.push(format!(
+                "TLS {}",
+                if tls == Some(true) { "on" } else { "off" }
+            ));
+            out.join(", ")
+        }
     }
 }
 
@@ -78,15 +249,65 @@ async fn projects(setup: &Setup, count: u64) -> Vec<ProjectRef> {
     out
 }
 
-async fn audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
-    let roles: Roles = [Role::ProjectDeveloper].into_iter().collect();
+fn roles(roles: &[Role]) -> Roles {
+    roles.iter().copied().collect()
+}
+
+fn roles_json(roles: &Roles) -> String {
+    serde_json::to_string(roles).expect("a set of roles always serializes")
+}
+
+async fn add_member_audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::user(user.id, &user.username))
         .await
         .unwrap();
-    commands::add_member(&mut audit, project, user, roles)
+    commands::add_member(&mut audit, project, user, roles(&[Role::ProjectDeveloper]))
         .await
         .unwrap();
+    audit.commit().await.unwrap();
+}
+
+/// The peers' transaction as an application on this library writes it:
+/// the model's INSERT, then its UPDATE, each with its event.
+#[auditable(emits(ProjectMemberAdded, ProjectMemberUpdatedRoles))]
+async fn insert_then_update(
+    cx: &mut StaffAudit,
+    project: &ProjectRef,
+    user: &UserRef,
+) -> CommandResult<()> {
+    let before = roles(&[Role::ProjectDeveloper]);
+    let after = roles(&[Role::ProjectDeveloper, Role::ProjectCollaborator]);
+    let mut row = Membership {
+        id: 0,
+        project_id: project.id,
+        user_id: user.id,
+        roles: roles_json(&before),
+    };
+    row.id = Membership::insert(cx, &row).await?;
+    cx.emit(ProjectMemberAdded {
+        membership: MembershipId(row.id),
+        project: project.clone(),
+        user: user.clone(),
+    })?;
+    row.roles = roles_json(&after);
+    Membership::update(cx, &row).await?;
+    cx.emit(ProjectMemberUpdatedRoles {
+        membership: MembershipId(row.id),
+        project: project.clone(),
+        user: user.clone(),
+        before,
+        after,
+    })?;
+    Ok(())
+}
+
+async fn insert_then_update_audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+    let mut audit = auditor
+        .begin::<StaffEvent>(Actor::user(user.id, &user.username))
+        .await
+        .unwrap();
+    insert_then_update(&mut audit, project, user).await.unwrap();
     audit.commit().await.unwrap();
 }
 
@@ -98,6 +319,14 @@ const EVENT_ROWS_SQL: &str = "INSERT INTO audit_events (occurred_at, event_type,
      'user', $2, 'add_member', $5, $6), \
     ($1, 'project_member_updated_roles', 1, 'user', $2, 'bench-user', 'membership', $3, \
      'project', $4, 'user', $2, 'add_member', $5, $7)";
+
+const INSERT_SQL: &str =
+    "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id";
+
+/// The model's UPDATE: every column but the id, as `Membership::update`
+/// (and Django's `save()`) writes it.
+const UPDATE_SQL: &str =
+    "UPDATE memberships SET project_id = $1, user_id = $2, roles = $3 WHERE id = $4";
 
 /// Binds `EVENT_ROWS_SQL` for one membership; the payloads are the
 /// command's, byte for byte in size.
@@ -122,71 +351,96 @@ macro_rules! event_rows {
     }};
 }
 
-async fn plain(auditor: &Auditor, project: &ProjectRef, user: &UserRef, with_events: bool) {
-    let roles = serde_json::to_string(&Roles::from_iter([Role::ProjectDeveloper])).unwrap();
-    let sql =
-        "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id";
-    let events_sql = match auditor.backend() {
-        Backend::Sqlite => EVENT_ROWS_SQL.to_owned(),
-        Backend::Postgres => EVENT_ROWS_SQL
-            .replace("$6)", "$6::jsonb)")
-            .replace("$7)", "$7::jsonb)"),
-    };
+/// The unaudited transaction of `case`, on one backend's connection: `tx`
+/// is an open transaction, `events_sql` the hand-written event rows when
+/// `with_events`.
+macro_rules! plain_body {
+    ($tx:expr, $case:expr, $project:expr, $user:expr, $with_events:expr, $events_sql:expr) => {{
+        let first = roles_json(&roles(&[Role::ProjectDeveloper]));
+        let id: i64 = sqlx::query_scalar(INSERT_SQL)
+            .bind($project.id)
+            .bind($user.id)
+            .bind(&first)
+            .fetch_one(&mut *$tx)
+            .await
+            .unwrap();
+        if $case == Case::InsertThenUpdate {
+            let second = roles_json(&roles(&[Role::ProjectDeveloper, Role::ProjectCollaborator]));
+            sqlx::query(UPDATE_SQL)
+                .bind($project.id)
+                .bind($user.id)
+                .bind(&second)
+                .bind(id)
+                .execute(&mut *$tx)
+                .await
+                .unwrap();
+        }
+        if $with_events {
+            event_rows!(sqlx::AssertSqlSafe($events_sql), $project, $user, id)
+                .execute(&mut *$tx)
+                .await
+                .unwrap();
+        }
+    }};
+}
+
+async fn plain(
+    auditor: &Auditor,
+    case: Case,
+    project: &ProjectRef,
+    user: &UserRef,
+    with_events: bool,
+) {
     match auditor.backend() {
         Backend::Sqlite => {
+            // The library's SQLite transactions take the write lock at once.
             let mut tx = sqlite_pool(auditor)
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .unwrap();
-            let id: i64 = sqlx::query_scalar(sql)
-                .bind(project.id)
-                .bind(user.id)
-                .bind(&roles)
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap();
-            if with_events {
-                event_rows!(sqlx::AssertSqlSafe(events_sql.clone()), project, user, id)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-            }
+            plain_body!(tx, case, project, user, with_events, EVENT_ROWS_SQL);
             tx.commit().await.unwrap();
         }
         Backend::Postgres => {
+            let events_sql = EVENT_ROWS_SQL
+                .replace("$6)", "$6::jsonb)")
+                .replace("$7)", "$7::jsonb)");
             let mut tx = pg_pool(auditor).begin().await.unwrap();
-            let id: i64 = sqlx::query_scalar(sql)
-                .bind(project.id)
-                .bind(user.id)
-                .bind(&roles)
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap();
-            if with_events {
-                event_rows!(sqlx::AssertSqlSafe(events_sql.clone()), project, user, id)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-            }
+            plain_body!(tx, case, project, user, with_events, events_sql);
             tx.commit().await.unwrap();
         }
     }
 }
 
-/// What one timed change is.
-#[derive(Clone, Copy)]
-enum Variant {
-    /// No event.
-    Plain,
-    /// No library; the two event rows by hand.
-    Hand,
-    /// The audited command.
-    Audited,
+async fn change(
+    auditor: &Auditor,
+    case: Case,
+    variant: Variant,
+    project: &ProjectRef,
+    user: &UserRef,
+) {
+    match (case, variant) {
+        (_, Variant::Plain) => plain(auditor, case, project, user, false).await,
+        (_, Variant::Hand) => plain(auditor, case, project, user, true).await,
+        (Case::AddMember, Variant::Audited) => add_member_audited(auditor, project, user).await,
+        (Case::InsertThenUpdate, Variant::Audited) => {
+            insert_then_update_audited(auditor, project, user).await
+        }
+    }
 }
 
-/// Times `iters` changes spread over `tasks` tasks.
-async fn timed(setup: &Setup, iters: u64, tasks: u64, variant: Variant) -> Duration {
-    let per_task = iters.div_ceil(tasks);
+/// One block's measurements.
+struct Block {
+    /// Each change's own time, in µs.
+    latencies: Vec<f64>,
+    /// The block's wall time per change, in µs.
+    wall_per_change: f64,
+}
+
+/// Runs `count` changes of one variant spread over `tasks` tasks (the
+/// projects they need are made first, untimed).
+async fn block(setup: &Setup, case: Case, variant: Variant, tasks: u64, count: u64) -> Block {
+    let per_task = count.div_ceil(tasks);
     let mut work = Vec::new();
     for _ in 0..tasks {
         work.push(projects(setup, per_task).await);
@@ -196,27 +450,242 @@ async fn timed(setup: &Setup, iters: u64, tasks: u64, variant: Variant) -> Durat
     for batch in work {
         let (auditor, user) = (setup.auditor.clone(), setup.user.clone());
         handles.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(batch.len());
             for project in &batch {
-                match variant {
-                    Variant::Plain => plain(&auditor, project, &user, false).await,
-                    Variant::Hand => plain(&auditor, project, &user, true).await,
-                    Variant::Audited => audited(&auditor, project, &user).await,
-                }
+                let t = Instant::now();
+                change(&auditor, case, variant, project, &user).await;
+                times.push(micros(t.elapsed()));
             }
+            times
         }));
     }
+    let mut latencies = Vec::new();
     for handle in handles {
-        handle.await.unwrap();
+        latencies.extend(handle.await.unwrap());
     }
-    // Per change, whatever the number of tasks.
-    start
-        .elapsed()
-        .mul_f64(iters as f64 / (per_task * tasks) as f64)
+    Block {
+        wall_per_change: micros(start.elapsed()) / (per_task * tasks) as f64,
+        latencies,
+    }
 }
 
-fn overhead(c: &mut Criterion) {
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[k]
+}
+
+/// Every variant's blocks, round by round.
+struct Series {
+    variant: Variant,
+    blocks: Vec<Block>,
+}
+
+impl Series {
+    /// A round's figure: the median change with one task, the wall time per
+    /// change with several.
+    fn round_figure(&self, round: usize, tasks: u64) -> f64 {
+        let b = &self.blocks[round];
+        if tasks == 1 {
+            median(&b.latencies)
+        } else {
+            b.wall_per_change
+        }
+    }
+
+    fn round_figures(&self, tasks: u64) -> Vec<f64> {
+        (0..self.blocks.len())
+            .map(|r| self.round_figure(r, tasks))
+            .collect()
+    }
+
+    /// The variant's time: pooled median of every change with one task,
+    /// median of the rounds' figures with several.
+    fn median_us(&self, tasks: u64) -> f64 {
+        if tasks == 1 {
+            let pooled: Vec<f64> = self
+                .blocks
+                .iter()
+                .flat_map(|b| b.latencies.iter().copied())
+                .collect();
+            median(&pooled)
+        } else {
+            median(&self.round_figures(tasks))
+        }
+    }
+}
+
+/// Runs one case on one setup with `tasks` tasks, in rotating rounds.
+async fn measure(setup: &Setup, case: Case, tasks: u64, settings: Settings) -> Vec<Series> {
+    let variants = case.variants();
+    for _ in 0..settings.prewarm {
+        for &variant in variants {
+            block(setup, case, variant, tasks, settings.n).await;
+        }
+    }
+    let mut series: Vec<Series> = variants
+        .iter()
+        .map(|&variant| Series {
+            variant,
+            blocks: Vec::new(),
+        })
+        .collect();
+    for round in 0..settings.rounds {
+        for i in 0..variants.len() {
+            let index = (i + round) % variants.len();
+            let variant = variants[index];
+            if settings.warmup > 0 {
+                block(setup, case, variant, tasks, settings.warmup).await;
+            }
+            let timed = block(setup, case, variant, tasks, settings.n).await;
+            eprintln!(
+                "  {} {} {tasks}-tasks round {}/{} {:<8} {:>8.0} µs",
+                setup.name,
+                case.name(),
+                round + 1,
+                settings.rounds,
+                variant.name(),
+                if tasks == 1 {
+                    median(&timed.latencies)
+                } else {
+                    timed.wall_per_change
+                }
+            );
+            series[index].blocks.push(timed);
+        }
+    }
+    series
+}
+
+/// One result line: a variant of a case on a backend with some tasks.
+struct Row {
+    backend: &'static str,
+    case: Case,
+    tasks: u64,
+    variant: Variant,
+    median_us: f64,
+    added_us: f64,
+    ratios: Vec<f64>,
+}
+
+fn summarize(
+    setup: &Setup,
+    case: Case,
+    tasks: u64,
+    settings: Settings,
+    series: &[Series],
+) -> (Vec<Row>, Vec<serde_json::Value>) {
+    let plain = &series[0];
+    let plain_rounds = plain.round_figures(tasks);
+    let plain_median = plain.median_us(tasks);
+    let (mut rows, mut lines) = (Vec::new(), Vec::new());
+    for s in series {
+        let rounds = s.round_figures(tasks);
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .zip(&plain_rounds)
+            .map(|(v, p)| v / p)
+            .collect();
+        let median_us = s.median_us(tasks);
+        let pooled: Vec<f64> = s
+            .blocks
+            .iter()
+            .flat_map(|b| b.latencies.iter().copied())
+            .collect();
+        lines.push(json!({
+            "bench": "overhead",
+            "backend": setup.name,
+            "conditions": setup.conditions,
+            "case": case.name(),
+            "tasks": tasks,
+            "variant": s.variant.name(),
+            "rounds": settings.rounds,
+            "n": settings.n,
+            "warmup": settings.warmup,
+            "prewarm": settings.prewarm,
+            "figure": if tasks == 1 { "median of each change's time" } else { "block wall time per change" },
+            "median_us": median_us,
+            "added_us": median_us - plain_median,
+            "ratio": {
+                "median": median(&ratios),
+                "min": ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                "max": ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                "per_round": ratios,
+            },
+            "round_us": rounds,
+            "latency_p50_us": median(&pooled),
+            "latency_p99_us": percentile(&pooled, 99.0),
+        }));
+        rows.push(Row {
+            backend: setup.name,
+            case,
+            tasks,
+            variant: s.variant,
+            median_us,
+            added_us: median_us - plain_median,
+            ratios,
+        });
+    }
+    (rows, lines)
+}
+
+fn markdown(rows: &[Row], settings: Settings) -> String {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{} rounds, {} timed changes per block after {} untimed, {} prewarm pass(es)\n",
+        settings.rounds, settings.n, settings.warmup, settings.prewarm
+    )
+    .unwrap();
+    out.push_str(
+        "| backend | case | tasks | variant | median µs | ratio to plain, median [min–max] | added µs |\n\
+         |---|---|---:|---|---:|---|---:|\n",
+    );
+    for r in rows {
+        let (ratio, added) = if r.variant == Variant::Plain {
+            ("1 (baseline)".to_owned(), "—".to_owned())
+        } else {
+            let min = r.ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = r.ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (
+                format!("{:.2}× [{min:.2}–{max:.2}]", median(&r.ratios)),
+                format!("{:+.0}", r.added_us),
+            )
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.0} | {ratio} | {added} |",
+            r.backend,
+            r.case.name(),
+            r.tasks,
+            r.variant.name(),
+            r.median_us
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn main() {
+    let settings = Settings::from_env();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let setups: Vec<Setup> = runtime.block_on(async {
+    let (rows, lines) = runtime.block_on(async {
         let mut setups = vec![
             prepare(
                 "sqlite-wal-full",
@@ -229,31 +698,30 @@ fn overhead(c: &mut Criterion) {
             )
             .await,
         ];
-        if let Some(pg) = postgres().await {
-            setups.push(prepare("postgres", pg).await);
+        match postgres().await {
+            Some(pg) => setups.push(prepare("postgres", pg).await),
+            None => eprintln!("notice: AUDIT_TEST_POSTGRES_URL is not set; PostgreSQL is skipped"),
         }
-        setups
-    });
-    for setup in &setups {
-        let mut group = c.benchmark_group(format!("add_member/{}", setup.name));
-        group
-            .sample_size(20)
-            .measurement_time(Duration::from_secs(4));
-        for tasks in [1, TASKS] {
-            for (name, variant) in [
-                ("plain", Variant::Plain),
-                ("hand", Variant::Hand),
-                ("audited", Variant::Audited),
-            ] {
-                group.bench_function(format!("{name}/{tasks}-tasks"), |b| {
-                    b.to_async(&runtime)
-                        .iter_custom(|iters| timed(setup, iters, tasks, variant));
-                });
+        let (mut rows, mut lines) = (Vec::new(), Vec::new());
+        for setup in &setups {
+            for case in [Case::AddMember, Case::InsertThenUpdate] {
+                for tasks in [1, 8] {
+                    let series = measure(setup, case, tasks, settings).await;
+                    let (r, l) = summarize(setup, case, tasks, settings, &series);
+                    rows.extend(r);
+                    lines.extend(l);
+                }
             }
         }
-        group.finish();
+        (rows, lines)
+    });
+    let path = out_path();
+    std::fs::create_dir_all(path.parent().expect("the output path names a file")).unwrap();
+    let mut file = std::fs::File::create(&path).unwrap();
+    for line in &lines {
+        writeln!(file, "{line}").unwrap();
     }
+    println!("{}", markdown(&rows, settings));
+    let shown = std::fs::canonicalize(&path).unwrap_or(path);
+    println!("(JSON lines: {})", shown.display());
 }
-
-criterion_group!(benches, overhead);
-criterion_main!(benches);
