@@ -21,10 +21,11 @@ use std::time::Duration;
 use audit_core::{Auditor, on_backend};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use super::session::{SessionError, hex, now, random_bytes, tokens_match};
+use super::session::{SessionError, now, random_bytes, tokens_match};
 
 /// How long a sign-in form stays usable.
 pub const FORM_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -51,10 +52,10 @@ impl FormTokens {
     /// A new token, valid for [`FORM_LIFETIME`].
     pub async fn issue(&self) -> Result<String, SessionError> {
         let secret = self.secret().await?;
-        let nonce = hex(&random_bytes()?[..16]);
+        let nonce = hex::encode(&random_bytes()?[..16]);
         let expires = now() + FORM_LIFETIME.as_secs() as i64;
         let body = format!("{nonce}.{expires}");
-        let mac = hex(&hmac(&secret, body.as_bytes()));
+        let mac = hex::encode(hmac(&secret, body.as_bytes()));
         Ok(format!("{body}.{mac}"))
     }
 
@@ -74,7 +75,7 @@ impl FormTokens {
             return Ok(false);
         }
         let secret = self.secret().await?;
-        let expected = hex(&hmac(&secret, body.as_bytes()));
+        let expected = hex::encode(hmac(&secret, body.as_bytes()));
         Ok(tokens_match(&expected, mac))
     }
 
@@ -84,7 +85,7 @@ impl FormTokens {
         let secret = self
             .secret
             .get_or_try_init(|| async {
-                let mine = hex(&random_bytes()?);
+                let mine = hex::encode(random_bytes()?);
                 let stored: String = on_backend!(self.auditor.pool(), pool => {
                     sqlx::query(
                         "INSERT INTO web_secrets (name, value) VALUES ($1, $2) \
@@ -112,33 +113,18 @@ impl FormTokens {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+/// HMAC-SHA256 of `message` under `key`.
 fn hmac(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    let mut inner_pad = [0x36u8; 64];
-    let mut outer_pad = [0x5cu8; 64];
-    for (i, byte) in key.iter().enumerate() {
-        inner_pad[i] ^= byte;
-        outer_pad[i] ^= byte;
-    }
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .expect("HMAC takes a key of any length, 32 bytes included");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
+/// The 32 bytes written as 64 hex digits in `text`, if it is that.
 fn from_hex(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 
@@ -176,7 +162,7 @@ mod tests {
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
         assert_eq!(
-            hex(&hmac(&key, b"what do ya want for nothing?")),
+            hex::encode(hmac(&key, b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -145,17 +145,12 @@ pub fn now() -> i64 {
 
 /// The SHA-256 of `text`, hex.
 pub fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// `bytes` as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// 256 random bits, hex.
 pub fn random_token() -> Result<String, TokenError> {
-    Ok(hex(&random_bytes()?))
+    Ok(hex::encode(random_bytes()?))
 }
 
 /// 256 random bits.
