@@ -168,4 +168,4 @@ pub use store::{AuditSession, EmittedOutsideCommand};
 pub use store::{
     IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
 };
-pub use text::printable;
+pub use text::{is_bidi_formatting, printable};

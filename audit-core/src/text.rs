@@ -43,21 +43,19 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 
 /// Whether `c` must not reach a plain-text sink as it is.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || is_bidi_or_separator(c)
+    c.is_control() || is_bidi_formatting(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// Bidirectional formatting characters (embeddings, overrides, isolates and
-/// marks) and the Unicode line and paragraph separators.
-fn is_bidi_or_separator(c: char) -> bool {
+/// Whether `c` is a Unicode bidirectional formatting character: an
+/// embedding or override (U+202A..=U+202E, U+202E being the one that makes
+/// `gpj.exe` read as `exe.jpg`), an isolate (U+2066..=U+2069) or a mark
+/// (U+200E, U+200F, U+061C). Each changes the order text is shown in
+/// rather than showing anything itself; [`printable`] escapes them, and an
+/// application can refuse them in names.
+pub fn is_bidi_formatting(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{2028}'
-            | '\u{2029}'
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
     )
 }
 

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use audit_core::is_bidi_formatting;
+
 /// The longest name, in bytes of UTF-8: the sign-in form refuses longer
 /// usernames, so a longer one could never sign in.
 pub const MAX_NAME_BYTES: usize = 128;
@@ -46,13 +48,6 @@ pub enum NameError {
     },
 }
 
-/// Whether `c` changes the direction text is shown in: the embeddings,
-/// overrides and isolates (U+202A..=U+202E, U+2066..=U+2069) and the marks
-/// (U+200E, U+200F, U+061C).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
-
 /// Trims `raw` and checks it against every rule.
 fn validate(kind: &'static str, raw: &str) -> Result<String, NameError> {
     let name = raw.trim();
@@ -62,7 +57,7 @@ fn validate(kind: &'static str, raw: &str) -> Result<String, NameError> {
     if let Some(found) = name.chars().find(|c| c.is_control()) {
         return Err(NameError::Control { kind, found });
     }
-    if let Some(found) = name.chars().find(|&c| is_bidi_control(c)) {
+    if let Some(found) = name.chars().find(|&c| is_bidi_formatting(c)) {
         return Err(NameError::Bidi { kind, found });
     }
     if name.len() > MAX_NAME_BYTES {
