@@ -16,7 +16,8 @@ pub use stored::{Page, StoredEvent};
 use cursor::Direction;
 pub(in crate::store) use rows::{RawRow, decode_row, read_row};
 pub(crate) use single::{by_id, of_command};
-use sql::{Bind, build_sql};
+pub(crate) use sql::Bind;
+use sql::build_sql;
 
 use crate::backend::Pool;
 use crate::catalog::EventCatalog;
@@ -74,6 +75,13 @@ pub(crate) async fn run<E: EventCatalog>(
     };
     let events = rows.into_iter().map(decode_row).collect();
     Ok(Page { events, next, prev })
+}
+
+/// The SQL text and the values bound to it that [`run`] sends for `q` on
+/// `backend` (for benchmarks that run the same SQL by hand).
+#[cfg(feature = "testing")]
+pub(crate) fn sql_of(backend: crate::backend::Backend, q: &EventQuery) -> (String, Vec<Bind>) {
+    build_sql(backend, q)
 }
 
 /// Every event with an id above `after`, oldest first (what the testing
