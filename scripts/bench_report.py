@@ -224,6 +224,15 @@ Target: at least 50,000 events/s batched (100 per command) on both backends:
 # 3. Scale
 rows, deep_ok, p50_ok, hand_missed, hand_seen = [], True, True, [], False
 limits = {"sqlite": 100.0, "postgres": 500.0}
+# Library against hand in alternating rounds (the scale bench writes it after criterion's groups).
+SCALE_RATIOS = "target/audit-bench/scale-ratios.jsonl"
+side = {}
+if os.path.exists(SCALE_RATIOS):
+    with open(SCALE_RATIOS) as f:
+        for l in f:
+            if l.strip():
+                r = json.loads(l)
+                side[(r["backend"], r["page"])] = r
 for backend in ["sqlite", "postgres"]:
     g = f"scale/{backend}"
     for name in ["project", "user", "type", "global"]:
@@ -238,13 +247,14 @@ for backend in ["sqlite", "postgres"]:
             p50_ok &= deep <= limits[backend]
             deep_ok &= deep <= 2 * first
             ratio = f"{deep / first:.2f}x"
-        vs_hand = ""
-        if hand is not None:
+        vs_hand = "" if hand is None else f"{first / hand:.2f}x"
+        rounds = side.get((backend, name))
+        if rounds is not None:
             hand_seen = True
-            vs_hand = f"{first / hand:.2f}x"
-            if first > 1.25 * hand:
-                hand_missed.append(f"{backend} {name} {vs_hand}")
+            if rounds["ratio"]["median"] > 1.25:
+                hand_missed.append(f"{backend} {name} {ratio_text(rounds['ratio'])}")
         rows.append([backend, name, f"{first:.0f}", "" if hand is None else f"{hand:.0f}", vs_hand,
+                     "" if rounds is None else ratio_text(rounds["ratio"]),
                      "" if deep is None else f"{deep:.0f}", ratio])
 sections.append(f"""## 3. Queries at scale
 
@@ -261,14 +271,19 @@ page 1,000 is reached through the cursor. `by hand` runs the same SQL
 text with the same binds through sqlx directly (`fetch_all`, every column
 read by index into owned values, the payload left as text: what a user
 would write to show the page without the library; `example-app/benches/pages/mod.rs`,
-which checks the text against the library's); `library / hand` is the
-library's cost relative to it.
+which checks the text against the library's). `library / hand` divides
+the two criterion medians, measured one after the other, so it moves with
+whatever else the machine runs; `library / hand, rounds` is measured side
+by side after criterion's groups: {next(iter(side.values()), {}).get("rounds", "?")} rounds of
+{next(iter(side.values()), {}).get("runs", "?")} pages through the library and as many by hand (which goes
+first alternates), the per-round ratio as median [min–max] (in
+`{SCALE_RATIOS}`); the goal is judged on it.
 
-{table(["backend", "query", "page 1 µs", "by hand µs", "library / hand", "page 1,000 µs",
-        "page 1,000 / page 1"], rows, left=2)}
+{table(["backend", "query", "page 1 µs", "by hand µs", "library / hand", "library / hand, rounds",
+        "page 1,000 µs", "page 1,000 / page 1"], rows, left=2)}
 
 Targets: page 1,000 within 2x of page 1: {verdict(deep_ok)}; the library within 1.25x of the
-same SQL by hand (issue 18): {verdict(hand_seen and not hand_missed)}{"" if not hand_missed else " (" + ", ".join(hand_missed) + ")"};
+same SQL by hand (issue 18, median of the rounds): {verdict(hand_seen and not hand_missed)}{"" if not hand_missed else " (" + ", ".join(hand_missed) + ")"};
 p50 under 0.1 ms on SQLite and 0.5 ms on PostgreSQL: {verdict(p50_ok)}.""")
 
 # 4. Render

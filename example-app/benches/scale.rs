@@ -250,6 +250,28 @@ fn scale(c: &mut Criterion) {
         }
         group.finish();
     }
+    // Library against hand side by side, in alternating rounds: the ratio
+    // the report quotes (criterion's groups run one after the other).
+    let (runs, rounds) = (100, 15);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/audit-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines = String::new();
+    for (label, auditor) in &auditors {
+        for name in pages::NAMES {
+            let r = runtime.block_on(pages::compare(auditor, name, runs, rounds));
+            eprintln!(
+                "scale/{label}/{name}: library / hand {:.2} [{:.2}-{:.2}] over {rounds} rounds",
+                r.median, r.min, r.max
+            );
+            let line = serde_json::json!({
+                "backend": label, "page": name, "events": wanted, "runs": runs,
+                "rounds": rounds, "library_us": r.library_us, "hand_us": r.hand_us,
+                "ratio": {"median": r.median, "min": r.min, "max": r.max},
+            });
+            lines.push_str(&format!("{line}\n"));
+        }
+    }
+    std::fs::write(dir.join("scale-ratios.jsonl"), lines).unwrap();
 }
 
 criterion_group!(benches, scale);

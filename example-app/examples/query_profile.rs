@@ -88,51 +88,12 @@ fn main() {
     });
 }
 
-/// Times `runs` queries through the library, then (or first, every other
-/// round) `runs` by hand, 15 rounds; prints the per-round ratio.
+/// Prints page `page`'s ratio library / hand over 15 alternating rounds of
+/// `runs` queries each way.
 async fn compare(auditor: &Auditor, page: &str, runs: u32) {
-    let query = pages::query(page);
-    let library = async || {
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            let page = auditor.query::<StaffEvent>(&query).await.expect("a page");
-            std::hint::black_box(page);
-        }
-        start.elapsed().as_secs_f64() / f64::from(runs)
-    };
-    let hand = async || {
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            std::hint::black_box(pages::hand_page(auditor, page).await);
-        }
-        start.elapsed().as_secs_f64() / f64::from(runs)
-    };
-    // Warm-up: statements prepared, caches filled.
-    library().await;
-    hand().await;
-    let mut rounds = Vec::new();
-    for round in 0..15 {
-        let (l, h) = if round % 2 == 0 {
-            let l = library().await;
-            (l, hand().await)
-        } else {
-            let h = hand().await;
-            (library().await, h)
-        };
-        rounds.push((l, h));
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let ratios: Vec<f64> = rounds.iter().map(|(l, h)| l / h).collect();
-    let (min, max) = ratios
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), r| (a.min(*r), b.max(*r)));
+    let r = pages::compare(auditor, page, runs, 15).await;
     println!(
-        "{page}: library {:.0} µs, hand {:.0} µs, library / hand {:.2} [{min:.2}–{max:.2}]",
-        median(rounds.iter().map(|r| r.0 * 1e6).collect()),
-        median(rounds.iter().map(|r| r.1 * 1e6).collect()),
-        median(ratios),
+        "{page}: library {:.0} µs, hand {:.0} µs, library / hand {:.2} [{:.2}–{:.2}]",
+        r.library_us, r.hand_us, r.median, r.min, r.max
     );
 }

@@ -6,8 +6,11 @@
 //! `benches/scale.rs` and the profiling driver `examples/query_profile.rs`.
 #![allow(dead_code)]
 
+use std::time::Instant;
+
 use audit_core::testing::{BoundValue, query_sql};
 use audit_core::{Actor, Auditor, Backend, Condition, EntityRef, EventQuery};
+use example_app::events::StaffEvent;
 use sqlx::Row;
 
 /// Events per page.
@@ -199,4 +202,64 @@ pub fn sqlite_path(events: u64) -> std::path::PathBuf {
 /// The scale bench's PostgreSQL database name for `events` events.
 pub fn postgres_name(events: u64) -> String {
     format!("audit_scale_{events}")
+}
+
+/// Library against hand for one page, timed in alternating rounds.
+pub struct Ratio {
+    /// Median over the rounds of the library's mean µs per page.
+    pub library_us: f64,
+    /// Median over the rounds of the hand-written code's mean µs per page.
+    pub hand_us: f64,
+    /// The per-round ratio library / hand: median, min, max.
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Times page `name` `runs` times through the library and `runs` times by
+/// hand, in each of `rounds` rounds (which goes first alternates), after
+/// one untimed block of each: a ratio measured side by side, which holds
+/// on a shared machine where two criterion benchmarks run one after the
+/// other do not.
+pub async fn compare(auditor: &Auditor, name: &str, runs: u32, rounds: u32) -> Ratio {
+    let query = query(name);
+    let library = async || {
+        let start = Instant::now();
+        for _ in 0..runs {
+            let page = auditor.query::<StaffEvent>(&query).await.expect("a page");
+            std::hint::black_box(page);
+        }
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(runs)
+    };
+    let hand = async || {
+        let start = Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(hand_page(auditor, name).await);
+        }
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(runs)
+    };
+    library().await;
+    hand().await;
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        times.push(if round % 2 == 0 {
+            let l = library().await;
+            (l, hand().await)
+        } else {
+            let h = hand().await;
+            (library().await, h)
+        });
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ratios: Vec<f64> = times.iter().map(|(l, h)| l / h).collect();
+    Ratio {
+        library_us: median(times.iter().map(|t| t.0).collect()),
+        hand_us: median(times.iter().map(|t| t.1).collect()),
+        min: ratios.iter().copied().fold(f64::MAX, f64::min),
+        max: ratios.iter().copied().fold(f64::MIN, f64::max),
+        median: median(ratios),
+    }
 }
