@@ -62,10 +62,15 @@ impl Actor {
     }
 
     /// Rebuilds an actor from its stored columns; `None` for an unknown kind.
-    pub(crate) fn from_stored(kind: &str, id: String, name: String) -> Option<Actor> {
+    pub(crate) fn from_stored(kind: &str, id: &str, name: &str) -> Option<Actor> {
         match kind {
-            "user" => Some(Actor::User { id, username: name }),
-            "system" => Some(Actor::System { name }),
+            "user" => Some(Actor::User {
+                id: id.to_owned(),
+                username: name.to_owned(),
+            }),
+            "system" => Some(Actor::System {
+                name: name.to_owned(),
+            }),
             _ => None,
         }
     }

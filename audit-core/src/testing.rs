@@ -40,9 +40,10 @@ use std::fmt::Display;
 
 use sqlx::Connection;
 
+use crate::backend::Backend;
 use crate::catalog::EventCatalog;
 use crate::on_backend;
-use crate::store::Auditor;
+use crate::store::{self, Auditor, EventQuery};
 
 /// The environment variable holding the PostgreSQL connection string that
 /// tests create their databases through.
@@ -124,6 +125,30 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
     Some(auditor)
+}
+
+/// A value bound to the SQL of a query ([`query_sql`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundValue {
+    /// Text.
+    Text(String),
+    /// A 64-bit integer.
+    Int(i64),
+}
+
+/// The SQL text and the values bound to it, in order, that
+/// [`Auditor::query`] runs for `query` on `backend`: for benchmarks and
+/// tests that run the same SQL by hand.
+pub fn query_sql(backend: Backend, query: &EventQuery) -> (String, Vec<BoundValue>) {
+    let (sql, binds) = store::sql_of(backend, query);
+    let binds = binds
+        .into_iter()
+        .map(|b| match b {
+            store::Bind::Text(s) => BoundValue::Text(s),
+            store::Bind::Int(i) => BoundValue::Int(i),
+        })
+        .collect();
+    (sql, binds)
 }
 
 impl<E: EventCatalog> Harness<E> {

@@ -193,6 +193,46 @@ async fn a_payload_version_of_the_wrong_storage_type_is_unreadable() {
 }
 
 #[tokio::test]
+async fn a_column_of_another_type_on_postgresql_makes_its_events_unknown() {
+    // PostgreSQL checks a column's type once for the whole result set (every
+    // value has it); a column whose type changed (by its owner) must still
+    // make each event unknown, not fail the page.
+    let Some(auditor) = testing::postgres("column_type").await else {
+        return;
+    };
+    auditor.migrate().await.unwrap();
+    support::insert_rows(
+        &auditor,
+        "(1, 'note_written', 1, 'user', '1', 'eve', 'x', 'c1', '{\"widget\": 1, \"text\": \"t\"}')",
+    )
+    .await;
+    testing::execute(
+        &auditor,
+        "ALTER TABLE audit_events ALTER COLUMN payload_version TYPE numeric",
+    )
+    .await
+    .unwrap();
+    let events = log(&auditor).await;
+    assert_eq!(events.len(), 1);
+    assert!(
+        matches!(
+            &events[0].event,
+            Decoded::Unknown(UnknownEvent {
+                reason: UnknownReason::UnreadableColumn {
+                    column: "payload_version",
+                    ..
+                },
+                ..
+            })
+        ),
+        "{:?}",
+        events[0].event
+    );
+    assert_eq!(events[0].actor, Actor::user(1, "eve"));
+    assert_eq!(events[0].command_id, "c1");
+}
+
+#[tokio::test]
 async fn an_unknown_actor_kind_does_not_fail_the_page() {
     // A newer program might record a third kind of actor. The schema's
     // CHECK refuses it, so the row is written past the check: on SQLite

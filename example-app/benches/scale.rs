@@ -1,20 +1,22 @@
 //! Queries at scale: a log of 1,000,000 events over 1,000 projects and
 //! 10,000 users, written through the library by a bulk loader (with a
-//! progress bar), then the newest page of 25 for one project, one user and
-//! one type, and page 1,000 (reached through the cursor) against page 1.
-//! Measured in-process through `Auditor::query`, connection set-up excluded.
+//! progress bar), then the newest page of 25 for one project, one user, one
+//! type and the whole log, and page 1,000 (reached through the cursor)
+//! against page 1. Measured in-process through `Auditor::query`, connection
+//! set-up excluded, and each newest page also by hand through sqlx (the same
+//! SQL and binds, every column read into owned values: `pages/mod.rs`).
 //!
 //! The loaded databases are kept (`target/audit-scale/` for SQLite, the
-//! PostgreSQL database `audit_scale_1m`) and reused by later runs.
+//! PostgreSQL database `audit_scale_1000000`) and reused by later runs.
 //! `AUDIT_SCALE_EVENTS` sets another size.
 //!
 //! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
 
 use std::time::Duration;
 
-use audit_core::{
-    Actor, AuditError, Auditor, Backend, Condition, Cursor, EntityRef, EventQuery, Pool, auditable,
-};
+mod pages;
+
+use audit_core::{Actor, AuditError, Auditor, Backend, Cursor, EventQuery, Pool, auditable};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands::StaffAudit;
 use example_app::crash::Rng;
@@ -29,7 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 const PROJECTS: u64 = 1_000;
 const USERS: u64 = 10_000;
 const EVENTS_PER_COMMAND: u64 = 1_000;
-const PAGE: u32 = 25;
+const PAGE: u32 = pages::PAGE;
 
 fn events_wanted() -> u64 {
     std::env::var("AUDIT_SCALE_EVENTS")
@@ -144,10 +146,10 @@ async fn fill(auditor: &Auditor, label: &str, wanted: u64) {
 }
 
 async fn open_sqlite() -> Auditor {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/audit-scale");
-    std::fs::create_dir_all(&dir).unwrap();
+    let path = pages::sqlite_path(events_wanted());
+    std::fs::create_dir_all(path.parent().expect("a file in a directory")).unwrap();
     let options = SqliteConnectOptions::new()
-        .filename(dir.join(format!("scale-{}.db", events_wanted())))
+        .filename(path)
         .create_if_missing(true);
     Auditor::connect_sqlite(options, SqliteSynchronous::Normal)
         .await
@@ -156,7 +158,7 @@ async fn open_sqlite() -> Auditor {
 
 async fn open_postgres() -> Option<Auditor> {
     let url = std::env::var("AUDIT_TEST_POSTGRES_URL").ok()?;
-    let name = format!("audit_scale_{}", events_wanted());
+    let name = pages::postgres_name(events_wanted());
     let admin = Auditor::connect(&url).await.unwrap();
     let Pool::Postgres(pool) = admin.pool() else {
         unreachable!("a postgres:// URL opens PostgreSQL")
@@ -175,24 +177,6 @@ async fn open_postgres() -> Option<Auditor> {
     }
     let base = url.rsplit_once('/').map_or(url.as_str(), |(s, _)| s);
     Some(Auditor::connect(&format!("{base}/{name}")).await.unwrap())
-}
-
-/// The newest 26 rows on project 7, all columns, as `sqlx::Row`s.
-async fn raw_project_page(auditor: &Auditor) -> usize {
-    const SQL: &str = "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, \
-        actor_name, target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
-        command_name, command_id, payload FROM audit_events \
-        WHERE parent_kind = 'project' AND parent_id = '7' ORDER BY id DESC LIMIT 26";
-    match auditor.pool() {
-        Pool::Sqlite(pool) => sqlx::query(SQL).fetch_all(pool).await.unwrap().len(),
-        Pool::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(
-            SQL.replace("payload FROM", "payload::text FROM"),
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap()
-        .len(),
-    }
 }
 
 /// The cursor of page `n` (1-based) of `query`.
@@ -228,45 +212,32 @@ fn scale(c: &mut Criterion) {
         }
         all
     });
-    let one_user = user(4242);
-    let queries: Vec<(&str, EventQuery)> = vec![
-        (
-            "project",
-            EventQuery::new().parent(EntityRef::new("project", "7")),
-        ),
-        (
-            "user",
-            EventQuery::new().any_of([
-                Condition::Actor(Actor::user(one_user.id, &one_user.username)),
-                Condition::Subject(EntityRef::new("user", one_user.id.to_string())),
-            ]),
-        ),
-        ("type", EventQuery::new().types(["project_member_removed"])),
-        ("global", EventQuery::new()),
-    ];
+    pages::check_hand_sql();
     for (label, auditor) in &auditors {
         let mut group = c.benchmark_group(format!("scale/{label}"));
         group
             .sample_size(50)
             .measurement_time(Duration::from_secs(3));
-        for (name, query) in &queries {
-            let query = query.clone().limit(PAGE);
+        for name in pages::NAMES {
+            let query = pages::query(name);
+            // 26 rows at 1,000,000 events; a smaller log may hold fewer
+            // (the user's page at 200,000).
+            let found = runtime.block_on(pages::hand_page(auditor, name)).len();
+            // The same SQL and binds by hand through sqlx: what the driver
+            // and the database cost, without the library.
+            group.bench_function(format!("{name}-page-1-hand"), |b| {
+                b.to_async(&runtime).iter(|| async {
+                    let rows = pages::hand_page(auditor, name).await;
+                    assert_eq!(rows.len(), found);
+                })
+            });
             group.bench_function(format!("{name}-page-1"), |b| {
                 b.to_async(&runtime).iter(|| async {
                     let page = auditor.query::<StaffEvent>(&query).await.unwrap();
-                    assert_eq!(page.events.len(), PAGE as usize);
+                    assert_eq!(page.events.len(), found.min(PAGE as usize));
                 })
             });
-            if *name == "project" {
-                // The same rows fetched by hand through sqlx, undecoded:
-                // what the driver and the database cost, without the library.
-                group.bench_function("project-page-1-raw-sqlx", |b| {
-                    b.to_async(&runtime).iter(|| async {
-                        assert_eq!(raw_project_page(auditor).await, PAGE as usize + 1)
-                    })
-                });
-            }
-            if matches!(*name, "type" | "global") {
+            if matches!(name, "type" | "global") {
                 let deep = runtime.block_on(cursor_of_page(auditor, &query, 1000));
                 let deep_query = query.clone().cursor(deep);
                 group.bench_function(format!("{name}-page-1000"), |b| {
@@ -279,6 +250,28 @@ fn scale(c: &mut Criterion) {
         }
         group.finish();
     }
+    // Library against hand side by side, in alternating rounds: the ratio
+    // the report quotes (criterion's groups run one after the other).
+    let (runs, rounds) = (100, 15);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/audit-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines = String::new();
+    for (label, auditor) in &auditors {
+        for name in pages::NAMES {
+            let r = runtime.block_on(pages::compare(auditor, name, runs, rounds));
+            eprintln!(
+                "scale/{label}/{name}: library / hand {:.2} [{:.2}-{:.2}] over {rounds} rounds",
+                r.median, r.min, r.max
+            );
+            let line = serde_json::json!({
+                "backend": label, "page": name, "events": wanted, "runs": runs,
+                "rounds": rounds, "library_us": r.library_us, "hand_us": r.hand_us,
+                "ratio": {"median": r.median, "min": r.min, "max": r.max},
+            });
+            lines.push_str(&format!("{line}\n"));
+        }
+    }
+    std::fs::write(dir.join("scale-ratios.jsonl"), lines).unwrap();
 }
 
 criterion_group!(benches, scale);

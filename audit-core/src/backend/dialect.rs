@@ -14,6 +14,10 @@ pub(crate) struct Dialect {
     /// The first part of an event's position (its writing transaction's
     /// id), as a 64-bit integer, in a select list.
     pub position_tx: &'static str,
+    /// Whether every value of a result set's column has that column's type
+    /// (PostgreSQL), so that a column's type is checked once for all its
+    /// values; SQLite gives each value its own storage type.
+    pub values_have_column_type: bool,
     /// A condition that an event was written by the transaction that wrote
     /// another (`$2` its id, `$4` its transaction's id as a 64-bit integer),
     /// for rows within `$3` ids of it at most, served by an index.
@@ -35,6 +39,7 @@ pub(super) const SQLITE: Dialect = Dialect {
     payload_as_text: "payload",
     // One writer at a time: ids alone are commit order.
     position_tx: "0",
+    values_have_column_type: false,
     // One writer at a time, whose events are written in one go: a
     // transaction's events have adjacent ids.
     same_writer: "$4 = 0 AND id BETWEEN $2 - $3 AND $2 + $3",
@@ -53,6 +58,7 @@ pub(super) const POSTGRES: Dialect = Dialect {
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
     payload_as_text: "payload::text",
     position_tx: "tx_id::text::int8",
+    values_have_column_type: true,
     same_writer: "tx_id = $4::int8::text::xid8",
     list_tables: "SELECT tablename::text FROM pg_tables \
                   WHERE schemaname = current_schema() ORDER BY tablename",

@@ -32,7 +32,7 @@ pub use error::{AuditError, CommitProbe};
 pub use import::{IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
 pub use position::Position;
 #[cfg(feature = "testing")]
-pub(crate) use query::after_id;
+pub(crate) use query::{Bind, after_id, sql_of};
 pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
 pub use retry::{Attempt, RetryPolicy, Retryable};

@@ -5,7 +5,7 @@
 use super::auditor::Auditor;
 use super::error::{AuditError, classify};
 use super::position::Position;
-use super::query::{MAX_PAGE_SIZE, RawRow, StoredEvent, decode_row, read_row};
+use super::query::{MAX_PAGE_SIZE, StoredEvent, events_of};
 use super::table::{EVENTS_TABLE, select_list};
 use crate::backend::Pool;
 use crate::catalog::EventCatalog;
@@ -37,7 +37,8 @@ impl Auditor {
         let limit = i64::from(limit.clamp(1, MAX_PAGE_SIZE));
         let dialect = self.backend().dialect();
         let select = select_list(dialect.payload_as_text, dialect.position_tx);
-        let rows: Vec<RawRow> = match self.pool() {
+        let by_column = dialect.values_have_column_type;
+        let events: Vec<StoredEvent<E>> = match self.pool() {
             Pool::Sqlite(pool) => {
                 let sql = format!(
                     "SELECT {select} FROM {EVENTS_TABLE} WHERE id > $1 ORDER BY id LIMIT $2"
@@ -49,7 +50,7 @@ impl Auditor {
                     .fetch_all(pool)
                     .await
                     .map_err(classify)?;
-                rows.iter().map(read_row).collect::<Result<_, _>>()?
+                events_of(&rows, by_column)?
             }
             Pool::Postgres(pool) => {
                 let sql = format!(
@@ -66,10 +67,9 @@ impl Auditor {
                     .fetch_all(pool)
                     .await
                     .map_err(classify)?;
-                rows.iter().map(read_row).collect::<Result<_, _>>()?
+                events_of(&rows, by_column)?
             }
         };
-        let events: Vec<StoredEvent<E>> = rows.into_iter().map(decode_row).collect();
         let next = events.last().map_or(after, |e| e.position);
         Ok(Tail { events, next })
     }

@@ -14,9 +14,10 @@ pub use filter::{Condition, EventQuery, MAX_PAGE_SIZE};
 pub use stored::{Page, StoredEvent};
 
 use cursor::Direction;
-pub(in crate::store) use rows::{RawRow, decode_row, read_row};
+pub(in crate::store) use rows::events_of;
 pub(crate) use single::{by_id, of_command};
-use sql::{Bind, build_sql};
+pub(crate) use sql::Bind;
+use sql::build_sql;
 
 use crate::backend::Pool;
 use crate::catalog::EventCatalog;
@@ -29,9 +30,11 @@ pub(crate) async fn run<E: EventCatalog>(
     q: &EventQuery,
 ) -> Result<Page<E>, AuditError> {
     let (sql, binds) = build_sql(pool.backend(), q);
-    let mut rows: Vec<RawRow> = on_backend!(pool, pool => {
+    let by_column = pool.backend().dialect().values_have_column_type;
+    let limit = q.limit as usize;
+    let (mut events, more): (Vec<StoredEvent<E>>, bool) = on_backend!(pool, pool => {
         // Built from our own fragments and numbered placeholders; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for bind in &binds {
             query = match bind {
                 Bind::Text(s) => query.bind(s.as_str()),
@@ -39,18 +42,17 @@ pub(crate) async fn run<E: EventCatalog>(
             };
         }
         let rows = query.fetch_all(pool).await.map_err(classify)?;
-        rows.iter().map(read_row).collect::<Result<_, _>>()?
+        let page = &rows[..rows.len().min(limit)];
+        (events_of(page, by_column)?, rows.len() > limit)
     });
-    let more = rows.len() > q.limit as usize;
-    rows.truncate(q.limit as usize);
     if matches!(q.cursor, Some(c) if c.direction == Direction::Newer) {
-        rows.reverse();
+        events.reverse();
     }
     // Rows are newest first now. `more` says whether the fetch direction
     // had rows beyond this page; the other direction has rows whenever a
     // cursor led here, since a cursor is made from an event of the query.
-    let oldest = rows.last().map(|r| r.id);
-    let newest = rows.first().map(|r| r.id);
+    let oldest = events.last().map(|e| e.id);
+    let newest = events.first().map(|e| e.id);
     let (next, prev) = match q.cursor {
         None => (oldest.filter(|_| more).map(Cursor::older_than), None),
         Some(Cursor {
@@ -72,8 +74,14 @@ pub(crate) async fn run<E: EventCatalog>(
             newest.filter(|_| more).map(Cursor::newer_than),
         ),
     };
-    let events = rows.into_iter().map(decode_row).collect();
     Ok(Page { events, next, prev })
+}
+
+/// The SQL text and the values bound to it that [`run`] sends for `q` on
+/// `backend` (for benchmarks that run the same SQL by hand).
+#[cfg(feature = "testing")]
+pub(crate) fn sql_of(backend: crate::backend::Backend, q: &EventQuery) -> (String, Vec<Bind>) {
+    build_sql(backend, q)
 }
 
 /// Every event with an id above `after`, oldest first (what the testing

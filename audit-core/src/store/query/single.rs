@@ -2,7 +2,7 @@
 //! command: what a page about one event shows.
 
 use super::filter::MAX_PAGE_SIZE;
-use super::rows::{RawRow, decode_row, read_row};
+use super::rows::events_of;
 use super::stored::StoredEvent;
 use crate::backend::Pool;
 use crate::catalog::EventCatalog;
@@ -19,16 +19,17 @@ pub(crate) async fn by_id<E: EventCatalog>(
     let dialect = pool.backend().dialect();
     let select = select_list(dialect.payload_as_text, dialect.position_tx);
     let sql = format!("SELECT {select} FROM {EVENTS_TABLE} WHERE id = $1 AND id > 0");
-    let row: Option<RawRow> = on_backend!(pool, pool => {
+    let by_column = dialect.values_have_column_type;
+    let event: Option<StoredEvent<E>> = on_backend!(pool, pool => {
         // Built from our own fragments; the id is bound.
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(pool)
             .await
             .map_err(classify)?;
-        row.as_ref().map(read_row).transpose()?
+        events_of(row.as_slice(), by_column)?.pop()
     });
-    Ok(row.map(decode_row))
+    Ok(event)
 }
 
 /// The events that `event`'s transaction wrote with its command id, oldest
@@ -55,9 +56,10 @@ pub(crate) async fn of_command<E: EventCatalog>(
          SELECT * FROM (SELECT {select} FROM {EVENTS_TABLE} WHERE command_id = $1 AND id >= $2 \
          AND {same} ORDER BY id ASC LIMIT $3) AS from_it"
     );
-    let mut rows: Vec<RawRow> = on_backend!(pool, pool => {
+    let by_column = dialect.values_have_column_type;
+    let mut events: Vec<StoredEvent<E>> = on_backend!(pool, pool => {
         // Built from our own fragments and numbered placeholders; every value is bound.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event.command_id.as_str())
             .bind(event.id)
             .bind(around)
@@ -65,8 +67,8 @@ pub(crate) async fn of_command<E: EventCatalog>(
             .fetch_all(pool)
             .await
             .map_err(classify)?;
-        rows.iter().map(read_row).collect::<Result<_, _>>()?
+        events_of(&rows, by_column)?
     });
-    rows.sort_by_key(|row| row.id);
-    Ok(rows.into_iter().map(decode_row).collect())
+    events.sort_by_key(|event| event.id);
+    Ok(events)
 }

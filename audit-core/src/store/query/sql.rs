@@ -7,7 +7,8 @@ use crate::backend::Backend;
 use crate::store::table::{EVENTS_TABLE, select_list};
 
 /// A value bound to a query's placeholder.
-pub(super) enum Bind {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Bind {
     /// Text.
     Text(String),
     /// An integer.
