@@ -17,11 +17,15 @@
 #                     psycopg (default target/peer-venv/bin/python, else python3)
 #   PEER_BENCH_ARGS   extra arguments for the peers' bench.py (e.g. "--n 200")
 #   BENCH_REPORT_OUT  where the report goes (default BENCHMARKS.md)
+#   AUDIT_SCALE_BIG   the size of the PostgreSQL-only scale run after the
+#                     1,000,000-event one (default 10000000; 0 skips it; the
+#                     first run loads it, which takes minutes, and keeps it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AUDIT_TEST_POSTGRES_URL="${AUDIT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PEERS_DIR="${PEERS_DIR:-../shared/peers/django}"
 PEER_OUT=target/peer-bench
+BIG="${AUDIT_SCALE_BIG:-10000000}"
 
 # The peers' benchmark, as its README runs it; skipped with a notice when
 # Python or its packages are missing.
@@ -87,10 +91,16 @@ case "${1:-}" in
     *)
         overhead
         peers
-        for bench in append render scale seal; do
+        for bench in append render scale; do
             echo "== cargo bench -p example-app --bench $bench"
             cargo bench -p example-app --bench "$bench"
         done
+        if [ "$BIG" != 0 ]; then
+            echo "== AUDIT_SCALE_EVENTS=$BIG AUDIT_SCALE_BACKENDS=postgres cargo bench -p example-app --bench scale"
+            AUDIT_SCALE_EVENTS=$BIG AUDIT_SCALE_BACKENDS=postgres cargo bench -p example-app --bench scale
+        fi
+        echo "== cargo bench -p example-app --bench seal"
+        cargo bench -p example-app --bench seal
         echo "== python3 scripts/compile_bench.py"
         python3 scripts/compile_bench.py
         ;;

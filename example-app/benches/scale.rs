@@ -6,9 +6,16 @@
 //! set-up excluded, and each newest page also by hand through sqlx (the same
 //! SQL and binds, every column read into owned values: `pages/mod.rs`).
 //!
+//! At that size, the append rate: one command of 100 events per iteration,
+//! committed, on the loaded log (`append-100`).
+//!
 //! The loaded databases are kept (`target/audit-scale/` for SQLite, the
 //! PostgreSQL database `audit_scale_1000000`) and reused by later runs.
-//! `AUDIT_SCALE_EVENTS` sets another size.
+//! `AUDIT_SCALE_EVENTS` sets another size (criterion's groups are then
+//! `scale-<size>/<backend>`, and the side-by-side ratios go to
+//! `target/audit-bench/scale-ratios-<size>.jsonl`), and
+//! `AUDIT_SCALE_BACKENDS` the backends (`sqlite,postgres` by default;
+//! `postgres` for the 10,000,000-event run `scripts/bench.sh` makes).
 //!
 //! `scripts/bench.sh` runs this and writes the table in BENCHMARKS.md.
 
@@ -32,6 +39,26 @@ const PROJECTS: u64 = 1_000;
 const USERS: u64 = 10_000;
 const EVENTS_PER_COMMAND: u64 = 1_000;
 const PAGE: u32 = pages::PAGE;
+
+/// The backends to run, from `AUDIT_SCALE_BACKENDS` (both by default).
+fn backends_wanted() -> Vec<String> {
+    std::env::var("AUDIT_SCALE_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect()
+}
+
+/// The name of this size's criterion groups and ratio file: `scale` at
+/// 1,000,000 events (the report's main table), `scale-<size>` otherwise.
+fn size_label(wanted: u64) -> String {
+    if wanted == 1_000_000 {
+        "scale".to_owned()
+    } else {
+        format!("scale-{wanted}")
+    }
+}
 
 fn events_wanted() -> u64 {
     std::env::var("AUDIT_SCALE_EVENTS")
@@ -195,10 +222,18 @@ async fn cursor_of_page(auditor: &Auditor, query: &EventQuery, n: u32) -> Cursor
 fn scale(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let wanted = events_wanted();
+    let backends = backends_wanted();
+    let size = size_label(wanted);
     let auditors: Vec<(&str, Auditor)> = runtime.block_on(async {
-        let mut all = vec![("sqlite", open_sqlite().await)];
-        if let Some(pg) = open_postgres().await {
-            all.push(("postgres", pg));
+        let mut all = Vec::new();
+        if backends.iter().any(|b| b == "sqlite") {
+            all.push(("sqlite", open_sqlite().await));
+        }
+        if backends.iter().any(|b| b == "postgres") {
+            match open_postgres().await {
+                Some(pg) => all.push(("postgres", pg)),
+                None => eprintln!("notice: AUDIT_TEST_POSTGRES_URL unset; PostgreSQL skipped"),
+            }
         }
         for (label, auditor) in &all {
             fill(auditor, label, wanted).await;
@@ -214,7 +249,7 @@ fn scale(c: &mut Criterion) {
     });
     pages::check_hand_sql();
     for (label, auditor) in &auditors {
-        let mut group = c.benchmark_group(format!("scale/{label}"));
+        let mut group = c.benchmark_group(format!("{size}/{label}"));
         group
             .sample_size(50)
             .measurement_time(Duration::from_secs(3));
@@ -248,6 +283,23 @@ fn scale(c: &mut Criterion) {
                 });
             }
         }
+        // Appending at this size: one command of 100 events per iteration
+        // (the log grows by a few thousand events over the measurement).
+        let mut rng = Rng::new(wanted ^ 0xa99e);
+        group.bench_function("append-100", |b| {
+            b.to_async(&runtime).iter(|| {
+                let actor = user(below(&mut rng, USERS));
+                let mut command_rng = Rng::new(rng.below(u64::MAX));
+                async move {
+                    let mut audit = auditor
+                        .begin::<StaffEvent>(Actor::user(actor.id, &actor.username))
+                        .await
+                        .unwrap();
+                    load(&mut audit, &mut command_rng, 100).await.unwrap();
+                    audit.commit().await.unwrap();
+                }
+            })
+        });
         group.finish();
     }
     // Library against hand side by side, in alternating rounds: the ratio
@@ -260,7 +312,7 @@ fn scale(c: &mut Criterion) {
         for name in pages::NAMES {
             let r = runtime.block_on(pages::compare(auditor, name, runs, rounds));
             eprintln!(
-                "scale/{label}/{name}: library / hand {:.2} [{:.2}-{:.2}] over {rounds} rounds",
+                "{size}/{label}/{name}: library / hand {:.2} [{:.2}-{:.2}] over {rounds} rounds",
                 r.median, r.min, r.max
             );
             let line = serde_json::json!({
@@ -271,7 +323,12 @@ fn scale(c: &mut Criterion) {
             lines.push_str(&format!("{line}\n"));
         }
     }
-    std::fs::write(dir.join("scale-ratios.jsonl"), lines).unwrap();
+    let file = if wanted == 1_000_000 {
+        "scale-ratios.jsonl".to_owned()
+    } else {
+        format!("scale-ratios-{wanted}.jsonl")
+    };
+    std::fs::write(dir.join(file), lines).unwrap();
 }
 
 criterion_group!(benches, scale);
