@@ -15,6 +15,7 @@ mod position;
 mod query;
 mod retention;
 mod retry;
+mod rows_json;
 mod schema;
 mod seal;
 mod status;
