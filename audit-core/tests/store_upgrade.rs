@@ -132,3 +132,73 @@ async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
         assert!(log(&auditor).await[1].is_imported(), "{label}");
     }
 }
+
+/// How many of the events table's indexes are named `names` (all), and how
+/// many of those are partial (`... WHERE x IS NOT NULL`).
+async fn indexes(auditor: &audit_core::Auditor, names: &[&str]) -> (i64, i64) {
+    let list = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (all, partial) = match testing::label(auditor) {
+        "sqlite" => (
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list})"),
+            format!(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list}) \
+                 AND sql LIKE '%WHERE % IS NOT NULL'"
+            ),
+        ),
+        _ => (
+            format!("SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list})"),
+            format!(
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list}) \
+                 AND indexdef LIKE '%WHERE (% IS NOT NULL)'"
+            ),
+        ),
+    };
+    (
+        testing::scalar(auditor, &all).await,
+        testing::scalar(auditor, &partial).await,
+    )
+}
+
+#[tokio::test]
+async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases() {
+    const OLD: [&str; 3] = [
+        "audit_events_by_parent",
+        "audit_events_by_target",
+        "audit_events_by_subject",
+    ];
+    const NEW: [&str; 3] = [
+        "audit_events_by_parent_ref",
+        "audit_events_by_target_ref",
+        "audit_events_by_subject_ref",
+    ];
+    const KEPT: [&str; 2] = ["audit_events_by_actor", "audit_events_by_type"];
+    for fixture in ["new", "v1", "v3"] {
+        for auditor in testing::all(&format!("indexes_{fixture}")).await {
+            let label = testing::label(&auditor);
+            let sql = match (fixture, label) {
+                ("v1", "sqlite") => include_str!("fixtures/v1_sqlite.sql"),
+                ("v1", _) => include_str!("fixtures/v1_postgres.sql"),
+                ("v3", "sqlite") => include_str!("fixtures/v3_sqlite.sql"),
+                ("v3", _) => include_str!("fixtures/v3_postgres.sql"),
+                _ => "",
+            };
+            if !sql.is_empty() {
+                testing::execute(&auditor, sql).await.unwrap();
+                assert_eq!(indexes(&auditor, &OLD).await, (3, 0), "{fixture} {label}");
+            }
+            auditor.migrate().await.unwrap();
+            assert_eq!(indexes(&auditor, &OLD).await, (0, 0), "{fixture} {label}");
+            assert_eq!(indexes(&auditor, &NEW).await, (3, 3), "{fixture} {label}");
+            assert_eq!(indexes(&auditor, &KEPT).await, (2, 0), "{fixture} {label}");
+            assert_eq!(
+                auditor.schema_status().await.unwrap(),
+                SchemaStatus::Current,
+                "{fixture} {label}"
+            );
+        }
+    }
+}

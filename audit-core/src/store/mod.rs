@@ -17,6 +17,7 @@ mod position;
 mod query;
 mod retention;
 mod retry;
+mod rows_json;
 mod schema;
 mod seal;
 mod status;

@@ -12,18 +12,44 @@ use super::table::EVENTS_TABLE;
 use crate::backend::Backend;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
-/// Indexes serving "newest events on parent P / on target X / about subject S /
-/// by actor A / of type T". Each index costs every insert (more pages per
-/// commit), so there is none the page queries do not use.
-const INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS {events}_by_parent ON {events} (parent_kind, parent_id, id DESC);
-CREATE INDEX IF NOT EXISTS {events}_by_target ON {events} (target_kind, target_id, id DESC);
-CREATE INDEX IF NOT EXISTS {events}_by_subject ON {events} (subject_kind, subject_id, id DESC);
+/// Version 1's indexes (the reference columns' moved to version 5).
+const V1_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS {events}_by_actor ON {events} (actor_kind, actor_id, id DESC);
 CREATE INDEX IF NOT EXISTS {events}_by_type ON {events} (event_type, id DESC);
 DROP INDEX IF EXISTS {events}_by_command;
+";
+
+/// Version 5, both backends: the indexes over the reference columns hold
+/// only the rows that have the reference (`WHERE x_kind IS NOT NULL`),
+/// since a page query always asks for one kind (`x_kind = ?`, which
+/// implies it on both backends). Each index costs every insert (more pages
+/// per commit), so there is none a page query does not use:
+///
+/// - `_by_parent_ref`: the project page (events on parent P), and the
+///   user page's part for a parent;
+/// - `_by_target_ref`: events on target X;
+/// - `_by_subject_ref`: events about subject S, and the user page's part
+///   for what was done to them;
+/// - `_by_actor` (version 1): events by actor A, and the user page's part
+///   for what they did;
+/// - `_by_type` (version 1): the type page (events of type T);
+/// - the primary key: the global page, and every page's keyset cursor;
+/// - `_by_position` (PostgreSQL, version 3): reading after a position.
+///
+/// A row without a parent (say) costs no entry in `_by_parent_ref`: on a
+/// log where most events lack some reference, most inserts skip that index.
+const V5_INDEXES: &str = "
+DROP INDEX IF EXISTS {events}_by_parent;
+DROP INDEX IF EXISTS {events}_by_target;
+DROP INDEX IF EXISTS {events}_by_subject;
+CREATE INDEX IF NOT EXISTS {events}_by_parent_ref ON {events} (parent_kind, parent_id, id DESC)
+    WHERE parent_kind IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {events}_by_target_ref ON {events} (target_kind, target_id, id DESC)
+    WHERE target_kind IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {events}_by_subject_ref ON {events} (subject_kind, subject_id, id DESC)
+    WHERE subject_kind IS NOT NULL;
 ";
 
 /// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
@@ -453,7 +479,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 4] = [
+pub(crate) const MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -478,6 +504,12 @@ pub(crate) const MIGRATIONS: [Migration; 4] = [
         sqlite: V4_SQLITE,
         postgres: V4_POSTGRES,
     },
+    Migration {
+        version: 5,
+        description: "indexes over the reference columns hold only rows that have the reference",
+        sqlite: V5_INDEXES,
+        postgres: V5_INDEXES,
+    },
 ];
 
 impl Migration {
@@ -487,7 +519,7 @@ impl Migration {
             Backend::Sqlite => {
                 let mut script = self.sqlite.to_owned();
                 if self.version == 1 {
-                    script.push_str(INDEXES);
+                    script.push_str(V1_INDEXES);
                 }
                 for (_, trigger) in sqlite_triggers_of(self.version) {
                     script.push_str(trigger);
@@ -498,7 +530,7 @@ impl Migration {
             Backend::Postgres => {
                 let mut script = self.postgres.to_owned();
                 if self.version == 1 {
-                    script.push_str(INDEXES);
+                    script.push_str(V1_INDEXES);
                 }
                 script.replace("{functions}", &postgres_functions())
             }
