@@ -99,7 +99,12 @@ const POSTGRES_ROWS_PER_INSERT: usize = 500;
 /// against 1.21 M), and no slower in the server (generic plan on a
 /// 1,000,000-event table, 100 rows, JSON parse included: median 4.2 ms
 /// against 6.5 ms, minimum 2.15 against 2.18, noisy machine).
-static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
+static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| postgres_insert("$1::jsonb"));
+
+/// PostgreSQL's INSERT of the rows in `source`, a JSON array of rows as
+/// `rows_json` writes them (a bound parameter, or the literal `pg_commit`
+/// sends with the COMMIT), in the array's order.
+pub(crate) fn postgres_insert(source: &str) -> String {
     let values: Vec<String> = WRITTEN
         .iter()
         .enumerate()
@@ -111,11 +116,11 @@ static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
         .collect();
     format!(
         "INSERT INTO {EVENTS_TABLE} ({}) SELECT {} \
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY n",
+         FROM jsonb_array_elements({source}) WITH ORDINALITY AS e(r, n) ORDER BY n",
         written_names(),
         values.join(", ")
     )
-});
+}
 
 /// PostgreSQL: one INSERT per batch, the rows as one bound JSON array.
 async fn postgres(conn: &mut PgConnection, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {

@@ -12,76 +12,34 @@
 //! Larger batches (over [`MAX_LITERAL_BYTES`]) take the bound path and a
 //! separate COMMIT.
 
-use std::sync::LazyLock;
-
 use futures_util::StreamExt;
-use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sqlx::{Either, PgConnection};
 
-use super::literal::{ascii_json, escape_string_literal};
-use super::table::{ColumnType, EVENTS_TABLE, EventRow, Value, WRITTEN, written_names};
+use super::append::postgres_insert;
+use super::literal::escape_string_literal;
+use super::rows_json;
+use super::table::EventRow;
 use crate::actor::Actor;
 
 /// The largest literal sent with the COMMIT; larger batches are bound.
 pub(crate) const MAX_LITERAL_BYTES: usize = 1 << 20;
 
-/// The statement's text before the literal: the INSERT reading each row
-/// from one element of a JSON array, in the array's order.
-static INSERT_HEAD: LazyLock<String> = LazyLock::new(|| {
-    let select: Vec<String> = WRITTEN
-        .iter()
-        .enumerate()
-        .map(|(i, (_, ty))| match ty {
-            ColumnType::Int => format!("(r->>{i})::int8"),
-            ColumnType::Text => format!("r->>{i}"),
-            ColumnType::Json => format!("(r->>{i})::jsonb"),
-        })
-        .collect();
-    format!(
-        "INSERT INTO {EVENTS_TABLE} ({}) SELECT {} FROM jsonb_array_elements(",
-        written_names(),
-        select.join(", ")
-    )
-});
-
-/// What follows the literal: the INSERT's end, the COMMIT, and the empty
-/// transaction that keeps sqlx's bookkeeping true.
-const INSERT_TAIL_COMMIT_BEGIN: &str =
-    "::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY n; COMMIT; BEGIN";
-
-/// One row as a JSON array of its values, in the order of `WRITTEN`.
-struct JsonRow<'a>([Value<'a>; WRITTEN.len()]);
-
-impl Serialize for JsonRow<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for value in &self.0 {
-            match value {
-                Value::Int(i) => seq.serialize_element(i)?,
-                Value::Text(text) => seq.serialize_element(text)?,
-            }
-        }
-        seq.end()
-    }
-}
-
-/// The simple query that writes `rows`, acting for `actor`, and commits;
-/// `None` when its literal would exceed [`MAX_LITERAL_BYTES`].
+/// The simple query that writes `rows`, acting for `actor`, and commits
+/// (the INSERT, the COMMIT, and the empty transaction that keeps sqlx's
+/// bookkeeping true); `None` when its literal would exceed
+/// [`MAX_LITERAL_BYTES`].
 pub(crate) fn insert_and_commit_sql(actor: &Actor, rows: &[EventRow]) -> Option<String> {
-    let rows: Vec<JsonRow<'_>> = rows.iter().map(|row| JsonRow(row.values(actor))).collect();
-    // Invariant: i64s, strings and nulls always serialize.
-    let json = ascii_json(&rows).expect("invariant: event values serialize as JSON");
+    let rows: Vec<(&Actor, &EventRow)> = rows.iter().map(|row| (actor, row)).collect();
+    let json = rows_json::encode_ascii(&rows);
     if json.len() > MAX_LITERAL_BYTES {
         return None;
     }
-    // Invariant: `ascii_json` writes ASCII without NUL, all the literal accepts.
-    let literal = escape_string_literal(&json).expect("invariant: ascii_json's output is ASCII");
-    let mut sql =
-        String::with_capacity(INSERT_HEAD.len() + literal.len() + INSERT_TAIL_COMMIT_BEGIN.len());
-    sql.push_str(&INSERT_HEAD);
-    sql.push_str(&literal);
-    sql.push_str(INSERT_TAIL_COMMIT_BEGIN);
-    Some(sql)
+    // Invariant: `encode_ascii` writes ASCII without NUL, all the literal accepts.
+    let literal = escape_string_literal(&json).expect("invariant: encode_ascii writes ASCII");
+    Some(format!(
+        "{}; COMMIT; BEGIN",
+        postgres_insert(&format!("{literal}::jsonb"))
+    ))
 }
 
 /// Why [`run`] failed: whether the transaction committed is known (it did
