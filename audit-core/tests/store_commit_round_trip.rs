@@ -1,8 +1,9 @@
-//! A commit's events on PostgreSQL travel with its COMMIT, in one round
-//! trip, their values spelled inside one SQL literal: any string is stored
-//! exactly (on SQLite the same strings are bound, and must read the same),
-//! a COMMIT the server refuses leaves nothing behind and the connection as
-//! sqlx expects it, and a batch too large for the literal is bound instead.
+//! A commit's events, whatever their strings: any string is stored exactly
+//! on both backends, a COMMIT the server refuses leaves nothing behind and
+//! the pool serving, and a batch larger than one
+//! PostgreSQL statement's chunk keeps its order. (These guarded an
+//! experiment that sent the events with the COMMIT in one simple query on
+//! PostgreSQL; it measured slower than the bound INSERT and was removed.)
 
 mod support;
 
@@ -102,7 +103,7 @@ async fn many_notes(
 }
 
 #[tokio::test]
-async fn a_batch_too_large_for_one_literal_is_bound_and_keeps_its_order() {
+async fn a_large_batch_keeps_its_order() {
     for auditor in support::databases("commit_large").await {
         let label = testing::label(&auditor);
         let mut audit = auditor
@@ -110,7 +111,7 @@ async fn a_batch_too_large_for_one_literal_is_bound_and_keeps_its_order() {
             .await
             .unwrap();
         // 40 notes of 40,000 bytes of "é": 9.6 MB once escaped as \u00e9,
-        // far beyond the literal's limit.
+        // many PostgreSQL chunks' worth.
         many_notes(&mut audit, 40, 40_000).await.unwrap();
         audit.commit().await.unwrap();
         let widgets: Vec<String> = support::log(&auditor)
@@ -175,7 +176,7 @@ async fn drain(auditor: &Auditor) {
 }
 
 #[tokio::test]
-async fn a_commit_refused_by_the_server_leaves_nothing_and_no_warning() {
+async fn a_commit_refused_by_the_server_leaves_nothing() {
     let Some(auditor) = testing::postgres("commit_refused").await else {
         return;
     };
@@ -217,8 +218,9 @@ async fn a_commit_refused_by_the_server_leaves_nothing_and_no_warning() {
     drain(&auditor).await;
     assert_eq!(support::events(&auditor).await, 1);
 
-    // sqlx's transaction and the server's agreed throughout: no ROLLBACK
-    // ever reached a connection outside a transaction.
-    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(!logged.contains("no transaction in progress"), "{logged}");
+    // Known and left (see the notes): sqlx's `Transaction::commit` keeps its
+    // depth when COMMIT fails, so dropping it sends a ROLLBACK outside any
+    // transaction and sqlx logs PostgreSQL's "there is no transaction in
+    // progress" warning. Harmless to the data, asserted above.
+    drop(captured);
 }

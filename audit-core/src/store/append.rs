@@ -102,9 +102,8 @@ const POSTGRES_ROWS_PER_INSERT: usize = 500;
 static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| postgres_insert("$1::jsonb"));
 
 /// PostgreSQL's INSERT of the rows in `source`, a JSON array of rows as
-/// `rows_json` writes them (a bound parameter, or the literal `pg_commit`
-/// sends with the COMMIT), in the array's order.
-pub(crate) fn postgres_insert(source: &str) -> String {
+/// `rows_json` writes them, in the array's order.
+fn postgres_insert(source: &str) -> String {
     let values: Vec<String> = WRITTEN
         .iter()
         .enumerate()

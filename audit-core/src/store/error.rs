@@ -110,9 +110,6 @@ pub enum AuditError {
     /// The connection failed while COMMIT was in flight: the transaction
     /// may or may not have committed. [`Auditor::was_committed`] with the
     /// probe tells which, so that a retry never applies a change twice.
-    /// (On PostgreSQL a commit's events travel with its COMMIT, so a
-    /// connection that fails during that one round trip reports this even
-    /// if it had already failed before it.)
     ///
     /// [`Auditor::was_committed`]: crate::Auditor::was_committed
     #[error("the connection failed during COMMIT, so whether it committed is unknown: {source}")]

@@ -10,20 +10,12 @@
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
-use super::literal::ascii_json;
 use super::table::{EventRow, Value, WRITTEN};
 use crate::actor::Actor;
 
 /// `rows` as one JSON array of arrays (see the module's comment).
 pub(crate) fn encode(rows: &[(&Actor, &EventRow)]) -> String {
     serde_json::to_string(&Rows(rows))
-        .expect("invariant: rows of integers and strings always serialize to JSON")
-}
-
-/// `rows` as [`encode`] writes them, in ASCII only (`literal::ascii_json`),
-/// for the literal that `pg_commit` sends with the COMMIT.
-pub(crate) fn encode_ascii(rows: &[(&Actor, &EventRow)]) -> String {
-    ascii_json(&Rows(rows))
         .expect("invariant: rows of integers and strings always serialize to JSON")
 }
 

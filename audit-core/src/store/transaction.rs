@@ -4,8 +4,7 @@
 use std::marker::PhantomData;
 
 use super::append;
-use super::error::{AuditError, CommitProbe, classify};
-use super::pg_commit;
+use super::error::{AuditError, CommitProbe};
 use super::table::EventRow;
 use crate::actor::Actor;
 use crate::backend::{Backend, Db, Tx};
@@ -154,6 +153,14 @@ impl<E: EventCatalog> Audit<E> {
         }
         let pending = std::mem::take(&mut self.pending);
         fail::fail_point!("audit::commit::before_insert", |_| Err(injected()));
+        append::write(self.tx.db(), &self.actor, &pending).await?;
+        if let (true, Db::Postgres(conn)) = (pending.is_empty(), self.tx.db()) {
+            // PostgreSQL answers COMMIT of a failed transaction with a silent
+            // ROLLBACK; a statement first makes that an error. (With pending
+            // events, their INSERT has already done so. SQLite reports a
+            // transaction it rolled back itself when COMMIT comes.)
+            sqlx::query("SELECT 1").execute(conn).await?;
+        }
         // Built only when COMMIT's outcome is unknown, off the common path.
         let probe = || {
             pending.first().map(|e| CommitProbe {
@@ -161,61 +168,25 @@ impl<E: EventCatalog> Audit<E> {
                 event_type: e.code,
             })
         };
-        let one_round_trip = match self.tx.db() {
-            Db::Postgres(_) if !pending.is_empty() => {
-                pg_commit::insert_and_commit_sql(&self.actor, &pending)
+        fail::fail_point!("audit::commit::before_commit", |_| Err(
+            AuditError::CommitOutcomeUnknown {
+                probe: probe(),
+                source: injected_io(),
             }
-            _ => None,
-        };
-        if let Some(sql) = one_round_trip {
-            fail::fail_point!("audit::commit::before_commit", |_| Err(
-                AuditError::CommitOutcomeUnknown {
+        ));
+        if let Err(e) = self.tx.commit().await {
+            return Err(match e {
+                // The answer to COMMIT was lost with the connection: it may
+                // have been applied.
+                e @ (sqlx::Error::Io(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed) => AuditError::CommitOutcomeUnknown {
                     probe: probe(),
-                    source: injected_io(),
-                }
-            ));
-            let Db::Postgres(conn) = self.tx.db() else {
-                unreachable!("invariant: the one-round-trip statement is built for PostgreSQL only")
-            };
-            match pg_commit::run(conn, sql).await {
-                // sqlx's transaction is now the empty one the statement
-                // began; dropping it rolls that back.
-                Ok(()) => drop(self.tx),
-                Err(pg_commit::Failure::Refused(e)) => return Err(classify(e)),
-                Err(pg_commit::Failure::OutcomeUnknown(e)) => {
-                    return Err(AuditError::CommitOutcomeUnknown {
-                        probe: probe(),
-                        source: e,
-                    });
-                }
-            }
-        } else {
-            append::write(self.tx.db(), &self.actor, &pending).await?;
-            if let (true, Db::Postgres(conn)) = (pending.is_empty(), self.tx.db()) {
-                // PostgreSQL answers COMMIT of a failed transaction with a silent
-                // ROLLBACK; a statement first makes that an error. (With pending
-                // events, their INSERT has already done so. SQLite reports a
-                // transaction it rolled back itself when COMMIT comes.)
-                sqlx::query("SELECT 1").execute(conn).await?;
-            }
-            fail::fail_point!("audit::commit::before_commit", |_| Err(
-                AuditError::CommitOutcomeUnknown {
-                    probe: probe(),
-                    source: injected_io(),
-                }
-            ));
-            if let Err(e) = self.tx.commit().await {
-                return Err(if pg_commit::is_connection_failure(&e) {
-                    // The answer to COMMIT was lost with the connection: it
-                    // may have been applied.
-                    AuditError::CommitOutcomeUnknown {
-                        probe: probe(),
-                        source: e,
-                    }
-                } else {
-                    AuditError::Database(e)
-                });
-            }
+                    source: e,
+                },
+                e => AuditError::Database(e),
+            });
         }
         fail::fail_point!("audit::commit::reply_lost", |_| Err(
             AuditError::CommitOutcomeUnknown {
