@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use audit_core::{Actor, Audit, AuditError, Auditor, Pool, auditable, testing};
 use proptest::prelude::*;
 use support::{CommandError, NoteWritten, TestEvent, WidgetRef};
@@ -125,27 +123,6 @@ async fn a_large_batch_keeps_its_order() {
     }
 }
 
-/// A `tracing` writer that keeps what is logged, for assertions.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// Makes widget `id`, twice when `twice`: the second row breaks a unique
 /// constraint that is checked only at COMMIT.
 #[auditable(emits(NoteWritten))]
@@ -187,12 +164,6 @@ async fn a_commit_refused_by_the_server_leaves_nothing() {
     )
     .await
     .unwrap();
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
 
     let mut audit = auditor
         .begin::<TestEvent>(Actor::system("t"))
@@ -218,9 +189,7 @@ async fn a_commit_refused_by_the_server_leaves_nothing() {
     drain(&auditor).await;
     assert_eq!(support::events(&auditor).await, 1);
 
-    // Known and left (see the notes): sqlx's `Transaction::commit` keeps its
-    // depth when COMMIT fails, so dropping it sends a ROLLBACK outside any
-    // transaction and sqlx logs PostgreSQL's "there is no transaction in
-    // progress" warning. Harmless to the data, asserted above.
-    drop(captured);
+    // Known and left: sqlx's `Transaction::commit` keeps its depth when
+    // COMMIT fails, so dropping it sends a ROLLBACK outside any transaction,
+    // which PostgreSQL answers with a "no transaction in progress" warning.
 }
