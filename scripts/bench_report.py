@@ -67,8 +67,6 @@ OVERHEAD = "target/audit-bench/overhead.jsonl"
 PEERS = "target/peer-bench"
 LABELS = {"sqlite-wal-full": "SQLite WAL + FULL", "sqlite-wal-normal": "SQLite WAL + NORMAL",
           "postgres": "PostgreSQL", "sqlite-wal": "SQLite WAL + FULL", "sqlite": "SQLite rollback journal"}
-CASES = {"add-member": "add a member with a role (1 INSERT, 2 events)",
-         "insert-then-update": "insert a member, then update its roles (INSERT + UPDATE, 2 events)"}
 
 
 def ratio_text(r):
@@ -144,7 +142,9 @@ sections.append(f"""## 1. Per-command overhead
 `{overhead_cmd}`
 
 Two cases. `add-member`: adding a membership with one role, three ways:
-`plain`, a transaction that writes no event; `hand`, the same transaction
+`plain`, a transaction running the SQL the command `add_member` runs (its
+check that the user is not a member yet, then the INSERT) and writing no
+event; `hand`, the same transaction
 plus the two event rows `add_member` writes (member added, roles set), as
 one hand-written multi-row INSERT with no library code; `audited`, the
 command `add_member` through the library. `insert-then-update`: the peers'

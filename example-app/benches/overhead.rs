@@ -6,10 +6,12 @@
 //! with 1 and 8 tasks:
 //!
 //! - `add-member`: add a membership with one role. `plain` is a transaction
-//!   that writes no event; `hand` is the same transaction plus the two event
-//!   rows `add_member` writes, by one hand-written INSERT (the statement's own
-//!   cost, so that `audited - hand` is what the library adds around it);
-//!   `audited` is the command `add_member`.
+//!   running the SQL the command `add_member` runs (the check that the user
+//!   is not a member yet, then the INSERT) and writing no event; `hand` is
+//!   the same transaction plus the two event rows `add_member` writes, by one
+//!   hand-written INSERT (the statement's own cost, so that `audited - hand`
+//!   is what the library adds around it); `audited` is the command
+//!   `add_member`.
 //! - `insert-then-update`: the peers' workload (`../shared/peers/django`):
 //!   insert a membership, then update its roles, in one transaction (two
 //!   statements; two events when audited). `plain` against `audited`.
@@ -320,6 +322,10 @@ const EVENT_ROWS_SQL: &str = "INSERT INTO audit_events (occurred_at, event_type,
     ($1, 'project_member_updated_roles', 1, 'user', $2, 'bench-user', 'membership', $3, \
      'project', $4, 'user', $2, 'add_member', $5, $7)";
 
+/// `add_member`'s check that the user is not a member yet, as the command
+/// writes it.
+const EXISTING_SQL: &str = "SELECT id FROM memberships WHERE project_id = $1 AND user_id = $2";
+
 const INSERT_SQL: &str =
     "INSERT INTO memberships (project_id, user_id, roles) VALUES ($1, $2, $3) RETURNING id";
 
@@ -356,6 +362,15 @@ macro_rules! event_rows {
 /// `with_events`.
 macro_rules! plain_body {
     ($tx:expr, $case:expr, $project:expr, $user:expr, $with_events:expr, $events_sql:expr) => {{
+        if $case == Case::AddMember {
+            let existing: Option<i64> = sqlx::query_scalar(EXISTING_SQL)
+                .bind($project.id)
+                .bind($user.id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .unwrap();
+            assert_eq!(existing, None, "each change adds a new member");
+        }
         let first = roles_json(&roles(&[Role::ProjectDeveloper]));
         let id: i64 = sqlx::query_scalar(INSERT_SQL)
             .bind($project.id)
