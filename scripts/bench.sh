@@ -3,7 +3,8 @@
 #
 # Order: the overhead bench, then the peers' benchmark right after it
 # (../shared/peers/django: django-auditlog and django-pghistory doing the same
-# work), then the other benches and the compile-time script, then the report.
+# work), then the other benches, the indexes' share of an append
+# (scripts/index_cost.py) and the compile-time script, then the report.
 #
 # PostgreSQL figures need AUDIT_TEST_POSTGRES_URL (defaults to the local server).
 # Options:
@@ -99,6 +100,9 @@ case "${1:-}" in
             echo "== AUDIT_SCALE_EVENTS=$BIG AUDIT_SCALE_BACKENDS=postgres cargo bench -p example-app --bench scale"
             AUDIT_SCALE_EVENTS=$BIG AUDIT_SCALE_BACKENDS=postgres cargo bench -p example-app --bench scale
         fi
+        # The database's share of an append (reads the scale bench's schemas).
+        echo "== python3 scripts/index_cost.py"
+        python3 scripts/index_cost.py
         echo "== cargo bench -p example-app --bench seal"
         cargo bench -p example-app --bench seal
         echo "== python3 scripts/compile_bench.py"

@@ -221,6 +221,42 @@ nothing else, so this is the log's write path alone), one task.
 Target: at least 50,000 events/s batched (100 per command) on both backends:
 {verdict(worst is not None and worst >= 50000)}.""")
 
+# 2b. The database's share of an append: the events table's indexes
+INDEX_COST = "target/audit-bench/index-cost.json"
+if os.path.exists(INDEX_COST):
+    with open(INDEX_COST) as f:
+        cost = json.load(f)
+    n = cost["rows_per_command"]
+    rows = []
+    for backend, workloads in cost["backends"].items():
+        first = next(iter(workloads.values()))
+        for variant in first:
+            cells = [LABELS.get(backend, backend) if backend != "sqlite" else "SQLite WAL + FULL", variant]
+            for workload in workloads.values():
+                us = workload[variant]
+                cells += [f"{us:.0f}", f"{n / us * 1e6:,.0f}", f"{us / workload['all']:.2f}"]
+            rows.append(cells)
+    names = list(next(iter(cost["backends"].values())).keys()) if cost["backends"] else []
+    header = ["backend", "events table"]
+    for name in names:
+        header += [f"{name}: µs", f"{name}: events/s", f"{name}: / all"]
+    sections.append(f"""### 2b. Where an append's time goes: the events table's indexes
+
+`python3 scripts/index_cost.py`
+
+The statement the library sends for one command of {n} events (SQLite: one
+multi-row VALUES with positional parameters; PostgreSQL: the rows as one
+JSON array expanded by `jsonb_array_elements`), committed, with no library
+and no sqlx: SQLite through Python's `sqlite3` (WAL, `synchronous` FULL),
+PostgreSQL through `pgbench` (one connection, the JSON as a literal, the
+INSERT then COMMIT). Against copies of the events table with each
+secondary index left out in turn, and with none but the primary key; each
+starts empty. `one key`: every row about one project by one actor (as in
+section 2); `random keys`: random projects, users and actors (as the scale
+loader writes). Medians of {cost["rounds"]} rotating rounds, µs per command.
+
+{table(header, rows)}""")
+
 # 3. Scale
 def scale_rows(group_prefix, ratios_path, backends):
     """Section 3's rows for one size: per backend and page, the library's and the hand's
