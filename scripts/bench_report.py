@@ -248,8 +248,8 @@ The statement the library sends for one command of {n} events (SQLite: one
 multi-row VALUES with positional parameters; PostgreSQL: the rows as one
 JSON array expanded by `jsonb_array_elements`), committed, with no library
 and no sqlx: SQLite through Python's `sqlite3` (WAL, `synchronous` FULL),
-PostgreSQL through `pgbench` (one connection, the JSON as a literal, the
-INSERT then COMMIT). Against copies of the events table with each
+PostgreSQL through `pgbench` (one connection, the statement prepared and
+its JSON bound, the INSERT then COMMIT; a CHECKPOINT first). Against copies of the events table with each
 secondary index left out in turn, and with none but the primary key; each
 starts empty. `one key`: every row about one project by one actor (as in
 section 2); `random keys`: random projects, users and actors (as the scale

@@ -13,11 +13,13 @@ and `random keys`, rows about random projects and users by random actors
 SQLite runs through Python's `sqlite3` (WAL, `synchronous` FULL, as in
 section 2), on the table as the library makes it (its schema is read from
 the scale bench's database). PostgreSQL runs through `pgbench` (one
-connection, the statement with its JSON as a literal, autocommit: the
-INSERT then COMMIT), in a database of its own holding copies of the scale
-bench's table. Each table starts empty. Rounds rotate the variants; a
-variant's figure is the median of its rounds' figures (SQLite: the median
-transaction of the round; PostgreSQL: pgbench's average latency).
+connection, the statement prepared and its JSON bound as the library binds
+it, autocommit: the INSERT then COMMIT), in a database of its own holding
+copies of the scale bench's table. Each table starts empty; PostgreSQL
+checkpoints first, so that writing back what earlier benches left does not
+land in the figures. Rounds rotate the variants; a variant's figure is the
+median of its rounds' figures (SQLite: the median transaction of the
+round; PostgreSQL: pgbench's average latency).
 
 Writes `target/audit-bench/index-cost.json`, which `scripts/bench_report.py`
 reads. Needs the scale bench's databases (`cargo bench -p example-app
@@ -43,7 +45,7 @@ SCALE_POSTGRES = "audit_scale_1000000"
 OUT = os.path.join(ROOT, "target/audit-bench/index-cost.json")
 DATABASE = "audit_index_cost"
 ROWS = 100
-ROUNDS = int(os.environ.get("INDEX_COST_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("INDEX_COST_ROUNDS", "7"))
 SQLITE_COMMANDS = 40
 PGBENCH_SECONDS = 2
 COLUMNS = ["occurred_at", "event_type", "payload_version", "actor_kind", "actor_id", "actor_name",
@@ -133,12 +135,9 @@ def psql(url, sql, database=None):
                           capture_output=True, text=True).stdout
 
 
-def literal(text):
-    return "'" + text.replace("'", "''") + "'"
-
-
-def postgres_insert(table, json_rows):
-    """The library's PostgreSQL INSERT (`store/append.rs`), its JSON as a literal."""
+def postgres_insert(table):
+    """The library's PostgreSQL INSERT (`store/append.rs`), its JSON array the pgbench
+    variable `rows` (bound as a parameter with `-M prepared`)."""
     values = []
     for i, name in enumerate(COLUMNS):
         if name in ("occurred_at", "payload_version"):
@@ -148,7 +147,7 @@ def postgres_insert(table, json_rows):
         else:
             values.append(f"r ->> {i}")
     return (f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {', '.join(values)} "
-            f"FROM jsonb_array_elements({literal(json_rows)}::jsonb) WITH ORDINALITY AS e(r, n) "
+            f"FROM jsonb_array_elements(:rows::jsonb) WITH ORDINALITY AS e(r, n) "
             f"ORDER BY n;\n")
 
 
@@ -188,6 +187,7 @@ def postgres_profile(url):
                                       definitions[index]))
             psql(url, "; ".join(ddl), DATABASE)
             tables[variant] = name
+        psql(url, "CHECKPOINT")
         for workload, same_key in WORKLOADS.items():
             figures = {variant: [] for variant in variants}
             order = list(variants)
@@ -195,9 +195,11 @@ def postgres_profile(url):
                 for variant in order[round_ % len(order):] + order[:round_ % len(order)]:
                     script = os.path.join(work, f"{tables[variant]}.sql")
                     with open(script, "w") as f:
-                        f.write(postgres_insert(tables[variant], json.dumps(rows(same_key, round_))))
-                    out = subprocess.run(["pgbench", "-n", "-c1", "-T", str(PGBENCH_SECONDS), "-f", script,
-                                          base], check=True, capture_output=True, text=True).stdout
+                        f.write(postgres_insert(tables[variant]))
+                    bound = json.dumps(rows(same_key, round_))
+                    out = subprocess.run(["pgbench", "-n", "-c1", "-M", "prepared", "-T", str(PGBENCH_SECONDS),
+                                          "-D", f"rows={bound}", "-f", script, base],
+                                         check=True, capture_output=True, text=True).stdout
                     latency = re.search(r"latency average = ([0-9.]+) ms", out)
                     figures[variant].append(float(latency.group(1)) * 1000)
             result[workload] = {v: statistics.median(f) for v, f in figures.items()}
@@ -209,12 +211,17 @@ def postgres_profile(url):
 
 def main():
     out = {"rows_per_command": ROWS, "rounds": ROUNDS, "backends": {}}
+    url = os.environ.get("AUDIT_TEST_POSTGRES_URL")
+    postgres = bool(url and shutil.which("psql") and shutil.which("pgbench"))
+    if postgres:
+        # What earlier benches left in PostgreSQL's buffers is written back
+        # now, not while SQLite syncs to the same disk.
+        psql(url, "CHECKPOINT")
     if os.path.exists(SCALE_SQLITE):
         out["backends"]["sqlite"] = sqlite_profile()
     else:
         print(f"notice: {SCALE_SQLITE} not found (run the scale bench first); SQLite skipped")
-    url = os.environ.get("AUDIT_TEST_POSTGRES_URL")
-    if url and shutil.which("psql") and shutil.which("pgbench"):
+    if postgres:
         out["backends"]["postgres"] = postgres_profile(url)
     else:
         print("notice: AUDIT_TEST_POSTGRES_URL, psql or pgbench missing; PostgreSQL skipped")
