@@ -343,20 +343,27 @@ mod tests {
             let nul = auditor.backend() == Backend::Sqlite;
             for count in [1, 2, 13, POSTGRES_ROWS_PER_INSERT + 3] {
                 let rows: Vec<(Actor, EventRow)> = (0..count).map(|i| row(i, nul)).collect();
-                let refs: Vec<(&Actor, &EventRow)> = rows.iter().map(|(a, r)| (a, r)).collect();
-                let mut tx = auditor.begin_tx().await.expect("begin");
-                let after = last_id(tx.db()).await;
-                write_each(tx.db(), &refs).await.expect("write");
-                let read = read_back(tx.db(), after).await;
-                tx.commit().await.expect("commit");
-                assert_eq!(
-                    normalized(read),
-                    normalized(expected(&rows)),
-                    "{:?}, {count} rows",
-                    auditor.backend()
-                );
+                assert_round_trip(&auditor, &rows).await;
             }
         }
+    }
+
+    /// Writes `rows` in one transaction and checks that they read back as
+    /// given, in order.
+    async fn assert_round_trip(auditor: &crate::Auditor, rows: &[(Actor, EventRow)]) {
+        let refs: Vec<(&Actor, &EventRow)> = rows.iter().map(|(a, r)| (a, r)).collect();
+        let mut tx = auditor.begin_tx().await.expect("begin");
+        let after = last_id(tx.db()).await;
+        write_each(tx.db(), &refs).await.expect("write");
+        let read = read_back(tx.db(), after).await;
+        tx.commit().await.expect("commit");
+        assert_eq!(
+            normalized(read),
+            normalized(expected(rows)),
+            "{:?}, {} rows",
+            auditor.backend(),
+            rows.len()
+        );
     }
 
     /// Row `i` of a batch whose columns repeat their previous row's value
@@ -393,18 +400,7 @@ mod tests {
         for auditor in crate::testing::all("append_repeated").await {
             auditor.migrate().await.expect("migrate");
             let rows: Vec<(Actor, EventRow)> = (0..40).map(repeating_row).collect();
-            let refs: Vec<(&Actor, &EventRow)> = rows.iter().map(|(a, r)| (a, r)).collect();
-            let mut tx = auditor.begin_tx().await.expect("begin");
-            let after = last_id(tx.db()).await;
-            write_each(tx.db(), &refs).await.expect("write");
-            let read = read_back(tx.db(), after).await;
-            tx.commit().await.expect("commit");
-            assert_eq!(
-                normalized(read),
-                normalized(expected(&rows)),
-                "{:?}",
-                auditor.backend()
-            );
+            assert_round_trip(&auditor, &rows).await;
         }
     }
 
