@@ -255,7 +255,7 @@ starts empty. `one key`: every row about one project by one actor (as in
 section 2); `random keys`: random projects, users and actors (as the scale
 loader writes). Medians of {cost["rounds"]} rotating rounds, µs per command.
 
-{table(header, rows)}""")
+{table(header, rows, left=2)}""")
 
 # 3. Scale
 def scale_rows(group_prefix, ratios_path, backends):
