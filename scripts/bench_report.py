@@ -41,6 +41,17 @@ def table(header, rows, left=1):
     return "\n".join(out)
 
 
+def run_finished():
+    """When the run's last result was written (so that `--report-only` keeps the run's time)."""
+    paths = [os.path.join(folder, name) for top in [ROOT, "target/audit-bench", "target/peer-bench"]
+             for folder, _, files in os.walk(top) for name in files]
+    paths.append("target/compile-bench/results.json")
+    newest = max((os.path.getmtime(p) for p in paths if os.path.exists(p)), default=0.0)
+    when = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc) if newest else \
+        datetime.datetime.now(datetime.timezone.utc)
+    return when.strftime('%Y-%m-%d %H:%M UTC')
+
+
 def verdict(ok):
     return "met" if ok else "**missed**"
 
@@ -463,7 +474,7 @@ to write this file (`scripts/bench.sh --report-only` rewrites it from the
 last results).
 
 Machine: {machine()}. Run finished
-{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. The machine is
+{run_finished()}. The machine is
 shared and noisy: read the ratios (variants measured side by side in the
 same run), not the absolute times. Section 1's figures come from rotating
 rounds (its method says how); the others are criterion's medians.
