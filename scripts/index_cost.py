@@ -80,15 +80,27 @@ def secondary_indexes(names):
     return [n for n in names if n.startswith("audit_events_by_")]
 
 
+def index_variants(indexes):
+    """The tables compared: each variant's name and the secondary indexes it leaves out."""
+    variants = {"all": set()}
+    variants.update({f"without {name}": {name} for name in indexes})
+    variants["primary key only"] = set(indexes)
+    return variants
+
+
+def rotated(order, round_):
+    """`order` rotated by `round_`, so that each variant goes first in turn."""
+    shift = round_ % len(order)
+    return order[shift:] + order[:shift]
+
+
 def sqlite_profile():
     """µs per 100-row transaction for each variant and workload, on SQLite."""
     source = sqlite3.connect(f"file:{SCALE_SQLITE}?mode=ro", uri=True)
     schema = [(name, kind, sql) for name, kind, sql in source.execute(
         "SELECT name, type, sql FROM sqlite_master WHERE tbl_name = 'audit_events' AND sql IS NOT NULL")]
     indexes = secondary_indexes([name for name, kind, _ in schema if kind == "index"])
-    variants = {"all": set()}
-    variants.update({f"without {name}": {name} for name in indexes})
-    variants["primary key only"] = set(indexes)
+    variants = index_variants(indexes)
     placeholders = ", ".join(["(" + ", ".join(["?"] * len(COLUMNS)) + ")"] * ROWS)
     insert = f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES {placeholders}"
     work = tempfile.mkdtemp(prefix="audit-index-cost-")
@@ -107,10 +119,9 @@ def sqlite_profile():
                         conn.execute(sql)
                 connections[variant] = conn
             figures = {variant: [] for variant in variants}
-            order = list(variants)
             seed = 0
             for round_ in range(ROUNDS):
-                for variant in order[round_ % len(order):] + order[:round_ % len(order)]:
+                for variant in rotated(list(variants), round_):
                     conn, times = connections[variant], []
                     for _ in range(SQLITE_COMMANDS):
                         seed += 1
@@ -170,9 +181,7 @@ def postgres_profile(url):
         table = table[:-1] + f", {check})"
     psql(url, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     psql(url, f"CREATE DATABASE {DATABASE}")
-    variants = {"all": set()}
-    variants.update({f"without {name}": {name} for name in indexes})
-    variants["primary key only"] = set(indexes)
+    variants = index_variants(indexes)
     work = tempfile.mkdtemp(prefix="audit-index-cost-")
     base = url.rsplit("/", 1)[0] + "/" + DATABASE
     result = {}
@@ -190,9 +199,8 @@ def postgres_profile(url):
         psql(url, "CHECKPOINT")
         for workload, same_key in WORKLOADS.items():
             figures = {variant: [] for variant in variants}
-            order = list(variants)
             for round_ in range(ROUNDS):
-                for variant in order[round_ % len(order):] + order[:round_ % len(order)]:
+                for variant in rotated(list(variants), round_):
                     script = os.path.join(work, f"{tables[variant]}.sql")
                     with open(script, "w") as f:
                         f.write(postgres_insert(tables[variant]))
