@@ -13,33 +13,40 @@
 //!   one exhaustive `match` (no lookup table to forget);
 //! - decoding of stored rows that never panics: older payload versions are
 //!   read through the upgrades the catalog declares, and what this program
-//!   does not understand comes back as [`Decoded::Unknown`] with the reason;
+//!   does not understand comes back as
+//!   [`Decoded::Unknown`](events::Decoded::Unknown) with the reason;
 //! - a schema lock, a committed file that records every stored payload
 //!   shape: changing one without a new version, or dropping a code that
 //!   stored rows hold, does not compile;
 //! - the `#[target]`, `#[parent]` and `#[subject]` references that fill the
 //!   store's indexed columns.
 //!
-//! # Layers
+//! # Modules
 //!
-//! The modules stack; none imports from a layer above its own (a test,
-//! `tests/layers.rs`, checks it), and `ARCHITECTURE.md` says why:
+//! The crate root holds what every application touches: the macros
+//! ([`#[events]`](macro@events), [`declare_events!`],
+//! [`#[auditable]`](macro@auditable), [`#[derive(Model)]`](derive@Model) and
+//! [`on_backend!`]), [`Auditor`], the entry point, [`Audit`], one audited
+//! transaction, [`Actor`], who acts, and [`AuditError`]. The rest is grouped
+//! by what it is for:
 //!
-//! 1. `actor`, `reference`, `error` and `backend`: who acts, what events
-//!    refer to, and the databases (the one place SQLite and PostgreSQL
-//!    differ).
-//! 2. `present`: the values templates show (`PresentContext`, `Shown`,
-//!    `Resolver`), knowing nothing of storage.
-//! 3. `decode` and `catalog`: the traits every generated catalog
-//!    implements, and decoding of stored payloads.
-//! 4. `model`: application tables classified as mutable or immutable.
-//! 5. `store`: the events table, audited transactions and commands,
-//!    retries, retention and queries.
-//! 6. `page`: stored rows joined with presentation (`PresentContext::for_page`,
-//!    `StoredEvent::render`).
-//!
-//! `__private` (hidden) holds what generated code needs; `testing` (feature
-//! `testing`) gives tests fresh databases.
+//! - [`commands`]: writing the log. Audited transactions, the context of a
+//!   running command, what a command may emit, retries, and models with
+//!   their write access.
+//! - [`events`]: what a catalog declares. The traits the catalog macro
+//!   implements, decoding of stored rows (unknown ones included), and the
+//!   references events make to entities.
+//! - [`store`]: the database. Backends and pools, the events table and its
+//!   schema, retention, and imports of historical events.
+//! - [`query`]: reading the log. Filters, pages and cursors, positions to
+//!   follow the log from, and rendering a page of events.
+//! - [`seals`]: tamper evidence. Sealing the log, signing keys, heads kept
+//!   elsewhere, and verification.
+//! - [`present`]: showing events. The values templates show, and how
+//!   references become names and links.
+//! - [`text`]: text that is safe to print on a terminal or in a log file.
+//! - `testing` (feature `testing`): fresh test databases and the command
+//!   `Harness`.
 //!
 //! ```
 //! /// Events of the staff area.
@@ -50,7 +57,8 @@
 //!     ProjectCreated { name: String },
 //! }
 //!
-//! use audit_core::{Decoded, EventCatalog, PresentContext};
+//! use audit_core::events::{Decoded, EventCatalog};
+//! use audit_core::present::PresentContext;
 //!
 //! let event = DocEvent::from(ProjectCreated { name: "<b>Apollo</b>".into() });
 //! assert_eq!(event.event_type().code(), "project_created");
@@ -110,34 +118,53 @@
 //!
 //! [`Auditor::import`] records events of the catalog that happened before
 //! auditing began, or in another system, with their own time and actor,
-//! marked as imported and once per import key ([`Import`]). The `testing`
+//! marked as imported and once per import key ([`store::Import`]). The `testing`
 //! feature's `testing::Harness` runs an application's commands on a fresh
 //! database and asserts the events they emitted.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+// On docs.rs (nightly, `--cfg docsrs`): a badge on each item that a feature gates.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// In a build with one backend, its value is the only one a `Db` can hold,
+// so the code that picks it out (`if let Db::Postgres(conn) = ..`) cannot
+// fail there, and the borrow it needed for the other backend goes unused.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(irrefutable_let_patterns, unused_mut)
+)]
 
 // Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
 extern crate self as audit_core;
 
+// The layers, from the bottom (ARCHITECTURE.md); `text`, `present` and
+// `store` are public modules themselves.
 // Layer 1.
 mod actor;
 mod backend;
 mod error;
 mod reference;
-mod text;
+pub mod text;
 // Layer 2.
-mod present;
+pub mod present;
 // Layer 3.
 mod catalog;
 mod decode;
 // Layer 4.
 mod model;
 // Layer 5.
-mod store;
+pub mod store;
 // Layer 6.
 mod page;
-pub use page::render_page;
+
+// The public modules that only re-export, grouping the layers' items by task.
+pub mod commands;
+pub mod events;
+pub mod query;
+pub mod seals;
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 #[doc(hidden)]
@@ -146,26 +173,6 @@ pub mod __private;
 
 pub use actor::Actor;
 pub use audit_macros::{Model, auditable, declare_events, events};
-pub use backend::{Backend, ByBackend, Db, Pool};
-pub use catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
-pub use decode::{Decoded, UnknownEvent, UnknownReason};
-pub use error::UnknownEventCode;
-pub use model::{Model, WriteAccess};
-pub use present::{
-    ACTOR_KIND, NONE_TEXT, PresentContext, Presentable, RenderError, Resolved, Resolver, Shown,
-    plain_text,
-};
-pub use reference::{EntityRef, Reference, References};
-pub use store::{
-    Attempt, Audit, AuditError, Auditor, Command, CommandOutput, CommitProbe, Condition, Cursor,
-    DEFAULT_MIN_RETENTION, Divergence, EVENTS_TABLE, Emits, EmittedBy, EventQuery, FromAuditError,
-    Head, Isolation, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES, PRUNED_EVENT_CODE, Page, Position,
-    RetryPolicy, Retryable, SCHEMA_VERSION, SchemaStatus, SealKey, SealKeyError, SealReport,
-    StoredEvent, Tail, VerifyOptions, VerifyReport,
-};
-#[doc(hidden)]
-pub use store::{AuditSession, EmittedOutsideCommand};
-pub use store::{
-    IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES,
-};
-pub use text::{is_bidi_formatting, printable};
+pub use commands::Audit;
+pub use store::Auditor;
+pub use store::error::AuditError;

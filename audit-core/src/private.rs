@@ -12,7 +12,7 @@ pub use ::serde;
 pub use ::serde_json;
 pub use ::sqlx;
 
-pub use crate::backend::{Backend, ByBackend, Db};
+pub use crate::backend::{Absurd, Backend, ByBackend, Db};
 pub use crate::catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::UnknownReason;
 pub use crate::error::UnknownEventCode;

@@ -14,10 +14,16 @@
 //! except under `CI=true`, where that fails the test. When it is set, a
 //! server that cannot be reached fails the test.
 //!
-//! Test databases are not dropped when a test ends, so that a failure can
-//! be inspected: SQLite files stay in `audit-tests` under the temporary
-//! directory, and later runs drop the PostgreSQL databases older than two
-//! hours.
+//! A test database lives as long as the [`Auditor`] made for it: when its
+//! last clone is dropped, at the end of the test as a rule, the PostgreSQL
+//! database is dropped (`DROP DATABASE .. WITH (FORCE)`, done before that
+//! drop returns) and the SQLite file removed. Whatever else uses the
+//! database by its URL ([`database_url`]: a child process, a second
+//! `Auditor::connect`) must be done with it by then, so keep a clone until
+//! it is. A failed test keeps its database for inspection (its auditor is
+//! dropped while the thread panics): the SQLite file stays in `audit-tests`
+//! under the temporary directory, and the PostgreSQL database until a later
+//! run drops those older than two hours.
 //!
 //! [`Harness`] runs an application's commands on such a database, with
 //! its migrations, and asserts what they emitted:
@@ -32,8 +38,10 @@
 //! Functions here panic, with a message saying what failed, when a test
 //! database cannot be made: they are for tests only.
 
+mod cleanup;
 mod harness;
 
+use cleanup::TestDatabase;
 pub use harness::{Emitted, Harness};
 
 use std::fmt::Display;
@@ -71,9 +79,10 @@ pub async fn sqlite(test: &str) -> Auditor {
         uuid::Uuid::new_v4().simple()
     ));
     let url = format!("sqlite://{}", path.display());
-    Auditor::connect(&url)
+    let auditor = Auditor::connect(&url)
         .await
-        .unwrap_or_else(|e| panic!("cannot open the SQLite test database {url}: {e}"))
+        .unwrap_or_else(|e| panic!("cannot open the SQLite test database {url}: {e}"));
+    TestDatabase::SqliteFile(path).owned_by(auditor)
 }
 
 /// A new, empty (unmigrated) PostgreSQL database, named after `test`, on
@@ -124,7 +133,7 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
     let auditor = Auditor::connect(&db_url)
         .await
         .unwrap_or_else(|e| panic!("cannot open the PostgreSQL test database {db_url}: {e}"));
-    Some(auditor)
+    Some(TestDatabase::Postgres { server: url, name }.owned_by(auditor))
 }
 
 /// A value bound to the SQL of a query ([`query_sql`]).
@@ -268,13 +277,15 @@ pub fn label(auditor: &Auditor) -> &'static str {
 }
 
 /// A URL that opens `auditor`'s test database again, for a child process
-/// (a command line under test, a worker to kill).
+/// (a command line under test, a worker to kill). The database goes when
+/// the last clone of `auditor` does: keep one while the URL is in use.
 ///
 /// # Panics
 ///
 /// When the database cannot say where it is.
 pub async fn database_url(auditor: &Auditor) -> String {
     match auditor.pool() {
+        #[cfg(feature = "sqlite")]
         crate::backend::ByBackend::Sqlite(pool) => {
             let file: String =
                 sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
@@ -283,6 +294,7 @@ pub async fn database_url(auditor: &Auditor) -> String {
                     .unwrap_or_else(|e| panic!("the SQLite test database's file: {e}"));
             format!("sqlite://{file}")
         }
+        #[cfg(feature = "postgres")]
         crate::backend::ByBackend::Postgres(pool) => {
             let name: String = sqlx::query_scalar("SELECT current_database()")
                 .fetch_one(pool)

@@ -10,6 +10,8 @@
 //! user's tokens into a model, validating the model (collecting every error,
 //! each spanned on the token at fault), and generating code from it.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod auditable;
 mod diagnostics;

@@ -8,13 +8,13 @@
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use audit_core::{
     Actor, Attempt, Auditor, Cursor, Isolation, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
 };
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash, is_staff};
 use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::directory::Account;
@@ -72,24 +72,12 @@ enum Cmd {
 #[derive(Subcommand)]
 enum SchemaCmd {
     /// Check the log against its seals; exits with 0 only when everything checks.
-    Verify {
-        /// A head written by `seal --head-out`, kept elsewhere.
-        #[arg(long)]
-        against: Option<PathBuf>,
-        /// Require every seal to be signed by this public key (64 hex digits).
-        #[arg(long)]
-        public_key: Option<String>,
-    },
-
+    Verify(VerifyArgs),
     /// Create or upgrade the audit schema and the staff area's tables.
     Migrate,
     /// Restore a damaged audit schema (missing or altered triggers, a
     /// re-created events table); the repair is recorded in the audit log.
-    RepairSchema {
-        /// Why, recorded with the repair.
-        #[arg(long)]
-        reason: String,
-    },
+    RepairSchema(RepairSchemaArgs),
 }
 
 /// Commands of the staff area; they run on a database whose schema is
@@ -98,172 +86,41 @@ enum SchemaCmd {
 enum AppCmd {
     /// Create a sample staff area through the commands (once), then show its log.
     Demo,
-    /// Run membership commands in a loop (the crash test's worker): prints
-    /// `ready` once set up, then works until killed or `--limit` commands.
-    #[command(hide = true)]
-    CrashWorker {
-        #[arg(long)]
-        seed: u64,
-        #[arg(long)]
-        limit: Option<u64>,
-    },
     /// Serve the staff area's web pages.
-    Serve {
-        /// Where to listen.
-        #[arg(long, default_value = "127.0.0.1:8000")]
-        addr: SocketAddr,
-        /// Mark the session cookie Secure and send Strict-Transport-Security (when served behind HTTPS).
-        #[arg(long)]
-        secure_cookies: bool,
-        /// Count sign-in attempts by the last X-Forwarded-For address (only behind a proxy that sets it).
-        #[arg(long)]
-        trust_x_forwarded_for: bool,
-        /// Seal in the background every this many seconds (0: never).
-        #[arg(long, default_value_t = 0)]
-        seal_every_secs: u64,
-        /// The signing key for background seals (else AUDIT_SEAL_KEY, else unsigned).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
-        /// Keep the latest head here after each background seal.
-        #[arg(long)]
-        head_out: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Set a user's password, read from the first line of standard input.
-    SetPassword {
-        #[arg(long)]
-        user: String,
-    },
+    SetPassword(SetPasswordArgs),
     /// Create a user.
-    AddUser {
-        /// Trimmed; not empty, no control or bidirectional formatting
-        /// characters, at most 128 bytes.
-        username: String,
-        /// A role to give; repeat for several (kept in the order given).
-        #[arg(long = "role", value_parser = RoleParser)]
-        roles: Vec<Role>,
-    },
+    AddUser(AddUserArgs),
     /// Create a project.
-    AddProject {
-        /// Trimmed; not empty, no control or bidirectional formatting
-        /// characters, at most 128 bytes.
-        name: String,
-    },
+    AddProject(AddProjectArgs),
     /// Add users to a project, all or nothing: `--user` once per user.
-    AddMember {
-        #[arg(long)]
-        project: String,
-        #[arg(long = "user", required = true)]
-        users: Vec<String>,
-        /// A role to give; repeat for several (kept in the order given).
-        #[arg(long = "role", value_parser = RoleParser)]
-        roles: Vec<Role>,
-    },
+    AddMember(AddMemberArgs),
     /// Set a member's roles in a project.
-    UpdateMemberRoles {
-        #[arg(long)]
-        project: String,
-        #[arg(long)]
-        user: String,
-        /// A role to give; repeat for several (kept in the order given).
-        #[arg(long = "role", value_parser = RoleParser)]
-        roles: Vec<Role>,
-    },
+    UpdateMemberRoles(UpdateMemberRolesArgs),
     /// Remove a user from a project.
-    RemoveMember {
-        #[arg(long)]
-        project: String,
-        #[arg(long)]
-        user: String,
-    },
+    RemoveMember(RemoveMemberArgs),
     /// Set a user's global roles.
-    UpdateUserRoles {
-        #[arg(long)]
-        user: String,
-        /// A role to give; repeat for several (kept in the order given).
-        #[arg(long = "role", value_parser = RoleParser)]
-        roles: Vec<Role>,
-    },
+    UpdateUserRoles(UpdateUserRolesArgs),
     /// Clear all of a user's roles, global and in every project.
-    ClearUserRoles {
-        #[arg(long)]
-        user: String,
-    },
+    ClearUserRoles(ClearUserRolesArgs),
     /// Give every project without a "project created" event one, with its
     /// creator and creation time, as imported events; a second run adds
     /// nothing.
     Backfill,
     /// Seal the stable events not yet sealed (a hash chain, signed with the
     /// key of `--key-file` or AUDIT_SEAL_KEY if given), and keep the head.
-    Seal {
-        /// The signing key's secret (64 hex digits), kept outside the database.
-        #[arg(long)]
-        key_file: Option<PathBuf>,
-        /// Write the latest head here, to keep outside the database.
-        #[arg(long)]
-        head_out: Option<PathBuf>,
-    },
+    Seal(SealArgs),
     /// Make a new signing key: the secret goes to FILE, the public key to stdout.
-    SealKey {
-        /// Where to write the secret (refused if it exists).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    SealKey(SealKeyArgs),
     /// Show the audit log, newest first: the same queries as the web pages.
-    Log {
-        /// Events on this project.
-        #[arg(long, conflicts_with = "user")]
-        project: Option<String>,
-        /// Events by this user, about them, or whose target is one of
-        /// their projects (the creation of their projects).
-        #[arg(long)]
-        user: Option<String>,
-        /// With --user: also every event on the user's projects (others
-        /// joining or leaving them).
-        #[arg(long, requires = "user")]
-        with_project_activity: bool,
-        /// Only these event types (codes); repeatable.
-        #[arg(long = "type", value_name = "CODE")]
-        types: Vec<StaffEventType>,
-        /// How many events, 1 to 1000.
-        #[arg(
-            long,
-            default_value_t = logs::PAGE_SIZE,
-            value_parser = clap::value_parser!(u32).range(1..=1000),
-        )]
-        limit: u32,
-        /// Start at this cursor, as printed after a page.
-        #[arg(long)]
-        cursor: Option<Cursor>,
-        /// One JSON object per event per line.
-        #[arg(long)]
-        json: bool,
-    },
+    Log(LogArgs),
     /// Write the log as JSON Lines, oldest first (in commit order): one
     /// event a line, with its position, every stored column and its text.
-    Export {
-        /// Start after this position (a line's `position`).
-        #[arg(long)]
-        after: Option<Position>,
-        /// Stop at this position, the event at it included.
-        #[arg(long)]
-        until: Option<Position>,
-        /// At most this many events.
-        #[arg(long)]
-        limit: Option<u64>,
-    },
+    Export(ExportArgs),
     /// Like `export`, then write new events as they commit, until SIGINT
     /// or SIGTERM; with `--position-file`, go on where the last run stopped.
-    Follow {
-        /// Keep the position here: read on start, replaced after each batch.
-        #[arg(long, value_name = "FILE")]
-        position_file: Option<PathBuf>,
-        /// Start after this position when there is no position file.
-        #[arg(long)]
-        after: Option<Position>,
-        /// Milliseconds to wait before reading again when nothing was new.
-        #[arg(long, default_value_t = 500)]
-        poll_ms: u64,
-    },
+    Follow(FollowArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -394,238 +251,614 @@ fn database_url(given: Option<String>) -> Result<String, CliError> {
     }
 }
 
+/// Opens the database and runs the subcommand: a schema command whatever
+/// state the schema is in, a staff area command once the schema is current
+/// and who acts is known (`demo` without a subcommand).
 async fn run(cli: Cli) -> Result<(), CliError> {
     let url = database_url(cli.database_url)?;
-    let open = |source| CliError::Open {
-        url: url.clone(),
-        source,
-    };
-    let auditor = Auditor::connect(&url).await.map_err(open)?;
-    let command = match cli.command.unwrap_or(Cmd::App(AppCmd::Demo)) {
-        Cmd::Schema(SchemaCmd::Verify {
-            against,
-            public_key,
-        }) => return verify(&auditor, against, public_key).await,
-        Cmd::Schema(SchemaCmd::Migrate) => {
-            example_app::schema::migrate(&auditor).await.map_err(open)?;
-            say!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
-            return Ok(());
-        }
-        Cmd::Schema(SchemaCmd::RepairSchema { reason }) => {
-            let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
-            return repair_schema(&auditor, &actor, &reason).await;
-        }
-        Cmd::App(command) => command,
-    };
-    example_app::schema::open(&auditor)
+    let auditor = Auditor::connect(&url)
         .await
-        .map_err(|source| CliError::Start {
+        .map_err(|source| CliError::Open {
             url: url.clone(),
             source,
         })?;
-    let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
-    match command {
-        AppCmd::Demo => demo(&auditor, &url).await,
-        AppCmd::CrashWorker { seed, limit } => crash_worker(&auditor, seed, limit).await,
-        AppCmd::Serve {
-            addr,
-            secure_cookies,
-            trust_x_forwarded_for,
-            seal_every_secs,
-            key_file,
-            head_out,
-        } => {
-            if seal_every_secs > 0 {
-                let key = sealing::signing_key(key_file.as_deref())?;
-                let every = std::time::Duration::from_secs(seal_every_secs);
-                tokio::spawn(sealing::seal_periodically(
-                    auditor.clone(),
-                    key,
-                    every,
-                    head_out,
-                ));
+    match cli.command.unwrap_or(Cmd::App(AppCmd::Demo)) {
+        Cmd::Schema(command) => command.run(&auditor, &url, cli.acting_as.as_deref()).await,
+        Cmd::App(command) => {
+            example_app::schema::open(&auditor)
+                .await
+                .map_err(|source| CliError::Start {
+                    url: url.clone(),
+                    source,
+                })?;
+            let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
+            let session = Session {
+                auditor,
+                url,
+                actor,
+            };
+            command.run(session).await
+        }
+    }
+}
+
+impl SchemaCmd {
+    /// Runs the command on the database at `url`; `acting_as` is `--as`.
+    async fn run(
+        self,
+        auditor: &Auditor,
+        url: &str,
+        acting_as: Option<&str>,
+    ) -> Result<(), CliError> {
+        match self {
+            SchemaCmd::Verify(args) => args.run(auditor).await,
+            SchemaCmd::Migrate => migrate(auditor, url).await,
+            SchemaCmd::RepairSchema(args) => args.run(auditor, acting_as).await,
+        }
+    }
+}
+
+/// What a staff area command runs with.
+struct Session {
+    /// The database, its schema current.
+    auditor: Auditor,
+    /// Where the database is, as given.
+    url: String,
+    /// Who acts (`--as`, else the system process [`SYSTEM_ACTOR`]).
+    actor: Actor,
+}
+
+impl AppCmd {
+    /// Runs the command in `session`.
+    async fn run(self, session: Session) -> Result<(), CliError> {
+        match self {
+            AppCmd::Demo => demo(&session).await,
+            AppCmd::Serve(args) => args.run(session).await,
+            AppCmd::SetPassword(args) => args.run(&session).await,
+            AppCmd::AddUser(args) => args.run(&session).await,
+            AppCmd::AddProject(args) => args.run(&session).await,
+            AppCmd::AddMember(args) => args.run(&session).await,
+            AppCmd::UpdateMemberRoles(args) => args.run(&session).await,
+            AppCmd::RemoveMember(args) => args.run(&session).await,
+            AppCmd::UpdateUserRoles(args) => args.run(&session).await,
+            AppCmd::ClearUserRoles(args) => args.run(&session).await,
+            AppCmd::Backfill => backfill(&session).await,
+            AppCmd::Seal(args) => args.run(&session).await,
+            AppCmd::SealKey(args) => args.run(),
+            AppCmd::Log(args) => args.run(&session).await,
+            AppCmd::Export(args) => args.run(&session).await,
+            AppCmd::Follow(args) => args.run(&session).await,
+        }
+    }
+}
+
+/// `verify`'s arguments.
+#[derive(Args)]
+struct VerifyArgs {
+    /// A head written by `seal --head-out`, kept elsewhere.
+    #[arg(long)]
+    against: Option<PathBuf>,
+    /// Require every seal to be signed by this public key (64 hex digits).
+    #[arg(long)]
+    public_key: Option<String>,
+}
+
+impl VerifyArgs {
+    /// `verify`: checks the log against its seals; an error (exit code 1)
+    /// unless everything checks.
+    async fn run(self, auditor: &Auditor) -> Result<(), CliError> {
+        let report =
+            sealing::verify(auditor, self.against.as_deref(), self.public_key.as_deref()).await?;
+        say!(
+            "Checked {} seal(s) and {} sealed event(s); {} pruned.",
+            report.seals,
+            report.events,
+            report.pruned
+        );
+        if report.is_intact() {
+            say!("The sealed log is intact.");
+            return Ok(());
+        }
+        for divergence in &report.divergences {
+            say!("  - {divergence}");
+        }
+        Err(CliError::NotIntact(report.divergences.len()))
+    }
+}
+
+/// `migrate`: creates or upgrades the schema of the database at `url`.
+async fn migrate(auditor: &Auditor, url: &str) -> Result<(), CliError> {
+    example_app::schema::migrate(auditor)
+        .await
+        .map_err(|source| CliError::Open {
+            url: url.to_owned(),
+            source,
+        })?;
+    say!("The database {url} is at audit schema version {SCHEMA_VERSION}.");
+    Ok(())
+}
+
+/// `repair-schema`'s arguments.
+#[derive(Args)]
+struct RepairSchemaArgs {
+    /// Why, recorded with the repair.
+    #[arg(long)]
+    reason: String,
+}
+
+impl RepairSchemaArgs {
+    /// `repair-schema`: restores a damaged audit schema, acting as
+    /// `acting_as` (`--as`), and says what was wrong.
+    async fn run(self, auditor: &Auditor, acting_as: Option<&str>) -> Result<(), CliError> {
+        let actor = acting(auditor, acting_as).await?;
+        let problems = auditor.repair_schema(&actor, &self.reason).await?;
+        if problems.is_empty() {
+            say!("The audit schema is sound: nothing to repair.");
+        } else {
+            say!("Repaired the audit schema (recorded in the audit log):");
+            for problem in problems {
+                say!("  - {problem}");
             }
-            let config = WebConfig {
-                secure_cookies,
-                trust_forwarded_for: trust_x_forwarded_for,
-            };
-            serve(auditor, addr, config).await
         }
-        AppCmd::Seal { key_file, head_out } => seal(&auditor, key_file, head_out).await,
-        AppCmd::SealKey { out } => seal_key(&out),
-        AppCmd::Log {
-            project,
-            user,
-            with_project_activity,
-            types,
-            limit,
-            cursor,
-            json,
-        } => {
-            let scope = match (project, user) {
-                (Some(name), _) => Scope::Project(find_project(&auditor, &name).await?),
-                (None, Some(name)) => {
-                    let user = find_user(&auditor, &name).await?;
-                    if with_project_activity {
-                        Scope::user_projects(&auditor, user).await?
-                    } else {
-                        Scope::user(&auditor, user).await?
-                    }
-                }
-                (None, None) => Scope::All,
-            };
-            let mut request = LogRequest::new(scope);
-            request.types = types;
-            request.cursor = cursor;
-            request.limit = limit;
-            print_log(&auditor, request, json).await
+        Ok(())
+    }
+}
+
+/// `demo`: creates the sample once, then shows its log and how to sign in.
+async fn demo(session: &Session) -> Result<(), CliError> {
+    let Session { auditor, url, .. } = session;
+    if demo::exists(auditor).await? {
+        say!("The sample is already in {url}.\n");
+    } else {
+        demo::create(auditor).await?;
+        say!("Created a sample staff area in {url} through its commands.\n");
+    }
+    print_log(auditor, LogRequest::new(Scope::All), false).await?;
+    say!("{}", demo::instructions(url));
+    Ok(())
+}
+
+/// `serve`'s arguments.
+#[derive(Args)]
+struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    addr: SocketAddr,
+    /// Mark the session cookie Secure and send Strict-Transport-Security (when served behind HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Count sign-in attempts by the last X-Forwarded-For address (only behind a proxy that sets it).
+    #[arg(long)]
+    trust_x_forwarded_for: bool,
+    /// Seal in the background every this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    seal_every_secs: u64,
+    /// The signing key for background seals (else AUDIT_SEAL_KEY, else unsigned).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Keep the latest head here after each background seal.
+    #[arg(long)]
+    head_out: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// `serve`: the staff area's web pages, until interrupted, and seals in
+    /// the background if asked.
+    async fn run(self, session: Session) -> Result<(), CliError> {
+        let Session { auditor, .. } = session;
+        if self.seal_every_secs > 0 {
+            let key = sealing::signing_key(self.key_file.as_deref())?;
+            let every = Duration::from_secs(self.seal_every_secs);
+            tokio::spawn(sealing::seal_periodically(
+                auditor.clone(),
+                key,
+                every,
+                self.head_out,
+            ));
         }
-        AppCmd::Export {
-            after,
-            until,
-            limit,
-        } => {
-            let after = after.unwrap_or(Position::START);
-            export(
-                &auditor,
-                Range {
-                    after,
-                    until,
-                    limit,
-                },
-            )
+        let config = WebConfig {
+            secure_cookies: self.secure_cookies,
+            trust_forwarded_for: self.trust_x_forwarded_for,
+        };
+        let state = AppState::new(auditor, config);
+        let addr = self.addr;
+        say!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
+        web::serve(state, addr)
             .await
+            .map_err(|source| CliError::Serve { addr, source })
+    }
+}
+
+/// `set-password`'s arguments.
+#[derive(Args)]
+struct SetPasswordArgs {
+    #[arg(long)]
+    user: String,
+}
+
+impl SetPasswordArgs {
+    /// `set-password`: the password read from standard input, hashed.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let user = find_user(&session.auditor, &self.user).await?;
+        // Hashing is slow on purpose: do it before the transaction starts.
+        let password = PasswordHash::new(&read_password()?)?;
+        record(session, (user, password), |audit, (user, password)| {
+            Box::pin(async move { Ok(commands::set_password(audit, &user, password).await?) })
+        })
+        .await
+    }
+}
+
+/// `add-user`'s arguments.
+#[derive(Args)]
+struct AddUserArgs {
+    /// Trimmed; not empty, no control or bidirectional formatting
+    /// characters, at most 128 bytes.
+    username: String,
+    /// A role to give; repeat for several (kept in the order given).
+    #[arg(long = "role", value_parser = RoleParser)]
+    roles: Vec<Role>,
+}
+
+impl AddUserArgs {
+    /// `add-user`.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        // Checked here rather than by clap, whose error would repeat the
+        // raw value, newlines and all.
+        let username = Username::parse(&self.username)?;
+        let roles: Roles = self.roles.into_iter().collect();
+        record(session, (username, roles), |audit, (username, roles)| {
+            Box::pin(async move {
+                commands::add_user(audit, username.as_str(), roles).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// `add-project`'s arguments.
+#[derive(Args)]
+struct AddProjectArgs {
+    /// Trimmed; not empty, no control or bidirectional formatting
+    /// characters, at most 128 bytes.
+    name: String,
+}
+
+impl AddProjectArgs {
+    /// `add-project`.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let name = ProjectName::parse(&self.name)?;
+        record(session, name, |audit, name| {
+            Box::pin(async move {
+                commands::add_project(audit, name.as_str()).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// `add-member`'s arguments.
+#[derive(Args)]
+struct AddMemberArgs {
+    #[arg(long)]
+    project: String,
+    #[arg(long = "user", required = true)]
+    users: Vec<String>,
+    /// A role to give; repeat for several (kept in the order given).
+    #[arg(long = "role", value_parser = RoleParser)]
+    roles: Vec<Role>,
+}
+
+impl AddMemberArgs {
+    /// `add-member`: every user or none.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let project = find_project(&session.auditor, &self.project).await?;
+        let mut users = Vec::with_capacity(self.users.len());
+        for user in &self.users {
+            users.push(find_user(&session.auditor, user).await?);
         }
-        AppCmd::Follow {
-            position_file,
-            after,
-            poll_ms,
-        } => {
-            let options = FollowOptions {
-                after: after.unwrap_or(Position::START),
-                position_file: position_file.map(PositionFile::new),
-                poll: Duration::from_millis(poll_ms),
-            };
-            follow(&auditor, &options).await
-        }
-        AppCmd::SetPassword { user } => {
-            let user = find_user(&auditor, &user).await?;
-            // Hashing is slow on purpose: do it before the transaction starts.
-            let password = PasswordHash::new(&read_password()?)?;
-            record(
-                &auditor,
-                actor,
-                (user, password),
-                |audit, (user, password)| {
-                    Box::pin(
-                        async move { Ok(commands::set_password(audit, &user, password).await?) },
-                    )
-                },
-            )
-            .await
-        }
-        AppCmd::AddUser { username, roles } => {
-            // Checked here rather than by clap, whose error would repeat
-            // the raw value, newlines and all.
-            let username = Username::parse(&username)?;
-            let roles: Roles = roles.into_iter().collect();
-            record(
-                &auditor,
-                actor,
-                (username, roles),
-                |audit, (username, roles)| {
-                    Box::pin(async move {
-                        commands::add_user(audit, username.as_str(), roles).await?;
-                        Ok(())
-                    })
-                },
-            )
-            .await
-        }
-        AppCmd::AddProject { name } => {
-            let name = ProjectName::parse(&name)?;
-            record(&auditor, actor, name, |audit, name| {
+        let roles: Roles = self.roles.into_iter().collect();
+        record(
+            session,
+            (project, users, roles),
+            |audit, (project, users, roles)| {
                 Box::pin(async move {
-                    commands::add_project(audit, name.as_str()).await?;
+                    commands::add_members(audit, &project, &users, roles).await?;
                     Ok(())
                 })
-            })
-            .await
-        }
-        AppCmd::AddMember {
-            project,
-            users,
-            roles,
-        } => {
-            let project = find_project(&auditor, &project).await?;
-            let mut found = Vec::with_capacity(users.len());
-            for user in &users {
-                found.push(find_user(&auditor, user).await?);
+            },
+        )
+        .await
+    }
+}
+
+/// `update-member-roles`' arguments.
+#[derive(Args)]
+struct UpdateMemberRolesArgs {
+    #[arg(long)]
+    project: String,
+    #[arg(long)]
+    user: String,
+    /// A role to give; repeat for several (kept in the order given).
+    #[arg(long = "role", value_parser = RoleParser)]
+    roles: Vec<Role>,
+}
+
+impl UpdateMemberRolesArgs {
+    /// `update-member-roles`.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let membership = find_membership(&session.auditor, &self.project, &self.user).await?;
+        let roles: Roles = self.roles.into_iter().collect();
+        record(
+            session,
+            (membership, roles),
+            |audit, ((project, user), roles)| {
+                Box::pin(async move {
+                    Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
+                })
+            },
+        )
+        .await
+    }
+}
+
+/// `remove-member`'s arguments.
+#[derive(Args)]
+struct RemoveMemberArgs {
+    #[arg(long)]
+    project: String,
+    #[arg(long)]
+    user: String,
+}
+
+impl RemoveMemberArgs {
+    /// `remove-member`.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let membership = find_membership(&session.auditor, &self.project, &self.user).await?;
+        record(session, membership, |audit, (project, user)| {
+            Box::pin(async move { Ok(commands::remove_member(audit, &project, &user).await?) })
+        })
+        .await
+    }
+}
+
+/// `update-user-roles`' arguments.
+#[derive(Args)]
+struct UpdateUserRolesArgs {
+    #[arg(long)]
+    user: String,
+    /// A role to give; repeat for several (kept in the order given).
+    #[arg(long = "role", value_parser = RoleParser)]
+    roles: Vec<Role>,
+}
+
+impl UpdateUserRolesArgs {
+    /// `update-user-roles`.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let user = find_user(&session.auditor, &self.user).await?;
+        let roles: Roles = self.roles.into_iter().collect();
+        record(session, (user, roles), |audit, (user, roles)| {
+            Box::pin(async move { Ok(commands::update_user_roles(audit, &user, roles).await?) })
+        })
+        .await
+    }
+}
+
+/// `clear-user-roles`' arguments.
+#[derive(Args)]
+struct ClearUserRolesArgs {
+    #[arg(long)]
+    user: String,
+}
+
+impl ClearUserRolesArgs {
+    /// `clear-user-roles`: global and in every project, as one command.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let user = find_user(&session.auditor, &self.user).await?;
+        record(session, user, |audit, user| {
+            Box::pin(async move { Ok(user.clear_roles(audit).await?) })
+        })
+        .await
+    }
+}
+
+/// `backfill`: imports the missing "project created" events and says how
+/// many.
+async fn backfill(session: &Session) -> Result<(), CliError> {
+    let report = backfill::projects(&session.auditor, &session.actor).await?;
+    say!(
+        "backfill: {} \"project created\" event(s) imported, {} imported before",
+        report.imported,
+        report.skipped
+    );
+    Ok(())
+}
+
+/// `seal`'s arguments.
+#[derive(Args)]
+struct SealArgs {
+    /// The signing key's secret (64 hex digits), kept outside the database.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Write the latest head here, to keep outside the database.
+    #[arg(long)]
+    head_out: Option<PathBuf>,
+}
+
+impl SealArgs {
+    /// `seal`: seals what is stable and keeps the head.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let key = sealing::signing_key(self.key_file.as_deref())?;
+        let report = session.auditor.seal(key.as_ref()).await?;
+        let Some(head) = &report.head else {
+            say!("Nothing to seal yet: no event is stable.");
+            return Ok(());
+        };
+        say!(
+            "Sealed {} event(s) in {} seal(s); the log's head is seal {} ({} events, {}).",
+            report.events,
+            report.seals,
+            head.seq,
+            head.events,
+            if head.signature.is_some() {
+                "signed"
+            } else {
+                "unsigned"
             }
-            let roles: Roles = roles.into_iter().collect();
-            record(
-                &auditor,
-                actor,
-                (project, found, roles),
-                |audit, (project, users, roles)| {
-                    Box::pin(async move {
-                        commands::add_members(audit, &project, &users, roles).await?;
-                        Ok(())
-                    })
-                },
-            )
-            .await
-        }
-        AppCmd::Backfill => {
-            let report = backfill::projects(&auditor, &actor).await?;
+        );
+        if let Some(path) = self.head_out {
+            sealing::write_head(&path, head)?;
             say!(
-                "backfill: {} \"project created\" event(s) imported, {} imported before",
-                report.imported,
-                report.skipped
+                "Head written to {}: keep it outside the database.",
+                path.display()
             );
-            Ok(())
         }
-        AppCmd::UpdateMemberRoles {
-            project,
-            user,
-            roles,
-        } => {
-            let membership = find_membership(&auditor, &project, &user).await?;
-            let roles: Roles = roles.into_iter().collect();
-            record(
-                &auditor,
-                actor,
-                (membership, roles),
-                |audit, ((project, user), roles)| {
-                    Box::pin(async move {
-                        Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
-                    })
-                },
-            )
-            .await
-        }
-        AppCmd::RemoveMember { project, user } => {
-            let membership = find_membership(&auditor, &project, &user).await?;
-            record(&auditor, actor, membership, |audit, (project, user)| {
-                Box::pin(async move { Ok(commands::remove_member(audit, &project, &user).await?) })
-            })
-            .await
-        }
-        AppCmd::UpdateUserRoles { user, roles } => {
-            let user = find_user(&auditor, &user).await?;
-            let roles: Roles = roles.into_iter().collect();
-            record(&auditor, actor, (user, roles), |audit, (user, roles)| {
-                Box::pin(async move { Ok(commands::update_user_roles(audit, &user, roles).await?) })
-            })
-            .await
-        }
-        AppCmd::ClearUserRoles { user } => {
-            let user = find_user(&auditor, &user).await?;
-            record(&auditor, actor, user, |audit, user| {
-                Box::pin(async move { Ok(user.clear_roles(audit).await?) })
-            })
-            .await
-        }
+        Ok(())
+    }
+}
+
+/// `seal-key`'s arguments.
+#[derive(Args)]
+struct SealKeyArgs {
+    /// Where to write the secret (refused if it exists).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl SealKeyArgs {
+    /// `seal-key`: a new signing key, its secret in a new file.
+    fn run(self) -> Result<(), CliError> {
+        let key = audit_core::SealKey::generate().map_err(sealing::SealingError::from)?;
+        let key_file_error = |source| CliError::KeyFile {
+            path: self.out.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.out)
+            .map_err(key_file_error)?;
+        file.write_all(format!("{}\n", key.secret_hex()).as_bytes())
+            .map_err(key_file_error)?;
+        say!("{}", key.public_hex());
+        Ok(())
+    }
+}
+
+/// `log`'s arguments.
+#[derive(Args)]
+struct LogArgs {
+    /// Events on this project.
+    #[arg(long, conflicts_with = "user")]
+    project: Option<String>,
+    /// Events by this user, about them, or whose target is one of
+    /// their projects (the creation of their projects).
+    #[arg(long)]
+    user: Option<String>,
+    /// With --user: also every event on the user's projects (others
+    /// joining or leaving them).
+    #[arg(long, requires = "user")]
+    with_project_activity: bool,
+    /// Only these event types (codes); repeatable.
+    #[arg(long = "type", value_name = "CODE")]
+    types: Vec<StaffEventType>,
+    /// How many events, 1 to 1000.
+    #[arg(
+        long,
+        default_value_t = logs::PAGE_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+    )]
+    limit: u32,
+    /// Start at this cursor, as printed after a page.
+    #[arg(long)]
+    cursor: Option<Cursor>,
+    /// One JSON object per event per line.
+    #[arg(long)]
+    json: bool,
+}
+
+impl LogArgs {
+    /// `log`: one page of the log, newest first.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let auditor = &session.auditor;
+        let scope = match (self.project, self.user) {
+            (Some(name), _) => Scope::Project(find_project(auditor, &name).await?),
+            (None, Some(name)) => {
+                let user = find_user(auditor, &name).await?;
+                if self.with_project_activity {
+                    Scope::user_projects(auditor, user).await?
+                } else {
+                    Scope::user(auditor, user).await?
+                }
+            }
+            (None, None) => Scope::All,
+        };
+        let mut request = LogRequest::new(scope);
+        request.types = self.types;
+        request.cursor = self.cursor;
+        request.limit = self.limit;
+        print_log(auditor, request, self.json).await
+    }
+}
+
+/// `export`'s arguments.
+#[derive(Args)]
+struct ExportArgs {
+    /// Start after this position (a line's `position`).
+    #[arg(long)]
+    after: Option<Position>,
+    /// Stop at this position, the event at it included.
+    #[arg(long)]
+    until: Option<Position>,
+    /// At most this many events.
+    #[arg(long)]
+    limit: Option<u64>,
+}
+
+impl ExportArgs {
+    /// `export`: the events of the range on standard output, a JSON line
+    /// each; a closed output ends it quietly.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let range = Range {
+            after: self.after.unwrap_or(Position::START),
+            until: self.until,
+            limit: self.limit,
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        export::export(&session.auditor, range, &mut out).await?;
+        Ok(())
+    }
+}
+
+/// `follow`'s arguments.
+#[derive(Args)]
+struct FollowArgs {
+    /// Keep the position here: read on start, replaced after each batch.
+    #[arg(long, value_name = "FILE")]
+    position_file: Option<PathBuf>,
+    /// Start after this position when there is no position file.
+    #[arg(long)]
+    after: Option<Position>,
+    /// Milliseconds to wait before reading again when nothing was new.
+    #[arg(long, default_value_t = 500)]
+    poll_ms: u64,
+}
+
+impl FollowArgs {
+    /// `follow`: the log on standard output, a JSON line per event, as it
+    /// grows, until SIGINT, SIGTERM or a closed output.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let options = FollowOptions {
+            after: self.after.unwrap_or(Position::START),
+            position_file: self.position_file.map(PositionFile::new),
+            poll: Duration::from_millis(self.poll_ms),
+        };
+        let stop = export::stop_signal()?;
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        export::follow(&session.auditor, &options, &mut out, stop).await?;
+        Ok(())
     }
 }
 
@@ -641,20 +874,6 @@ async fn acting(auditor: &Auditor, acting_as: Option<&str>) -> Result<Actor, Cli
         return Err(CliError::NotStaff(account.username));
     }
     Ok(Actor::user(account.id, account.username))
-}
-
-/// `repair-schema`: restores a damaged audit schema and says what was wrong.
-async fn repair_schema(auditor: &Auditor, actor: &Actor, reason: &str) -> Result<(), CliError> {
-    let problems = auditor.repair_schema(actor, reason).await?;
-    if problems.is_empty() {
-        say!("The audit schema is sound: nothing to repair.");
-    } else {
-        say!("Repaired the audit schema (recorded in the audit log):");
-        for problem in problems {
-            say!("  - {problem}");
-        }
-    }
-    Ok(())
 }
 
 impl Retryable for CliError {
@@ -679,18 +898,19 @@ fn retry_policy() -> RetryPolicy {
         .attempts(10)
 }
 
-/// Runs `change` with `args` in one audited transaction acting for
-/// `actor` and commits it, through [`Auditor::transact`]: when the database
-/// refuses the transaction because of a concurrent one, the change runs
-/// again from the start with a fresh copy of `args`, and the user sees
+/// Runs `change` with `args` in one audited transaction acting for the
+/// session's actor and commits it, through [`Auditor::transact`]: when the
+/// database refuses the transaction because of a concurrent one, the change
+/// runs again from the start with a fresh copy of `args`, and the user sees
 /// only the outcome. Says how many events it recorded.
-async fn record<A, F>(auditor: &Auditor, actor: Actor, args: A, change: F) -> Result<(), CliError>
+async fn record<A, F>(session: &Session, args: A, change: F) -> Result<(), CliError>
 where
     A: Clone + Send + 'static,
     F: for<'a> Fn(&'a mut StaffAudit, A) -> Attempt<'a, (), CliError> + Copy + Send + 'static,
 {
-    let events = auditor
-        .transact::<StaffEvent, _, CliError, _>(actor, retry_policy(), |audit| {
+    let events = session
+        .auditor
+        .transact::<StaffEvent, _, CliError, _>(session.actor.clone(), retry_policy(), |audit| {
             let args = args.clone();
             Box::pin(async move {
                 change(&mut *audit, args).await?;
@@ -702,140 +922,7 @@ where
     Ok(())
 }
 
-/// `demo`: creates the sample once, then shows its log and how to sign in.
-async fn demo(auditor: &Auditor, url: &str) -> Result<(), CliError> {
-    if demo::exists(auditor).await? {
-        say!("The sample is already in {url}.\n");
-    } else {
-        demo::create(auditor).await?;
-        say!("Created a sample staff area in {url} through its commands.\n");
-    }
-    print_log(auditor, LogRequest::new(Scope::All), false).await?;
-    say!("{}", demo::instructions(url));
-    Ok(())
-}
-
-/// `crash-worker`: the crash test's worker process.
-async fn crash_worker(auditor: &Auditor, seed: u64, limit: Option<u64>) -> Result<(), CliError> {
-    let report = example_app::crash::work(auditor, seed, limit, || {
-        use std::io::Write;
-        println!("ready");
-        // The test waits for this line; a failed flush only delays it.
-        let _ = std::io::stdout().flush();
-    })
-    .await?;
-    say!(
-        "committed {} changes; {} gone (removed by another worker first); {} attempts retried",
-        report.committed,
-        report.gone,
-        report.retried
-    );
-    Ok(())
-}
-
-/// `serve`: the staff area's web pages, until interrupted.
-async fn serve(auditor: Auditor, addr: SocketAddr, config: WebConfig) -> Result<(), CliError> {
-    let state = AppState::new(auditor, config);
-    say!("The staff area is at http://{addr}/ (Ctrl-C stops it).");
-    web::serve(state, addr)
-        .await
-        .map_err(|source| CliError::Serve { addr, source })
-}
-
-/// `seal`: seals what is stable and keeps the head.
-async fn seal(
-    auditor: &Auditor,
-    key_file: Option<PathBuf>,
-    head_out: Option<PathBuf>,
-) -> Result<(), CliError> {
-    let key = sealing::signing_key(key_file.as_deref())?;
-    let report = auditor.seal(key.as_ref()).await?;
-    match &report.head {
-        None => say!("Nothing to seal yet: no event is stable."),
-        Some(head) => {
-            say!(
-                "Sealed {} event(s) in {} seal(s); the log's head is seal {} ({} events, {}).",
-                report.events,
-                report.seals,
-                head.seq,
-                head.events,
-                if head.signature.is_some() {
-                    "signed"
-                } else {
-                    "unsigned"
-                }
-            );
-            if let Some(path) = head_out {
-                sealing::write_head(&path, head)?;
-                say!(
-                    "Head written to {}: keep it outside the database.",
-                    path.display()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `verify`: checks the log against its seals; an error (exit code 1)
-/// unless everything checks.
-async fn verify(
-    auditor: &Auditor,
-    against: Option<PathBuf>,
-    public_key: Option<String>,
-) -> Result<(), CliError> {
-    let report = sealing::verify(auditor, against.as_deref(), public_key.as_deref()).await?;
-    say!(
-        "Checked {} seal(s) and {} sealed event(s); {} pruned.",
-        report.seals,
-        report.events,
-        report.pruned
-    );
-    if report.is_intact() {
-        say!("The sealed log is intact.");
-        return Ok(());
-    }
-    for divergence in &report.divergences {
-        say!("  - {divergence}");
-    }
-    Err(CliError::NotIntact(report.divergences.len()))
-}
-
-/// `seal-key`: a new signing key.
-fn seal_key(out: &Path) -> Result<(), CliError> {
-    let key = audit_core::SealKey::generate().map_err(sealing::SealingError::from)?;
-    let key_file_error = |source| CliError::KeyFile {
-        path: out.to_owned(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(key_file_error)?;
-    std::io::Write::write_all(&mut file, format!("{}\n", key.secret_hex()).as_bytes())
-        .map_err(key_file_error)?;
-    say!("{}", key.public_hex());
-    Ok(())
-}
-
-/// `export`: the events of `range` on standard output, a JSON line each;
-/// a closed output ends it quietly.
-async fn export(auditor: &Auditor, range: Range) -> Result<(), CliError> {
-    let mut out = std::io::BufWriter::new(std::io::stdout());
-    export::export(auditor, range, &mut out).await?;
-    Ok(())
-}
-
-/// `follow`: the log on standard output, a JSON line per event, as it
-/// grows, until SIGINT, SIGTERM or a closed output.
-async fn follow(auditor: &Auditor, options: &FollowOptions) -> Result<(), CliError> {
-    let stop = export::stop_signal()?;
-    let mut out = std::io::BufWriter::new(std::io::stdout());
-    export::follow(auditor, options, &mut out, stop).await?;
-    Ok(())
-}
-
+/// The first line of standard input, without its line ending.
 fn read_password() -> Result<String, CliError> {
     let mut line = String::new();
     std::io::stdin()
@@ -855,6 +942,7 @@ async fn find_account(auditor: &Auditor, username: &str) -> Result<Account, CliE
         .ok_or_else(|| CliError::UnknownUser(username.as_str().to_owned()))
 }
 
+/// The user named `username` (see [`find_account`]).
 async fn find_user(auditor: &Auditor, username: &str) -> Result<UserRef, CliError> {
     Ok(find_account(auditor, username).await?.user_ref())
 }
@@ -879,6 +967,8 @@ async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliEr
         .ok_or_else(|| CliError::UnknownProject(name.as_str().to_owned()))
 }
 
+/// Prints a page of the log: as text, newest first, with the cursor of the
+/// next page, or as one JSON object a line.
 async fn print_log(auditor: &Auditor, request: LogRequest, json: bool) -> Result<(), CliError> {
     let page = logs::fetch(auditor, &request).await?;
     if json {

@@ -17,120 +17,28 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// A [`Migration`] whose SQL is `schema/sqlite/<file>.sql` and
+/// `schema/postgres/<file>.sql` (next to this crate's `Cargo.toml`),
+/// compiled into the program, so the two backends' scripts of a version
+/// always go together.
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            sqlite: include_str!(concat!("../schema/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../schema/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 /// Every version, in order, each applied once (`staff_schema` records
-/// them). A database made before versions were recorded has version 1's
-/// tables, which `CREATE TABLE IF NOT EXISTS` leaves as they are.
+/// them); what each one adds is said at the top of its files. A database
+/// made before versions were recorded has version 1's tables, which
+/// `CREATE TABLE IF NOT EXISTS` leaves as they are.
 const MIGRATIONS: [Migration; 3] = [
-    Migration {
-        version: 1,
-        sqlite: "
-CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL UNIQUE,
-    roles TEXT NOT NULL DEFAULT '[]',
-    password_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS projects (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS memberships (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    project_id INTEGER NOT NULL REFERENCES projects (id),
-    user_id INTEGER NOT NULL REFERENCES users (id),
-    roles TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (project_id, user_id)
-);
-",
-        postgres: "
-CREATE TABLE IF NOT EXISTS users (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    username TEXT NOT NULL UNIQUE,
-    roles TEXT NOT NULL DEFAULT '[]',
-    password_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS projects (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS memberships (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    project_id BIGINT NOT NULL REFERENCES projects (id),
-    user_id BIGINT NOT NULL REFERENCES users (id),
-    roles TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (project_id, user_id)
-);
-",
-    },
-    // Who created each project (the acting user's id, as the log stores
-    // actors: no foreign key, a user may go) and when (microseconds since
-    // the Unix epoch, UTC), for `backfill`. Projects made before this
-    // version have neither (NULL): nobody recorded them.
-    Migration {
-        version: 2,
-        sqlite: "
-ALTER TABLE projects ADD COLUMN created_by INTEGER;
-ALTER TABLE projects ADD COLUMN created_at INTEGER;
-",
-        postgres: "
-ALTER TABLE projects ADD COLUMN created_by BIGINT,
-    ADD COLUMN created_at BIGINT;
-",
-    },
-    // The web area's state, shared by every instance over the database and
-    // kept across restarts (see `web::session` and `web::throttle`):
-    // sessions by the SHA-256 of their token, sign-in attempts by username
-    // and client address, and the secret that signs sign-in form tokens.
-    // Times are seconds since the Unix epoch, UTC.
-    Migration {
-        version: 3,
-        sqlite: "
-CREATE TABLE web_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL,
-    csrf TEXT NOT NULL,
-    credential TEXT,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
-CREATE TABLE web_sign_in_attempts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    username TEXT NOT NULL,
-    address TEXT NOT NULL,
-    at INTEGER NOT NULL
-);
-CREATE INDEX web_sign_in_attempts_address ON web_sign_in_attempts (address, at);
-CREATE INDEX web_sign_in_attempts_username ON web_sign_in_attempts (username, address, at);
-CREATE INDEX web_sign_in_attempts_at ON web_sign_in_attempts (at);
-CREATE TABLE web_secrets (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-",
-        postgres: "
-CREATE TABLE web_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id BIGINT NOT NULL,
-    csrf TEXT NOT NULL,
-    credential TEXT,
-    expires_at BIGINT NOT NULL
-);
-CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
-CREATE TABLE web_sign_in_attempts (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    username TEXT NOT NULL,
-    address TEXT NOT NULL,
-    at BIGINT NOT NULL
-);
-CREATE INDEX web_sign_in_attempts_address ON web_sign_in_attempts (address, at);
-CREATE INDEX web_sign_in_attempts_username ON web_sign_in_attempts (username, address, at);
-CREATE INDEX web_sign_in_attempts_at ON web_sign_in_attempts (at);
-CREATE TABLE web_secrets (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-",
-    },
+    migration!(1, "001_staff_tables"),
+    migration!(2, "002_project_creation"),
+    migration!(3, "003_web_state"),
 ];
 
 /// The web area's tables (version 3): mutable state, not models, and not

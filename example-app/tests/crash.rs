@@ -8,8 +8,24 @@
 //! `AUDIT_CRASH_KILLS` sets the number of kills per backend (200 by
 //! default, rounded up to a whole number of rounds); `AUDIT_CRASH_SEED`
 //! replays a run (the seed is printed).
+//!
+//! Where the worker lives: in this test's own executable, as the ignored
+//! test [`worker_process`], which the test starts as a process of its own
+//! (`std::env::current_exe()` with `worker_process --exact --ignored
+//! --nocapture`, told what to do by environment variables). The shipped
+//! `example-app` binary has no test code, and this executable is the one
+//! worker that is always there and always as new as the test: Cargo builds
+//! it for every selection that runs the test (`cargo test --workspace`,
+//! `-p example-app`, `--test crash`, and nextest). The alternatives fall
+//! short: `CARGO_BIN_EXE_<name>` names only `[[bin]]` targets, which `cargo
+//! install` would install too (or, with `required-features`, which a plain
+//! `cargo test` does not build); an `[[example]]` or another test target is
+//! not built by `cargo test --test crash`, so its file would be missing or
+//! left from an older build.
 
 mod common;
+#[path = "crash/worker.rs"]
+mod worker;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
@@ -45,31 +61,47 @@ struct Ended {
 }
 
 impl Worker {
-    /// Starts a worker; returns once it is set up and working.
+    /// Starts a worker (this executable, running [`worker_process`]);
+    /// returns once it is set up and working.
     fn start(url: &str, seed: u64, limit: Option<u64>) -> Worker {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_example-app"));
+        let exe = std::env::current_exe().expect("the crash test's own executable");
+        let mut command = Command::new(exe);
+        // `--nocapture`: the worker's lines go to its standard output as it
+        // prints them, not to the test harness's buffer.
         command
-            .args(["crash-worker", "--seed", &seed.to_string()])
-            .env("DATABASE_URL", url)
+            .args(["worker_process", "--exact", "--ignored", "--nocapture"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(limit) = limit {
-            command.args(["--limit", &limit.to_string()]);
-        }
+        let config = worker::Config {
+            url: url.to_owned(),
+            seed,
+            limit,
+        };
+        config.pass_to(&mut command);
         let mut child = command.spawn().expect("start the worker");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
+        // The test harness prints its own lines (`running 1 test`) first.
+        let mut before = String::new();
+        let ready = loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break false;
+            }
+            if line.trim() == "ready" {
+                break true;
+            }
+            before.push_str(&line);
+        };
         let mut worker = Worker {
             seed,
             child,
             stdout,
         };
-        if first.trim() != "ready" {
+        if !ready {
             let ended = worker.wait();
             panic!(
                 "the worker failed to start (seed {seed}, {}): {}{}",
-                ended.status, first, ended.stderr
+                ended.status, before, ended.stderr
             );
         }
         worker
@@ -210,5 +242,17 @@ async fn killed_workers_leave_no_change_without_its_events() {
             gone,
             retried
         );
+    }
+}
+
+/// The worker process the crash test starts (see the top of this file): it
+/// does nothing when run as a test of its own (`--ignored` without the
+/// worker's environment variables).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "the crash test's worker process, which the crash test starts itself"]
+async fn worker_process() {
+    match worker::Config::from_env() {
+        Some(config) => worker::main(config).await,
+        None => eprintln!("not started by the crash test: nothing to do"),
     }
 }

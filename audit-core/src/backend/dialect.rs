@@ -33,6 +33,7 @@ pub(crate) struct Dialect {
 }
 
 /// SQLite's.
+#[cfg(feature = "sqlite")]
 pub(super) const SQLITE: Dialect = Dialect {
     begin_write: "BEGIN IMMEDIATE",
     begin_serializable: "BEGIN IMMEDIATE",
@@ -53,6 +54,7 @@ pub(super) const SQLITE: Dialect = Dialect {
 };
 
 /// PostgreSQL's.
+#[cfg(feature = "postgres")]
 pub(super) const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",

@@ -2,15 +2,22 @@
 //! one path by which rows enter the events table: commands' events at
 //! commit, imported events, and the log's own records.
 
-use std::sync::{Arc, LazyLock};
+#[cfg(feature = "sqlite")]
+use std::sync::Arc;
+#[cfg(feature = "postgres")]
+use std::sync::LazyLock;
 
-use sqlx::{PgConnection, SqliteConnection};
+#[cfg(feature = "postgres")]
+use sqlx::PgConnection;
+#[cfg(feature = "sqlite")]
+use sqlx::SqliteConnection;
 
 use super::error::{AuditError, classify};
+#[cfg(feature = "postgres")]
 use super::rows_json;
 use super::table::{ColumnType, EVENTS_TABLE, EventRow, Value, WRITTEN, written_names};
 use crate::actor::Actor;
-use crate::backend::Db;
+use crate::backend::{Db, match_backend};
 
 /// Writes `rows`, acting for `actor`, on the transaction's connection.
 pub(crate) async fn write(db: Db<'_>, actor: &Actor, rows: &[EventRow]) -> Result<(), AuditError> {
@@ -27,12 +34,13 @@ pub(crate) async fn write_each(db: Db<'_>, rows: &[(&Actor, &EventRow)]) -> Resu
     if rows.is_empty() {
         return Ok(());
     }
-    match db {
-        Db::Sqlite(conn) => sqlite(conn, rows).await,
-        Db::Postgres(conn) => postgres(conn, rows).await,
-    }
+    match_backend!(db,
+        Sqlite(conn) => sqlite(conn, rows).await,
+        Postgres(conn) => postgres(conn, rows).await,
+    )
 }
 
+#[cfg(feature = "sqlite")]
 /// Rows per SQLite INSERT: 15 parameters each stays far below SQLite's
 /// limit of 32,766.
 const SQLITE_ROWS_PER_INSERT: usize = 200;
@@ -47,6 +55,7 @@ const SQLITE_ROWS_PER_INSERT: usize = 200;
 /// (7.3 M instructions per command against 6.9 M; 11.7 M when each
 /// `value ->> i` reads `json_each`'s `value`, which SQLite renders as
 /// text again for every use).
+#[cfg(feature = "sqlite")]
 async fn sqlite(
     conn: &mut SqliteConnection,
     rows: &[(&Actor, &EventRow)],
@@ -81,11 +90,13 @@ async fn sqlite(
 /// (sqlx 0.9 copies every bound `&str` or `String` into a new `Arc`; for a
 /// 100-event command that was two allocations for each of its 1,300 text
 /// values.)
+#[cfg(feature = "sqlite")]
 #[derive(Default)]
 struct SharedText<'r> {
     last: [Option<(&'r str, Arc<str>)>; WRITTEN.len()],
 }
 
+#[cfg(feature = "sqlite")]
 impl<'r> SharedText<'r> {
     /// The owned copy of `text`, the value of `column`.
     fn copy(&mut self, column: usize, text: &'r str) -> Arc<str> {
@@ -118,6 +129,7 @@ where
 
 /// Rows per PostgreSQL INSERT, bounding the one JSON value it binds (a
 /// payload is at most `MAX_PAYLOAD_BYTES`).
+#[cfg(feature = "postgres")]
 const POSTGRES_ROWS_PER_INSERT: usize = 500;
 
 /// PostgreSQL's INSERT: the rows as one bound JSON array (`rows_json`),
@@ -127,10 +139,12 @@ const POSTGRES_ROWS_PER_INSERT: usize = 500;
 /// against 1.21 M), and no slower in the server (generic plan on a
 /// 1,000,000-event table, 100 rows, JSON parse included: median 4.2 ms
 /// against 6.5 ms, minimum 2.15 against 2.18, noisy machine).
+#[cfg(feature = "postgres")]
 static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| postgres_insert("$1::jsonb"));
 
 /// PostgreSQL's INSERT of the rows in `source`, a JSON array of rows as
 /// `rows_json` writes them, in the array's order.
+#[cfg(feature = "postgres")]
 fn postgres_insert(source: &str) -> String {
     let values: Vec<String> = WRITTEN
         .iter()
@@ -150,6 +164,7 @@ fn postgres_insert(source: &str) -> String {
 }
 
 /// PostgreSQL: one INSERT per batch, the rows as one bound JSON array.
+#[cfg(feature = "postgres")]
 async fn postgres(conn: &mut PgConnection, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
     for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
         // Built from the table's own names; the rows are the one bound value.
@@ -171,7 +186,9 @@ pub(crate) async fn write_anchor(
     row: &EventRow,
 ) -> Result<(), AuditError> {
     let (overriding, json_cast) = match db.backend() {
+        #[cfg(feature = "sqlite")]
         crate::backend::Backend::Sqlite => ("", ""),
+        #[cfg(feature = "postgres")]
         crate::backend::Backend::Postgres => (" OVERRIDING SYSTEM VALUE", "::jsonb"),
     };
     let placeholders: Vec<String> = WRITTEN

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
 use super::error::AuditError;
@@ -10,7 +11,9 @@ use super::query::{self, EventQuery, Page, StoredEvent};
 use super::schema;
 use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
-use crate::backend::{Backend, ByBackend, Db, Pool, Tx};
+#[cfg(feature = "postgres")]
+use crate::backend::Db;
+use crate::backend::{Backend, ByBackend, Pool, Tx};
 use crate::catalog::EventCatalog;
 use crate::on_backend;
 
@@ -20,6 +23,11 @@ use crate::on_backend;
 pub struct Auditor {
     pool: Pool,
     min_retention: Duration,
+    /// The test database that `testing` made for this auditor, shared by
+    /// its clones: dropped (the database with it) when the last clone is.
+    /// Last, so that the pool above closes first.
+    #[cfg(feature = "testing")]
+    test_database: Option<std::sync::Arc<dyn std::fmt::Debug + Send + Sync>>,
 }
 
 impl From<Pool> for Auditor {
@@ -27,6 +35,8 @@ impl From<Pool> for Auditor {
         Auditor {
             pool,
             min_retention: DEFAULT_MIN_RETENTION,
+            #[cfg(feature = "testing")]
+            test_database: None,
         }
     }
 }
@@ -35,12 +45,14 @@ impl From<Pool> for Auditor {
 /// delete them, unless [`Auditor::with_min_retention`] says otherwise.
 pub const DEFAULT_MIN_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
+#[cfg(feature = "sqlite")]
 impl From<sqlx::SqlitePool> for Auditor {
     fn from(pool: sqlx::SqlitePool) -> Self {
         ByBackend::Sqlite(pool).into()
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<sqlx::PgPool> for Auditor {
     fn from(pool: sqlx::PgPool) -> Self {
         ByBackend::Postgres(pool).into()
@@ -61,6 +73,7 @@ impl Auditor {
     /// transaction on power loss; `Normal` is much faster and, on power loss,
     /// may lose the last commits, but a change and its events are one
     /// transaction and are lost together.
+    #[cfg(feature = "sqlite")]
     pub async fn connect_sqlite(
         options: SqliteConnectOptions,
         synchronous: SqliteSynchronous,
@@ -72,6 +85,18 @@ impl Auditor {
     /// (30 days unless set; `Duration::ZERO` allows any cutoff up to now).
     pub fn with_min_retention(mut self, min_retention: Duration) -> Self {
         self.min_retention = min_retention;
+        self
+    }
+
+    /// This auditor, owning `guard` (`testing`'s handle on the test
+    /// database it opens): its clones share it, and the last one to go
+    /// drops it, after its pool.
+    #[cfg(feature = "testing")]
+    pub(crate) fn owning_test_database(
+        mut self,
+        guard: std::sync::Arc<dyn std::fmt::Debug + Send + Sync>,
+    ) -> Self {
+        self.test_database = Some(guard);
         self
     }
 
@@ -131,8 +156,10 @@ impl Auditor {
     /// Begins a write transaction that also holds advisory lock `lock` on
     /// PostgreSQL until it ends, so that work of one kind (migrations,
     /// seals, prunes) runs one at a time; SQLite's write lock already does.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
     pub(crate) async fn begin_locked(&self, lock: i64) -> Result<Tx, AuditError> {
         let mut tx = self.begin_tx().await?;
+        #[cfg(feature = "postgres")]
         if let Db::Postgres(conn) = tx.db() {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(lock)
@@ -162,6 +189,7 @@ impl Auditor {
         let pool = self.pool.clone();
         let statement = isolation.begin_statement(self.backend());
         let begin = tokio::spawn(async move { pool.begin_with(statement).await });
+        #[cfg(feature = "failpoints")]
         fail::fail_point!("audit::begin", |_| Err(sqlx::Error::Io(
             std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "injected fault",)
         )));

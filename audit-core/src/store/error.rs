@@ -133,12 +133,27 @@ pub enum AuditError {
     /// A database URL this store cannot use.
     #[error("unsupported database URL `{0}`: expected `sqlite:...` or `postgres://...`")]
     UnsupportedUrl(String),
+    /// A database URL for a backend this build of audit-core leaves out
+    /// (its feature, `sqlite` or `postgres`, is not enabled).
+    #[error(
+        "the database URL `{url}` is for {backend}, which this build leaves out: \
+         enable audit-core's feature `{backend}`"
+    )]
+    BackendNotEnabled {
+        /// The URL.
+        url: String,
+        /// The backend's feature name.
+        backend: &'static str,
+    },
 }
 
 impl From<ConnectError> for AuditError {
     fn from(error: ConnectError) -> Self {
         match error {
             ConnectError::UnsupportedUrl(url) => AuditError::UnsupportedUrl(url),
+            ConnectError::BackendNotEnabled { url, backend } => {
+                AuditError::BackendNotEnabled { url, backend }
+            }
             ConnectError::Database(e) => AuditError::Database(e),
         }
     }

@@ -43,7 +43,7 @@ use super::error::{AuditError, classify};
 use super::retry::Retryable;
 use super::table::{EventRow, IMPORT_COMMAND};
 use crate::actor::Actor;
-use crate::backend::Db;
+use crate::backend::{Db, match_backend};
 use crate::catalog::{Event, EventCatalog, EventType};
 use crate::reference::References;
 
@@ -395,8 +395,8 @@ async fn insert_keys(
     keys: &[(&str, &str)],
     run_id: &str,
 ) -> Result<HashSet<String>, AuditError> {
-    let inserted: Vec<String> = match db {
-        Db::Sqlite(conn) => {
+    let inserted: Vec<String> = match_backend!(db,
+        Sqlite(conn) => {
             let values = vec!["(?, ?, ?)"; keys.len()].join(", ");
             let sql = format!(
                 "INSERT INTO audit_import_keys (import_key, run_id, event_type) VALUES {values} \
@@ -408,8 +408,8 @@ async fn insert_keys(
                 query = query.bind(*key).bind(run_id).bind(*code);
             }
             query.fetch_all(conn).await.map_err(classify)?
-        }
-        Db::Postgres(conn) => {
+        },
+        Postgres(conn) => {
             let (names, codes): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
             sqlx::query_scalar(
                 "INSERT INTO audit_import_keys (import_key, run_id, event_type) \
@@ -422,8 +422,8 @@ async fn insert_keys(
             .fetch_all(conn)
             .await
             .map_err(classify)?
-        }
-    };
+        },
+    );
     Ok(inserted.into_iter().collect())
 }
 

@@ -4,14 +4,22 @@
 
 use super::append;
 use super::auditor::Auditor;
-use super::error::{AuditError, classify};
-use super::schema::{
-    self, LOG_CREATED_CODE, MIGRATIONS, PROTECTION_TRIGGERS, SCHEMA_REPAIRED_CODE, SCHEMA_VERSION,
-};
-use super::status::{SchemaStatus, check_triggers, identity_holds};
-use super::table::{EVENTS_TABLE, EventRow, WRITTEN, events_table};
+use super::error::AuditError;
+#[cfg(feature = "postgres")]
+use super::error::classify;
+#[cfg(feature = "postgres")]
+use super::schema::PROTECTION_TRIGGERS;
+use super::schema::{self, LOG_CREATED_CODE, MIGRATIONS, SCHEMA_REPAIRED_CODE, SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
+use super::status::check_triggers;
+use super::status::{SchemaStatus, identity_holds};
+use super::table::{EventRow, events_table};
+#[cfg(feature = "postgres")]
+use super::table::{EVENTS_TABLE, WRITTEN};
 use crate::actor::Actor;
-use crate::backend::{Backend, Db, Pool};
+use crate::backend::{Db, match_backend};
+#[cfg(feature = "postgres")]
+use crate::backend::{Backend, Pool};
 use crate::on_backend;
 use crate::reference::References;
 
@@ -99,6 +107,7 @@ impl Auditor {
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             record_version(tx.db(), migration.version).await?;
         }
+        #[cfg(feature = "postgres")]
         if let Db::Postgres(conn) = tx.db() {
             let tables: Vec<String> =
                 sqlx::query_scalar("SELECT name FROM audit_protected_tables ORDER BY name")
@@ -144,9 +153,16 @@ impl Auditor {
         if !schema::is_plain_identifier(table) {
             return Err(AuditError::InvalidIdentifier(table.to_owned()));
         }
-        if self.backend() != Backend::Postgres {
-            return Ok(());
+        #[cfg(feature = "postgres")]
+        if self.backend() == Backend::Postgres {
+            return self.protect_postgres_table(table).await;
         }
+        Ok(())
+    }
+
+    /// [`protect_immutable_table`](Self::protect_immutable_table) on PostgreSQL.
+    #[cfg(feature = "postgres")]
+    async fn protect_postgres_table(&self, table: &str) -> Result<(), AuditError> {
         let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let Db::Postgres(conn) = tx.db() else {
             unreachable!("invariant: the backend was checked to be PostgreSQL");
@@ -189,24 +205,31 @@ impl Auditor {
         if !schema::is_plain_identifier(role) {
             return Err(AuditError::InvalidIdentifier(role.to_owned()));
         }
-        let Pool::Postgres(pool) = self.pool() else {
-            return Ok(());
-        };
-        let columns: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
-        let sql = format!(
-            "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
-             audit_protected_tables TO {role};
-             GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
-             GRANT SELECT, INSERT ON audit_import_keys TO {role};",
-            columns.join(", ")
-        );
-        // `role` was checked to be a plain identifier above; the rest is ours.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(pool)
-            .await
-            .map_err(classify)?;
+        #[cfg(feature = "postgres")]
+        if let Pool::Postgres(pool) = self.pool() {
+            return grant_postgres_role(pool, role).await;
+        }
         Ok(())
     }
+}
+
+/// [`Auditor::grant_application_role`] on PostgreSQL, `role` a plain identifier.
+#[cfg(feature = "postgres")]
+async fn grant_postgres_role(pool: &sqlx::PgPool, role: &str) -> Result<(), AuditError> {
+    let columns: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
+    let sql = format!(
+        "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
+         audit_protected_tables TO {role};
+         GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
+         GRANT SELECT, INSERT ON audit_import_keys TO {role};",
+        columns.join(", ")
+    );
+    // `role` was checked to be a plain identifier above; the rest is ours.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .map_err(classify)?;
+    Ok(())
 }
 
 /// The versions recorded in `audit_schema` (made if missing, in its first shape).
@@ -243,15 +266,15 @@ async fn run_script(db: Db<'_>, script: String) -> Result<(), AuditError> {
 /// The schema the audit objects live in, quoted for DDL (PostgreSQL);
 /// empty on SQLite, which has none.
 async fn current_schema(db: Db<'_>) -> Result<String, AuditError> {
-    Ok(match db {
-        Db::Sqlite(_) => String::new(),
-        Db::Postgres(conn) => {
+    Ok(match_backend!(db,
+        Sqlite(_) => String::new(),
+        Postgres(conn) => {
             let name: String = sqlx::query_scalar("SELECT current_schema()")
                 .fetch_one(conn)
                 .await?;
             format!("\"{}\"", name.replace('"', "\"\""))
-        }
-    })
+        },
+    ))
 }
 
 /// Writes the log's anchor and its identity, unless it has one.

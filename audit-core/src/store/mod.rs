@@ -1,43 +1,75 @@
-//! The event store: the audit schema, audited transactions and commands,
-//! retries, retention and queries, on every backend. The logic is written
-//! once; what differs between backends is in [`crate::backend`].
+//! The database: its backends and pools, the events table and its schema,
+//! retention, and imports of historical events.
 //!
-//! This file only declares and re-exports; each submodule imports its
-//! siblings directly, so the module graph has no cycle.
+//! An [`Auditor`] opens a pool from a URL ([`Auditor::connect`]:
+//! `sqlite://audit.db`, `sqlite::memory:`, `postgres://..`) or takes the
+//! application's own (`Auditor::from(pool)`), and brings the audit schema
+//! to [`SCHEMA_VERSION`] with [`Auditor::migrate`]. [`Auditor::schema_status`]
+//! tells, reading only the database's catalog, what a start would find.
+//! SQLite and PostgreSQL differ only behind [`Backend`] and [`ByBackend`],
+//! whose forms are the pool ([`Pool`], [`Auditor::pool`]) and a
+//! transaction's connection ([`Db`]); the application's own SQL runs on them
+//! with [`on_backend!`](crate::on_backend).
+//!
+//! ```
+//! use audit_core::Auditor;
+//! use audit_core::store::{Backend, SchemaStatus};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), audit_core::AuditError> {
+//! let auditor = Auditor::connect("sqlite::memory:").await?;
+//! assert_eq!(auditor.backend(), Backend::Sqlite);
+//! assert_eq!(auditor.schema_status().await?, SchemaStatus::Absent);
+//!
+//! auditor.migrate().await?;
+//! assert_eq!(auditor.schema_status().await?, SchemaStatus::Current);
+//! # Ok(()) }
+//! ```
+//!
+//! The log is append-only: [`Auditor::prune_before`] is the one way to
+//! remove events (older than [`DEFAULT_MIN_RETENTION`] unless set otherwise,
+//! each batch recorded as a [`PRUNED_EVENT_CODE`] event), and
+//! [`Auditor::import`] the one way to record events with their own time and
+//! actor ([`Import`]).
+
+// The logic is written once; what differs between backends is in
+// `crate::backend`. This file only declares and re-exports; each submodule
+// imports its siblings directly, so the module graph has no cycle. The
+// submodules whose items the public modules `commands`, `query` and `seals`
+// re-export are visible to the crate.
 
 mod append;
 mod auditor;
-mod command;
+pub(crate) mod command;
 pub(crate) mod error;
 mod import;
 mod migrate;
-mod position;
-mod query;
+pub(crate) mod position;
+pub(crate) mod query;
 mod retention;
-mod retry;
+pub(crate) mod retry;
+#[cfg(feature = "postgres")]
 mod rows_json;
 mod schema;
-mod seal;
+pub(crate) mod seal;
 mod status;
 mod table;
-mod tail;
-mod transaction;
+pub(crate) mod tail;
+pub(crate) mod transaction;
 
+pub use crate::backend::{Backend, ByBackend, Db, Pool};
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
-pub use command::{
-    AuditSession, Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
-};
-pub use error::{AuditError, CommitProbe};
 pub use import::{IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
-pub use position::Position;
-#[cfg(feature = "testing")]
-pub(crate) use query::{Bind, after_id, sql_of};
-pub use query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use retention::PRUNED_EVENT_CODE;
-pub use retry::{Attempt, RetryPolicy, Retryable};
 pub use schema::SCHEMA_VERSION;
-pub use seal::{Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport};
 pub use status::SchemaStatus;
 pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
-pub use tail::Tail;
-pub use transaction::{Audit, EmittedOutsideCommand, Isolation};
+
+// For the rest of the crate (public through `commands` and `query`).
+pub(crate) use query::StoredEvent;
+#[cfg(feature = "testing")]
+pub(crate) use query::{Bind, EventQuery, after_id, sql_of};
+#[cfg(feature = "testing")]
+pub(crate) use error::AuditError;
+#[cfg(feature = "testing")]
+pub(crate) use transaction::Audit;

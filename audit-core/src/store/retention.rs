@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use super::append;
 use super::auditor::Auditor;
 use super::error::{AuditError, classify};
-use super::table::{EventRow, events_table};
+use super::table::EventRow;
+#[cfg(feature = "sqlite")]
+use super::table::events_table;
 use crate::actor::Actor;
 use crate::backend::Db;
 use crate::reference::References;
@@ -99,6 +101,7 @@ impl Auditor {
 /// Deletes up to [`BATCH`] of the oldest events before `cutoff` (in
 /// microseconds) that are not the log's own records, in the transaction of `db`.
 async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
+    #[cfg(feature = "sqlite")]
     const SQLITE_DELETE: &str = concat!(
         "DELETE FROM ",
         events_table!(),
@@ -107,6 +110,7 @@ async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
         " WHERE occurred_at < $1 AND substr(event_type, 1, 6) <> 'audit:' ORDER BY id LIMIT $2)"
     );
     Ok(match db {
+        #[cfg(feature = "sqlite")]
         Db::Sqlite(conn) => {
             sqlx::query("INSERT INTO audit_retention_permit (granted) VALUES (1)")
                 .execute(&mut *conn)
@@ -124,6 +128,7 @@ async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
                 .await?;
             deleted
         }
+        #[cfg(feature = "postgres")]
         Db::Postgres(conn) => {
             let deleted: i64 = sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4)")
                 .bind(cutoff)

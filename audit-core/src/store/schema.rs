@@ -155,6 +155,7 @@ DROP TRIGGER IF EXISTS {events}_no_delete;
 
 /// SQLite's triggers, as `sqlite_master` keeps them: the events table's
 /// (version 2), the seal tables' (version 3), then the import keys' (version 4).
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE_TRIGGERS: [(&str, &str); 9] = [
     (
         "{events}_no_replace",
@@ -207,6 +208,7 @@ BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: DELETE is refused')
 
 /// Which of [`SQLITE_TRIGGERS`] each version makes: version 2 the events
 /// table's, version 3 the seal tables', version 4 the import keys'.
+#[cfg(feature = "sqlite")]
 fn sqlite_triggers_of(version: i64) -> &'static [(&'static str, &'static str)] {
     match version {
         2 => &SQLITE_TRIGGERS[..3],
@@ -323,6 +325,7 @@ CREATE TRIGGER audit_import_keys_no_truncate BEFORE TRUNCATE ON audit_import_key
 ";
 
 /// PostgreSQL's triggers on the import keys: table, name and function.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_IMPORT_TRIGGERS: [(&str, &str, &str); 2] = [
     (
         "audit_import_keys",
@@ -337,6 +340,7 @@ pub(crate) const POSTGRES_IMPORT_TRIGGERS: [(&str, &str, &str); 2] = [
 ];
 
 /// PostgreSQL's triggers on the seal tables: table, name and function.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_SEAL_TRIGGERS: [(&str, &str, &str); 4] = [
     (
         "audit_seals",
@@ -363,6 +367,7 @@ pub(crate) const POSTGRES_SEAL_TRIGGERS: [(&str, &str, &str); 4] = [
 /// PostgreSQL's functions of the audit schema: name, arguments, what makes
 /// it (the part between `CREATE OR REPLACE FUNCTION name(args)` and the
 /// body), and the body, which `verify` compares with what the database holds.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_FUNCTIONS: [(&str, &str, &str, &str); 5] = [
     (
         "{events}_append_only",
@@ -443,6 +448,7 @@ END
 ];
 
 /// PostgreSQL's triggers on the events table: name and the function it runs.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_TRIGGERS: [(&str, &str); 2] = [
     ("{events}_no_change", "{events}_append_only"),
     ("{events}_no_truncate", "{events}_append_only"),
@@ -473,7 +479,10 @@ pub(crate) struct Migration {
     pub version: i64,
     /// What it does, for errors and logs.
     pub description: &'static str,
+    // Both backends' scripts are text in every build; a build reads its own.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     postgres: &'static str,
 }
 
@@ -516,6 +525,7 @@ impl Migration {
     /// The script for `backend`, in schema `schema` (PostgreSQL's current schema).
     pub(crate) fn script(&self, backend: Backend, schema: &str) -> String {
         let script = match backend {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 let mut script = self.sqlite.to_owned();
                 if self.version == 1 {
@@ -527,6 +537,7 @@ impl Migration {
                 }
                 script
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let mut script = self.postgres.to_owned();
                 if self.version == 1 {
@@ -540,6 +551,7 @@ impl Migration {
 }
 
 /// The `CREATE OR REPLACE FUNCTION` statements of [`POSTGRES_FUNCTIONS`].
+#[cfg(feature = "postgres")]
 fn postgres_functions() -> String {
     POSTGRES_FUNCTIONS
         .iter()
@@ -582,6 +594,7 @@ pub(crate) const SCHEMA_REPAIRED_CODE: &str = "audit:schema_repaired";
 /// PostgreSQL triggers that refuse writes to `table` in a transaction that
 /// records no audit event (checked at commit), and any `TRUNCATE`.
 /// `table` must be a plain identifier (checked by the caller).
+#[cfg(feature = "postgres")]
 pub(crate) fn protect_table(table: &str) -> String {
     format!(
         "DROP TRIGGER IF EXISTS audit_required ON {table};
@@ -595,6 +608,7 @@ INSERT INTO audit_protected_tables (name) VALUES ('{table}') ON CONFLICT DO NOTH
 }
 
 /// The triggers [`protect_table`] makes: name and function.
+#[cfg(feature = "postgres")]
 pub(crate) const PROTECTION_TRIGGERS: [(&str, &str); 2] = [
     ("audit_required", "audit_require_event"),
     ("audit_no_truncate", "audit_refuse_truncate"),

@@ -4,11 +4,14 @@
 
 use super::auditor::Auditor;
 use super::error::AuditError;
+use super::schema::{self, LOG_CREATED_CODE, OWN_TABLES, SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
 use super::schema::{
-    self, LOG_CREATED_CODE, OWN_TABLES, POSTGRES_FUNCTIONS, POSTGRES_IMPORT_TRIGGERS,
-    POSTGRES_SEAL_TRIGGERS, POSTGRES_TRIGGERS, PROTECTION_TRIGGERS, SCHEMA_VERSION,
-    SQLITE_TRIGGERS,
+    POSTGRES_FUNCTIONS, POSTGRES_IMPORT_TRIGGERS, POSTGRES_SEAL_TRIGGERS, POSTGRES_TRIGGERS,
+    PROTECTION_TRIGGERS,
 };
+#[cfg(feature = "sqlite")]
+use super::schema::SQLITE_TRIGGERS;
 use super::table::{EVENTS_TABLE, events_table};
 use crate::backend::{Backend, Db, Pool};
 use crate::on_backend;
@@ -77,7 +80,9 @@ impl Auditor {
         if problems.is_empty() {
             self.check_identity(&mut problems).await?;
             match backend {
+                #[cfg(feature = "sqlite")]
                 Backend::Sqlite => self.check_sqlite_triggers(&mut problems).await?,
+                #[cfg(feature = "postgres")]
                 Backend::Postgres => self.check_postgres_objects(&mut problems).await?,
             }
         }
@@ -123,21 +128,11 @@ impl Auditor {
     /// Whether any function of the audit schema exists (PostgreSQL; they
     /// outlive a dropped table).
     async fn has_audit_functions(&self) -> Result<bool, AuditError> {
-        let Pool::Postgres(pool) = self.pool() else {
-            return Ok(false);
-        };
-        let names: Vec<String> = POSTGRES_FUNCTIONS
-            .iter()
-            .map(|(name, ..)| schema::expand(name, ""))
-            .collect();
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_proc \
-             WHERE pronamespace = current_schema()::regnamespace AND proname = ANY($1))",
-        )
-        .bind(names)
-        .fetch_one(pool)
-        .await?;
-        Ok(found)
+        #[cfg(feature = "postgres")]
+        if let Pool::Postgres(pool) = self.pool() {
+            return has_postgres_functions(pool).await;
+        }
+        Ok(false)
     }
 
     /// The log's first event is where `audit_log_identity` says: otherwise
@@ -153,6 +148,7 @@ impl Auditor {
     }
 
     /// SQLite's triggers are exactly the schema's.
+    #[cfg(feature = "sqlite")]
     async fn check_sqlite_triggers(&self, problems: &mut Vec<String>) -> Result<(), AuditError> {
         let Pool::Sqlite(pool) = self.pool() else {
             return Ok(());
@@ -178,6 +174,7 @@ impl Auditor {
 
     /// PostgreSQL's functions hold the schema's code, and the events table
     /// and every registered protected table have their triggers, enabled.
+    #[cfg(feature = "postgres")]
     async fn check_postgres_objects(&self, problems: &mut Vec<String>) -> Result<(), AuditError> {
         let Pool::Postgres(pool) = self.pool() else {
             return Ok(());
@@ -222,11 +219,12 @@ impl Auditor {
 fn expected_tables(backend: Backend) -> Vec<&'static str> {
     OWN_TABLES
         .into_iter()
-        .filter(|t| backend == Backend::Postgres || *t != "audit_protected_tables")
+        .filter(|t| backend.is_postgres() || *t != "audit_protected_tables")
         .collect()
 }
 
 /// Checks that `table` has each of `triggers` (name, function), enabled.
+#[cfg(feature = "postgres")]
 pub(super) async fn check_triggers(
     conn: &mut sqlx::PgConnection,
     table: &str,
@@ -274,4 +272,21 @@ pub(super) async fn identity_holds(db: Db<'_>) -> Result<bool, AuditError> {
         (rows, matching)
     });
     Ok(rows == 1 && matching == 1)
+}
+
+/// Whether any function of the audit schema exists in PostgreSQL's current schema.
+#[cfg(feature = "postgres")]
+async fn has_postgres_functions(pool: &sqlx::PgPool) -> Result<bool, AuditError> {
+    let names: Vec<String> = POSTGRES_FUNCTIONS
+        .iter()
+        .map(|(name, ..)| schema::expand(name, ""))
+        .collect();
+    let found: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_proc \
+         WHERE pronamespace = current_schema()::regnamespace AND proname = ANY($1))",
+    )
+    .bind(names)
+    .fetch_one(pool)
+    .await?;
+    Ok(found)
 }

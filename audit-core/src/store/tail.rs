@@ -7,7 +7,7 @@ use super::error::{AuditError, classify};
 use super::position::Position;
 use super::query::{MAX_PAGE_SIZE, StoredEvent, events_of};
 use super::table::{EVENTS_TABLE, select_list};
-use crate::backend::Pool;
+use crate::backend::match_backend;
 use crate::catalog::EventCatalog;
 
 /// Events read forward from a position ([`Auditor::read_after`]).
@@ -38,8 +38,8 @@ impl Auditor {
         let dialect = self.backend().dialect();
         let select = select_list(dialect.payload_as_text, dialect.position_tx);
         let by_column = dialect.values_have_column_type;
-        let events: Vec<StoredEvent<E>> = match self.pool() {
-            Pool::Sqlite(pool) => {
+        let events: Vec<StoredEvent<E>> = match_backend!(self.pool(),
+            Sqlite(pool) => {
                 let sql = format!(
                     "SELECT {select} FROM {EVENTS_TABLE} WHERE id > $1 ORDER BY id LIMIT $2"
                 );
@@ -51,8 +51,8 @@ impl Auditor {
                     .await
                     .map_err(classify)?;
                 events_of(&rows, by_column)?
-            }
-            Pool::Postgres(pool) => {
+            },
+            Postgres(pool) => {
                 let sql = format!(
                     "SELECT {select} FROM {EVENTS_TABLE} \
                      WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
@@ -68,8 +68,8 @@ impl Auditor {
                     .await
                     .map_err(classify)?;
                 events_of(&rows, by_column)?
-            }
-        };
+            },
+        );
         let next = events.last().map_or(after, |e| e.position);
         Ok(Tail { events, next })
     }

@@ -152,8 +152,10 @@ impl<E: EventCatalog> Audit<E> {
             return Err(AuditError::Poisoned { reason });
         }
         let pending = std::mem::take(&mut self.pending);
+        #[cfg(feature = "failpoints")]
         fail::fail_point!("audit::commit::before_insert", |_| Err(injected()));
         append::write(self.tx.db(), &self.actor, &pending).await?;
+        #[cfg(feature = "postgres")]
         if let (true, Db::Postgres(conn)) = (pending.is_empty(), self.tx.db()) {
             // PostgreSQL answers COMMIT of a failed transaction with a silent
             // ROLLBACK; a statement first makes that an error. (With pending
@@ -168,6 +170,7 @@ impl<E: EventCatalog> Audit<E> {
                 event_type: e.code,
             })
         };
+        #[cfg(feature = "failpoints")]
         fail::fail_point!("audit::commit::before_commit", |_| Err(
             AuditError::CommitOutcomeUnknown {
                 probe: probe(),
@@ -188,6 +191,7 @@ impl<E: EventCatalog> Audit<E> {
                 e => AuditError::Database(e),
             });
         }
+        #[cfg(feature = "failpoints")]
         fail::fail_point!("audit::commit::reply_lost", |_| Err(
             AuditError::CommitOutcomeUnknown {
                 probe: probe(),
@@ -212,12 +216,12 @@ impl<E: EventCatalog> Audit<E> {
 }
 
 /// The error an injected fault returns (failpoints builds only).
-#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+#[cfg(feature = "failpoints")]
 fn injected() -> AuditError {
     AuditError::Database(injected_io())
 }
 
-#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
+#[cfg(feature = "failpoints")]
 fn injected_io() -> sqlx::Error {
     sqlx::Error::Io(std::io::Error::new(
         std::io::ErrorKind::ConnectionReset,

@@ -59,6 +59,7 @@ pub(crate) async fn events_after(
     until: Option<Position>,
 ) -> Result<Vec<RawEvent>, AuditError> {
     let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
+    #[cfg(feature = "sqlite")]
     if let Db::Sqlite(conn) = db.reborrow() {
         // One row for the whole chunk: sqlx's SQLite worker hands over each
         // row and value on its own, which halved the throughput.
@@ -69,10 +70,12 @@ pub(crate) async fn events_after(
     let backend = db.backend();
     let columns = event_columns(backend);
     let sql = match backend {
+        #[cfg(feature = "sqlite")]
         Backend::Sqlite => format!(
             "SELECT {columns} FROM {EVENTS_TABLE} WHERE id > 0 AND id > $1 AND $2 >= 0 \
              AND id <= $3 AND $4 >= 0 ORDER BY id LIMIT $5"
         ),
+        #[cfg(feature = "postgres")]
         Backend::Postgres => format!(
             "SELECT {columns} FROM {EVENTS_TABLE} \
              WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
@@ -81,7 +84,9 @@ pub(crate) async fn events_after(
         ),
     };
     let (after_a, after_b, until_a, until_b) = match backend {
+        #[cfg(feature = "sqlite")]
         Backend::Sqlite => (after.id(), 0, until.id(), 0),
+        #[cfg(feature = "postgres")]
         Backend::Postgres => (after.tx(), after.id(), until.tx(), until.id()),
     };
     let events = on_backend!(db, conn => {
@@ -106,6 +111,7 @@ const UNREADABLE: &str = "\u{0}unreadable";
 
 /// SQLite: the chunk as one JSON array of rows, or `None` when a row holds
 /// a value JSON cannot carry (a BLOB), to be read row by row instead.
+#[cfg(feature = "sqlite")]
 async fn sqlite_events_as_json(
     conn: &mut sqlx::SqliteConnection,
     after: Position,
@@ -138,6 +144,7 @@ async fn sqlite_events_as_json(
 }
 
 /// One row of [`sqlite_events_as_json`]: the id, then every written value.
+#[cfg(feature = "sqlite")]
 fn json_event(row: &[serde_json::Value]) -> RawEvent {
     use serde_json::Value;
     let int = |value: Option<&Value>| match value {
@@ -197,6 +204,7 @@ pub(crate) async fn entries_after(
     mut db: Db<'_>,
     after: Position,
 ) -> Result<Vec<Entry>, AuditError> {
+    #[cfg(feature = "sqlite")]
     if let Db::Sqlite(conn) = db.reborrow() {
         // One row for the whole chunk, as for events.
         const JSON: &str = "SELECT json_group_array(json_array(seal_seq, tx, id, occurred_at, \

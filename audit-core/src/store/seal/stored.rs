@@ -14,11 +14,13 @@ pub(super) async fn write_entries(
     seq: i64,
     entries: &[(Position, i64, String, String)],
 ) -> Result<(), AuditError> {
+    #[cfg(feature = "sqlite")]
     const SQLITE: &str = "INSERT INTO audit_seal_entries \
         (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
         SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
         json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') \
         FROM json_each($2)";
+    #[cfg(feature = "postgres")]
     const POSTGRES: &str = "INSERT INTO audit_seal_entries \
         (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
         SELECT $1, (e->>0)::int8, (e->>1)::int8, (e->>2)::int8, e->>3, e->>4 \
@@ -32,7 +34,9 @@ pub(super) async fn write_entries(
             .collect();
         let rows = serde_json::Value::Array(rows).to_string();
         let sql = match db.backend() {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => SQLITE,
+            #[cfg(feature = "postgres")]
             Backend::Postgres => POSTGRES,
         };
         on_backend!(db.reborrow(), conn => {
