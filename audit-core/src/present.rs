@@ -1,4 +1,33 @@
 //! Presenting events: from a payload to the values its template shows.
+//!
+//! Each event's template is rendered from a view whose fields are
+//! [`Shown`] values: text, or a link, HTML-escaped when rendered. The
+//! default presenter makes each from a payload field through
+//! [`Presentable`]; an event's own `presenter = path` may build them
+//! otherwise. References (a user, a project) show as what they are now:
+//! [`PresentContext::for_page`] asks the application's [`Resolver`] once per
+//! kind for a whole page of events, and presenters find the answers
+//! ([`Resolved`]) in the [`PresentContext`]. For terminals and logs,
+//! [`plain_text`] turns rendered HTML back into printable text.
+//!
+//! ```
+//! use audit_core::Actor;
+//! use audit_core::events::EntityRef;
+//! use audit_core::present::{ACTOR_KIND, PresentContext, Presentable, Resolved, plain_text};
+//!
+//! let mut cx = PresentContext::new();
+//! assert_eq!(Some("Apollo").present(&cx).to_string(), "Apollo");
+//! assert_eq!(None::<&str>.present(&cx).to_string(), "none");
+//!
+//! // A user renamed since they acted shows by their name now, linked.
+//! cx.insert(
+//!     &EntityRef::new(ACTOR_KIND, "7"),
+//!     Resolved { label: "ada <admin>".into(), href: Some("/users/7".into()) },
+//! );
+//! let html = cx.actor(&Actor::user(7, "ada")).to_string();
+//! assert_eq!(html, r#"<a href="/users/7">ada &#60;admin&#62;</a>"#);
+//! assert_eq!(plain_text(&html), "ada <admin>");
+//! ```
 
 use std::collections::HashMap;
 use std::fmt::{self, Display};
@@ -206,7 +235,7 @@ impl<T: Presentable> Presentable for Vec<T> {
 
 /// The text of rendered event HTML, for terminals and logs: tags dropped,
 /// character references decoded (`&#60;b&#62;` becomes `<b>` again), and
-/// the result [`printable`](crate::printable): a newline, a terminal escape
+/// the result [`printable`](crate::text::printable): a newline, a terminal escape
 /// or a bidirectional override in a stored value (`&#10;` included) is shown
 /// as an escape, so it cannot forge a line of whatever prints it.
 pub fn plain_text(html: &str) -> String {

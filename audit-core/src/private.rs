@@ -19,10 +19,11 @@ pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
 pub use crate::reference::{EntityRef, Reference, References};
-pub use crate::store::{
-    Audit, AuditError, AuditSession, Command, CommandOutput, Emits, EmittedBy,
-    EmittedOutsideCommand, FromAuditError,
+pub use crate::store::command::{
+    AuditSession, Command, CommandOutput, Emits, EmittedBy, FromAuditError,
 };
+pub use crate::store::error::AuditError;
+pub use crate::store::transaction::{Audit, EmittedOutsideCommand};
 
 /// Ends `command` with its body's `result`: an `Ok` that lacks one of the
 /// `required` event codes, or an `Err`, makes the transaction unable to
@@ -205,5 +206,23 @@ impl<T> NotSerdeField<T> for &FieldProbe<T> {
         Err(<D::Error as serde::de::Error>::custom(
             "payload field type without serde support",
         ))
+    }
+}
+
+/// `sqlite` or `postgres`, whichever is `backend`'s: generated SQL that
+/// differs by backend, chosen without naming a backend the application's
+/// build of audit-core may leave out.
+pub fn sql_for(backend: Backend, sqlite: &'static str, postgres: &'static str) -> &'static str {
+    match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => {
+            let _ = postgres;
+            sqlite
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let _ = sqlite;
+            postgres
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 /// a hostile value visible, they are not meant to be decoded again.
 ///
 /// ```
-/// use audit_core::printable;
+/// use audit_core::text::printable;
 ///
 /// assert_eq!(printable("two\nlines"), r"two\nlines");
 /// assert_eq!(printable("evil\u{202e}txt.exe"), r"evil\u{202e}txt.exe");

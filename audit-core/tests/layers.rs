@@ -20,6 +20,11 @@ const LAYERS: &[(&str, u32)] = &[
     ("page", 6),
     ("__private", 7),
     ("testing", 7),
+    // The public modules that only re-export the layers' items, by task.
+    ("commands", 7),
+    ("events", 7),
+    ("query", 7),
+    ("seals", 7),
 ];
 
 /// Every `.rs` file under `dir`.

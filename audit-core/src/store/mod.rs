@@ -66,10 +66,10 @@ pub use status::SchemaStatus;
 pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
 
 // For the rest of the crate (public through `commands` and `query`).
+#[cfg(feature = "testing")]
+pub(crate) use error::AuditError;
 pub(crate) use query::StoredEvent;
 #[cfg(feature = "testing")]
 pub(crate) use query::{Bind, EventQuery, after_id, sql_of};
-#[cfg(feature = "testing")]
-pub(crate) use error::AuditError;
 #[cfg(feature = "testing")]
 pub(crate) use transaction::Audit;

@@ -184,10 +184,7 @@ pub fn generate(model: &Model) -> TokenStream {
                 id: ::core::primitive::i64,
             ) -> ::core::result::Result<::core::option::Option<Self>, #p::sqlx::Error> {
                 let db = cx.write_db();
-                let sql = match db.backend() {
-                    #p::Backend::Sqlite => #select_sql,
-                    #p::Backend::Postgres => #select_for_update_sql,
-                };
+                let sql = #p::sql_for(db.backend(), #select_sql, #select_for_update_sql);
                 #find
             }
         }
