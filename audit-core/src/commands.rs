@@ -11,8 +11,9 @@
 //! [`AuditError`](crate::AuditError) ([`FromAuditError`]).
 //!
 //! Tables of the application are models: `#[derive(Model)]` implements
-//! [`Model`], and an immutable model is written only where [`WriteAccess`]
-//! is held, that is inside a command.
+//! [`Model`] (this module's `Model` is both the trait and the derive), and
+//! an immutable model is written only where [`WriteAccess`] is held, that is
+//! inside a command.
 //! [`Auditor::transact`](crate::Auditor::transact) runs a transaction again
 //! when the database refuses it because of a concurrent one ([`RetryPolicy`],
 //! [`Retryable`]); a commit whose outcome was lost carries a [`CommitProbe`]
@@ -51,6 +52,9 @@
 //! ```
 
 pub use crate::model::{Model, WriteAccess};
+/// The derive of the [`Model`] trait, also at the crate root: importing
+/// `audit_core::commands::Model` names both.
+pub use audit_macros::Model;
 pub use crate::store::command::{
     Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
 };

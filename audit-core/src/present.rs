@@ -176,7 +176,7 @@ impl askama::filters::HtmlSafe for Shown {}
 #[diagnostic::on_unimplemented(
     message = "the default presenter cannot show a field of type `{Self}`",
     label = "field of type `{Self}`",
-    note = "implement `audit_core::Presentable` for `{Self}`, or give the event a `presenter = path` that builds its view"
+    note = "implement `audit_core::present::Presentable` for `{Self}`, or give the event a `presenter = path` that builds its view"
 )]
 pub trait Presentable {
     /// The value as shown in a template.

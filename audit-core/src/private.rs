@@ -39,6 +39,20 @@ pub fn finish_command<E: EventCatalog, C, T, Er>(
     command.finish(result, required, into_error)
 }
 
+/// The tracing span a command's body runs in ([`Command::span`]).
+pub fn command_span<E: EventCatalog, C>(command: &Command<'_, E, C>) -> tracing::Span {
+    command.span().clone()
+}
+
+/// `body`, run inside `span` (entered at each poll, so the span holds
+/// across the body's awaits).
+pub fn in_span<F: std::future::Future>(
+    span: tracing::Span,
+    body: F,
+) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::instrument(body, span)
+}
+
 /// Decodes a payload stored at version `stored` of an event now at `current`.
 pub fn decode_payload<P: serde::de::DeserializeOwned>(
     stored: i64,

@@ -45,7 +45,7 @@ impl Display for EntityRef {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an event's target, parent or subject",
     label = "marked field of type `{Self}`",
-    note = "implement `audit_core::Reference` for `{Self}` to say which object it refers to"
+    note = "implement `audit_core::events::Reference` for `{Self}` to say which object it refers to"
 )]
 pub trait Reference {
     /// The referenced object's kind and id.

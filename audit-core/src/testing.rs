@@ -69,6 +69,7 @@ const DATABASE_PREFIX: &str = "audit_t";
 /// # Panics
 ///
 /// When the directory or the database cannot be created.
+#[cfg(feature = "sqlite")]
 pub async fn sqlite(test: &str) -> Auditor {
     let dir = std::env::temp_dir().join("audit-tests");
     std::fs::create_dir_all(&dir)
@@ -93,6 +94,7 @@ pub async fn sqlite(test: &str) -> Auditor {
 ///
 /// Under `CI=true` when the variable is unset; whenever the server cannot
 /// be reached or the database cannot be created.
+#[cfg(feature = "postgres")]
 pub async fn postgres(test: &str) -> Option<Auditor> {
     let url = match std::env::var(POSTGRES_URL_VAR) {
         Ok(url) if !url.is_empty() => url,
@@ -168,6 +170,7 @@ impl<E: EventCatalog> Harness<E> {
     /// # Panics
     ///
     /// When the database cannot be made or `migrate` fails.
+    #[cfg(feature = "sqlite")]
     pub async fn sqlite<M, Er>(test: &str, migrate: M) -> Self
     where
         M: AsyncFnOnce(&Auditor) -> Result<(), Er>,
@@ -220,6 +223,7 @@ fn plain(test: &str) -> String {
 }
 
 /// `url` with its database replaced by `name`, its query string kept.
+#[cfg(feature = "postgres")]
 fn database_url_for(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
@@ -238,6 +242,7 @@ fn database_url_for(url: &str, name: &str) -> String {
 
 /// Drops the test databases older than [`STALE_AFTER_SECS`]. Failures are
 /// ignored: another run may be dropping the same database.
+#[cfg(feature = "postgres")]
 async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
     let names: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'audit\\_t%'")
@@ -266,7 +271,10 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection, now: u64) {
 /// always, then PostgreSQL when [`POSTGRES_URL_VAR`] is set (see
 /// [`postgres`]).
 pub async fn all(test: &str) -> Vec<Auditor> {
-    let mut all = vec![sqlite(test).await];
+    let mut all = Vec::new();
+    #[cfg(feature = "sqlite")]
+    all.push(sqlite(test).await);
+    #[cfg(feature = "postgres")]
     all.extend(postgres(test).await);
     all
 }
@@ -284,18 +292,16 @@ pub fn label(auditor: &Auditor) -> &'static str {
 ///
 /// When the database cannot say where it is.
 pub async fn database_url(auditor: &Auditor) -> String {
-    match auditor.pool() {
-        #[cfg(feature = "sqlite")]
-        crate::backend::ByBackend::Sqlite(pool) => {
+    crate::backend::match_backend!(auditor.pool(),
+        Sqlite(pool) => {
             let file: String =
                 sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
                     .fetch_one(pool)
                     .await
                     .unwrap_or_else(|e| panic!("the SQLite test database's file: {e}"));
             format!("sqlite://{file}")
-        }
-        #[cfg(feature = "postgres")]
-        crate::backend::ByBackend::Postgres(pool) => {
+        },
+        Postgres(pool) => {
             let name: String = sqlx::query_scalar("SELECT current_database()")
                 .fetch_one(pool)
                 .await
@@ -303,8 +309,8 @@ pub async fn database_url(auditor: &Auditor) -> String {
             let server = std::env::var(POSTGRES_URL_VAR)
                 .unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR} opened this database"));
             database_url_for(&server, &name)
-        }
-    }
+        },
+    )
 }
 
 /// Runs `sql` (one or more statements, no parameters) on its own

@@ -1,7 +1,7 @@
 //! Decoding stored rows never panics: what the catalog cannot read comes back
 //! as `Decoded::Unknown`, with a reason a person can read.
 
-use audit_core::{Decoded, EventCatalog, UnknownEvent, UnknownReason};
+use audit_core::events::{Decoded, EventCatalog, UnknownEvent, UnknownReason};
 
 audit_core::declare_events! {
     #[events(templates = "tests/templates")]

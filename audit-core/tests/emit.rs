@@ -1,9 +1,9 @@
 //! Emitting through a command on an in-memory SQLite database: a payload that
 //! fails to serialize is a typed error and nothing is written.
 
-use audit_core::{
-    Actor, Audit, AuditError, Auditor, EventQuery, PresentContext, Presentable, Shown, auditable,
-};
+use audit_core::present::{PresentContext, Presentable, Shown};
+use audit_core::query::EventQuery;
+use audit_core::{Actor, Audit, AuditError, Auditor, auditable};
 
 /// A field whose serialization always fails.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]

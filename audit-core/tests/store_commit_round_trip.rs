@@ -7,7 +7,8 @@
 
 mod support;
 
-use audit_core::{Actor, Audit, AuditError, Auditor, Pool, auditable, testing};
+use audit_core::store::Pool;
+use audit_core::{Actor, Audit, AuditError, Auditor, auditable, testing};
 use proptest::prelude::*;
 use support::{CommandError, NoteWritten, TestEvent, WidgetRef};
 

@@ -5,7 +5,9 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use audit_core::{Actor, Audit, AuditError, Decoded, EventQuery, auditable, testing};
+use audit_core::events::Decoded;
+use audit_core::query::EventQuery;
+use audit_core::{Actor, Audit, AuditError, auditable, testing};
 use support::{CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef, page};
 
 const TASKS: i64 = 8;

@@ -5,7 +5,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use audit_core::{Actor, AuditError, Auditor, Condition, Cursor, EventQuery, testing};
+use audit_core::query::{Condition, Cursor, EventQuery};
+use audit_core::{Actor, AuditError, Auditor, testing};
 use support::{TestEvent, UserRef, WidgetRef, ids, page};
 
 /// Commits `n` notes in one transaction, note `i` on widget `widget(i)`;

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_core::{
-    Actor, AuditError, Auditor, Decoded, Position, StoredEvent, Tail, on_backend, testing,
-};
+use audit_core::events::Decoded;
+use audit_core::query::{Position, StoredEvent, Tail};
+use audit_core::{Actor, AuditError, Auditor, on_backend, testing};
 use support::{NoteWritten, TestEvent, WidgetCreated, WidgetRef};
 
 /// Writer tasks committing at once.

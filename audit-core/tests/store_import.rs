@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use audit_core::{
-    Actor, Auditor, Condition, Decoded, Divergence, EventQuery, IMPORT_COMMAND,
-    IMPORTED_EVENT_CODE, Import, ImportReport, StoredEvent, VerifyOptions, testing,
-};
+use audit_core::events::Decoded;
+use audit_core::query::{Condition, EventQuery, StoredEvent};
+use audit_core::seals::{Divergence, VerifyOptions};
+use audit_core::store::{IMPORT_COMMAND, IMPORTED_EVENT_CODE, Import, ImportReport};
+use audit_core::{Actor, Auditor, testing};
 use chrono::{DateTime, Utc};
 use support::{NoteWritten, TestEvent, WidgetCreated, WidgetRef, log};
 

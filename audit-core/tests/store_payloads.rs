@@ -4,7 +4,9 @@
 
 mod support;
 
-use audit_core::{Actor, Audit, AuditError, EventCatalog, MAX_PAYLOAD_BYTES, auditable, testing};
+use audit_core::commands::MAX_PAYLOAD_BYTES;
+use audit_core::events::EventCatalog;
+use audit_core::{Actor, Audit, AuditError, auditable, testing};
 use support::{CommandError, NoteWritten, TestEvent, WidgetRef};
 
 /// A note whose payload is exactly `bytes` bytes of JSON.

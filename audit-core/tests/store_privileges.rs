@@ -6,7 +6,8 @@
 
 mod support;
 
-use audit_core::{Actor, Pool, testing};
+use audit_core::store::Pool;
+use audit_core::{Actor, testing};
 use sqlx::{Connection, PgConnection};
 
 /// One event row's values, for [`support::ROW_COLUMNS`].

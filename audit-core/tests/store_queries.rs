@@ -3,7 +3,8 @@
 
 mod support;
 
-use audit_core::{Actor, Auditor, Condition, EventQuery, MAX_PAGE_SIZE, testing};
+use audit_core::query::{Condition, EventQuery, MAX_PAGE_SIZE};
+use audit_core::{Actor, Auditor, testing};
 use chrono::DateTime;
 use support::{PartRef, TestEvent, UserRef, WidgetRef, ids, page};
 
@@ -164,12 +165,16 @@ async fn each_single_filter_selects_exactly_its_events() {
             ),
             (
                 "an id that tries to be SQL is a value",
-                EventQuery::new().parent(audit_core::EntityRef::new("widget", "10' OR '1'='1")),
+                EventQuery::new().parent(audit_core::events::EntityRef::new(
+                    "widget",
+                    "10' OR '1'='1",
+                )),
                 vec![],
             ),
             (
                 "a kind that tries to be SQL is a value",
-                EventQuery::new().target(audit_core::EntityRef::new("part' OR 1=1 --", "100")),
+                EventQuery::new()
+                    .target(audit_core::events::EntityRef::new("part' OR 1=1 --", "100")),
                 vec![],
             ),
             (

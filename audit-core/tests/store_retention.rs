@@ -3,7 +3,9 @@
 
 mod support;
 
-use audit_core::{Actor, AuditError, Decoded, PRUNED_EVENT_CODE, UnknownReason, testing};
+use audit_core::events::{Decoded, UnknownReason};
+use audit_core::store::PRUNED_EVENT_CODE;
+use audit_core::{Actor, AuditError, testing};
 use chrono::{DateTime, Utc};
 use support::{log, payload};
 
@@ -178,7 +180,7 @@ async fn cutoffs_in_the_future_or_within_the_minimum_retention_are_refused() {
         // The default minimum retention is 30 days: a cutoff before it is fine.
         assert_eq!(
             auditor.min_retention(),
-            audit_core::DEFAULT_MIN_RETENTION,
+            audit_core::store::DEFAULT_MIN_RETENTION,
             "{label}"
         );
         let deleted = auditor

@@ -3,7 +3,9 @@
 
 mod support;
 
-use audit_core::{Actor, AuditError, EventQuery, SCHEMA_VERSION, testing};
+use audit_core::query::EventQuery;
+use audit_core::store::SCHEMA_VERSION;
+use audit_core::{Actor, AuditError, testing};
 use support::{CommandError, TestEvent};
 
 fn missing(result: Result<impl std::fmt::Debug, AuditError>) -> String {

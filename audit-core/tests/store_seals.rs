@@ -4,7 +4,8 @@
 
 mod support;
 
-use audit_core::{Actor, Auditor, Divergence, Head, SealKey, VerifyOptions, testing};
+use audit_core::seals::{Divergence, Head, SealKey, VerifyOptions};
+use audit_core::{Actor, Auditor, testing};
 
 /// Ten events, each in its own transaction, all sealed; returns the head.
 async fn sealed_log(auditor: &Auditor, key: Option<&SealKey>) -> Head {

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_core::{Actor, Audit, AuditError, Auditor, Isolation, RetryPolicy, auditable, testing};
+use audit_core::commands::{Isolation, RetryPolicy};
+use audit_core::{Actor, Audit, AuditError, Auditor, auditable, testing};
 use support::{CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef};
 
 /// Makes a widget, records it, then fails.
@@ -440,5 +441,56 @@ async fn a_commit_the_database_refuses_leaves_nothing_and_runs_no_effect() {
         // The refused transaction holds nothing: the same change commits now.
         support::commit_widget(&auditor, Actor::system("t"), 1).await;
         assert_eq!(support::events(&auditor).await, 1, "{label}");
+    }
+}
+
+#[tokio::test]
+async fn commands_commits_and_queries_run_in_tracing_spans() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    for auditor in support::databases("traced").await {
+        let label = testing::label(&auditor);
+        let captured = support::Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_span_events(FmtSpan::CLOSE)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let mut audit = begin(&auditor).await;
+        support::add_part(&mut audit, WidgetRef(7), 3, support::UserRef(1)).await.unwrap();
+        audit.commit().await.unwrap();
+        let page = auditor
+            .query::<TestEvent>(&audit_core::query::EventQuery::new())
+            .await
+            .unwrap();
+        drop(guard);
+        let logged = captured.text();
+        let closed = |span: &str| -> Vec<&str> {
+            logged
+                .lines()
+                .filter(|l| l.contains(&format!("{span}{{")) && l.contains("close"))
+                .collect()
+        };
+        let command = closed("audit.command");
+        assert_eq!(command.len(), 1, "{label}: {logged}");
+        for field in [
+            "command=\"add_part\"".to_owned(),
+            format!("backend=\"{label}\""),
+            "depth=1".to_owned(),
+            "events=2".to_owned(),
+        ] {
+            assert!(command[0].contains(&field), "{label}: no {field} in {}", command[0]);
+        }
+        let commit = closed("audit.commit");
+        assert_eq!(commit.len(), 1, "{label}: {logged}");
+        assert!(commit[0].contains("events=2"), "{label}: {}", commit[0]);
+        assert!(commit[0].contains(&page.events[0].command_id), "{label}: {}", commit[0]);
+        let query = closed("audit.query");
+        assert_eq!(query.len(), 1, "{label}: {logged}");
+        assert!(
+            query[0].contains(&format!("events={}", page.events.len())),
+            "{label}: {}",
+            query[0]
+        );
     }
 }

@@ -3,10 +3,12 @@
 
 mod support;
 
-use audit_core::{Actor, Decoded, EventQuery, UnknownEvent, UnknownReason, testing};
+use audit_core::events::{Decoded, UnknownEvent, UnknownReason};
+use audit_core::query::EventQuery;
+use audit_core::{Actor, testing};
 use support::{TestEvent, log};
 
-fn unknown(event: &audit_core::StoredEvent<TestEvent>) -> &UnknownEvent {
+fn unknown(event: &audit_core::query::StoredEvent<TestEvent>) -> &UnknownEvent {
     match &event.event {
         Decoded::Unknown(unknown) => unknown,
         Decoded::Known(known) => panic!("event {} decoded as {known:?}", event.id),
@@ -99,7 +101,7 @@ async fn each_unreadable_row_gives_its_reason_and_keeps_what_was_stored() {
         assert_eq!((u.code.as_str(), u.version), ("widget_created", 1));
 
         // Rendering never fails: unknown rows show generically.
-        let cx = audit_core::PresentContext::new();
+        let cx = audit_core::present::PresentContext::new();
         assert_eq!(
             unknown_code.render(&cx),
             "eve recorded an event of type \u{201c}widget_archived\u{201d} that this program cannot show"
@@ -266,27 +268,6 @@ async fn an_unknown_actor_kind_does_not_fail_the_page() {
     }
 }
 
-/// A `tracing` writer that keeps what is logged, for assertions.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_markdown() {
     for auditor in support::databases("unknown_warn_once").await {
@@ -301,15 +282,15 @@ async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_
         )
         .await;
         let events = log(&auditor).await;
-        let captured = Captured::default();
+        let captured = support::Captured::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(captured.clone())
             .with_ansi(false)
             .finish();
         let html = tracing::subscriber::with_default(subscriber, || {
-            audit_core::render_page(&events, &audit_core::PresentContext::new())
+            audit_core::query::render_page(&events, &audit_core::present::PresentContext::new())
         });
-        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let logged = captured.text();
         let warnings: Vec<&str> = logged
             .lines()
             .filter(|l| l.contains("showing audit events generically"))

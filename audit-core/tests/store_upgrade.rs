@@ -5,9 +5,9 @@
 
 mod support;
 
-use audit_core::{
-    Actor, AuditError, Import, ImportError, SCHEMA_VERSION, SchemaStatus, VerifyOptions, testing,
-};
+use audit_core::seals::VerifyOptions;
+use audit_core::store::{Import, ImportError, SCHEMA_VERSION, SchemaStatus};
+use audit_core::{Actor, AuditError, testing};
 use support::{WidgetCreated, WidgetRef, log};
 
 #[tokio::test]

@@ -7,10 +7,10 @@
 
 mod support;
 
-use audit_core::{
-    Actor, Audit, AuditError, Decoded, EntityRef, EventQuery, EventType, PresentContext,
-    Presentable, Reference, Shown, StoredEvent, UnknownEvent, UnknownReason, auditable, testing,
-};
+use audit_core::events::{Decoded, EntityRef, EventType, Reference, UnknownEvent, UnknownReason};
+use audit_core::present::{PresentContext, Presentable, Shown};
+use audit_core::query::{EventQuery, StoredEvent};
+use audit_core::{Actor, Audit, AuditError, auditable, testing};
 use serde::{Deserialize, Serialize};
 
 /// An item, by id.

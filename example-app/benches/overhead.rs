@@ -37,7 +37,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, Auditor, Backend, auditable};
+use audit_core::store::Backend;
+use audit_core::{Actor, Auditor, auditable};
 use example_app::commands::{self, CommandResult, StaffAudit};
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{ProjectMemberAdded, ProjectMemberUpdatedRoles, StaffEvent};

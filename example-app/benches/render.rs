@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use audit_core::{Actor, Auditor, EventQuery, PresentContext, StoredEvent};
+use audit_core::present::PresentContext;
+use audit_core::query::{EventQuery, StoredEvent};
+use audit_core::{Actor, Auditor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands;
 use example_app::domain::{Role, Roles};

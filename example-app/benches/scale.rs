@@ -23,7 +23,9 @@ use std::time::Duration;
 
 mod pages;
 
-use audit_core::{Actor, AuditError, Auditor, Backend, Cursor, EventQuery, Pool, auditable};
+use audit_core::query::{Cursor, EventQuery};
+use audit_core::store::{Backend, Pool};
+use audit_core::{Actor, AuditError, Auditor, auditable};
 use criterion::{Criterion, criterion_group, criterion_main};
 use example_app::commands::StaffAudit;
 use example_app::crash::Rng;

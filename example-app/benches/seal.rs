@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, Auditor, VerifyOptions};
+use audit_core::seals::VerifyOptions;
+use audit_core::{Actor, Auditor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use example_app::commands;
 use example_app::domain::ProjectRef;

@@ -13,7 +13,9 @@
 //! credited to the system process `unknown`, at the time of the backfill
 //! (they were created no later than that).
 
-use audit_core::{Actor, Auditor, EVENTS_TABLE, Import, ImportError, ImportReport, Reference};
+use audit_core::events::Reference;
+use audit_core::store::{EVENTS_TABLE, Import, ImportError, ImportReport};
+use audit_core::{Actor, Auditor};
 use chrono::{DateTime, Utc};
 
 use crate::domain::ProjectRef;

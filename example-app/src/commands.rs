@@ -1,7 +1,8 @@
 //! The staff area's commands: every change to users, projects and
 //! memberships goes through one of these, with its audit events.
 
-use audit_core::{Actor, Audit, AuditError, WriteAccess, auditable};
+use audit_core::commands::WriteAccess;
+use audit_core::{Actor, Audit, AuditError, auditable};
 
 use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
@@ -63,7 +64,7 @@ pub enum CommandError {
     Roles(#[from] serde_json::Error),
 }
 
-impl audit_core::Retryable for CommandError {
+impl audit_core::commands::Retryable for CommandError {
     fn is_retryable(&self) -> bool {
         match self {
             CommandError::Audit(e) => e.is_retryable(),

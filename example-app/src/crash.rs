@@ -83,7 +83,7 @@ pub struct SnapshotEvent {
 
 /// Reads the memberships, the users and the whole log in one snapshot.
 pub async fn snapshot(auditor: &Auditor) -> Result<Snapshot, sqlx::Error> {
-    let payload = if auditor.backend() == audit_core::Backend::Postgres {
+    let payload = if auditor.backend() == audit_core::store::Backend::Postgres {
         "payload::text"
     } else {
         "payload"
@@ -99,7 +99,7 @@ pub async fn snapshot(auditor: &Auditor) -> Result<Snapshot, sqlx::Error> {
     type Row = (i64, String, Option<String>, String, String);
     let (memberships, users, events): (Vec<(i64, String)>, Vec<i64>, Vec<Row>) = audit_core::on_backend!(auditor.pool(), pool => {{
         let mut tx = pool.begin().await?;
-        if auditor.backend() == audit_core::Backend::Postgres {
+        if auditor.backend() == audit_core::store::Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use audit_core::{EntityRef, PresentContext, Presentable, Reference, Shown};
+use audit_core::events::{EntityRef, Reference};
+use audit_core::present::{PresentContext, Presentable, Shown};
 use serde::{Deserialize, Serialize};
 
 /// A reference to a user, with the username at the time of the event so the

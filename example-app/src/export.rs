@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::Duration;
 
-use audit_core::{AuditError, Auditor, Decoded, Position, StoredEvent};
+use audit_core::events::Decoded;
+use audit_core::query::{Position, StoredEvent};
+use audit_core::{AuditError, Auditor};
 use chrono::SecondsFormat;
 
 use crate::events::StaffEvent;

@@ -3,7 +3,7 @@
 //! stored newline or bidirectional override is shown as an escape, so no
 //! value can forge a line).
 
-use audit_core::printable;
+use audit_core::text::printable;
 use unicode_width::UnicodeWidthStr;
 
 use crate::logs::{Entry, actor_text};

@@ -2,10 +2,10 @@
 //! `log` command so both show the same events: a project's log, a user's
 //! log and the global log, filtered by type, a page at a time.
 
-use audit_core::{
-    Actor, AuditError, Auditor, Condition, Cursor, Decoded, EntityRef, EventCatalog, EventQuery,
-    PresentContext, Reference, Shown, StoredEvent, plain_text, render_page,
-};
+use audit_core::events::{Decoded, EntityRef, EventCatalog, Reference};
+use audit_core::present::{PresentContext, Shown, plain_text};
+use audit_core::query::{Condition, Cursor, EventQuery, StoredEvent, render_page};
+use audit_core::{Actor, AuditError, Auditor};
 use chrono::{DateTime, Utc};
 
 use crate::directory;

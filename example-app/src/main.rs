@@ -11,9 +11,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use audit_core::{
-    Actor, Attempt, Auditor, Cursor, Isolation, Position, RetryPolicy, Retryable, SCHEMA_VERSION,
-};
+use audit_core::commands::{Attempt, Isolation, RetryPolicy, Retryable};
+use audit_core::query::{Cursor, Position};
+use audit_core::store::SCHEMA_VERSION;
+use audit_core::{Actor, Auditor};
 use clap::{Args, Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash, is_staff};
 use example_app::commands::{self, CommandError, StaffAudit};
@@ -730,7 +731,7 @@ struct SealKeyArgs {
 impl SealKeyArgs {
     /// `seal-key`: a new signing key, its secret in a new file.
     fn run(self) -> Result<(), CliError> {
-        let key = audit_core::SealKey::generate().map_err(sealing::SealingError::from)?;
+        let key = audit_core::seals::SealKey::generate().map_err(sealing::SealingError::from)?;
         let key_file_error = |source| CliError::KeyFile {
             path: self.out.clone(),
             source,

@@ -1,7 +1,7 @@
 //! The staff area's tables, each classified. Users (with their global roles)
 //! and project memberships are immutable: only commands write them.
 
-use audit_core::Model;
+use audit_core::commands::Model;
 
 /// A user and their global roles (stored as JSON role names).
 #[derive(Debug, Clone, PartialEq, Model)]

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use audit_core::is_bidi_formatting;
+use audit_core::text::is_bidi_formatting;
 
 /// The longest name, in bytes of UTF-8: the sign-in form refuses longer
 /// usernames, so a longer one could never sign in.

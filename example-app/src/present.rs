@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use audit_core::{Auditor, Resolved, Resolver};
+use audit_core::Auditor;
+use audit_core::present::{Resolved, Resolver};
 
 /// Looks up users and projects in the staff area's tables.
 #[derive(Debug)]

@@ -1,6 +1,8 @@
 //! The staff area's own tables, next to the audit schema.
 
-use audit_core::{AuditError, Auditor, Backend, Model, SCHEMA_VERSION, SchemaStatus, on_backend};
+use audit_core::commands::Model;
+use audit_core::store::{Backend, SCHEMA_VERSION, SchemaStatus};
+use audit_core::{AuditError, Auditor, on_backend};
 
 use crate::models::{Membership, User};
 

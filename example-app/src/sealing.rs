@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use audit_core::{AuditError, Auditor, Head, SealKey, SealKeyError, VerifyOptions, VerifyReport};
+use audit_core::seals::{Head, SealKey, SealKeyError, VerifyOptions, VerifyReport};
+use audit_core::{AuditError, Auditor};
 
 /// The environment variable that may hold the signing key's secret (64 hex digits).
 pub const KEY_VAR: &str = "AUDIT_SEAL_KEY";

@@ -4,7 +4,10 @@
 
 mod common;
 
-use audit_core::{Actor, Auditor, EventQuery, IMPORTED_EVENT_CODE, Reference, StoredEvent};
+use audit_core::events::Reference;
+use audit_core::query::{EventQuery, StoredEvent};
+use audit_core::store::IMPORTED_EVENT_CODE;
+use audit_core::{Actor, Auditor};
 use chrono::{DateTime, Utc};
 use example_app::backfill;
 use example_app::commands;
@@ -259,7 +262,9 @@ async fn a_database_made_before_creators_were_recorded_is_migrated_then_backfill
         let event = &created_events(&auditor, 7).await[0];
         assert_eq!(event.actor, backfill::unknown_creator(), "{label}");
         assert_eq!(
-            audit_core::plain_text(&event.render(&audit_core::PresentContext::new())),
+            audit_core::present::plain_text(
+                &event.render(&audit_core::present::PresentContext::new())
+            ),
             "created project a project",
             "{label}: shown without lookups"
         );

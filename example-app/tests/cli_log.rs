@@ -4,7 +4,8 @@
 
 mod common;
 
-use audit_core::{Actor, AuditError, Auditor, auditable, printable};
+use audit_core::text::printable;
+use audit_core::{Actor, AuditError, Auditor, auditable};
 use example_app::commands::{self, StaffAudit};
 use example_app::demo;
 use example_app::domain::{Roles, UserRef};

@@ -4,8 +4,10 @@
 
 mod common;
 
+use audit_core::events::Reference;
+use audit_core::query::EventQuery;
 use audit_core::testing::Harness;
-use audit_core::{Actor, AuditError, EventQuery, Reference, auditable, on_backend};
+use audit_core::{Actor, AuditError, auditable, on_backend};
 use example_app::commands::{self, CommandError, StaffAudit, add_member};
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{

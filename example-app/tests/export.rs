@@ -13,7 +13,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use audit_core::{Actor, Auditor, Backend, Position, on_backend};
+use audit_core::query::Position;
+use audit_core::store::Backend;
+use audit_core::{Actor, Auditor, on_backend};
 use chrono::DateTime;
 use example_app::commands::{self, StaffAudit};
 use example_app::domain::{Role, Roles};

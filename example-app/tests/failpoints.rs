@@ -7,7 +7,8 @@
 
 mod common;
 
-use audit_core::{Actor, AuditError, Auditor, RetryPolicy};
+use audit_core::commands::RetryPolicy;
+use audit_core::{Actor, AuditError, Auditor};
 use example_app::commands::{self, CommandError};
 use example_app::domain::{ProjectRef, Role, Roles};
 use example_app::events::StaffEvent;

@@ -9,7 +9,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use audit_core::{Actor, Auditor, Backend};
+use audit_core::store::Backend;
+use audit_core::{Actor, Auditor};
 use example_app::commands;
 use example_app::crash::check;
 use example_app::domain::{Role, Roles};
@@ -185,7 +186,7 @@ async fn write_skew(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serialization_failures_are_typed_and_transact_retries_them_safely() {
-    use audit_core::{Isolation, RetryPolicy, Retryable};
+    use audit_core::commands::{Isolation, RetryPolicy, Retryable};
     use std::sync::Arc;
     let Some(auditor) = common::postgres("serialization").await else {
         return; // SQLite runs one writer at a time: no serialization failure.

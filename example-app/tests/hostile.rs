@@ -5,10 +5,11 @@
 
 mod common;
 
-use audit_core::{
-    Actor, AuditError, Decoded, EventCatalog, EventQuery, PresentContext, auditable, plain_text,
-    printable,
-};
+use audit_core::events::{Decoded, EventCatalog};
+use audit_core::present::{PresentContext, plain_text};
+use audit_core::query::EventQuery;
+use audit_core::text::printable;
+use audit_core::{Actor, AuditError, auditable};
 use example_app::commands::StaffAudit;
 use example_app::domain::{Roles, UNKNOWN_USER, UserRef};
 use example_app::events::{StaffEvent, StaffEventType, UserCreated};
@@ -155,7 +156,7 @@ fn arbitrary_stored_rows_are_read_and_rendered_without_panicking() {
         example_app::schema::migrate(&auditor).await.unwrap();
         auditor
     });
-    let audit_core::Pool::Sqlite(pool) = auditor.pool().clone() else {
+    let audit_core::store::Pool::Sqlite(pool) = auditor.pool().clone() else {
         panic!("common::sqlite opens SQLite")
     };
     let row = (any::<String>(), any::<i64>(), any::<String>(), any::<i64>());

@@ -3,7 +3,9 @@
 
 mod common;
 
-use audit_core::{Actor, Auditor, Backend, EventQuery};
+use audit_core::query::EventQuery;
+use audit_core::store::Backend;
+use audit_core::{Actor, Auditor};
 use example_app::commands;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
 use example_app::events::StaffEvent;

@@ -3,7 +3,10 @@
 
 mod common;
 
-use audit_core::{Actor, Decoded, EventQuery, PresentContext, plain_text};
+use audit_core::Actor;
+use audit_core::events::Decoded;
+use audit_core::present::{PresentContext, plain_text};
+use audit_core::query::EventQuery;
 use example_app::commands;
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{ProjectMemberAdded, StaffEvent};

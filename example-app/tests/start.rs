@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use audit_core::Pool;
+use audit_core::store::Pool;
 use sqlx::Connection;
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 
 mod common;
 
-use audit_core::{Actor, Decoded, EventQuery};
+use audit_core::Actor;
+use audit_core::events::Decoded;
+use audit_core::query::EventQuery;
 use example_app::commands::{self, StaffAudit};
 use example_app::domain::{Role, Roles};
 use example_app::events::StaffEvent;

@@ -5,7 +5,8 @@
 
 mod common;
 
-use audit_core::{Decoded, EventQuery};
+use audit_core::events::Decoded;
+use audit_core::query::EventQuery;
 use common::web::{Browser, PASSWORD, cast};
 use example_app::domain::{Role, UserRef};
 use example_app::events::{StaffEvent, UserCreated};

@@ -233,12 +233,12 @@ async fn a_flood_of_made_up_usernames_does_not_lift_a_lock() {
         // times over in the table (written in one go: the rows are what the
         // throttle writes; there is nothing in memory to evict).
         let bulk = match auditor.backend() {
-            audit_core::Backend::Sqlite => {
+            audit_core::store::Backend::Sqlite => {
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
                  INSERT INTO web_sign_in_attempts (username, address, at) \
                  SELECT 'flood' || i, 'flood' || i, CAST(strftime('%s', 'now') AS INTEGER) FROM n"
             }
-            audit_core::Backend::Postgres => {
+            audit_core::store::Backend::Postgres => {
                 "INSERT INTO web_sign_in_attempts (username, address, at) \
                  SELECT 'flood' || i, 'flood' || i, EXTRACT(EPOCH FROM now())::BIGINT \
                  FROM generate_series(1, 20000) AS i"

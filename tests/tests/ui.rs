@@ -2,7 +2,9 @@
 //! exactly the `.stderr` next to each case.
 //!
 //! The `.stderr` files hold rustc 1.95's wording; on another compiler the
-//! compile-fail suite is skipped with a notice (the compile-pass suite still runs).
+//! compile-fail suite is skipped with a notice (the compile-pass suite still
+//! runs), except under `CI=true`, where another compiler fails the test: CI
+//! must check the snapshots, not skip them.
 //! Regenerate them with `TRYBUILD=overwrite cargo test -p audit-tests --test ui`,
 //! then read every changed file: each is an error message a user will read.
 
@@ -27,6 +29,13 @@ fn ui() {
     cases.pass("ui/pass/*.rs");
     if rustc_version().starts_with(PINNED_RUSTC) {
         cases.compile_fail("ui/fail/*.rs");
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "the compile-fail snapshots are written for {PINNED_RUSTC}x, and CI must check them; \
+             this is `{}`: run CI with that compiler, or bless the snapshots again with this one \
+             (TRYBUILD=overwrite, then read each) and change PINNED_RUSTC",
+            rustc_version().trim()
+        );
     } else {
         println!(
             "notice: compile-fail snapshots are written for {PINNED_RUSTC}x; this is `{}`, so they are skipped",

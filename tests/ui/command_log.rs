@@ -10,14 +10,14 @@ async fn store() -> audit_core::Auditor {
 
 /// Every recorded event, oldest first: (command name, event code, command id).
 async fn recorded(auditor: &audit_core::Auditor) -> Vec<(String, &'static str, String)> {
-    let page = auditor.query::<ThingEvent>(&audit_core::EventQuery::new()).await.unwrap();
+    let page = auditor.query::<ThingEvent>(&audit_core::query::EventQuery::new()).await.unwrap();
     let mut events: Vec<_> = page
         .events
         .into_iter()
         .map(|e| {
             let code = match &e.event {
-                audit_core::Decoded::Known(event) => event.event_type().code(),
-                audit_core::Decoded::Unknown(row) => panic!("unreadable event {row:?}"),
+                audit_core::events::Decoded::Known(event) => event.event_type().code(),
+                audit_core::events::Decoded::Unknown(row) => panic!("unreadable event {row:?}"),
             };
             (e.command_name, code, e.command_id)
         })

@@ -309,10 +309,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) enum ConnectError {
     #[error("unsupported database URL `{0}`: expected `sqlite:...` or `postgres://...`")]
     UnsupportedUrl(String),
-    #[error(
-        "the database URL `{url}` is for {backend}, which this build leaves out: \
-         enable audit-core's feature `{backend}`"
-    )]
+    // Made only in a build that leaves a backend out.
+    #[cfg_attr(all(feature = "sqlite", feature = "postgres"), allow(dead_code))]
+    #[error("the database URL `{url}` is for {backend}, which this build leaves out")]
     BackendNotEnabled { url: String, backend: &'static str },
     #[error(transparent)]
     Database(#[from] sqlx::Error),

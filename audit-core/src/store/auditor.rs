@@ -202,11 +202,19 @@ impl Auditor {
     }
 
     /// Reads one page of events, newest first.
+    #[tracing::instrument(
+        name = "audit.query",
+        skip_all,
+        fields(backend = self.backend().name(), events = tracing::field::Empty)
+    )]
     pub async fn query<E: EventCatalog>(&self, query: &EventQuery) -> Result<Page<E>, AuditError> {
-        query::run(&self.pool, query).await
+        let page = query::run(&self.pool, query).await?;
+        tracing::Span::current().record("events", page.events.len());
+        Ok(page)
     }
 
     /// The event with `id`, or `None` if there is none (or it was pruned).
+    #[tracing::instrument(name = "audit.event", skip(self), fields(backend = self.backend().name()))]
     pub async fn event<E: EventCatalog>(
         &self,
         id: i64,
@@ -222,6 +230,11 @@ impl Auditor {
     /// transaction wrote.
     ///
     /// [`MAX_PAGE_SIZE`]: crate::MAX_PAGE_SIZE
+    #[tracing::instrument(
+        name = "audit.command_events",
+        skip_all,
+        fields(backend = self.backend().name(), id = event.id, command_id = %event.command_id)
+    )]
     pub async fn command_events<E: EventCatalog>(
         &self,
         event: &StoredEvent<E>,

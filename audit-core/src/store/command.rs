@@ -148,6 +148,8 @@ pub struct Command<'a, E: EventCatalog, C> {
     name: &'static str,
     emitted: Vec<&'static str>,
     finished: bool,
+    /// The `audit.command` span the command's body runs in.
+    span: tracing::Span,
     _command: PhantomData<fn() -> C>,
 }
 
@@ -161,11 +163,20 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
             });
         }
         audit.depth += 1;
+        let span = tracing::info_span!(
+            "audit.command",
+            command = name,
+            command_id = audit.current.as_ref().map_or("", |run| run.id.as_str()),
+            depth = audit.depth,
+            backend = audit.backend().name(),
+            events = tracing::field::Empty,
+        );
         Command {
             audit,
             name,
             emitted: Vec::new(),
             finished: false,
+            span,
             _command: PhantomData,
         }
     }
@@ -173,6 +184,13 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
     /// This command's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The `audit.command` tracing span the command's body runs in (fields
+    /// `command`, `command_id`, `depth`, `backend`, and `events`, the number
+    /// it emitted, recorded when it ends).
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// Records `event`, to be written when the transaction commits. Only the
@@ -223,6 +241,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
         into_error: fn(AuditError) -> Er,
     ) -> Result<T, Er> {
         self.finished = true;
+        self.span.record("events", self.emitted.len());
         match result {
             Ok(value) => match required.iter().find(|code| !self.emitted.contains(code)) {
                 None => Ok(value),

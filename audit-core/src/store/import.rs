@@ -76,7 +76,8 @@ const ATTEMPTS: u32 = 5;
 /// #         ProjectCreated { name: String },
 /// #     }
 /// # }
-/// use audit_core::{Actor, Auditor, Import};
+/// use audit_core::store::Import;
+/// use audit_core::{Actor, Auditor};
 /// # async fn demo(auditor: Auditor) -> Result<(), Box<dyn std::error::Error>> {
 /// let created = "2019-03-01T09:30:00Z".parse()?;
 /// let mut import = Import::<DocEvent>::new("projects-backfill")

@@ -20,7 +20,7 @@ use super::error::AuditError;
 /// it with [`Auditor::read_after`](crate::Auditor::read_after).
 ///
 /// ```
-/// # use audit_core::Position;
+/// # use audit_core::query::Position;
 /// let start = Position::START;
 /// assert_eq!(start.to_string().parse::<Position>().unwrap(), start);
 /// assert!("not a position".parse::<Position>().is_err());

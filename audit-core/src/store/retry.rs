@@ -56,7 +56,7 @@ pub type Attempt<'a, T, Er> = Pin<Box<dyn Future<Output = Result<T, Er>> + Send 
 /// [`RetryPolicy::default`] and change what differs:
 ///
 /// ```
-/// # use audit_core::{Isolation, RetryPolicy};
+/// # use audit_core::commands::{Isolation, RetryPolicy};
 /// # use std::time::Duration;
 /// let policy = RetryPolicy::default()
 ///     .attempts(3)
@@ -125,7 +125,8 @@ impl Auditor {
     /// whole call stays `Send`; move clones of what it needs into the box.
     ///
     /// ```no_run
-    /// # use audit_core::{Actor, Audit, AuditError, Auditor, RetryPolicy};
+    /// # use audit_core::commands::RetryPolicy;
+    /// # use audit_core::{Actor, Audit, AuditError, Auditor};
     /// # audit_core::declare_events! {
     /// #     #[events(templates = "tests/templates")]
     /// #     pub enum DocEvent {

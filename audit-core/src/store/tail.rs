@@ -29,6 +29,11 @@ impl Auditor {
     /// than every one still running), so a follower that stores `next` and
     /// reads on from it never misses or repeats an event, across restarts.
     /// The log's anchor (id 0) is never returned.
+    #[tracing::instrument(
+        name = "audit.read_after",
+        skip(self),
+        fields(backend = self.backend().name())
+    )]
     pub async fn read_after<E: EventCatalog>(
         &self,
         after: Position,

@@ -147,6 +147,15 @@ impl<E: EventCatalog> Audit<E> {
     /// Writes the emitted events and commits them with the application's
     /// changes, then runs the after-commit effects. Refused (and rolled
     /// back) if a command of this transaction failed.
+    #[tracing::instrument(
+        name = "audit.commit",
+        skip_all,
+        fields(
+            backend = self.backend().name(),
+            events = self.pending.len(),
+            command_id = self.pending.first().map(|e| e.command_id.as_str()),
+        )
+    )]
     pub async fn commit(mut self) -> Result<(), AuditError> {
         if let Some(reason) = self.poisoned.take() {
             return Err(AuditError::Poisoned { reason });

@@ -4,10 +4,10 @@
 //! Each test file uses part of it.
 #![allow(dead_code)]
 
-use audit_core::{
-    Actor, Audit, AuditError, Auditor, Decoded, EntityRef, EventCatalog, EventQuery, Page,
-    PresentContext, Presentable, Reference, Shown, StoredEvent, auditable, testing,
-};
+use audit_core::events::{Decoded, EntityRef, EventCatalog, Reference};
+use audit_core::present::{PresentContext, Presentable, Shown};
+use audit_core::query::{EventQuery, Page, StoredEvent};
+use audit_core::{Actor, Audit, AuditError, Auditor, auditable, testing};
 use serde::{Deserialize, Serialize};
 
 /// Declares a reference type: an id of one kind of object.
@@ -80,7 +80,7 @@ pub enum CommandError {
     Refused(&'static str),
 }
 
-impl audit_core::Retryable for CommandError {
+impl audit_core::commands::Retryable for CommandError {
     fn is_retryable(&self) -> bool {
         match self {
             CommandError::Audit(e) => e.is_retryable(),
@@ -255,4 +255,32 @@ pub async fn insert_rows(auditor: &Auditor, values: &str) {
     )
     .await
     .unwrap_or_else(|e| panic!("insert rows on {}: {e}", testing::label(auditor)));
+}
+
+/// A `tracing` writer that keeps what is logged, for assertions.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

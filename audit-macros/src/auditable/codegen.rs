@@ -82,6 +82,7 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
     let enter_fn = Ident::new("__audit_enter", Span::mixed_site());
     let into_result_fn = Ident::new("__audit_into_result", Span::mixed_site());
     let from_result_fn = Ident::new("__audit_from_result", Span::mixed_site());
+    let span = Ident::new("__audit_span", Span::mixed_site());
     let enter = {
         let (first, last) = first_and_last(session);
         let mut close = Punct::new('>', Spacing::Alone);
@@ -132,8 +133,9 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
                 }
             };
             let #result: #output = {
+                let #span = #p::command_span(&#context);
                 let #cx = &mut #context;
-                async move { #body }.await
+                #p::in_span(#span, async move { #body }).await
             };
             let #into_result_fn: fn(_) -> _ = #into_result;
             let #from_result_fn: fn(_) -> _ = #from_result;

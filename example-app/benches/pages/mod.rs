@@ -8,8 +8,11 @@
 
 use std::time::Instant;
 
+use audit_core::events::EntityRef;
+use audit_core::query::{Condition, EventQuery};
+use audit_core::store::Backend;
 use audit_core::testing::{BoundValue, query_sql};
-use audit_core::{Actor, Auditor, Backend, Condition, EntityRef, EventQuery};
+use audit_core::{Actor, Auditor};
 use example_app::events::StaffEvent;
 use sqlx::Row;
 

@@ -53,16 +53,16 @@ pub async fn postgres() -> Option<Auditor> {
 /// The PostgreSQL pool of an auditor the bench opened on PostgreSQL.
 pub fn pg_pool(auditor: &Auditor) -> &sqlx::PgPool {
     match auditor.pool() {
-        audit_core::Pool::Postgres(pool) => pool,
-        audit_core::Pool::Sqlite(_) => unreachable!("the bench opened PostgreSQL"),
+        audit_core::store::Pool::Postgres(pool) => pool,
+        audit_core::store::Pool::Sqlite(_) => unreachable!("the bench opened PostgreSQL"),
     }
 }
 
 /// The SQLite pool of an auditor the bench opened on SQLite.
 pub fn sqlite_pool(auditor: &Auditor) -> &sqlx::SqlitePool {
     match auditor.pool() {
-        audit_core::Pool::Sqlite(pool) => pool,
-        audit_core::Pool::Postgres(_) => unreachable!("the bench opened SQLite"),
+        audit_core::store::Pool::Sqlite(pool) => pool,
+        audit_core::store::Pool::Postgres(_) => unreachable!("the bench opened SQLite"),
     }
 }
 

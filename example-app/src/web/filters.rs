@@ -1,7 +1,8 @@
 //! What a log page's query string asks for, and which event types each log
 //! offers. Every parameter is read or refused: a filter is never ignored.
 
-use audit_core::{Cursor, Event, References};
+use audit_core::events::{Event, References};
+use audit_core::query::Cursor;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::error::PageError;

@@ -1,6 +1,7 @@
 //! The staff pages: the logs, and lists of projects and users to reach them.
 
-use audit_core::{Actor, Decoded};
+use audit_core::Actor;
+use audit_core::events::Decoded;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
 
@@ -147,7 +148,7 @@ pub async fn event_page(
         }
     };
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".to_owned());
-    let reference = |r: &Option<audit_core::EntityRef>| {
+    let reference = |r: &Option<audit_core::events::EntityRef>| {
         (
             text(&r.as_ref().map(|r| r.kind.to_string())),
             text(&r.as_ref().map(|r| r.id.clone())),

@@ -2,7 +2,7 @@
 //! the values they show.
 
 use askama::Template;
-use audit_core::Shown;
+use audit_core::present::Shown;
 
 /// Who is signed in, as every page's header shows them: their name, and
 /// the token the sign-out form must send back.

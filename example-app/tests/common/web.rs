@@ -79,7 +79,7 @@ impl Reply {
                 let row = &row[..row.find("</tr>").unwrap()];
                 let cell = row.rsplit("<td>").next().unwrap();
                 let cell = cell.strip_suffix("</td>").unwrap();
-                (id, audit_core::plain_text(cell))
+                (id, audit_core::present::plain_text(cell))
             })
             .collect()
     }

@@ -5,7 +5,8 @@
 
 use std::io::Write;
 
-use audit_core::{Actor, Auditor, Isolation, RetryPolicy, Retryable};
+use audit_core::commands::{Isolation, RetryPolicy, Retryable};
+use audit_core::{Actor, Auditor};
 use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::crash::Rng;
 use example_app::directory;

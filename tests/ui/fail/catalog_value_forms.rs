@@ -7,7 +7,7 @@ pub enum E {
     ThingAdded { name: String },
 }
 
-fn show<'a>(payload: &'a ThingAdded, cx: &audit_core::PresentContext) -> ThingAddedView<'a> {
+fn show<'a>(payload: &'a ThingAdded, cx: &audit_core::present::PresentContext) -> ThingAddedView<'a> {
     ThingAddedView::new(payload, cx)
 }
 

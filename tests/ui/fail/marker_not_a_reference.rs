@@ -1,4 +1,4 @@
-// `#[target]` on a field whose type is not an `audit_core::Reference`.
+// `#[target]` on a field whose type is not an `audit_core::events::Reference`.
 audit_core::declare_events! {
     #[events(templates = "templates/fail")]
     pub enum E {

@@ -1,6 +1,6 @@
 // The template reads a field of `project`, which the view shows as text (`Shown`):
 // the raw value is `payload.project`.
-use audit_core::{PresentContext, Presentable, Shown};
+use audit_core::present::{PresentContext, Presentable, Shown};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectRef {

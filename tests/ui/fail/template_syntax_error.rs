@@ -13,6 +13,6 @@ audit_core::declare_events! {
 
 // The rest of the catalog is still generated.
 fn main() {
-    let _ = E::from(ThingAdded { name: String::new() }).render(&audit_core::PresentContext::new());
+    let _ = E::from(ThingAdded { name: String::new() }).render(&audit_core::present::PresentContext::new());
     let _ = ThingRenamed { name: String::new() };
 }

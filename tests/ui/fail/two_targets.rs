@@ -1,5 +1,5 @@
 // Two `#[target]` fields in one event.
-use audit_core::{EntityRef, Reference};
+use audit_core::events::{EntityRef, Reference};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThingRef(u32);
@@ -18,7 +18,7 @@ audit_core::declare_events! {
     }
 }
 
-fn show<'a>(payload: &'a ThingAdded, _: &audit_core::PresentContext) -> ThingAddedView<'a> {
+fn show<'a>(payload: &'a ThingAdded, _: &audit_core::present::PresentContext) -> ThingAddedView<'a> {
     unimplemented!("{payload:?}")
 }
 

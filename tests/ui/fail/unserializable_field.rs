@@ -11,10 +11,10 @@ audit_core::declare_events! {
     }
 }
 
-fn show<'a>(payload: &'a ThingAdded, _: &audit_core::PresentContext) -> ThingAddedView<'a> {
-    ThingAddedView { payload, name: audit_core::Shown::text("secret") }
+fn show<'a>(payload: &'a ThingAdded, _: &audit_core::present::PresentContext) -> ThingAddedView<'a> {
+    ThingAddedView { payload, name: audit_core::present::Shown::text("secret") }
 }
 
 fn main() {
-    let _ = audit_core::EventCatalog::payload_json(&E::from(ThingAdded { name: Secret }));
+    let _ = audit_core::events::EventCatalog::payload_json(&E::from(ThingAdded { name: Secret }));
 }

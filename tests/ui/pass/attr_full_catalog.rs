@@ -2,10 +2,8 @@
 //! same catalog as `full_catalog.rs`, which writes it with `declare_events!`.
 #![deny(missing_docs)]
 
-use audit_core::{
-    Decoded, EntityRef, Event, EventCatalog, EventType, PresentContext, Presentable, Reference,
-    References, Shown, UnknownReason,
-};
+use audit_core::events::{Decoded, EntityRef, Event, EventCatalog, EventType, Reference, References, UnknownReason};
+use audit_core::present::{PresentContext, Presentable, Shown};
 
 /// An account, by number.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -34,7 +34,7 @@ async fn main() {
     assert_eq!(add_thing(&mut audit, "a", true).await.unwrap(), 1);
     assert_eq!(audit.pending_events(), 2);
     audit.commit().await.unwrap();
-    let page = auditor.query::<ThingEvent>(&audit_core::EventQuery::new()).await.unwrap();
+    let page = auditor.query::<ThingEvent>(&audit_core::query::EventQuery::new()).await.unwrap();
     let names: Vec<&str> = page.events.iter().map(|e| e.command_name.as_str()).collect();
     assert_eq!(names, ["add_thing", "remove_thing"]);
 }

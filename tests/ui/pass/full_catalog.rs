@@ -1,9 +1,7 @@
 //! Every feature of `declare_events!`, checked at run time.
 
-use audit_core::{
-    Decoded, EntityRef, Event, EventCatalog, EventType, PresentContext, Presentable, Reference,
-    References, Shown, UnknownReason,
-};
+use audit_core::events::{Decoded, EntityRef, Event, EventCatalog, EventType, Reference, References, UnknownReason};
+use audit_core::present::{PresentContext, Presentable, Shown};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountRef(pub u64);

@@ -2,7 +2,8 @@
 //! `rust` block of the README appears here (or in the example app) line for
 //! line, so the README cannot show code that does not compile.
 
-use audit_core::{EntityRef, PresentContext, Presentable, Reference, Shown};
+use audit_core::events::{EntityRef, Reference};
+use audit_core::present::{PresentContext, Presentable, Shown};
 
 /// The application's reference to a project.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -73,7 +74,8 @@ pub struct Membership { #[model(id)] pub id: i64, pub project_id: i64, pub user_
 // Quickstart: encoding, rendering and decoding one event.
 fn quickstart(project: ProjectRef) -> Result<String, Failure> {
     let mut seen = String::new();
-    use audit_core::{Decoded, EventCatalog, PresentContext};
+    use audit_core::events::{Decoded, EventCatalog};
+    use audit_core::present::PresentContext;
 
     let event = StaffEvent::from(ProjectCreated { project });
     let code = event.event_type().code();            // "project_created", stored as text
@@ -121,13 +123,13 @@ async fn commands() -> Result<(), Failure> {
     audit.commit().await?;                                     // change + event, or neither
 
     let page = auditor
-        .query::<StaffEvent>(&audit_core::EventQuery::new())
+        .query::<StaffEvent>(&audit_core::query::EventQuery::new())
         .await?;
     let commands: Vec<&str> = page.events.iter().map(|e| e.command_name.as_str()).collect();
     assert_eq!(commands, ["add_project"]);
     assert!(matches!(
         &page.events[0].event,
-        audit_core::Decoded::Known(StaffEvent::ProjectCreated(created)) if created.project.name == "Apollo"
+        audit_core::events::Decoded::Known(StaffEvent::ProjectCreated(created)) if created.project.name == "Apollo"
     ));
     Ok(())
 }

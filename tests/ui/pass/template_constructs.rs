@@ -3,7 +3,7 @@
 //! imported file, an included file, a parent template it extends) passes the
 //! template check and renders.
 
-use audit_core::{PresentContext, Shown};
+use audit_core::present::{PresentContext, Shown};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Role {

@@ -1,7 +1,8 @@
 //! A retired event: stored rows of it still decode and render, and it is
 //! not among the active types a filter offers.
 
-use audit_core::{Decoded, EventCatalog, EventType, PresentContext};
+use audit_core::events::{Decoded, EventCatalog, EventType};
+use audit_core::present::PresentContext;
 
 #[audit_core::events(templates = "templates/versions", lock = "locks/version_retired_code_decodes.lock")]
 pub enum ProjectEvent {

@@ -2,7 +2,8 @@
 //! upgrades (one on payload types, one on JSON), and each row it cannot read
 //! says why.
 
-use audit_core::{Decoded, EventCatalog, PresentContext, UnknownReason};
+use audit_core::events::{Decoded, EventCatalog, UnknownReason};
+use audit_core::present::PresentContext;
 
 /// What version 1 stored.
 mod v1 {

@@ -13,7 +13,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// least one must hold, newest first, a page at a time.
 ///
 /// ```
-/// # use audit_core::{Actor, Condition, EntityRef, EventQuery};
+/// # use audit_core::events::EntityRef;
+/// # use audit_core::query::{Condition, EventQuery};
+/// # use audit_core::Actor;
 /// let user = EntityRef::new("user", "7");
 /// // Everything user 7 did, everything about them, and everything on project 3.
 /// let query = EventQuery::new().any_of([

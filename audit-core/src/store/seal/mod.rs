@@ -57,6 +57,11 @@ impl Auditor {
     /// calls take turns; one that finds another's seal written meanwhile
     /// starts again from it. Signing needs the key only here: keep it out of
     /// the database (a key file or an environment variable).
+    #[tracing::instrument(
+        name = "audit.seal",
+        skip_all,
+        fields(backend = self.backend().name(), signed = key.is_some())
+    )]
     pub async fn seal(&self, key: Option<&SealKey>) -> Result<SealReport, AuditError> {
         let mut report = SealReport {
             seals: 0,

@@ -77,6 +77,7 @@ impl Auditor {
     /// seal often. Events a recorded prune deleted are counted as pruned.
     /// Whoever holds both the database and the signing key can rewrite the
     /// log and its seals undetectably, unless a head was kept elsewhere.
+    #[tracing::instrument(name = "audit.verify", skip_all, fields(backend = self.backend().name()))]
     pub async fn verify(&self, options: &VerifyOptions) -> Result<VerifyReport, AuditError> {
         let mut conn = self.pool().acquire().await?;
         let log_id = log_id(conn.db()).await?;
