@@ -33,7 +33,7 @@
 //! - [`commands`]: writing the log. Audited transactions, the context of a
 //!   running command, what a command may emit, retries, and models with
 //!   their write access.
-//! - [`events`]: what a catalog declares. The traits the catalog macro
+//! - [`events`](mod@events): what a catalog declares. The traits the catalog macro
 //!   implements, decoding of stored rows (unknown ones included), and the
 //!   references events make to entities.
 //! - [`store`]: the database. Backends and pools, the events table and its
@@ -118,9 +118,9 @@
 //!
 //! [`Auditor::import`] records events of the catalog that happened before
 //! auditing began, or in another system, with their own time and actor,
-//! marked as imported and once per import key ([`store::Import`]). The `testing`
-//! feature's `testing::Harness` runs an application's commands on a fresh
-//! database and asserts the events they emitted.
+//! marked as imported and once per import key ([`store::Import`]). The
+//! `testing` feature's `testing::Harness` runs an application's commands on
+//! a fresh database and asserts the events they emitted.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 // On docs.rs (nightly, `--cfg docsrs`): a badge on each item that a feature gates.

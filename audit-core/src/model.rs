@@ -2,7 +2,7 @@
 //!
 //! `#[derive(audit_core::Model)]` with `#[model(immutable)]` gives a model
 //! whose reads are free and whose writes (`insert`, `update`, `delete`) need
-//! [`WriteAccess`], which only a running command ([`Command`](crate::Command))
+//! [`WriteAccess`], which only a running command ([`Command`](crate::commands::Command))
 //! has: writing it outside an `#[auditable]` function does not compile. On
 //! PostgreSQL, [`Auditor::protect_immutable_table`](crate::Auditor::protect_immutable_table)
 //! adds the database's half of the guarantee.
@@ -24,7 +24,7 @@ pub trait Model: Sized {
 /// The right to write model `M`: held by every running command, and by a
 /// plain audited transaction only for mutable models.
 ///
-/// Implemented by audit-core for [`Command`](crate::Command), and by
+/// Implemented by audit-core for [`Command`](crate::commands::Command), and by
 /// `#[derive(Model)]` on [`Audit`](crate::Audit) for mutable models. Do not
 /// implement it yourself: an implementation for an immutable model gives
 /// write access outside commands, which bypasses the compile-time half of

@@ -59,6 +59,7 @@
 //! ```
 
 pub use crate::page::render_page;
+pub use crate::store::error::ParseError;
 pub use crate::store::position::Position;
 pub use crate::store::query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use crate::store::tail::Tail;

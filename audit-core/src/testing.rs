@@ -139,6 +139,10 @@ pub async fn postgres(test: &str) -> Option<Auditor> {
 }
 
 /// A value bound to the SQL of a query ([`query_sql`]).
+///
+/// Hidden: the SQL a query runs is not part of the API, and changes in any
+/// release. It is here for this repository's benchmarks.
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoundValue {
     /// Text.
@@ -150,6 +154,9 @@ pub enum BoundValue {
 /// The SQL text and the values bound to it, in order, that
 /// [`Auditor::query`] runs for `query` on `backend`: for benchmarks and
 /// tests that run the same SQL by hand.
+///
+/// Hidden: see [`BoundValue`].
+#[doc(hidden)]
 pub fn query_sql(backend: Backend, query: &EventQuery) -> (String, Vec<BoundValue>) {
     let (sql, binds) = store::sql_of(backend, query);
     let binds = binds

@@ -5,8 +5,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use audit_core::query::{Condition, Cursor, EventQuery};
-use audit_core::{Actor, AuditError, Auditor, testing};
+use audit_core::query::{Condition, Cursor, EventQuery, ParseError};
+use audit_core::{Actor, Auditor, testing};
 use support::{TestEvent, UserRef, WidgetRef, ids, page};
 
 /// Commits `n` notes in one transaction, note `i` on widget `widget(i)`;
@@ -228,7 +228,7 @@ async fn a_cursor_that_is_not_one_is_a_typed_error() {
         "b×1",
     ] {
         match bad.parse::<Cursor>() {
-            Err(AuditError::InvalidCursor(shown)) => {
+            Err(ParseError::Cursor(shown)) => {
                 assert_eq!(shown, bad.chars().take(64).collect::<String>())
             }
             other => panic!("`{bad}`: {other:?}"),
@@ -236,7 +236,7 @@ async fn a_cursor_that_is_not_one_is_a_typed_error() {
     }
     let long = format!("x{}", "0".repeat(100));
     match long.parse::<Cursor>() {
-        Err(AuditError::InvalidCursor(shown)) => assert_eq!(shown.len(), 64),
+        Err(ParseError::Cursor(shown)) => assert_eq!(shown.len(), 64),
         other => panic!("{other:?}"),
     }
     for good in ["b0", "a0", "b7fffffffffffffff", "a1F"] {

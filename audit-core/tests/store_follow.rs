@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use audit_core::events::Decoded;
-use audit_core::query::{Position, StoredEvent, Tail};
-use audit_core::{Actor, AuditError, Auditor, on_backend, testing};
+use audit_core::query::{ParseError, Position, StoredEvent, Tail};
+use audit_core::{Actor, Auditor, on_backend, testing};
 use support::{NoteWritten, TestEvent, WidgetCreated, WidgetRef};
 
 /// Writer tasks committing at once.
@@ -640,7 +640,7 @@ async fn positions_print_and_parse_back_and_garbage_is_refused() {
         "cursor:1",
     ] {
         match garbage.parse::<Position>() {
-            Err(AuditError::InvalidPosition(shown)) => {
+            Err(ParseError::Position(shown)) => {
                 assert_eq!(shown, garbage, "the error shows what was given")
             }
             other => panic!("`{garbage}` gave {other:?}"),
@@ -649,7 +649,7 @@ async fn positions_print_and_parse_back_and_garbage_is_refused() {
     // What is shown of a long one is bounded.
     let long = "1.".to_owned() + &"9".repeat(1000);
     match long.parse::<Position>() {
-        Err(AuditError::InvalidPosition(shown)) => assert_eq!(shown.chars().count(), 64),
+        Err(ParseError::Position(shown)) => assert_eq!(shown.chars().count(), 64),
         other => panic!("a 1,002-character position gave {other:?}"),
     }
     assert_eq!(Position::START.to_string(), "0.0");

@@ -96,7 +96,7 @@ pub enum ExportError {
         /// The file.
         path: PathBuf,
         /// Why it is not a position.
-        source: AuditError,
+        source: audit_core::query::ParseError,
     },
     /// The stop signals cannot be watched.
     #[error("cannot watch for SIGINT and SIGTERM: {0}")]

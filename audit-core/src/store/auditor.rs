@@ -229,7 +229,7 @@ impl Auditor {
     /// For an imported event, the events of its import run that the same
     /// transaction wrote.
     ///
-    /// [`MAX_PAGE_SIZE`]: crate::MAX_PAGE_SIZE
+    /// [`MAX_PAGE_SIZE`]: crate::query::MAX_PAGE_SIZE
     #[tracing::instrument(
         name = "audit.command_events",
         skip_all,

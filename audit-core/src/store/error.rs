@@ -74,7 +74,7 @@ pub enum AuditError {
         #[source]
         source: serde_json::Error,
     },
-    /// A payload is larger than [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES).
+    /// A payload is larger than [`MAX_PAYLOAD_BYTES`](crate::commands::MAX_PAYLOAD_BYTES).
     #[error("the payload of event `{event}` is {size} bytes, over the limit of {limit} bytes")]
     PayloadTooLarge {
         /// The event's code.
@@ -121,12 +121,9 @@ pub enum AuditError {
         #[source]
         source: sqlx::Error,
     },
-    /// A position that this store did not produce.
-    #[error("invalid position `{0}`")]
-    InvalidPosition(String),
-    /// A query cursor that this store did not produce.
-    #[error("invalid cursor `{0}`")]
-    InvalidCursor(String),
+    /// A position or cursor that this store did not produce.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
     /// A table name that is not a plain lowercase SQL identifier.
     #[error("`{0}` is not a plain lowercase SQL identifier")]
     InvalidIdentifier(String),
@@ -195,4 +192,33 @@ pub struct CommitProbe {
     pub command_id: String,
     /// That event's type code.
     pub event_type: &'static str,
+}
+
+/// Text that is not a [`Position`](crate::query::Position) or a
+/// [`Cursor`](crate::query::Cursor)
+/// as this store prints them. It holds the text given, cut to its first 64
+/// characters (a hostile query string does not fill a log).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Not a position (two hexadecimal numbers joined by a dot: `1f.2a`).
+    #[error("invalid position `{0}`: expected two hexadecimal numbers joined by a dot")]
+    Position(String),
+    /// Not a cursor (`a` or `b` and a hexadecimal number: `b1f`).
+    #[error("invalid cursor `{0}`: expected `a` or `b` and a hexadecimal number")]
+    Cursor(String),
+}
+
+impl ParseError {
+    /// The text that did not parse (its first 64 characters).
+    pub fn input(&self) -> &str {
+        match self {
+            ParseError::Position(text) | ParseError::Cursor(text) => text,
+        }
+    }
+}
+
+/// The first 64 characters of `text`, for an error.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars().take(64).collect()
 }

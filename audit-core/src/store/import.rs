@@ -140,7 +140,7 @@ impl<E: EventCatalog> Import<E> {
     /// Adds `event`, which `actor` caused at `occurred_at`, under `key`:
     /// an id of the change it records, the same on every run (the import
     /// skips a key it has seen before). Its payload is checked as
-    /// [`Command::emit`](crate::Command::emit) checks it.
+    /// [`Command::emit`](crate::commands::Command::emit) checks it.
     ///
     /// Refused: an empty key, one longer than [`MAX_IMPORT_KEY_BYTES`] or
     /// holding a NUL character ([`ImportError::InvalidKey`]); a key given
@@ -250,7 +250,7 @@ pub enum ImportError {
         /// Its time.
         occurred_at: DateTime<Utc>,
     },
-    /// A payload that [`Command::emit`](crate::Command::emit) would refuse
+    /// A payload that [`Command::emit`](crate::commands::Command::emit) would refuse
     /// (too large, a NUL character, not serializable).
     #[error("the event with import key `{key}` cannot be recorded: {source}")]
     Payload {
@@ -286,7 +286,7 @@ impl Auditor {
     /// actor, in pages, filters and `read_after`), sit at the end of the
     /// log in id and commit order (they are written now), and say they
     /// were imported: command name [`IMPORT_COMMAND`], command id the run's
-    /// ([`StoredEvent::is_imported`](crate::StoredEvent::is_imported)).
+    /// ([`StoredEvent::is_imported`](crate::query::StoredEvent::is_imported)).
     ///
     /// Needs schema version 4 ([`Auditor::migrate`]).
     pub async fn import<E: EventCatalog>(

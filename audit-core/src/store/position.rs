@@ -13,7 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::error::AuditError;
+use super::error::{ParseError, shown};
 
 /// A place in the log, between two events, in commit order. Opaque: print
 /// it (`Display`) to store it, and parse it back (`FromStr`); read on from
@@ -60,9 +60,9 @@ impl fmt::Display for Position {
 }
 
 impl FromStr for Position {
-    type Err = AuditError;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || AuditError::InvalidPosition(s.chars().take(64).collect());
+        let invalid = || ParseError::Position(shown(s));
         let (tx, id) = s.split_once('.').ok_or_else(invalid)?;
         Ok(Position {
             tx: parse_hex(tx).ok_or_else(invalid)?,

@@ -23,7 +23,7 @@ pub struct Tail<E> {
 
 impl Auditor {
     /// The next events after `after`, at most `limit` (clamped to
-    /// `1..=`[`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE)), in commit order, and
+    /// `1..=`[`MAX_PAGE_SIZE`](crate::query::MAX_PAGE_SIZE)), in commit order, and
     /// the position to read from next. Only events that no later commit
     /// can precede are returned (on PostgreSQL, those of transactions older
     /// than every one still running), so a follower that stores `next` and

@@ -25,5 +25,5 @@ pub enum E {
 
 fn main() {
     let _ = write;
-    let _ = <Invoice as audit_core::Model>::TABLE;
+    let _ = <Invoice as audit_core::commands::Model>::TABLE;
 }

@@ -139,6 +139,6 @@ async fn main() -> Result<(), Failure> {
     let html = quickstart(ProjectRef { id: 1, name: "Apollo".into() })?;
     assert_eq!(html, "created project Apollo");
     commands().await?;
-    let _ = <Membership as audit_core::Model>::TABLE;
+    let _ = <Membership as audit_core::commands::Model>::TABLE;
     Ok(())
 }

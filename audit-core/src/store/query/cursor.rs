@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::store::error::AuditError;
+use crate::store::error::{ParseError, shown};
 use crate::store::position::parse_hex;
 
 /// Where another page starts: the events older, or newer, than one event.
@@ -52,9 +52,9 @@ impl fmt::Display for Cursor {
 }
 
 impl FromStr for Cursor {
-    type Err = AuditError;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || AuditError::InvalidCursor(s.chars().take(64).collect());
+        let invalid = || ParseError::Cursor(shown(s));
         let mut chars = s.chars();
         let direction = match chars.next() {
             Some('b') => Direction::Older,
@@ -88,7 +88,7 @@ mod tests {
             "b10000000000000000",
         ] {
             assert!(
-                matches!(bad.parse::<Cursor>(), Err(AuditError::InvalidCursor(_))),
+                matches!(bad.parse::<Cursor>(), Err(ParseError::Cursor(_))),
                 "{bad}"
             );
         }

@@ -136,7 +136,7 @@ impl EventQuery {
         self
     }
 
-    /// The page that `cursor` (a [`Page::next`](crate::Page::next) or [`Page::prev`](crate::Page::prev) of the
+    /// The page that `cursor` (a [`Page::next`](crate::query::Page::next) or [`Page::prev`](crate::query::Page::prev) of the
     /// same query) points to; without it, the newest page.
     pub fn cursor(mut self, cursor: Cursor) -> Self {
         self.cursor = Some(cursor);
