@@ -41,15 +41,15 @@ HEADER = """#![allow(dead_code, unused)]
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Thing(pub i64);
 
-impl audit_core::Reference for Thing {
-    fn entity_ref(&self) -> audit_core::EntityRef {
-        audit_core::EntityRef::new("thing", self.0.to_string())
+impl audit_core::events::Reference for Thing {
+    fn entity_ref(&self) -> audit_core::events::EntityRef {
+        audit_core::events::EntityRef::new("thing", self.0.to_string())
     }
 }
 
-impl audit_core::Presentable for Thing {
-    fn present(&self, _: &audit_core::PresentContext) -> audit_core::Shown {
-        audit_core::Shown::text(format!("thing {}", self.0))
+impl audit_core::present::Presentable for Thing {
+    fn present(&self, _: &audit_core::present::PresentContext) -> audit_core::present::Shown {
+        audit_core::present::Shown::text(format!("thing {}", self.0))
     }
 }
 """

@@ -52,12 +52,12 @@
 //! ```
 
 pub use crate::model::{Model, WriteAccess};
-/// The derive of the [`Model`] trait, also at the crate root: importing
-/// `audit_core::commands::Model` names both.
-pub use audit_macros::Model;
 pub use crate::store::command::{
     Command, CommandOutput, Emits, EmittedBy, FromAuditError, MAX_PAYLOAD_BYTES,
 };
 pub use crate::store::error::CommitProbe;
 pub use crate::store::retry::{Attempt, RetryPolicy, Retryable};
 pub use crate::store::transaction::{Audit, Isolation};
+// The derive of the `Model` trait (also at the crate root), so that importing
+// `audit_core::commands::Model` names both, as `serde::Serialize` does.
+pub use audit_macros::Model;

@@ -10,17 +10,32 @@
 //! also notices a log rewritten by whoever holds the database.
 //!
 //! ```
-//! use audit_core::Auditor;
 //! use audit_core::seals::{SealKey, VerifyOptions};
+//! use audit_core::{Actor, Audit, AuditError, Auditor, auditable};
 //!
+//! # audit_core::declare_events! {
+//! #     #[events(templates = "tests/templates")]
+//! #     pub enum DocEvent {
+//! #         #[event(code = "project_created", label = "Project created", group = "Projects")]
+//! #         ProjectCreated { name: String },
+//! #     }
+//! # }
+//! # #[auditable(emits(ProjectCreated))]
+//! # async fn create_project(cx: &mut Audit<DocEvent>, name: &str) -> Result<(), AuditError> {
+//! #     cx.emit(ProjectCreated { name: name.into() })
+//! # }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let auditor = Auditor::connect("sqlite::memory:").await?;
-//! auditor.migrate().await?;
+//! # let auditor = Auditor::connect("sqlite::memory:").await?;
+//! # auditor.migrate().await?;
+//! let mut audit = auditor.begin::<DocEvent>(Actor::user(1, "alice")).await?;
+//! create_project(&mut audit, "Apollo").await?;
+//! audit.commit().await?;
 //!
+//! // After commit, off the write path (a periodic job, say):
 //! let key = SealKey::generate()?;
-//! auditor.seal(Some(&key)).await?;
-//! let head = auditor.head().await?.expect("sealed once");
+//! let report = auditor.seal(Some(&key)).await?;
+//! let head = report.head.expect("the log has events to seal");
 //!
 //! // Later, with the head and the public key kept elsewhere:
 //! let options = VerifyOptions::new()

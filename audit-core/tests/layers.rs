@@ -1,6 +1,6 @@
-//! audit-core's modules stack in layers (see the crate's top comment and
-//! ARCHITECTURE.md): no module imports from a layer above its own, and the
-//! files of one module never import each other in a circle.
+//! audit-core's modules stack in layers (see ARCHITECTURE.md, "audit-core's
+//! layers"): no module imports from a layer above its own, and the files of
+//! one module never import each other in a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -62,19 +62,20 @@ use proc_macro::TokenStream;
 ///
 /// - `struct Variant { .. }`, the payload (serde, `Debug`, `Clone`,
 ///   `PartialEq`), with `From<Variant> for StaffEvent` and an
-///   `audit_core::Event` impl;
+///   `audit_core::events::Event` impl;
 /// - `enum StaffEvent { Variant(Variant), .. }`, implementing
-///   `audit_core::EventCatalog` (`event_type`, `references`, `render`,
-///   `payload_json`, `decode`, which upgrades older versions);
+///   `audit_core::events::EventCatalog` (`event_type`, `references`,
+///   `render`, `payload_json`, `decode`, which upgrades older versions);
 /// - `enum StaffEventType { Variant, .. }`, `Copy`, with `ALL` (every
 ///   event), `ACTIVE` (those not retired: the ones to offer in filters),
 ///   `code()`, `label()`, `group()`, `version()`, `is_retired()`, `FromStr`,
 ///   `Display`, serde as the code string and sqlx `Type`/`Encode`/`Decode`
 ///   as text;
 /// - `struct VariantView<'a>`, what the event's template sees: `payload` (the
-///   raw payload) and every field as an `audit_core::Shown`. Its template is
-///   compiled with askama: naming a value the view lacks is a compile error,
-///   and output is HTML-escaped. `VariantView::new` is the default presenter.
+///   raw payload) and every field as an `audit_core::present::Shown`. Its
+///   template is compiled with askama: naming a value the view lacks is a
+///   compile error, and output is HTML-escaped. `VariantView::new` is the
+///   default presenter.
 ///
 /// Every generated item is documented (with the user's doc comments, or a
 /// default one) and every generated trait impl is `#[automatically_derived]`.
@@ -100,7 +101,7 @@ use proc_macro::TokenStream;
 ///   struct; its `Err` makes the row unknown. See "Payloads that change".
 /// - `retired` (a word): the event is kept so that stored rows of it still
 ///   decode and render, but it can no longer be emitted (its payload does
-///   not implement `audit_core::Event`, so `cx.emit(..)` and
+///   not implement `audit_core::events::Event`, so `cx.emit(..)` and
 ///   `#[auditable(emits(..))]` refuse it), and it is not in `ACTIVE`.
 /// - `template = "..."`: the template file, relative to the catalog's
 ///   templates directory. Default: `<group>/<variant>.html`, both snake case
@@ -110,7 +111,7 @@ use proc_macro::TokenStream;
 /// - `presenter = path` (a path, unquoted): a function
 ///   `fn(&'a Variant, &PresentContext) -> VariantView<'a>` replacing the
 ///   default presenter (which needs every field type to implement
-///   `audit_core::Presentable`).
+///   `audit_core::present::Presentable`).
 ///
 /// Each value has one form: strings are quoted, `version` and `from` are
 /// numbers and paths are not quoted; another form is an error saying what
@@ -137,12 +138,12 @@ use proc_macro::TokenStream;
 /// changed), `#[parent]` (what the target belongs to) and `#[subject]` (the
 /// person the event is about) mark references that fill indexed columns; each
 /// appears at most once per event, and the field type implements
-/// `audit_core::Reference`. Doc comments and `#[serde(...)]` are kept. The
-/// name `payload` is reserved for the view.
+/// `audit_core::events::Reference`. Doc comments and `#[serde(...)]` are
+/// kept. The name `payload` is reserved for the view.
 ///
 /// Payloads are stored as JSON, so every field type implements serde's
-/// `Serialize` and `Deserialize` (`audit_core::PayloadField`); a type that
-/// does not is one error on that type. A field written `Option<..>` may be
+/// `Serialize` and `Deserialize` (`audit_core::events::PayloadField`); a type
+/// that does not is one error on that type. A field written `Option<..>` may be
 /// absent from a stored payload (it reads as `None`); any other field is
 /// required unless it has `#[serde(default)]` (an alias of `Option` needs it). A field with its own `#[serde(with | serialize_with |
 /// deserialize_with | skip | flatten ..)]` is left to serde as written.
@@ -310,10 +311,10 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 ///   plain `Audit`, outside a command, is a compile error that says so.
 /// - The return type is `Result<T, E>`, or any alias of one
 ///   (`-> CmdResult<T>`), with `E: From<audit_core::AuditError>`. The
-///   compiler checks both (`audit_core::CommandOutput`,
-///   `audit_core::FromAuditError`), each an error on the user's type. A
-///   command that fails (or is cancelled) leaves its transaction unable to
-///   commit, so no half-done change is ever recorded.
+///   compiler checks both (`audit_core::commands::CommandOutput`,
+///   `audit_core::commands::FromAuditError`), each an error on the user's
+///   type. A command that fails (or is cancelled) leaves its transaction
+///   unable to commit, so no half-done change is ever recorded.
 /// - Only the signature is parsed: an error in the body is the compiler's,
 ///   reported once. When the attribute itself is wrong, the function is kept
 ///   with its signature (made `async`) so that its callers still compile.
@@ -323,10 +324,10 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
 /// The same function, its body wrapped between entering and finishing the
 /// command; nothing is added next to it, so a command can sit in an `impl`
 /// and share its name with a module. The command's marker type and its
-/// `audit_core::Emits` impls are items inside the body. A documented command
-/// gets an "Audit events" section appended to its docs, each event linked
-/// and marked required or optional (an undocumented one stays undocumented,
-/// so `missing_docs` still sees it).
+/// `audit_core::commands::Emits` impls are items inside the body. A
+/// documented command gets an "Audit events" section appended to its docs,
+/// each event linked and marked required or optional (an undocumented one
+/// stays undocumented, so `missing_docs` still sees it).
 ///
 /// Every event of one outermost command, nested commands included, shares
 /// one command id and one timestamp, and records the name of the function

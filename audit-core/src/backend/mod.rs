@@ -4,9 +4,11 @@
 //! [`ByBackend`] is the one enum that holds a backend's value (a pool, a
 //! connection, a transaction), [`on_backend!`](crate::on_backend) the one
 //! macro that runs the same code on whichever it holds, and
-//! [`Dialect`](dialect::Dialect) the SQL text that differs. Adding a backend
-//! is a variant here, an arm in the macro, and a dialect (see
-//! `ARCHITECTURE.md`).
+//! [`Dialect`](dialect::Dialect) the SQL text that differs. What the store
+//! does its own way per backend (its statements, locks, checks) is one
+//! module per backend in the store's layer, `store/backends/`, reached
+//! through `match_backend!`. Adding a backend is a variant here, an arm in
+//! the macros, a dialect, and that module (see `ARCHITECTURE.md`).
 
 pub(crate) mod dialect;
 
@@ -98,14 +100,6 @@ impl Backend {
 }
 
 impl Backend {
-    /// Whether this is PostgreSQL (always false in a build without it).
-    pub(crate) fn is_postgres(self) -> bool {
-        #[cfg(feature = "postgres")]
-        return self == Backend::Postgres;
-        #[cfg(not(feature = "postgres"))]
-        return false;
-    }
-
     /// This backend's SQL.
     pub(crate) fn dialect(self) -> &'static dialect::Dialect {
         match self {

@@ -1,23 +1,13 @@
 //! Writing event rows, in as few statements as each backend allows. The
 //! one path by which rows enter the events table: commands' events at
-//! commit, imported events, and the log's own records.
+//! commit, imported events, and the log's own records. Each backend's
+//! statement is its own (`Storage::append`, in `backends/`).
 
-#[cfg(feature = "sqlite")]
-use std::sync::Arc;
-#[cfg(feature = "postgres")]
-use std::sync::LazyLock;
-
-#[cfg(feature = "postgres")]
-use sqlx::PgConnection;
-#[cfg(feature = "sqlite")]
-use sqlx::SqliteConnection;
-
+use super::backends::with_storage;
 use super::error::{AuditError, classify};
-#[cfg(feature = "postgres")]
-use super::rows_json;
 use super::table::{ColumnType, EVENTS_TABLE, EventRow, Value, WRITTEN, written_names};
 use crate::actor::Actor;
-use crate::backend::{Db, match_backend};
+use crate::backend::Db;
 
 /// Writes `rows`, acting for `actor`, on the transaction's connection.
 pub(crate) async fn write(db: Db<'_>, actor: &Actor, rows: &[EventRow]) -> Result<(), AuditError> {
@@ -34,77 +24,7 @@ pub(crate) async fn write_each(db: Db<'_>, rows: &[(&Actor, &EventRow)]) -> Resu
     if rows.is_empty() {
         return Ok(());
     }
-    match_backend!(db,
-        Sqlite(conn) => sqlite(conn, rows).await,
-        Postgres(conn) => postgres(conn, rows).await,
-    )
-}
-
-#[cfg(feature = "sqlite")]
-/// Rows per SQLite INSERT: 15 parameters each stays far below SQLite's
-/// limit of 32,766.
-const SQLITE_ROWS_PER_INSERT: usize = 200;
-
-/// SQLite: multi-row INSERTs with positional `?` parameters. (Numbered
-/// `$n` parameters are named parameters to SQLite, and binding by name
-/// costs a scan of all names per parameter: quadratic in the batch.)
-///
-/// Not one bound JSON array expanded by `json_each`, as on PostgreSQL:
-/// measured with callgrind (100-event commands, `synchronous` OFF), it
-/// saves the binds but SQLite's JSON functions cost more than they do
-/// (7.3 M instructions per command against 6.9 M; 11.7 M when each
-/// `value ->> i` reads `json_each`'s `value`, which SQLite renders as
-/// text again for every use).
-#[cfg(feature = "sqlite")]
-async fn sqlite(
-    conn: &mut SqliteConnection,
-    rows: &[(&Actor, &EventRow)],
-) -> Result<(), AuditError> {
-    let one_row = format!("({})", vec!["?"; WRITTEN.len()].join(", "));
-    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO {EVENTS_TABLE} ({}) VALUES {}",
-            written_names(),
-            vec![one_row.as_str(); chunk.len()].join(", ")
-        );
-        // Built from the table's own names and `?` placeholders; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        let mut shared = SharedText::default();
-        for (actor, row) in chunk {
-            for (column, value) in row.values(actor).into_iter().enumerate() {
-                query = match value {
-                    Value::Int(i) => query.bind(i),
-                    Value::Text(text) => query.bind(text.map(|t| shared.copy(column, t))),
-                };
-            }
-        }
-        query.execute(&mut *conn).await.map_err(classify)?;
-    }
-    Ok(())
-}
-
-/// The copies of a batch's text values that sqlx's SQLite arguments own,
-/// shared between rows: a value equal to the previous row's in the same
-/// column (the actor, the command, the kinds, often the type: most of a
-/// command's columns) reuses that row's copy instead of allocating another.
-/// (sqlx 0.9 copies every bound `&str` or `String` into a new `Arc`; for a
-/// 100-event command that was two allocations for each of its 1,300 text
-/// values.)
-#[cfg(feature = "sqlite")]
-#[derive(Default)]
-struct SharedText<'r> {
-    last: [Option<(&'r str, Arc<str>)>; WRITTEN.len()],
-}
-
-#[cfg(feature = "sqlite")]
-impl<'r> SharedText<'r> {
-    /// The owned copy of `text`, the value of `column`.
-    fn copy(&mut self, column: usize, text: &'r str) -> Arc<str> {
-        match &mut self.last[column] {
-            Some((last, copy)) if *last == text => Arc::clone(copy),
-            slot => Arc::clone(&slot.insert((text, Arc::from(text))).1),
-        }
-    }
+    with_storage!(db, conn, S => S::append(conn, rows).await)
 }
 
 /// Binds `row`'s values, acting for `actor`, in the order of `WRITTEN`.
@@ -127,56 +47,6 @@ where
     query
 }
 
-/// Rows per PostgreSQL INSERT, bounding the one JSON value it binds (a
-/// payload is at most `MAX_PAYLOAD_BYTES`).
-#[cfg(feature = "postgres")]
-const POSTGRES_ROWS_PER_INSERT: usize = 500;
-
-/// PostgreSQL's INSERT: the rows as one bound JSON array (`rows_json`),
-/// expanded in the order given, so the statement (and its plan) is the
-/// same for every batch. Against fifteen bound arrays (`UNNEST`): a third
-/// fewer client instructions per 100-event command (callgrind: 0.83 M
-/// against 1.21 M), and no slower in the server (generic plan on a
-/// 1,000,000-event table, 100 rows, JSON parse included: median 4.2 ms
-/// against 6.5 ms, minimum 2.15 against 2.18, noisy machine).
-#[cfg(feature = "postgres")]
-static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| postgres_insert("$1::jsonb"));
-
-/// PostgreSQL's INSERT of the rows in `source`, a JSON array of rows as
-/// `rows_json` writes them, in the array's order.
-#[cfg(feature = "postgres")]
-fn postgres_insert(source: &str) -> String {
-    let values: Vec<String> = WRITTEN
-        .iter()
-        .enumerate()
-        .map(|(i, (_, ty))| match ty {
-            ColumnType::Int => format!("(r ->> {i})::int8"),
-            ColumnType::Text => format!("r ->> {i}"),
-            ColumnType::Json => format!("(r ->> {i})::jsonb"),
-        })
-        .collect();
-    format!(
-        "INSERT INTO {EVENTS_TABLE} ({}) SELECT {} \
-         FROM jsonb_array_elements({source}) WITH ORDINALITY AS e(r, n) ORDER BY n",
-        written_names(),
-        values.join(", ")
-    )
-}
-
-/// PostgreSQL: one INSERT per batch, the rows as one bound JSON array.
-#[cfg(feature = "postgres")]
-async fn postgres(conn: &mut PgConnection, rows: &[(&Actor, &EventRow)]) -> Result<(), AuditError> {
-    for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
-        // Built from the table's own names; the rows are the one bound value.
-        sqlx::query(sqlx::AssertSqlSafe(POSTGRES_INSERT.as_str()))
-            .bind(rows_json::encode(chunk))
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
-    }
-    Ok(())
-}
-
 /// Writes `row` with id 0, the log's anchor (see `schema::LOG_CREATED_CODE`):
 /// the one row whose id is not the database's to choose, written once by
 /// the migration that makes the log.
@@ -185,12 +55,7 @@ pub(crate) async fn write_anchor(
     actor: &Actor,
     row: &EventRow,
 ) -> Result<(), AuditError> {
-    let (overriding, json_cast) = match db.backend() {
-        #[cfg(feature = "sqlite")]
-        crate::backend::Backend::Sqlite => ("", ""),
-        #[cfg(feature = "postgres")]
-        crate::backend::Backend::Postgres => (" OVERRIDING SYSTEM VALUE", "::jsonb"),
-    };
+    let (overriding, json_cast) = with_storage!(&db, _, S => (S::ANCHOR_OVERRIDING, S::JSON_CAST));
     let placeholders: Vec<String> = WRITTEN
         .iter()
         .enumerate()
@@ -222,6 +87,7 @@ mod tests {
     use super::*;
     use crate::backend::Backend;
     use crate::reference::{EntityRef, References};
+    use crate::store::backends::postgres;
 
     /// Strings that escaping must survive: quotes, backslashes, SQL and
     /// JSON syntax, placeholders, control and non-BMP characters.
@@ -358,7 +224,7 @@ mod tests {
             auditor.migrate().await.expect("migrate");
             // NUL: SQLite keeps it in text; PostgreSQL's text refuses it.
             let nul = auditor.backend() == Backend::Sqlite;
-            for count in [1, 2, 13, POSTGRES_ROWS_PER_INSERT + 3] {
+            for count in [1, 2, 13, postgres::ROWS_PER_INSERT + 3] {
                 let rows: Vec<(Actor, EventRow)> = (0..count).map(|i| row(i, nul)).collect();
                 assert_round_trip(&auditor, &rows).await;
             }

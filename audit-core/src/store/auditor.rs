@@ -6,13 +6,12 @@ use std::time::Duration;
 #[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
+use super::backends::with_storage;
 use super::error::AuditError;
 use super::query::{self, EventQuery, Page, StoredEvent};
 use super::schema;
 use super::transaction::{Audit, Isolation};
 use crate::actor::Actor;
-#[cfg(feature = "postgres")]
-use crate::backend::Db;
 use crate::backend::{Backend, ByBackend, Pool, Tx};
 use crate::catalog::EventCatalog;
 use crate::on_backend;
@@ -156,16 +155,9 @@ impl Auditor {
     /// Begins a write transaction that also holds advisory lock `lock` on
     /// PostgreSQL until it ends, so that work of one kind (migrations,
     /// seals, prunes) runs one at a time; SQLite's write lock already does.
-    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
     pub(crate) async fn begin_locked(&self, lock: i64) -> Result<Tx, AuditError> {
         let mut tx = self.begin_tx().await?;
-        #[cfg(feature = "postgres")]
-        if let Db::Postgres(conn) = tx.db() {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(lock)
-                .execute(conn)
-                .await?;
-        }
+        with_storage!(tx.db(), conn, S => S::lock(conn, lock).await)?;
         Ok(tx)
     }
 

@@ -38,12 +38,13 @@ use chrono::{DateTime, Utc};
 
 use super::append;
 use super::auditor::Auditor;
+use super::backends::with_storage;
 use super::command::checked_payload;
 use super::error::{AuditError, classify};
 use super::retry::Retryable;
 use super::table::{EventRow, IMPORT_COMMAND};
 use crate::actor::Actor;
-use crate::backend::{Db, match_backend};
+use crate::backend::Db;
 use crate::catalog::{Event, EventCatalog, EventType};
 use crate::reference::References;
 
@@ -396,35 +397,7 @@ async fn insert_keys(
     keys: &[(&str, &str)],
     run_id: &str,
 ) -> Result<HashSet<String>, AuditError> {
-    let inserted: Vec<String> = match_backend!(db,
-        Sqlite(conn) => {
-            let values = vec!["(?, ?, ?)"; keys.len()].join(", ");
-            let sql = format!(
-                "INSERT INTO audit_import_keys (import_key, run_id, event_type) VALUES {values} \
-                 ON CONFLICT (import_key) DO NOTHING RETURNING import_key"
-            );
-            // Our own statement and `?` placeholders; every value is bound.
-            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-            for (key, code) in keys {
-                query = query.bind(*key).bind(run_id).bind(*code);
-            }
-            query.fetch_all(conn).await.map_err(classify)?
-        },
-        Postgres(conn) => {
-            let (names, codes): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-            sqlx::query_scalar(
-                "INSERT INTO audit_import_keys (import_key, run_id, event_type) \
-                 SELECT k, $2, t FROM UNNEST($1::text[], $3::text[]) WITH ORDINALITY AS x(k, t, n) \
-                 ORDER BY n ON CONFLICT (import_key) DO NOTHING RETURNING import_key",
-            )
-            .bind(names)
-            .bind(run_id)
-            .bind(codes)
-            .fetch_all(conn)
-            .await
-            .map_err(classify)?
-        },
-    );
+    let inserted = with_storage!(db, conn, S => S::insert_import_keys(conn, keys, run_id).await)?;
     Ok(inserted.into_iter().collect())
 }
 

@@ -4,22 +4,13 @@
 
 use super::append;
 use super::auditor::Auditor;
+use super::backends::with_storage;
 use super::error::AuditError;
-#[cfg(feature = "postgres")]
-use super::error::classify;
-#[cfg(feature = "postgres")]
-use super::schema::PROTECTION_TRIGGERS;
 use super::schema::{self, LOG_CREATED_CODE, MIGRATIONS, SCHEMA_REPAIRED_CODE, SCHEMA_VERSION};
-#[cfg(feature = "postgres")]
-use super::status::check_triggers;
 use super::status::{SchemaStatus, identity_holds};
 use super::table::{EventRow, events_table};
-#[cfg(feature = "postgres")]
-use super::table::{EVENTS_TABLE, WRITTEN};
 use crate::actor::Actor;
-use crate::backend::{Db, match_backend};
-#[cfg(feature = "postgres")]
-use crate::backend::{Backend, Pool};
+use crate::backend::Db;
 use crate::on_backend;
 use crate::reference::References;
 
@@ -53,7 +44,7 @@ impl Auditor {
                 "applying audit schema migration: {}",
                 migration.description
             );
-            let script = migration.script(self.backend(), &schema);
+            let script = migration_script(tx.db(), migration.version, &schema);
             run_script(tx.db(), script).await?;
             record_version(tx.db(), migration.version).await?;
         }
@@ -100,26 +91,15 @@ impl Auditor {
         let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let schema = current_schema(tx.db()).await?;
         for migration in &MIGRATIONS {
-            let script = migration.script(self.backend(), &schema);
+            let script = migration_script(tx.db(), migration.version, &schema);
             run_script(tx.db(), script).await?;
         }
         let applied = applied_versions(tx.db()).await?;
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             record_version(tx.db(), migration.version).await?;
         }
-        #[cfg(feature = "postgres")]
-        if let Db::Postgres(conn) = tx.db() {
-            let tables: Vec<String> =
-                sqlx::query_scalar("SELECT name FROM audit_protected_tables ORDER BY name")
-                    .fetch_all(&mut *conn)
-                    .await?;
-            for table in tables.iter().filter(|t| schema::is_plain_identifier(t)) {
-                // Checked to be a plain identifier just above.
-                sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(table)))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
+        // What the scripts do not restore (PostgreSQL: the registered tables' protection).
+        with_storage!(tx.db(), conn, S => S::after_repair(conn).await)?;
         if !identity_holds(tx.db()).await? {
             // The table was made again: the log starts anew (a new anchor,
             // unless one survived), and says so below.
@@ -153,39 +133,16 @@ impl Auditor {
         if !schema::is_plain_identifier(table) {
             return Err(AuditError::InvalidIdentifier(table.to_owned()));
         }
-        #[cfg(feature = "postgres")]
-        if self.backend() == Backend::Postgres {
-            return self.protect_postgres_table(table).await;
-        }
-        Ok(())
-    }
-
-    /// [`protect_immutable_table`](Self::protect_immutable_table) on PostgreSQL.
-    #[cfg(feature = "postgres")]
-    async fn protect_postgres_table(&self, table: &str) -> Result<(), AuditError> {
-        let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
-        let Db::Postgres(conn) = tx.db() else {
-            unreachable!("invariant: the backend was checked to be PostgreSQL");
-        };
-        let registered: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM audit_protected_tables WHERE name = $1)",
-        )
-        .bind(table)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(classify)?;
-        let mut missing = Vec::new();
-        check_triggers(&mut *conn, table, &PROTECTION_TRIGGERS, &mut missing).await?;
-        if registered && missing.is_empty() {
-            tx.rollback().await?;
+        if !with_storage!(self.pool(), _, S => S::PROTECTS_TABLES) {
             return Ok(());
         }
-        // `table` was checked to be a plain identifier above.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(table)))
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
-        tx.commit().await?;
+        let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
+        if with_storage!(tx.db(), conn, S => S::protect_table(conn, table).await)? {
+            tx.commit().await?;
+        } else {
+            // Protected already: nothing changed.
+            tx.rollback().await?;
+        }
         Ok(())
     }
 
@@ -205,31 +162,8 @@ impl Auditor {
         if !schema::is_plain_identifier(role) {
             return Err(AuditError::InvalidIdentifier(role.to_owned()));
         }
-        #[cfg(feature = "postgres")]
-        if let Pool::Postgres(pool) = self.pool() {
-            return grant_postgres_role(pool, role).await;
-        }
-        Ok(())
+        with_storage!(self.pool(), pool, S => S::grant_role(pool, role).await)
     }
-}
-
-/// [`Auditor::grant_application_role`] on PostgreSQL, `role` a plain identifier.
-#[cfg(feature = "postgres")]
-async fn grant_postgres_role(pool: &sqlx::PgPool, role: &str) -> Result<(), AuditError> {
-    let columns: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
-    let sql = format!(
-        "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
-         audit_protected_tables TO {role};
-         GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
-         GRANT SELECT, INSERT ON audit_import_keys TO {role};",
-        columns.join(", ")
-    );
-    // `role` was checked to be a plain identifier above; the rest is ours.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-    Ok(())
 }
 
 /// The versions recorded in `audit_schema` (made if missing, in its first shape).
@@ -266,15 +200,12 @@ async fn run_script(db: Db<'_>, script: String) -> Result<(), AuditError> {
 /// The schema the audit objects live in, quoted for DDL (PostgreSQL);
 /// empty on SQLite, which has none.
 async fn current_schema(db: Db<'_>) -> Result<String, AuditError> {
-    Ok(match_backend!(db,
-        Sqlite(_) => String::new(),
-        Postgres(conn) => {
-            let name: String = sqlx::query_scalar("SELECT current_schema()")
-                .fetch_one(conn)
-                .await?;
-            format!("\"{}\"", name.replace('"', "\"\""))
-        },
-    ))
+    with_storage!(db, conn, S => S::current_schema(conn).await)
+}
+
+/// The script of migration `version` on the backend of `db`, in `schema`.
+fn migration_script(db: Db<'_>, version: i64, schema: &str) -> String {
+    with_storage!(db, _, S => S::migration_script(version, schema))
 }
 
 /// Writes the log's anchor and its identity, unless it has one.

@@ -33,13 +33,16 @@
 //! actor ([`Import`]).
 
 // The logic is written once; what differs between backends is in
-// `crate::backend`. This file only declares and re-exports; each submodule
+// `crate::backend` (pools, connections, the dialect's text) and in
+// `backends` (each backend's own SQL, behind the `Storage` trait, reached
+// through `with_storage!`). This file only declares and re-exports; each submodule
 // imports its siblings directly, so the module graph has no cycle. The
 // submodules whose items the public modules `commands`, `query` and `seals`
 // re-export are visible to the crate.
 
 mod append;
 mod auditor;
+mod backends;
 pub(crate) mod command;
 pub(crate) mod error;
 mod import;
@@ -48,8 +51,6 @@ pub(crate) mod position;
 pub(crate) mod query;
 mod retention;
 pub(crate) mod retry;
-#[cfg(feature = "postgres")]
-mod rows_json;
 mod schema;
 pub(crate) mod seal;
 mod status;

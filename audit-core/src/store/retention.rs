@@ -16,12 +16,10 @@ use chrono::{DateTime, Utc};
 
 use super::append;
 use super::auditor::Auditor;
-use super::error::{AuditError, classify};
+use super::backends::with_storage;
+use super::error::AuditError;
 use super::table::EventRow;
-#[cfg(feature = "sqlite")]
-use super::table::events_table;
 use crate::actor::Actor;
-use crate::backend::Db;
 use crate::reference::References;
 
 /// The type code of the event that records a prune. Codes declared in a
@@ -67,7 +65,11 @@ impl Auditor {
         for batch in 1.. {
             // One prune at a time: concurrent ones wait for this batch.
             let mut tx = self.begin_locked(PRUNE_LOCK).await?;
-            let deleted = delete_batch(tx.db(), cutoff.timestamp_micros()).await?;
+            // Up to `BATCH` of the oldest events before `cutoff` that are not
+            // the log's own records, through the one way the backend permits.
+            let deleted = with_storage!(tx.db(), conn, S => {
+                S::delete_batch(conn, cutoff.timestamp_micros(), BATCH).await?
+            });
             if deleted == 0 && batch > 1 {
                 tx.rollback().await?;
                 break;
@@ -96,49 +98,6 @@ impl Auditor {
         }
         Ok(total)
     }
-}
-
-/// Deletes up to [`BATCH`] of the oldest events before `cutoff` (in
-/// microseconds) that are not the log's own records, in the transaction of `db`.
-async fn delete_batch(db: Db<'_>, cutoff: i64) -> Result<u64, AuditError> {
-    #[cfg(feature = "sqlite")]
-    const SQLITE_DELETE: &str = concat!(
-        "DELETE FROM ",
-        events_table!(),
-        " WHERE id IN (SELECT id FROM ",
-        events_table!(),
-        " WHERE occurred_at < $1 AND substr(event_type, 1, 6) <> 'audit:' ORDER BY id LIMIT $2)"
-    );
-    Ok(match db {
-        #[cfg(feature = "sqlite")]
-        Db::Sqlite(conn) => {
-            sqlx::query("INSERT INTO audit_retention_permit (granted) VALUES (1)")
-                .execute(&mut *conn)
-                .await
-                .map_err(classify)?;
-            let deleted = sqlx::query(SQLITE_DELETE)
-                .bind(cutoff)
-                .bind(BATCH)
-                .execute(&mut *conn)
-                .await
-                .map_err(classify)?
-                .rows_affected();
-            sqlx::query("DELETE FROM audit_retention_permit")
-                .execute(&mut *conn)
-                .await?;
-            deleted
-        }
-        #[cfg(feature = "postgres")]
-        Db::Postgres(conn) => {
-            let deleted: i64 = sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4)")
-                .bind(cutoff)
-                .bind(BATCH)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(classify)?;
-            u64::try_from(deleted).unwrap_or_default()
-        }
-    })
 }
 
 /// The advisory lock that serializes prunes on PostgreSQL.

@@ -1,19 +1,14 @@
 //! The schema's state, read for every start from the database's catalog
 //! alone: no DDL and no lock that a reader or writer of any table could
-//! hold up. What a sound schema holds is defined in `schema.rs`.
+//! hold up. What a sound schema holds is defined in `schema.rs` and, for
+//! each backend's own objects, in its module (`Storage::check_objects`).
 
 use super::auditor::Auditor;
+use super::backends::with_storage;
 use super::error::AuditError;
-use super::schema::{self, LOG_CREATED_CODE, OWN_TABLES, SCHEMA_VERSION};
-#[cfg(feature = "postgres")]
-use super::schema::{
-    POSTGRES_FUNCTIONS, POSTGRES_IMPORT_TRIGGERS, POSTGRES_SEAL_TRIGGERS, POSTGRES_TRIGGERS,
-    PROTECTION_TRIGGERS,
-};
-#[cfg(feature = "sqlite")]
-use super::schema::SQLITE_TRIGGERS;
+use super::schema::{LOG_CREATED_CODE, OWN_TABLES, SCHEMA_VERSION};
 use super::table::{EVENTS_TABLE, events_table};
-use crate::backend::{Backend, Db, Pool};
+use crate::backend::Db;
 use crate::on_backend;
 
 /// What state a database's audit schema is in ([`Auditor::schema_status`]).
@@ -47,7 +42,6 @@ impl Auditor {
     /// without taking locks (a start that only verifies never waits for a
     /// reader or a writer of any table).
     pub async fn schema_status(&self) -> Result<SchemaStatus, AuditError> {
-        let backend = self.backend();
         let present = self.own_tables_present().await?;
         if present.is_empty() && !self.has_audit_functions().await? {
             return Ok(SchemaStatus::Absent);
@@ -72,19 +66,15 @@ impl Auditor {
             return Ok(SchemaStatus::Outdated { found });
         }
         let mut problems = Vec::new();
-        for table in expected_tables(backend) {
+        let absent = with_storage!(self.pool(), _, S => S::ABSENT_TABLES);
+        for table in expected_tables(absent) {
             if !present.contains(&table) {
                 problems.push(format!("table `{table}` is missing"));
             }
         }
         if problems.is_empty() {
             self.check_identity(&mut problems).await?;
-            match backend {
-                #[cfg(feature = "sqlite")]
-                Backend::Sqlite => self.check_sqlite_triggers(&mut problems).await?,
-                #[cfg(feature = "postgres")]
-                Backend::Postgres => self.check_postgres_objects(&mut problems).await?,
-            }
+            with_storage!(self.pool(), pool, S => S::check_objects(pool, &mut problems).await)?;
         }
         Ok(if problems.is_empty() {
             SchemaStatus::Current
@@ -128,11 +118,7 @@ impl Auditor {
     /// Whether any function of the audit schema exists (PostgreSQL; they
     /// outlive a dropped table).
     async fn has_audit_functions(&self) -> Result<bool, AuditError> {
-        #[cfg(feature = "postgres")]
-        if let Pool::Postgres(pool) = self.pool() {
-            return has_postgres_functions(pool).await;
-        }
-        Ok(false)
+        with_storage!(self.pool(), pool, S => S::has_audit_functions(pool).await)
     }
 
     /// The log's first event is where `audit_log_identity` says: otherwise
@@ -146,111 +132,14 @@ impl Auditor {
         }
         Ok(())
     }
-
-    /// SQLite's triggers are exactly the schema's.
-    #[cfg(feature = "sqlite")]
-    async fn check_sqlite_triggers(&self, problems: &mut Vec<String>) -> Result<(), AuditError> {
-        let Pool::Sqlite(pool) = self.pool() else {
-            return Ok(());
-        };
-        for (name, definition) in SQLITE_TRIGGERS {
-            let name = schema::expand(name, "");
-            let stored: Option<String> = sqlx::query_scalar(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = $1",
-            )
-            .bind(&name)
-            .fetch_optional(pool)
-            .await?;
-            match stored {
-                None => problems.push(format!("trigger `{name}` is missing")),
-                Some(sql) if sql != schema::expand(definition, "") => {
-                    problems.push(format!("trigger `{name}` was altered"))
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// PostgreSQL's functions hold the schema's code, and the events table
-    /// and every registered protected table have their triggers, enabled.
-    #[cfg(feature = "postgres")]
-    async fn check_postgres_objects(&self, problems: &mut Vec<String>) -> Result<(), AuditError> {
-        let Pool::Postgres(pool) = self.pool() else {
-            return Ok(());
-        };
-        let mut conn = pool.acquire().await?;
-        for (name, _, _, body) in POSTGRES_FUNCTIONS {
-            let name = schema::expand(name, "");
-            let stored: Option<String> = sqlx::query_scalar(
-                "SELECT prosrc FROM pg_proc \
-                 WHERE pronamespace = current_schema()::regnamespace AND proname = $1",
-            )
-            .bind(&name)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match stored {
-                None => problems.push(format!("function `{name}` is missing")),
-                Some(source) if source != schema::expand(body, "") => {
-                    problems.push(format!("function `{name}` was altered"))
-                }
-                Some(_) => {}
-            }
-        }
-        check_triggers(&mut conn, EVENTS_TABLE, &POSTGRES_TRIGGERS, problems).await?;
-        for (table, name, function) in POSTGRES_SEAL_TRIGGERS
-            .into_iter()
-            .chain(POSTGRES_IMPORT_TRIGGERS)
-        {
-            check_triggers(&mut conn, table, &[(name, function)], problems).await?;
-        }
-        let protected: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM audit_protected_tables ORDER BY name")
-                .fetch_all(&mut *conn)
-                .await?;
-        for table in protected {
-            check_triggers(&mut conn, &table, &PROTECTION_TRIGGERS, problems).await?;
-        }
-        Ok(())
-    }
 }
 
-/// The tables a sound schema of `backend` has.
-fn expected_tables(backend: Backend) -> Vec<&'static str> {
+/// The tables a sound schema has, but for the backend's `absent` ones.
+fn expected_tables(absent: &[&str]) -> Vec<&'static str> {
     OWN_TABLES
         .into_iter()
-        .filter(|t| backend.is_postgres() || *t != "audit_protected_tables")
+        .filter(|t| !absent.contains(t))
         .collect()
-}
-
-/// Checks that `table` has each of `triggers` (name, function), enabled.
-#[cfg(feature = "postgres")]
-pub(super) async fn check_triggers(
-    conn: &mut sqlx::PgConnection,
-    table: &str,
-    triggers: &[(&str, &str)],
-    problems: &mut Vec<String>,
-) -> Result<(), AuditError> {
-    const SQL: &str = "SELECT t.tgenabled <> 'D', p.proname::text FROM pg_trigger t \
-        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_class c ON c.oid = t.tgrelid \
-        WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2";
-    for (name, function) in triggers {
-        let (name, function) = (schema::expand(name, ""), schema::expand(function, ""));
-        let found: Option<(bool, String)> = sqlx::query_as(SQL)
-            .bind(table)
-            .bind(&name)
-            .fetch_optional(&mut *conn)
-            .await?;
-        match found {
-            None => problems.push(format!("trigger `{name}` on `{table}` is missing")),
-            Some((false, _)) => problems.push(format!("trigger `{name}` on `{table}` is disabled")),
-            Some((true, runs)) if runs != function => problems.push(format!(
-                "trigger `{name}` on `{table}` runs `{runs}` instead of `{function}`"
-            )),
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }
 
 /// Whether the log's anchor (id 0) is where `audit_log_identity` says: one
@@ -272,21 +161,4 @@ pub(super) async fn identity_holds(db: Db<'_>) -> Result<bool, AuditError> {
         (rows, matching)
     });
     Ok(rows == 1 && matching == 1)
-}
-
-/// Whether any function of the audit schema exists in PostgreSQL's current schema.
-#[cfg(feature = "postgres")]
-async fn has_postgres_functions(pool: &sqlx::PgPool) -> Result<bool, AuditError> {
-    let names: Vec<String> = POSTGRES_FUNCTIONS
-        .iter()
-        .map(|(name, ..)| schema::expand(name, ""))
-        .collect();
-    let found: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_proc \
-         WHERE pronamespace = current_schema()::regnamespace AND proname = ANY($1))",
-    )
-    .bind(names)
-    .fetch_one(pool)
-    .await?;
-    Ok(found)
 }

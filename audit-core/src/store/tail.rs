@@ -1,13 +1,14 @@
 //! Reading the log forward, in commit order, from a [`Position`]: what a
 //! follower (an export to a SIEM, a stream) uses (G12). Why the order is
-//! commit order on each backend is in `position.rs`.
+//! commit order on each backend is in `position.rs`; each backend's query
+//! is its own (`Storage::read_after`, in `backends/`).
 
 use super::auditor::Auditor;
-use super::error::{AuditError, classify};
+use super::backends::with_storage;
+use super::error::AuditError;
 use super::position::Position;
 use super::query::{MAX_PAGE_SIZE, StoredEvent, events_of};
-use super::table::{EVENTS_TABLE, select_list};
-use crate::backend::match_backend;
+use super::table::select_list;
 use crate::catalog::EventCatalog;
 
 /// Events read forward from a position ([`Auditor::read_after`]).
@@ -43,38 +44,10 @@ impl Auditor {
         let dialect = self.backend().dialect();
         let select = select_list(dialect.payload_as_text, dialect.position_tx);
         let by_column = dialect.values_have_column_type;
-        let events: Vec<StoredEvent<E>> = match_backend!(self.pool(),
-            Sqlite(pool) => {
-                let sql = format!(
-                    "SELECT {select} FROM {EVENTS_TABLE} WHERE id > $1 ORDER BY id LIMIT $2"
-                );
-                // Our own fragments and numbered placeholders; every value is bound.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.id().max(0))
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(classify)?;
-                events_of(&rows, by_column)?
-            },
-            Postgres(pool) => {
-                let sql = format!(
-                    "SELECT {select} FROM {EVENTS_TABLE} \
-                     WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                     AND (tx_id, id) > ($1::int8::text::xid8, $2) \
-                     ORDER BY tx_id, id LIMIT $3"
-                );
-                // Our own fragments and numbered placeholders; every value is bound.
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(after.tx())
-                    .bind(after.id())
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(classify)?;
-                events_of(&rows, by_column)?
-            },
-        );
+        let events: Vec<StoredEvent<E>> = with_storage!(self.pool(), pool, S => {
+            let rows = S::read_after(pool, &select, after, limit).await?;
+            events_of(&rows, by_column)?
+        });
         let next = events.last().map_or(after, |e| e.position);
         Ok(Tail { events, next })
     }

@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 
 use super::append;
+use super::backends::with_storage;
 use super::error::{AuditError, CommitProbe};
 use super::table::EventRow;
 use crate::actor::Actor;
@@ -164,13 +165,11 @@ impl<E: EventCatalog> Audit<E> {
         #[cfg(feature = "failpoints")]
         fail::fail_point!("audit::commit::before_insert", |_| Err(injected()));
         append::write(self.tx.db(), &self.actor, &pending).await?;
-        #[cfg(feature = "postgres")]
-        if let (true, Db::Postgres(conn)) = (pending.is_empty(), self.tx.db()) {
-            // PostgreSQL answers COMMIT of a failed transaction with a silent
-            // ROLLBACK; a statement first makes that an error. (With pending
-            // events, their INSERT has already done so. SQLite reports a
-            // transaction it rolled back itself when COMMIT comes.)
-            sqlx::query("SELECT 1").execute(conn).await?;
+        if pending.is_empty() {
+            // So that COMMIT of a failed transaction is an error, not a
+            // silent rollback (PostgreSQL). With pending events, their
+            // INSERT has already done so.
+            with_storage!(self.tx.db(), conn, S => S::before_empty_commit(conn).await)?;
         }
         // Built only when COMMIT's outcome is unknown, off the common path.
         let probe = || {

@@ -2,15 +2,19 @@
 //! the guard an [`Auditor`] of [`sqlite`](super::sqlite) or
 //! [`postgres`](super::postgres) owns, shared by its clones.
 
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
+#[cfg(feature = "postgres")]
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use crate::on_backend;
 use crate::store::Auditor;
 
 /// How long dropping a PostgreSQL test database may take, connecting
 /// included, before the test goes on without (a later run drops it).
+#[cfg(feature = "postgres")]
 const DROP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A test database, removed when the guard is dropped, that is when the
@@ -18,9 +22,11 @@ const DROP_TIMEOUT: Duration = Duration::from_secs(60);
 /// panics (a failed test): then it is kept, for inspection.
 pub(super) enum TestDatabase {
     /// A SQLite file, removed with its `-wal` and `-shm` files.
+    #[cfg(feature = "sqlite")]
     SqliteFile(PathBuf),
     /// A PostgreSQL database `name` on the server `server` (a connection
     /// string to another database there), dropped.
+    #[cfg(feature = "postgres")]
     Postgres { server: String, name: String },
 }
 
@@ -35,7 +41,9 @@ impl std::fmt::Debug for TestDatabase {
     // Without the server's connection string, which may hold a password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            #[cfg(feature = "sqlite")]
             TestDatabase::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            #[cfg(feature = "postgres")]
             TestDatabase::Postgres { name, .. } => {
                 f.debug_struct("Postgres").field("name", name).finish()
             }
@@ -50,7 +58,9 @@ impl Drop for TestDatabase {
             return;
         }
         match self {
+            #[cfg(feature = "sqlite")]
             TestDatabase::SqliteFile(path) => remove_sqlite_file(path),
+            #[cfg(feature = "postgres")]
             TestDatabase::Postgres { server, name } => drop_postgres_database(server, name),
         }
     }
@@ -58,6 +68,7 @@ impl Drop for TestDatabase {
 
 /// Removes the SQLite database at `path` and its `-wal` and `-shm` files.
 /// Connections the pool still closes keep what they have open (on Unix).
+#[cfg(feature = "sqlite")]
 fn remove_sqlite_file(path: &std::path::Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut file = path.as_os_str().to_owned();
@@ -81,6 +92,7 @@ fn remove_sqlite_file(path: &std::path::Path) {
 /// future is refused: the work runs on a thread of its own, on a runtime of
 /// its own, and this waits for that thread. A failure is reported, not
 /// raised: the database is then left to a later run's stale cleanup.
+#[cfg(feature = "postgres")]
 fn drop_postgres_database(server: &str, name: &str) {
     let (server, name) = (server.to_owned(), name.to_owned());
     let shown = name.clone();
@@ -97,15 +109,12 @@ fn drop_postgres_database(server: &str, name: &str) {
                         .await
                         .map_err(|e| format!("cannot connect: {e}"))?;
                     // `name` is ours (`postgres` made it of `[a-z0-9_]`).
-                    let dropped = super::execute(
-                        &admin,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await
-                    .map(|_rows| ())
-                    .map_err(|e| e.to_string());
-                    on_backend!(admin.pool(), pool => pool.close().await);
-                    dropped
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    on_backend!(admin.pool(), pool => {
+                        let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await;
+                        pool.close().await;
+                        dropped.map(|_rows| ()).map_err(|e| e.to_string())
+                    })
                 };
                 tokio::time::timeout(DROP_TIMEOUT, work)
                     .await

@@ -655,7 +655,7 @@ fn view_struct(catalog: &Catalog, event: &Event, template: Option<&Template>) ->
             }
         });
         let new_doc = format!(
-            "The default presenter: every field through [`Presentable`]({}::Presentable).",
+            "The default presenter: every field through [`Presentable`]({}::present::Presentable).",
             quote::ToTokens::to_token_stream(catalog.runtime.root())
                 .to_string()
                 .replace(' ', "")

@@ -2,7 +2,8 @@
 
 include!("../model_defs.rs");
 
-use audit_core::{Audit, Model, auditable};
+use audit_core::commands::Model;
+use audit_core::{Audit, auditable};
 
 #[auditable(emits(ThingAdded, ThingRemoved?))]
 async fn add_thing(cx: &mut Audit<ThingEvent>, name: &str) -> Result<i64, AppError> {

@@ -57,7 +57,7 @@ pub struct Note {
 }
 
 fn main() {
-    let cx = audit::PresentContext::new();
+    let cx = audit::present::PresentContext::new();
     let event = AttrEvent::from(Maintenance { note: None });
     assert_eq!(event.render(&cx).unwrap(), "ran maintenance");
     assert_eq!(
@@ -65,6 +65,6 @@ fn main() {
         "ran maintenance"
     );
     assert_eq!(RENDERS.load(Ordering::SeqCst), 2);
-    assert_eq!(<Note as audit::Model>::TABLE, "notes");
+    assert_eq!(<Note as audit::commands::Model>::TABLE, "notes");
     let _ = Note::insert;
 }

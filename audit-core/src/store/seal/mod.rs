@@ -12,9 +12,10 @@
 //! intact?".
 
 mod divergence;
-mod encoding;
+pub(crate) mod encoding;
 mod head;
 mod key;
+pub(crate) mod raw;
 mod rows;
 mod stored;
 mod verify;

@@ -1,30 +1,21 @@
 //! The seal tables: writing seals and their entries, reading them back.
 
 use super::encoding::{self, SealFields};
-use crate::backend::{Backend, Db};
+use crate::backend::Db;
 use crate::on_backend;
+use crate::store::backends::with_storage;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::Position;
 
 /// Writes seal entries: one statement per 5,000, their values in one JSON
 /// array parameter (binding six values per row costs a crossing of sqlx's
-/// SQLite worker channel each, which made sealing twice as slow).
+/// SQLite worker channel each, which made sealing twice as slow). Each
+/// backend expands the array its own way (`Storage::insert_seal_entries`).
 pub(super) async fn write_entries(
     mut db: Db<'_>,
     seq: i64,
     entries: &[(Position, i64, String, String)],
 ) -> Result<(), AuditError> {
-    #[cfg(feature = "sqlite")]
-    const SQLITE: &str = "INSERT INTO audit_seal_entries \
-        (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
-        SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-        json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') \
-        FROM json_each($2)";
-    #[cfg(feature = "postgres")]
-    const POSTGRES: &str = "INSERT INTO audit_seal_entries \
-        (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
-        SELECT $1, (e->>0)::int8, (e->>1)::int8, (e->>2)::int8, e->>3, e->>4 \
-        FROM jsonb_array_elements($2::jsonb) AS e";
     for chunk in entries.chunks(5_000) {
         let rows: Vec<serde_json::Value> = chunk
             .iter()
@@ -33,20 +24,7 @@ pub(super) async fn write_entries(
             })
             .collect();
         let rows = serde_json::Value::Array(rows).to_string();
-        let sql = match db.backend() {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite => SQLITE,
-            #[cfg(feature = "postgres")]
-            Backend::Postgres => POSTGRES,
-        };
-        on_backend!(db.reborrow(), conn => {
-            sqlx::query(sql)
-                .bind(seq)
-                .bind(rows)
-                .execute(conn)
-                .await
-                .map_err(classify)?;
-        });
+        with_storage!(db.reborrow(), conn, S => S::insert_seal_entries(conn, seq, rows).await)?;
     }
     Ok(())
 }

@@ -10,8 +10,8 @@
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
-use super::table::{EventRow, Value, WRITTEN};
 use crate::actor::Actor;
+use crate::store::table::{EventRow, Value, WRITTEN};
 
 /// `rows` as one JSON array of arrays (see the module's comment).
 pub(crate) fn encode(rows: &[(&Actor, &EventRow)]) -> String {

@@ -1,0 +1,162 @@
+//! SQLite's audit schema: its script of each version (`store/schema.rs`
+//! lists the versions) and the triggers a sound schema holds, which
+//! `check_objects` compares with `sqlite_master`. The DDL writes the events
+//! table as `{events}`, replaced when it runs.
+
+use crate::store::schema::{MIGRATIONS, V5_INDEXES};
+
+/// SQLite's script of each version, in the order of `MIGRATIONS` (a
+/// version without one does not compile). Version 1's is followed by the
+/// shared `V1_INDEXES`, and each by the triggers it makes ([`triggers_of`]).
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES];
+
+/// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS {events} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    occurred_at INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    payload_version INTEGER NOT NULL,
+    actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'system')),
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    target_kind TEXT,
+    target_id TEXT,
+    parent_kind TEXT,
+    parent_id TEXT,
+    subject_kind TEXT,
+    subject_id TEXT,
+    command_name TEXT NOT NULL,
+    command_id TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS {events}_no_replace BEFORE INSERT ON {events}
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {events} WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: replacing an event is refused'); END;
+CREATE TRIGGER IF NOT EXISTS {events}_no_update BEFORE UPDATE ON {events}
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END;
+CREATE TABLE IF NOT EXISTS audit_retention_permit (granted INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS {events}_no_delete BEFORE DELETE ON {events}
+WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit)
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: DELETE is refused outside Auditor::prune_before'); END;
+";
+
+/// Version 2 on SQLite: the log's identity (its first event, so that a
+/// re-created table shows), and a delete trigger that never lets the log's
+/// own records (`audit:` codes: prunes, repairs) go. Every trigger is
+/// dropped and created again, so that running it repairs them.
+const V2: &str = "
+CREATE TABLE IF NOT EXISTS audit_log_identity (log_id TEXT NOT NULL);
+DROP TRIGGER IF EXISTS {events}_no_replace;
+DROP TRIGGER IF EXISTS {events}_no_update;
+DROP TRIGGER IF EXISTS {events}_no_delete;
+";
+
+/// SQLite's triggers, as `sqlite_master` keeps them: the events table's
+/// (version 2), the seal tables' (version 3), then the import keys' (version 4).
+pub(super) const TRIGGERS: [(&str, &str); 9] = [
+    (
+        "{events}_no_replace",
+        "CREATE TRIGGER {events}_no_replace BEFORE INSERT ON {events}
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {events} WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: replacing an event is refused'); END",
+    ),
+    (
+        "{events}_no_update",
+        "CREATE TRIGGER {events}_no_update BEFORE UPDATE ON {events}
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "{events}_no_delete",
+        "CREATE TRIGGER {events}_no_delete BEFORE DELETE ON {events}
+WHEN NOT EXISTS (SELECT 1 FROM audit_retention_permit) OR substr(OLD.event_type, 1, 6) = 'audit:'
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: DELETE is refused outside Auditor::prune_before, and the log''s own records are never deleted'); END",
+    ),
+    (
+        "audit_seals_no_update",
+        "CREATE TRIGGER audit_seals_no_update BEFORE UPDATE ON audit_seals
+BEGIN SELECT RAISE(ABORT, 'audit_seals is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_seals_no_delete",
+        "CREATE TRIGGER audit_seals_no_delete BEFORE DELETE ON audit_seals
+BEGIN SELECT RAISE(ABORT, 'audit_seals is append-only: DELETE is refused'); END",
+    ),
+    (
+        "audit_seal_entries_no_update",
+        "CREATE TRIGGER audit_seal_entries_no_update BEFORE UPDATE ON audit_seal_entries
+BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_seal_entries_no_delete",
+        "CREATE TRIGGER audit_seal_entries_no_delete BEFORE DELETE ON audit_seal_entries
+BEGIN SELECT RAISE(ABORT, 'audit_seal_entries is append-only: DELETE is refused'); END",
+    ),
+    (
+        "audit_import_keys_no_update",
+        "CREATE TRIGGER audit_import_keys_no_update BEFORE UPDATE ON audit_import_keys
+BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: UPDATE is refused'); END",
+    ),
+    (
+        "audit_import_keys_no_delete",
+        "CREATE TRIGGER audit_import_keys_no_delete BEFORE DELETE ON audit_import_keys
+BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: DELETE is refused'); END",
+    ),
+];
+
+/// Which of [`TRIGGERS`] each version makes: version 2 the events
+/// table's, version 3 the seal tables', version 4 the import keys'.
+pub(super) fn triggers_of(version: i64) -> &'static [(&'static str, &'static str)] {
+    match version {
+        2 => &TRIGGERS[..3],
+        3 => &TRIGGERS[3..7],
+        4 => &TRIGGERS[7..],
+        _ => &[],
+    }
+}
+
+/// Version 3 on SQLite: the seals (see `seal.rs`), append-only.
+const V3: &str = "
+CREATE TABLE IF NOT EXISTS audit_seals (
+    seq INTEGER PRIMARY KEY,
+    encoding INTEGER NOT NULL,
+    first_tx INTEGER NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_tx INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    event_count INTEGER NOT NULL,
+    chain_hash TEXT NOT NULL,
+    prev_seal_hash TEXT NOT NULL,
+    seal_hash TEXT NOT NULL,
+    sealed_at INTEGER NOT NULL,
+    key_id TEXT,
+    signature TEXT
+);
+CREATE TABLE IF NOT EXISTS audit_seal_entries (
+    seal_seq INTEGER NOT NULL,
+    tx INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    event_hash TEXT NOT NULL,
+    column_tags TEXT NOT NULL,
+    PRIMARY KEY (tx, id)
+);
+DROP TRIGGER IF EXISTS audit_seals_no_update;
+DROP TRIGGER IF EXISTS audit_seals_no_delete;
+DROP TRIGGER IF EXISTS audit_seal_entries_no_update;
+DROP TRIGGER IF EXISTS audit_seal_entries_no_delete;
+";
+
+/// Version 4 on SQLite: the keys of imported events (see `import.rs`),
+/// append-only. A key outlives its event (a prune deletes the event, not
+/// the key), so that importing again never brings a pruned event back.
+const V4: &str = "
+CREATE TABLE IF NOT EXISTS audit_import_keys (
+    import_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    event_type TEXT NOT NULL
+);
+DROP TRIGGER IF EXISTS audit_import_keys_no_update;
+DROP TRIGGER IF EXISTS audit_import_keys_no_delete;
+";

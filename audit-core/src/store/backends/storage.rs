@@ -1,0 +1,179 @@
+//! [`Storage`]: everything a backend does its own way, as one trait. The
+//! store's logic (what to write, when to lock, what to check, in which
+//! transaction) is written once and calls these methods through
+//! `with_storage!`; each backend's module implements them with its own SQL.
+
+use crate::actor::Actor;
+use crate::store::error::AuditError;
+use crate::store::position::Position;
+use crate::store::seal::raw::{Entry, RawEvent};
+use crate::store::table::EventRow;
+
+/// A backend's connection (inside a transaction or not).
+pub(crate) type Connection<S> = <<S as Storage>::Database as sqlx::Database>::Connection;
+
+/// A backend's pool.
+pub(crate) type Pool<S> = sqlx::Pool<<S as Storage>::Database>;
+
+/// A row a backend reads.
+pub(crate) type Row<S> = <<S as Storage>::Database as sqlx::Database>::Row;
+
+/// What one backend does its own way: its SQL for the schema (migrations,
+/// checks, protections, grants), for writing (events, import keys, seal
+/// entries), for deleting (retention), for locking, and for reading in
+/// commit order (a follower's tail, sealing and verifying).
+///
+/// Implemented by a unit struct per backend, each in its own module and
+/// compiled with its feature; `with_storage!` picks the one a pool or a
+/// connection belongs to. Statically dispatched: each call site is compiled
+/// once per backend, with that backend's types, so a method may hand back
+/// the backend's own rows for the core to decode.
+///
+/// Errors: a method maps a statement's error with `classify` where the
+/// core did before this trait existed (writes, retention, the reads'
+/// statements), and converts it plainly elsewhere (catalog reads, locks).
+pub(crate) trait Storage {
+    /// The sqlx database.
+    type Database: sqlx::Database;
+
+    // The schema.
+
+    /// The tables of `schema::OWN_TABLES` this backend's schema does not
+    /// have (SQLite: `audit_protected_tables`).
+    const ABSENT_TABLES: &'static [&'static str];
+
+    /// The script of migration `version`, in schema `schema` (the text
+    /// [`current_schema`](Self::current_schema) gave).
+    fn migration_script(version: i64, schema: &str) -> String;
+
+    /// The schema the audit objects live in, quoted for DDL; empty where
+    /// there are no schemas (SQLite).
+    async fn current_schema(conn: &mut Connection<Self>) -> Result<String, AuditError>;
+
+    /// Whether any function of the audit schema exists (they outlive a
+    /// dropped table on PostgreSQL; SQLite has none).
+    async fn has_audit_functions(pool: &Pool<Self>) -> Result<bool, AuditError>;
+
+    /// Checks the schema's own objects (triggers, functions, the protected
+    /// tables' triggers) against what a sound schema holds, adding one
+    /// sentence per problem to `problems`.
+    async fn check_objects(pool: &Pool<Self>, problems: &mut Vec<String>)
+    -> Result<(), AuditError>;
+
+    /// What a repair restores after running every migration's script again,
+    /// in its transaction (PostgreSQL: the registered tables' protection).
+    async fn after_repair(conn: &mut Connection<Self>) -> Result<(), AuditError>;
+
+    /// Whether this backend protects immutable tables. When not (SQLite),
+    /// `Auditor::protect_immutable_table` only checks the name, and takes no
+    /// lock.
+    const PROTECTS_TABLES: bool;
+
+    /// Protects `table` (a plain identifier) in the transaction of `conn`,
+    /// which holds the migration lock, and registers it; false when it
+    /// already was, with its triggers in place, so that nothing changed
+    /// (the transaction then rolls back). Called only when
+    /// [`PROTECTS_TABLES`](Self::PROTECTS_TABLES).
+    async fn protect_table(conn: &mut Connection<Self>, table: &str) -> Result<bool, AuditError>;
+
+    /// Grants `role` (a plain identifier) what an application needs of the
+    /// log, and no more (see `Auditor::grant_application_role`); nothing
+    /// where there are no roles (SQLite).
+    async fn grant_role(pool: &Pool<Self>, role: &str) -> Result<(), AuditError>;
+
+    // Transactions.
+
+    /// Takes lock `key` until the transaction of `conn` ends, so that work
+    /// of one kind (migrations, seals, prunes) runs one at a time; nothing
+    /// where the transaction's write lock already does (SQLite).
+    async fn lock(conn: &mut Connection<Self>, key: i64) -> Result<(), AuditError>;
+
+    /// Runs before COMMIT of a transaction that wrote no event, so that a
+    /// failed transaction's COMMIT is an error, not a silent rollback.
+    async fn before_empty_commit(conn: &mut Connection<Self>) -> Result<(), AuditError>;
+
+    // Writing and deleting.
+
+    /// Writes `rows`, each acting for its actor, in the order given (the
+    /// one path of every row but the anchor into the events table).
+    async fn append(
+        conn: &mut Connection<Self>,
+        rows: &[(&Actor, &EventRow)],
+    ) -> Result<(), AuditError>;
+
+    /// What follows the column list of the anchor's INSERT (it gives the
+    /// id, 0, itself), where the database would otherwise refuse to take
+    /// the id from it.
+    const ANCHOR_OVERRIDING: &'static str;
+
+    /// The cast of a bound text to the payload column's type, after its
+    /// placeholder; empty where the column is text.
+    const JSON_CAST: &'static str;
+
+    /// Inserts the `(key, event type)` pairs not yet imported, for run
+    /// `run_id`, in the order given; returns the keys it inserted.
+    async fn insert_import_keys(
+        conn: &mut Connection<Self>,
+        keys: &[(&str, &str)],
+        run_id: &str,
+    ) -> Result<Vec<String>, AuditError>;
+
+    /// Deletes up to `max_rows` of the oldest events before `cutoff` (in
+    /// microseconds) that are not the log's own records, in the
+    /// transaction of `conn`, through the schema's one permitted way;
+    /// returns how many went.
+    async fn delete_batch(
+        conn: &mut Connection<Self>,
+        cutoff: i64,
+        max_rows: i64,
+    ) -> Result<u64, AuditError>;
+
+    /// Writes seal `seal_seq`'s entries, given as one JSON array of
+    /// `[tx, id, occurred_at, event_hash, column_tags]` arrays, in one
+    /// statement.
+    async fn insert_seal_entries(
+        conn: &mut Connection<Self>,
+        seal_seq: i64,
+        entries_json: String,
+    ) -> Result<(), AuditError>;
+
+    // Reading in commit order (G12).
+
+    /// A follower's next rows: the select list `select` of at most `limit`
+    /// events after `after` that no later commit can precede, in commit
+    /// order, the anchor excluded (`Auditor::read_after`).
+    async fn read_after(
+        pool: &Pool<Self>,
+        select: &str,
+        after: Position,
+        limit: i64,
+    ) -> Result<Vec<Row<Self>>, AuditError>;
+
+    /// The select list `select` of the events after `after` up to `until`
+    /// (inclusive) that no later commit can precede, at most `CHUNK`, in
+    /// position order, the anchor excluded: what sealing and verifying
+    /// read.
+    async fn seal_event_rows(
+        conn: &mut Connection<Self>,
+        select: &str,
+        after: Position,
+        until: Position,
+    ) -> Result<Vec<Row<Self>>, AuditError>;
+
+    /// The events of [`seal_event_rows`](Self::seal_event_rows) read in one
+    /// go, where the backend has a faster way than row by row; `None`:
+    /// read them row by row.
+    async fn seal_events_in_one_go(
+        conn: &mut Connection<Self>,
+        after: Position,
+        until: Position,
+    ) -> Result<Option<Vec<RawEvent>>, AuditError>;
+
+    /// The seal entries after `after`, at most `CHUNK`, in position order,
+    /// read in one go, where the backend has a faster way than row by row;
+    /// `None`: read them row by row.
+    async fn seal_entries_in_one_go(
+        conn: &mut Connection<Self>,
+        after: Position,
+    ) -> Result<Option<Vec<Entry>>, AuditError>;
+}
