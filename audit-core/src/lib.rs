@@ -126,14 +126,6 @@
 // On docs.rs (nightly, `--cfg docsrs`): a badge on each item that a feature gates.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// In a build with one backend, its value is the only one a `Db` can hold,
-// so the code that picks it out (`if let Db::Postgres(conn) = ..`) cannot
-// fail there, and the borrow it needed for the other backend goes unused.
-#![cfg_attr(
-    not(all(feature = "sqlite", feature = "postgres")),
-    allow(irrefutable_let_patterns, unused_mut)
-)]
-
 // Lets the crate's own tests and doctests use the macros, whose output names `::audit_core`.
 extern crate self as audit_core;
 

@@ -40,8 +40,20 @@ pub fn finish_command<E: EventCatalog, C, T, Er>(
 }
 
 /// The tracing span a command's body runs in ([`Command::span`]).
-pub fn command_span<E: EventCatalog, C>(command: &Command<'_, E, C>) -> tracing::Span {
-    command.span().clone()
+///
+/// A trait, not a function taking a `Command`: when the session parameter
+/// is not an `Audit`, the context's type is an error that rustc reports
+/// once; a function's parameter type would make it a `Command` and bring
+/// the body's every use of the session up as errors too.
+pub trait CommandSpan {
+    /// The command's span, to run its body in.
+    fn command_span(&self) -> tracing::Span;
+}
+
+impl<E: EventCatalog, C> CommandSpan for Command<'_, E, C> {
+    fn command_span(&self) -> tracing::Span {
+        self.span().clone()
+    }
 }
 
 /// `body`, run inside `span` (entered at each poll, so the span holds

@@ -46,6 +46,7 @@ pub use harness::{Emitted, Harness};
 
 use std::fmt::Display;
 
+#[cfg(feature = "postgres")]
 use sqlx::Connection;
 
 use crate::backend::Backend;
@@ -58,9 +59,11 @@ use crate::store::{self, Auditor, EventQuery};
 pub const POSTGRES_URL_VAR: &str = "AUDIT_TEST_POSTGRES_URL";
 
 /// Test databases older than this (in seconds) are dropped by later runs.
+#[cfg(feature = "postgres")]
 const STALE_AFTER_SECS: u64 = 2 * 3600;
 
 /// The prefix of every PostgreSQL test database's name.
+#[cfg(feature = "postgres")]
 const DATABASE_PREFIX: &str = "audit_t";
 
 /// A new, empty (unmigrated) SQLite database: a new file in the temporary

@@ -28,7 +28,7 @@
 //! application's: it cannot write an immutable model (G7 is untouched),
 //! and it records only events of the catalog, checked as `emit` checks them.
 //!
-//! [`StoredEvent::is_imported`]: crate::StoredEvent::is_imported
+//! [`StoredEvent::is_imported`]: crate::query::StoredEvent::is_imported
 
 use std::collections::HashSet;
 use std::marker::PhantomData;

@@ -133,7 +133,7 @@ pub fn generate(item: &CommandItem, command: &CommandFn, args: &Args) -> TokenSt
                 }
             };
             let #result: #output = {
-                let #span = #p::command_span(&#context);
+                let #span = #p::CommandSpan::command_span(&#context);
                 let #cx = &mut #context;
                 #p::in_span(#span, async move { #body }).await
             };
