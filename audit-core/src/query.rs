@@ -57,6 +57,47 @@
 //! assert!(auditor.read_after::<DocEvent>(tail.next, 100).await?.events.is_empty());
 //! # Ok(()) }
 //! ```
+//!
+//! The catalog to decode with is a type parameter, written at the call:
+//! `auditor.query::<DocEvent>(&query)`. Unless the page's type is named
+//! elsewhere, `auditor.query(&query)` alone does not compile (error E0283,
+//! type annotations needed).
+//!
+//! # Pages
+//!
+//! `auditor.query(&EventQuery::new().parent(..).types(..).actor(..))` reads
+//! pages newest first; conditions combine with AND, and
+//! `.any_of([Condition::Actor(..), Condition::Subject(..), ..])` adds a group
+//! of which one must hold (a user's log: what they did or what was done to
+//! them). [`Page::next`] and [`Page::prev`] are opaque keyset cursors to the
+//! older and newer page. Rows this program cannot read come back as
+//! [`Decoded::Unknown`](crate::events::Decoded::Unknown).
+//!
+//! # Following the log
+//!
+//! `auditor.read_after(position, limit)` reads the log forward in commit
+//! order: a [`Tail`] of events, each with its `position`, and `tail.next`,
+//! where to read on from. It returns only events that no later commit can
+//! precede (on PostgreSQL, where ids are not commit order, those of
+//! transactions older than every one still running), so a follower that
+//! stores `next.to_string()` and goes on from the parsed [`Position`] never
+//! misses or repeats an event, across restarts (G12).
+//!
+//! - On PostgreSQL a write transaction left open on the server (in any of
+//!   its databases) holds followers and sealing back until it ends.
+//! - Positions hold the writing transaction's id: a database restored with
+//!   `pg_dump` into a new server (whose ids may start lower) needs its
+//!   followers restarted from the start, where `pg_upgrade` keeps them.
+//!
+//! # Rendering
+//!
+//! [`PresentContext::for_page(&page.events, &resolver)`](crate::present::PresentContext::for_page)
+//! looks up every reference of a page (users, projects, ...) with one call
+//! per kind of the application's [`Resolver`](crate::present::Resolver), so
+//! rendering a page costs the same number of queries for 1 event or 250.
+//! [`stored.render(&cx)`](StoredEvent::render) never fails: unknown events
+//! show as a generic line (actor, code, time) and log a warning;
+//! [`render_page`] logs one warning per code for a whole page.
 
 pub use crate::page::render_page;
 pub use crate::store::error::ParseError;

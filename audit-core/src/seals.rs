@@ -44,6 +44,39 @@
 //! assert!(auditor.verify(&options).await?.is_intact());
 //! # Ok(()) }
 //! ```
+//!
+//! # Is my log intact?
+//!
+//! The seal is built after commit, so the write path stays as fast; the
+//! key is one the database never sees, and the head is to be kept
+//! somewhere else. The example app does it from the command line:
+//!
+//! ```sh
+//! example-app seal-key --out seal.key          # once: prints the public key; keep seal.key safe
+//! example-app seal --key-file seal.key --head-out head.json   # as often as you like (or `serve --seal-every-secs 60`)
+//! example-app verify --against head.json --public-key <PUBLIC KEY>   # exit code 0: intact
+//! ```
+//!
+//! A [`VerifyReport`]'s `divergences` name each problem: an edited event
+//! and which value (`payload`, `actor_name`, ...), a deleted, replaced or
+//! inserted event, an altered or missing seal, entries that do not give
+//! their seal, a missing or bad signature, a kept head the database no
+//! longer reaches.
+//!
+//! - Each event is hashed value by value in a documented encoding
+//!   (`audit-core/src/store/seal/encoding.rs`, version 1, the same on both
+//!   backends), so a later, recorded erasure of a personal value could put
+//!   its hash in its place and the chain would still verify.
+//! - Only stable events are sealed: on PostgreSQL, those of transactions
+//!   older than every transaction still running in the cluster. Events
+//!   after the last seal (the unsealed window) are not checked: seal often.
+//! - Events a recorded prune deleted are reported as pruned, not as
+//!   tampering.
+//! - What it cannot do: whoever holds both the database and the signing
+//!   key can rewrite the log and sign new seals; a head kept where they
+//!   cannot reach still catches it. Without a key and a kept head, someone
+//!   with the database can drop the log and rebuild a consistent one:
+//!   verification then only says the log agrees with itself.
 
 pub use crate::store::seal::{
     Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport,

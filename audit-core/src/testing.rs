@@ -28,12 +28,91 @@
 //! [`Harness`] runs an application's commands on such a database, with
 //! its migrations, and asserts what they emitted:
 //!
-//! ```ignore
-//! let mut harness = Harness::<StaffEvent>::sqlite("add_member", schema::migrate).await;
-//! let events = harness.run(async |cx| add_member(cx, &apollo, &bob, roles).await).await?;
-//! events.assert_emitted([StaffEvent::from(ProjectMemberAdded { .. }), ..]);
-//! assert_eq!(events.rendered_with(&resolver).await, ["added bob to Apollo", ..]);
 //! ```
+//! # use audit_core::events::{EntityRef, Reference};
+//! # use audit_core::present::{PresentContext, Presentable, Shown};
+//! # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+//! # pub struct ProjectRef { pub id: i64, pub name: String }
+//! # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+//! # pub struct UserRef { pub id: i64, pub username: String }
+//! # impl Reference for ProjectRef {
+//! #     fn entity_ref(&self) -> EntityRef { EntityRef::new("project", self.id.to_string()) }
+//! # }
+//! # impl Reference for UserRef {
+//! #     fn entity_ref(&self) -> EntityRef { EntityRef::new("user", self.id.to_string()) }
+//! # }
+//! # impl Presentable for ProjectRef {
+//! #     fn present(&self, _: &PresentContext) -> Shown { Shown::text(&self.name) }
+//! # }
+//! # impl Presentable for UserRef {
+//! #     fn present(&self, _: &PresentContext) -> Shown { Shown::text(&self.username) }
+//! # }
+//! # #[audit_core::events(templates = "tests/templates/docs")]
+//! # pub enum StaffEvent {
+//! #     #[event(code = "project_member_added", label = "User added", group = "Project members")]
+//! #     ProjectMemberAdded { #[parent] project: ProjectRef, #[subject] user: UserRef, roles: Vec<String> },
+//! # }
+//! use audit_core::testing::Harness;
+//! use audit_core::{Actor, Audit, AuditError, Auditor, auditable, on_backend};
+//!
+//! /// The application's migrations: the audit schema, then its own tables.
+//! async fn migrate(auditor: &Auditor) -> Result<(), AuditError> {
+//!     auditor.migrate().await?;
+//!     on_backend!(auditor.pool(), pool => {
+//!         sqlx::query("CREATE TABLE members (project_id INTEGER NOT NULL, user_id INTEGER NOT NULL)")
+//!             .execute(pool)
+//!             .await?;
+//!     });
+//!     Ok(())
+//! }
+//!
+//! /// The command under test.
+//! #[auditable(emits(ProjectMemberAdded))]
+//! async fn add_member(cx: &mut Audit<StaffEvent>, project: &ProjectRef, user: &UserRef) -> Result<(), AuditError> {
+//!     on_backend!(cx.db(), conn => {
+//!         sqlx::query("INSERT INTO members (project_id, user_id) VALUES ($1, $2)")
+//!             .bind(project.id)
+//!             .bind(user.id)
+//!             .execute(conn)
+//!             .await?;
+//!     });
+//!     let roles = vec!["developer".to_owned()];
+//!     cx.emit(ProjectMemberAdded { project: project.clone(), user: user.clone(), roles })
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), AuditError> {
+//! let apollo = ProjectRef { id: 3, name: "Apollo".into() };
+//! let bob = UserRef { id: 7, username: "bob".into() };
+//!
+//! let mut harness = Harness::<StaffEvent>::sqlite("add_member", migrate).await;
+//! harness.act_as(Actor::user(1, "alice"));
+//! let events = harness.run(async |cx| add_member(cx, &apollo, &bob).await).await?;
+//! events.assert_emitted([ProjectMemberAdded {
+//!     project: apollo.clone(),
+//!     user: bob.clone(),
+//!     roles: vec!["developer".into()],
+//! }]);
+//! assert_eq!(events.rendered(), ["added bob to Apollo as developer"]);
+//! assert_eq!(events[0].actor, Actor::user(1, "alice"));
+//! # Ok(()) }
+//! ```
+//!
+//! The migration function is the application's own, the one it runs at
+//! start (the audit schema's [`Auditor::migrate`], then its tables):
+//! README.md's quickstart shows one, and its `tests/commands.rs` a whole
+//! harness test; `example-app/tests/app/commands.rs` tests every command
+//! of the example app so.
+//!
+//! - [`Harness::all`] gives one harness per backend (SQLite, and PostgreSQL
+//!   when `AUDIT_TEST_POSTGRES_URL` is set).
+//! - [`Emitted::assert_emitted`] compares payloads and the stored
+//!   references, in order; [`Emitted::assert_codes`], [`Emitted::rendered`]
+//!   (without lookups), [`Emitted::rendered_with`] (through the
+//!   application's resolver), [`Emitted::known`] and the events themselves
+//!   (`events[0].actor`) are there for the rest.
+//! - A failed assertion prints a diff, one line per event (`-` expected,
+//!   `+` emitted), then the fields that differ.
 //!
 //! Functions here panic, with a message saying what failed, when a test
 //! database cannot be made: they are for tests only.

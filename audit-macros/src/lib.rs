@@ -22,24 +22,16 @@ mod runtime;
 
 use proc_macro::TokenStream;
 
-/// Declares an audit event catalog: every event of an application, once.
-///
-/// ```ignore
-/// /// Audit events of the staff area.
-/// #[audit_core::events(templates = "templates/audit")] // optional; this is the default
-/// pub enum StaffEvent {
-///     /// A user became a member of a project.
-///     #[event(code = "project_member_added", label = "User added", group = "Project members")]
-///     ProjectMemberAdded {
-///         #[target]
-///         membership: MembershipId,
-///         #[parent]
-///         project: ProjectRef,
-///         #[subject]
-///         user: UserRef,
-///     },
-/// }
-/// ```
+// The summary and the pointer to the example are on this crate's own pages
+// only (`cfg(doc)`). audit-core's re-export of the macro, whose page shows
+// these docs, has a doc comment of its own with the summary and the example,
+// which rustdoc runs there: a proc-macro crate cannot run its examples.
+#[cfg_attr(
+    doc,
+    doc = "Declares an audit event catalog: every event of an application, once.\n\n\
+           Its example, compiled and run, heads the documentation of audit-core's\n\
+           re-export of this macro, `audit_core::events`."
+)]
 ///
 /// The catalog is a plain `enum`, so rustfmt formats it and rust-analyzer
 /// sees what it generates. [`declare_events!`](macro@declare_events) is the
@@ -152,25 +144,17 @@ use proc_macro::TokenStream;
 ///
 /// Stored rows keep the payload they were written with. To change an
 /// event's fields, raise its `version` and say how the previous version is
-/// read:
+/// read. When version 2 of `project_created` adds `creator`, the application
+/// keeps version 1's payload as a serde struct, `v1::ProjectCreated`, and a
+/// function `fn project_created_v1(old: v1::ProjectCreated) -> ProjectCreated`,
+/// and names it on the event (the whole example, compiled and run, is the
+/// second one heading the documentation of audit-core's re-export of this
+/// macro, `audit_core::events`):
 ///
-/// ```ignore
-/// mod v1 {
-///     /// `project_created` as version 1 stored it.
-///     #[derive(serde::Deserialize)]
-///     pub struct ProjectCreated { pub project: ProjectRef }
-/// }
-///
-/// fn project_created_v1(old: v1::ProjectCreated) -> ProjectCreated {
-///     ProjectCreated { project: old.project, creator: None }
-/// }
-///
-/// #[audit_core::events]
-/// pub enum StaffEvent {
-///     #[event(code = "project_created", label = "Project created", group = "Projects",
-///             version = 2, upgrade(from = 1, with = project_created_v1))]
-///     ProjectCreated { #[target] #[parent] project: ProjectRef, creator: Option<UserRef> },
-/// }
+/// ```text
+/// #[event(code = "project_created", label = "Project created", group = "Projects",
+///         version = 2, upgrade(from = 1, with = project_created_v1))]
+/// ProjectCreated { #[target] #[parent] project: ProjectRef, creator: Option<UserRef> },
 /// ```
 ///
 /// Decoding a row of version 1 reads it as `v1::ProjectCreated` and runs
@@ -238,24 +222,13 @@ pub fn events(args: TokenStream, item: TokenStream) -> TokenStream {
     events::expand_attribute(args.into(), item.into()).into()
 }
 
-/// Declares an audit event catalog inside a macro call: the same catalog as
-/// [`#[events]`](macro@events), written another way.
-///
-/// ```ignore
-/// audit_core::declare_events! {
-///     /// Audit events of the staff area.
-///     #[events(templates = "templates/audit", crate = ::audit_core)] // optional
-///     pub enum StaffEvent {
-///         /// A user became a member of a project.
-///         #[event(code = "project_member_added", label = "User added", group = "Project members")]
-///         ProjectMemberAdded {
-///             #[target] membership: MembershipId,
-///             #[parent] project: ProjectRef,
-///             #[subject] user: UserRef,
-///         },
-///     }
-/// }
-/// ```
+#[cfg_attr(
+    doc,
+    doc = "Declares an audit event catalog inside a macro call: the same catalog as\n\
+           [`#[events]`](macro@events), written another way.\n\n\
+           Its example, compiled and run, heads the documentation of audit-core's\n\
+           re-export of this macro, `audit_core::declare_events`."
+)]
 ///
 /// The arguments of `#[audit_core::events(...)]` go in an inner
 /// `#[events(...)]` on the enum; everything else (the `#[event(...)]` keys,
@@ -269,18 +242,12 @@ pub fn declare_events(input: TokenStream) -> TokenStream {
     events::expand(input.into()).into()
 }
 
-/// Makes an `async fn` an audited command: the only place events are emitted.
-///
-/// ```ignore
-/// #[audit_core::auditable(emits(ProjectMemberAdded, ProjectMemberUpdatedRoles?))]
-/// pub async fn add_member(cx: &mut Audit<StaffEvent>, project: &ProjectRef, user: &UserRef)
-///     -> Result<MembershipId, AppError>
-/// {
-///     let id = /* the change, through cx.db() */;
-///     cx.emit(ProjectMemberAdded { membership: id, project: project.clone(), user: user.clone() })?;
-///     Ok(id)
-/// }
-/// ```
+#[cfg_attr(
+    doc,
+    doc = "Makes an `async fn` an audited command: the only place events are emitted.\n\n\
+           Its example, compiled and run, heads the documentation of audit-core's\n\
+           re-export of this macro, `audit_core::auditable`."
+)]
 ///
 /// # Arguments
 ///
@@ -337,19 +304,12 @@ pub fn auditable(args: TokenStream, item: TokenStream) -> TokenStream {
     auditable::expand(args.into(), item.into()).into()
 }
 
-/// Classifies an application table and generates its guarded writes.
-///
-/// ```ignore
-/// #[derive(audit_core::Model)]
-/// #[model(table = "memberships", immutable)]
-/// pub struct Membership {
-///     #[model(id)]
-///     pub id: i64,
-///     pub project_id: i64,
-///     pub user_id: i64,
-///     pub roles: String,
-/// }
-/// ```
+#[cfg_attr(
+    doc,
+    doc = "Classifies an application table and generates its guarded writes.\n\n\
+           Its example, compiled and run, heads the documentation of audit-core's\n\
+           re-export of this macro, `audit_core::Model`."
+)]
 ///
 /// - Every model says `mutable` or `immutable`; leaving it out is an error.
 /// - `insert`, `update` and `delete` take `&mut impl WriteAccess<Self>`:

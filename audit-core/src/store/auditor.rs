@@ -174,7 +174,7 @@ impl Auditor {
     /// this on PostgreSQL: its guard queues a ROLLBACK only once the
     /// connection's transaction depth is raised, which happens after BEGIN
     /// has answered (`PgTransactionManager::begin` in sqlx-postgres 0.9.0);
-    /// the cancellation test in `example-app/tests/faults.rs` failed about
+    /// the cancellation test in `example-app/tests/app/faults.rs` failed about
     /// once in 20 runs without this. On its own task BEGIN finishes, and a
     /// guard that nobody receives rolls back as it is dropped.
     async fn begin_isolated(&self, isolation: Isolation) -> Result<Tx, sqlx::Error> {

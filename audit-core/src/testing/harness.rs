@@ -104,8 +104,37 @@ impl<E: EventCatalog> Harness<E> {
     /// otherwise, returning its error), and returns its value with the
     /// events the transaction committed, in order:
     ///
-    /// ```ignore
-    /// let events = harness.run(async |cx| add_member(cx, &project, &bob, roles).await).await?;
+    /// ```
+    /// # audit_core::declare_events! {
+    /// #     #[events(templates = "tests/templates")]
+    /// #     pub enum DocEvent {
+    /// #         #[event(code = "project_created", label = "Project created", group = "Projects")]
+    /// #         ProjectCreated { name: String },
+    /// #     }
+    /// # }
+    /// # use audit_core::{Audit, AuditError, Auditor, auditable};
+    /// # use audit_core::testing::Harness;
+    /// /// Records a project. Given an empty name it emits nothing, and fails:
+    /// /// `ProjectCreated` is required.
+    /// #[auditable(emits(ProjectCreated))]
+    /// async fn add_project(cx: &mut Audit<DocEvent>, name: &str) -> Result<(), AuditError> {
+    ///     if !name.is_empty() {
+    ///         cx.emit(ProjectCreated { name: name.into() })?;
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), AuditError> {
+    /// # let mut harness = Harness::<DocEvent>::sqlite("run", Auditor::migrate).await;
+    /// let events = harness.run(async |cx| add_project(cx, "Apollo").await).await?;
+    /// assert_eq!(events.codes(), ["project_created"]);
+    ///
+    /// // A command that fails is rolled back: it recorded nothing.
+    /// let failed = harness.run(async |cx| add_project(cx, "").await).await;
+    /// assert!(matches!(failed, Err(AuditError::MissingEvent { .. })));
+    /// harness.new_events().await.assert_none();
+    /// # Ok(()) }
     /// ```
     ///
     /// # Panics

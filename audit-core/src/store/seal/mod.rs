@@ -8,8 +8,8 @@
 //! value's hash (`audit_seal_entries`), and for itself the range, the count,
 //! the chain's value after its last event, the previous seal's hash and its
 //! own (`audit_seals`); both tables are append-only. `verify.rs` recomputes
-//! all of it. What it does and does not catch is in README.md, "Is my log
-//! intact?".
+//! all of it. What it does and does not catch is in the docs of the public
+//! `seals` module (`src/seals.rs`), "Is my log intact?".
 
 mod divergence;
 pub(crate) mod encoding;

@@ -1,0 +1,203 @@
+//! Databases made by earlier releases (schema versions 1 and 3, in
+//! `tests/fixtures`) upgrade cleanly: a start sees they are outdated,
+//! `migrate` brings them to this version once, and their events read (and
+//! their seals verify) as before.
+
+use audit_core::seals::VerifyOptions;
+use audit_core::store::{Import, ImportError, SCHEMA_VERSION, SchemaStatus};
+use audit_core::{Actor, AuditError, testing};
+
+use crate::support::{self, WidgetCreated, WidgetRef, log};
+
+#[tokio::test]
+async fn a_version_1_database_upgrades_and_keeps_its_events() {
+    for auditor in testing::all("upgrade_v1").await {
+        let label = testing::label(&auditor);
+        let fixture = match label {
+            "sqlite" => include_str!("../fixtures/v1_sqlite.sql"),
+            _ => include_str!("../fixtures/v1_postgres.sql"),
+        };
+        testing::execute(&auditor, fixture).await.unwrap();
+        testing::execute(&auditor, support::WIDGETS_TABLE)
+            .await
+            .unwrap();
+        let old = log(&auditor).await;
+        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Outdated { found: 1 },
+            "{label}"
+        );
+        assert!(matches!(
+            auditor.verify_schema().await,
+            Err(AuditError::SchemaOutdated { found: 1, .. })
+        ));
+        auditor.migrate().await.unwrap();
+        auditor.migrate().await.unwrap();
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Current,
+            "{label}"
+        );
+        let versions = testing::scalar(&auditor, "SELECT COUNT(*) FROM audit_schema").await;
+        assert_eq!(
+            versions, SCHEMA_VERSION,
+            "{label}: each version recorded once"
+        );
+
+        // The old events are still there, as they were, and known.
+        assert_eq!(log(&auditor).await, old, "{label}");
+        assert!(old.iter().all(|e| e.event.known().is_some()), "{label}");
+        support::commit_widget(&auditor, Actor::system("t"), 1).await;
+        let events = log(&auditor).await;
+        assert_eq!(events.len(), 3, "{label}");
+        assert_eq!(events[1..], old[..], "{label}");
+        // On PostgreSQL the old permit, a setting, no longer opens anything.
+        if label == "postgres" {
+            let refused = testing::execute(
+                &auditor,
+                "SELECT set_config('audit.retention_permit', 'granted', false); \
+                 DELETE FROM audit_events",
+            )
+            .await
+            .unwrap_err();
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
+    for auditor in testing::all("upgrade_v3").await {
+        let label = testing::label(&auditor);
+        let fixture = match label {
+            "sqlite" => include_str!("../fixtures/v3_sqlite.sql"),
+            _ => include_str!("../fixtures/v3_postgres.sql"),
+        };
+        testing::execute(&auditor, fixture).await.unwrap();
+        testing::execute(&auditor, support::WIDGETS_TABLE)
+            .await
+            .unwrap();
+        let old = log(&auditor).await;
+        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Outdated { found: 3 },
+            "{label}"
+        );
+
+        // Before the upgrade, an import names what is missing.
+        let mut import = Import::new("t");
+        import
+            .event(
+                "widget:9",
+                "2020-01-01T00:00:00Z".parse().unwrap(),
+                Actor::system("legacy"),
+                WidgetCreated {
+                    widget: WidgetRef(9),
+                    name: "old".into(),
+                },
+            )
+            .unwrap();
+        match auditor.import(&Actor::system("t"), &import).await {
+            Err(ImportError::Store(AuditError::SchemaMissing { missing })) => {
+                assert_eq!(missing, "table `audit_import_keys`", "{label}")
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+
+        auditor.migrate().await.unwrap();
+        auditor.migrate().await.unwrap();
+        assert_eq!(
+            auditor.schema_status().await.unwrap(),
+            SchemaStatus::Current,
+            "{label}"
+        );
+        assert_eq!(
+            testing::scalar(&auditor, "SELECT COUNT(*) FROM audit_schema").await,
+            SCHEMA_VERSION,
+            "{label}: each version recorded once"
+        );
+        assert_eq!(log(&auditor).await, old, "{label}");
+        // The seal the old release made still verifies: the sealed encoding
+        // did not change.
+        let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+        assert!(report.is_intact(), "{label}: {:?}", report.divergences);
+        assert_eq!((report.seals, report.events), (1, 2), "{label}");
+
+        let report = auditor.import(&Actor::system("t"), &import).await.unwrap();
+        assert_eq!(report.imported, 1, "{label}");
+        assert!(log(&auditor).await[1].is_imported(), "{label}");
+    }
+}
+
+/// How many of the events table's indexes are named `names` (all), and how
+/// many of those are partial (`... WHERE x IS NOT NULL`).
+async fn indexes(auditor: &audit_core::Auditor, names: &[&str]) -> (i64, i64) {
+    let list = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (all, partial) = match testing::label(auditor) {
+        "sqlite" => (
+            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list})"),
+            format!(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list}) \
+                 AND sql LIKE '%WHERE % IS NOT NULL'"
+            ),
+        ),
+        _ => (
+            format!("SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list})"),
+            format!(
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list}) \
+                 AND indexdef LIKE '%WHERE (% IS NOT NULL)'"
+            ),
+        ),
+    };
+    (
+        testing::scalar(auditor, &all).await,
+        testing::scalar(auditor, &partial).await,
+    )
+}
+
+#[tokio::test]
+async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases() {
+    const OLD: [&str; 3] = [
+        "audit_events_by_parent",
+        "audit_events_by_target",
+        "audit_events_by_subject",
+    ];
+    const NEW: [&str; 3] = [
+        "audit_events_by_parent_ref",
+        "audit_events_by_target_ref",
+        "audit_events_by_subject_ref",
+    ];
+    const KEPT: [&str; 2] = ["audit_events_by_actor", "audit_events_by_type"];
+    for fixture in ["new", "v1", "v3"] {
+        for auditor in testing::all(&format!("indexes_{fixture}")).await {
+            let label = testing::label(&auditor);
+            let sql = match (fixture, label) {
+                ("v1", "sqlite") => include_str!("../fixtures/v1_sqlite.sql"),
+                ("v1", _) => include_str!("../fixtures/v1_postgres.sql"),
+                ("v3", "sqlite") => include_str!("../fixtures/v3_sqlite.sql"),
+                ("v3", _) => include_str!("../fixtures/v3_postgres.sql"),
+                _ => "",
+            };
+            if !sql.is_empty() {
+                testing::execute(&auditor, sql).await.unwrap();
+                assert_eq!(indexes(&auditor, &OLD).await, (3, 0), "{fixture} {label}");
+            }
+            auditor.migrate().await.unwrap();
+            assert_eq!(indexes(&auditor, &OLD).await, (0, 0), "{fixture} {label}");
+            assert_eq!(indexes(&auditor, &NEW).await, (3, 3), "{fixture} {label}");
+            assert_eq!(indexes(&auditor, &KEPT).await, (2, 0), "{fixture} {label}");
+            assert_eq!(
+                auditor.schema_status().await.unwrap(),
+                SchemaStatus::Current,
+                "{fixture} {label}"
+            );
+        }
+    }
+}

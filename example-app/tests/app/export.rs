@@ -1,0 +1,552 @@
+//! `export` and `follow`, run as a user would run them, on every
+//! available backend: `export` writes one JSON line per event in position
+//! order with every stored column and the event's text; a range of it is a
+//! slice of the whole; a closed output ends it quietly. `follow` with a
+//! position file, stopped (SIGTERM, SIGKILL, SIGINT) and started again
+//! while events keep coming, prints every event exactly once across runs.
+
+use crate::common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use audit_core::query::Position;
+use audit_core::store::Backend;
+use audit_core::{Actor, Auditor, on_backend};
+use chrono::DateTime;
+use example_app::commands::{self, StaffAudit};
+use example_app::domain::{Role, Roles};
+use example_app::events::StaffEvent;
+use sqlx::Row as _;
+
+/// How long a test waits for a line, an exit or a file before it gives up
+/// (a guard against a hang, never a timing assertion).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn example_app(url: &str) -> Command {
+    let mut command = common::example_app(url);
+    command.env("RUST_LOG", "error");
+    command
+}
+
+fn run(url: &str, args: &[&str]) -> Output {
+    example_app(url)
+        .args(args)
+        .output()
+        .expect("run example-app")
+}
+
+/// The JSON lines of a successful run.
+fn lines(url: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = run(url, args);
+    assert!(
+        out.status.success(),
+        "`{}`: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn position(line: &serde_json::Value) -> Position {
+    line["position"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no position in {line}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{e} in {line}"))
+}
+
+/// Commits one user, one project and a membership with roles: four events
+/// in one transaction, named after `tag`.
+async fn grow(auditor: &Auditor, tag: &str) {
+    let mut audit: StaffAudit = auditor.begin(Actor::system("grow")).await.unwrap();
+    let user = commands::add_user(&mut audit, &format!("user-{tag}"), Roles::new())
+        .await
+        .unwrap();
+    let project = commands::add_project(&mut audit, &format!("project-{tag}"))
+        .await
+        .unwrap();
+    let roles: Roles = [Role::ProjectDeveloper].into_iter().collect();
+    commands::add_member(&mut audit, &project, &user, roles)
+        .await
+        .unwrap();
+    audit.commit().await.unwrap();
+}
+
+/// `grow` from `tasks` tasks at once, `each` times each.
+async fn grow_concurrently(auditor: &Auditor, tag: &str, tasks: usize, each: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let auditor = auditor.clone();
+            let tag = format!("{tag}-{t}");
+            tokio::spawn(async move {
+                for i in 0..each {
+                    grow(&auditor, &format!("{tag}-{i}")).await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+/// An event row as stored, read with SQL.
+#[derive(Debug)]
+struct Stored {
+    id: i64,
+    occurred_at: i64,
+    event_type: String,
+    payload_version: i64,
+    actor: [String; 3],
+    refs: [Option<String>; 6],
+    command_name: String,
+    command_id: String,
+    payload: String,
+}
+
+/// Every event row (not the log's anchor, id 0), by id.
+async fn stored_rows(auditor: &Auditor) -> Vec<Stored> {
+    let payload = match auditor.backend() {
+        Backend::Postgres => "payload::text",
+        Backend::Sqlite => "payload",
+    };
+    // The test's own SQL: a fixed column list and a backend's cast.
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, actor_name, \
+         target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
+         command_name, command_id, {payload} AS payload FROM audit_events WHERE id > 0 ORDER BY id"
+    ));
+    on_backend!(auditor.pool(), pool => {
+        sqlx::query(sql)
+            .fetch_all(pool)
+            .await
+            .expect("the stored rows")
+            .iter()
+            .map(|r| Stored {
+                id: r.get("id"),
+                occurred_at: r.get("occurred_at"),
+                event_type: r.get("event_type"),
+                payload_version: r.get("payload_version"),
+                actor: [r.get("actor_kind"), r.get("actor_id"), r.get("actor_name")],
+                refs: [
+                    r.get("target_kind"),
+                    r.get("target_id"),
+                    r.get("parent_kind"),
+                    r.get("parent_id"),
+                    r.get("subject_kind"),
+                    r.get("subject_id"),
+                ],
+                command_name: r.get("command_name"),
+                command_id: r.get("command_id"),
+                payload: r.get("payload"),
+            })
+            .collect()
+    })
+}
+
+/// Asserts that `line` holds every column of `row`.
+fn assert_line_is_row(label: &str, line: &serde_json::Value, row: &Stored) {
+    let at = DateTime::parse_from_rfc3339(line["occurred_at"].as_str().unwrap())
+        .unwrap_or_else(|e| panic!("{label}: occurred_at of {line}: {e}"));
+    assert_eq!(at.timestamp_micros(), row.occurred_at, "{label}: {line}");
+    assert_eq!(line["event_type"], row.event_type.as_str(), "{label}");
+    assert_eq!(line["payload_version"], row.payload_version, "{label}");
+    let [kind, id, name] = &row.actor;
+    assert_eq!(
+        line["actor"],
+        serde_json::json!({"kind": kind, "id": id, "name": name}),
+        "{label}"
+    );
+    for (i, key) in ["target", "parent", "subject"].into_iter().enumerate() {
+        let expected = match (&row.refs[2 * i], &row.refs[2 * i + 1]) {
+            (Some(kind), Some(id)) => serde_json::json!({"kind": kind, "id": id}),
+            _ => serde_json::Value::Null,
+        };
+        assert_eq!(line[key], expected, "{label}: {key} of {line}");
+    }
+    assert_eq!(line["command_name"], row.command_name.as_str(), "{label}");
+    assert_eq!(line["command_id"], row.command_id.as_str(), "{label}");
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+    assert_eq!(line["payload"], payload, "{label}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_prints_every_event_once_in_position_order_with_every_column() {
+    for auditor in common::auditors("export").await {
+        let label = common::label(&auditor);
+        let url = common::url_of(&auditor).await;
+        grow(&auditor, "first").await;
+        grow_concurrently(&auditor, "many", 4, 3).await;
+        // A row this program cannot read: it is exported as stored.
+        common::execute(
+            &auditor,
+            "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) VALUES \
+             (1700000000123456, 'from_the_future', 7, 'user', '42', 'zed', 'later_command', \
+              'c-1', '{\"wings\": 2}')",
+        )
+        .await
+        .unwrap();
+        grow(&auditor, "last").await;
+        wait_until_stable(&auditor).await;
+
+        let all = lines(&url, &["export"]);
+        let rows = stored_rows(&auditor).await;
+        assert_eq!(all.len(), rows.len(), "{label}: one line per event");
+        assert_eq!(rows.len(), 4 * 14 + 1, "{label}");
+        // In position order, each event once.
+        let positions: Vec<Position> = all.iter().map(position).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{label}: {positions:?}"
+        );
+        // Every stored column, and the text `log` shows.
+        let log = lines(&url, &["log", "--json", "--limit", "1000"]);
+        for line in &all {
+            let id = line["id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("id of {line}"));
+            let row = rows
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap_or_else(|| panic!("{label}: event {id} is not in the log"));
+            assert_line_is_row(label, line, row);
+            let shown = log
+                .iter()
+                .find(|l| l["id"] == id)
+                .unwrap_or_else(|| panic!("{label}: `log` does not show {id}"));
+            assert_eq!(line["text"], shown["text"], "{label}: {line}");
+        }
+        let mut ids: Vec<i64> = all.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "{label}: an event twice");
+        let future = all
+            .iter()
+            .find(|l| l["event_type"] == "from_the_future")
+            .unwrap();
+        assert_eq!(future["payload"], serde_json::json!({"wings": 2}));
+        assert_eq!(future["payload_version"], 7);
+        assert_eq!(future["occurred_at"], "2023-11-14T22:13:20.123456Z");
+        assert!(
+            future["text"].as_str().unwrap().contains("from_the_future"),
+            "{future}"
+        );
+        let added = all
+            .iter()
+            .find(|l| l["event_type"] == "project_member_added")
+            .unwrap();
+        assert_eq!(
+            added["text"], "added user-first to project-first",
+            "{added}"
+        );
+
+        // Ranges are slices of the whole.
+        let p = |i: usize| positions[i].to_string();
+        assert_eq!(
+            lines(&url, &["export", "--limit", "2"]),
+            all[..2],
+            "{label}"
+        );
+        assert_eq!(
+            lines(&url, &["export", "--after", &p(1)]),
+            all[2..],
+            "{label}"
+        );
+        assert_eq!(
+            lines(&url, &["export", "--until", &p(2)]),
+            all[..3],
+            "{label}"
+        );
+        assert_eq!(
+            lines(&url, &["export", "--after", &p(0), "--until", &p(40)]),
+            all[1..=40],
+            "{label}"
+        );
+        assert_eq!(
+            lines(&url, &["export", "--after", &p(3), "--limit", "5"]),
+            all[4..9],
+            "{label}"
+        );
+        let last = all.len() - 1;
+        assert!(lines(&url, &["export", "--after", &p(last)]).is_empty());
+        assert!(lines(&url, &["export", "--after", &p(5), "--until", &p(5)]).is_empty());
+
+        let garbage = run(&url, &["export", "--after", "not-a-position"]);
+        assert!(!garbage.status.success(), "{label}");
+        assert!(
+            String::from_utf8_lossy(&garbage.stderr).contains("invalid position"),
+            "{label}: {}",
+            String::from_utf8_lossy(&garbage.stderr)
+        );
+    }
+}
+
+/// Runs `args` with standard output a pipe whose reading end is already
+/// closed; returns how it ended.
+fn run_into_a_closed_pipe(url: &str, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let child = example_app(url)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run example-app");
+    let (done, waited) = channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    waited
+        .recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("`{}` did not end on a closed output", args.join(" ")))
+        .expect("wait")
+}
+
+#[tokio::test]
+async fn export_and_follow_end_quietly_on_a_closed_output() {
+    for auditor in common::auditors("export_closed").await {
+        let label = common::label(&auditor);
+        let url = common::url_of(&auditor).await;
+        grow(&auditor, "one").await;
+        // `follow` notices a closed output when it writes: let it have
+        // something to write.
+        wait_until_stable(&auditor).await;
+        for args in [&["export"][..], &["follow", "--poll-ms", "10"][..]] {
+            let out = run_into_a_closed_pipe(&url, args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && stderr.is_empty(),
+                "{label}: `{}` on a closed output: {}\n{stderr}",
+                args.join(" "),
+                out.status
+            );
+        }
+    }
+}
+
+/// A running `follow`, its output read line by line as it comes.
+struct Follower {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Follower {
+    fn start(url: &str, args: &[&str]) -> Follower {
+        let mut child = example_app(url)
+            .arg("follow")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start follow");
+        let stdout = child.stdout.take().expect("its output");
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// The next `n` lines.
+    fn read(&mut self, label: &str, n: usize) -> Vec<serde_json::Value> {
+        (0..n)
+            .map(|i| match self.lines.recv_timeout(PATIENCE) {
+                Ok(line) => serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("{label}: not JSON ({e}): {line}")),
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!("{label}: line {} of {n} did not come: {e}", i + 1)
+                }
+            })
+            .collect()
+    }
+
+    /// Sends `signal` and waits for the process to end; returns the lines
+    /// it printed after those read, and whether it exited successfully.
+    fn stop(mut self, signal: &str) -> (Vec<String>, bool) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal}");
+        let mut rest = Vec::new();
+        let deadline = Instant::now() + PATIENCE;
+        // The output ends when the process does.
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => rest.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("follow did not end on SIG{signal}");
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait");
+        (rest, status.success())
+    }
+}
+
+/// Waits until `file` holds `position` (the follower stores it just after
+/// printing the batch).
+fn wait_for_position(label: &str, file: &Path, position: Position) {
+    let deadline = Instant::now() + PATIENCE;
+    let expected = format!("{position}\n");
+    while std::fs::read_to_string(file).ok().as_deref() != Some(expected.as_str()) {
+        assert!(
+            Instant::now() < deadline,
+            "{label}: the position file never held {position}: {:?}",
+            std::fs::read_to_string(file)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until every event in the log can be read in commit order. On
+/// PostgreSQL an event is held back while any transaction that began before
+/// it commits is still open, on the whole server: another test's, say.
+async fn wait_until_stable(auditor: &Auditor) {
+    let label = common::label(auditor);
+    let expected = events_in_log(auditor).await;
+    let deadline = Instant::now() + PATIENCE;
+    let mut position = Position::START;
+    let mut read = 0;
+    while read < expected {
+        let tail = auditor
+            .read_after::<StaffEvent>(position, 1000)
+            .await
+            .expect("read_after");
+        read += tail.events.len();
+        position = tail.next;
+        if tail.events.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{label}: {read} of {expected} events stable; a transaction stays open on the server"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+async fn events_in_log(auditor: &Auditor) -> usize {
+    common::scalar(auditor, "SELECT COUNT(*) FROM audit_events WHERE id > 0").await as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_stopped_and_restarted_prints_every_event_exactly_once() {
+    for auditor in common::auditors("follow_cli").await {
+        let label = common::label(&auditor);
+        let url = common::url_of(&auditor).await;
+        let dir = std::env::temp_dir()
+            .join("audit-tests")
+            .join(format!("follow-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file: PathBuf = dir.join("position");
+        let file_arg = file.to_str().expect("a UTF-8 temporary path");
+        let mut printed: Vec<serde_json::Value> = Vec::new();
+        let mut runs = Vec::new();
+
+        // Run 1: what is there, then what commits while it runs (from four
+        // writers at once); stopped with SIGTERM.
+        grow(&auditor, "before").await;
+        let mut follower = Follower::start(&url, &["--position-file", file_arg, "--poll-ms", "10"]);
+        let mut run = follower.read(label, events_in_log(&auditor).await);
+        grow_concurrently(&auditor, "during", 4, 5).await;
+        run.extend(follower.read(label, events_in_log(&auditor).await - run.len()));
+        let (rest, clean) = follower.stop("TERM");
+        assert!(clean, "{label}: follow ends cleanly on SIGTERM");
+        assert!(
+            rest.is_empty(),
+            "{label}: printed more than the log: {rest:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{}\n", position(run.last().unwrap())),
+            "{label}: stopped cleanly, it stored where it got to"
+        );
+        runs.push(run.len());
+        printed.extend(run);
+
+        // Run 2: what committed while none ran; the file wins over
+        // `--after`; killed (SIGKILL) once the file holds the last position.
+        grow_concurrently(&auditor, "between", 2, 3).await;
+        let mut follower = Follower::start(
+            &url,
+            &[
+                "--position-file",
+                file_arg,
+                "--after",
+                "0.0",
+                "--poll-ms",
+                "10",
+            ],
+        );
+        let run = follower.read(label, events_in_log(&auditor).await - printed.len());
+        wait_for_position(label, &file, position(run.last().unwrap()));
+        let (rest, _) = follower.stop("KILL");
+        assert!(
+            rest.is_empty(),
+            "{label}: printed more than the log: {rest:?}"
+        );
+        runs.push(run.len());
+        printed.extend(run);
+
+        // Run 3: the rest, and more while it runs; stopped with SIGINT.
+        grow(&auditor, "after").await;
+        let mut follower = Follower::start(&url, &["--position-file", file_arg, "--poll-ms", "10"]);
+        let mut run = follower.read(label, events_in_log(&auditor).await - printed.len());
+        grow(&auditor, "last").await;
+        run.extend(follower.read(label, 4));
+        let (rest, clean) = follower.stop("INT");
+        assert!(clean, "{label}: follow ends cleanly on SIGINT");
+        assert!(
+            rest.is_empty(),
+            "{label}: printed more than the log: {rest:?}"
+        );
+        runs.push(run.len());
+        printed.extend(run);
+
+        // Every event exactly once across the runs, in position order.
+        let rows = stored_rows(&auditor).await;
+        let mut ids: Vec<i64> = printed.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        let in_log: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, in_log, "{label}: each event once across runs {runs:?}");
+        let positions: Vec<Position> = printed.iter().map(position).collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{label}: {positions:?}"
+        );
+        // The same lines as `export`.
+        assert_eq!(printed, lines(&url, &["export"]), "{label}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{}\n", positions.last().unwrap()),
+            "{label}"
+        );
+        eprintln!(
+            "{label}: {} events followed exactly once over runs of {runs:?} lines \
+             (SIGTERM, SIGKILL, SIGINT)",
+            printed.len()
+        );
+    }
+}

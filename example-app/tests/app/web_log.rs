@@ -1,0 +1,390 @@
+//! The log as people work with it, through the router: several types, the
+//! actor and date filters kept across pages, the newest link, an event's
+//! own page, the project page's type filter, natural order of names, and
+//! parameters that are refused rather than ignored. On every backend.
+
+use crate::common;
+use crate::common::web::{Browser, PASSWORD, Reply, add_members, cast};
+
+use audit_core::Actor;
+use axum::http::StatusCode;
+use example_app::commands;
+use example_app::domain::{Role, Roles};
+use example_app::events::StaffEvent;
+
+/// Follows the older links from `start` to the end; every link must keep
+/// `keep`. Returns each page's event ids.
+async fn walk(browser: &mut Browser, start: &str, keep: &[&str]) -> Vec<Vec<i64>> {
+    let mut page = browser.get(start).await;
+    assert_eq!(page.status, StatusCode::OK, "{start}: {}", page.body);
+    assert!(page.pager("first").is_none(), "the newest page: {start}");
+    let mut ids = vec![page.event_ids()];
+    while let Some(older) = page.pager("next") {
+        assert!(ids.len() < 20, "older links go round: {older}");
+        for part in keep {
+            assert!(older.contains(part), "{older} lost {part}");
+        }
+        page = browser.get(&older).await;
+        let newest = page
+            .pager("first")
+            .expect("a newest link off the first page");
+        assert_eq!(newest, start.replace("&from=&to=", ""), "back to the start");
+        ids.push(page.event_ids());
+    }
+    ids
+}
+
+fn today() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+}
+
+fn assert_refused(reply: &Reply, words: &str) {
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body.contains("<h1>400 Bad Request</h1>"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains(words), "{words}: {}", reply.body);
+}
+
+#[tokio::test]
+async fn actor_date_and_several_types_combine_and_stay_across_pages() {
+    for auditor in common::auditors("web_log_filters").await {
+        let c = cast(&auditor).await;
+        add_members(&auditor, &c, &c.apollo, 30).await;
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+
+        // alice: 2 projects, bob to Gemini, 30 x (user, member).
+        let by_alice = walk(&mut browser, "/?actor=alice", &["actor=alice"]).await;
+        let sizes: Vec<usize> = by_alice.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 25, 13]);
+        let all: Vec<i64> = by_alice.concat();
+        assert!(all.windows(2).all(|w| w[0] > w[1]), "no repeats");
+        // The system process made the 4 others; a name nobody has, none.
+        let setup = browser.get("/?actor=test-setup").await;
+        assert_eq!(setup.event_ids().len(), 4, "{}", setup.body);
+        let nobody = browser.get("/?actor=nobody").await;
+        assert_eq!(nobody.status, StatusCode::OK);
+        assert!(nobody.event_ids().is_empty());
+        assert!(nobody.body.contains(r#"name="actor" value="nobody""#));
+
+        let start = format!("/?type=user_created&actor=alice&from={0}&to={0}", today());
+        let combined = walk(
+            &mut browser,
+            &start,
+            &["type=user_created", "actor=alice", "from=", "to="],
+        )
+        .await;
+        let sizes: Vec<usize> = combined.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 5], "alice's 30 user_created events of today");
+
+        let two = browser
+            .get("/?type=user_created&type=project_created")
+            .await;
+        assert_eq!(two.event_ids().len(), 25);
+        let two = walk(
+            &mut browser,
+            "/?type=user_created&type=project_created",
+            &[],
+        )
+        .await;
+        assert_eq!(two.concat().len(), 32 + 2, "users and projects created");
+        let page = browser
+            .get("/?type=user_created&type=project_created")
+            .await;
+        for code in ["user_created", "project_created"] {
+            assert!(
+                page.body.contains(&format!(r#"value="{code}" checked>"#)),
+                "{code} is checked"
+            );
+        }
+        assert!(page.body.contains(r#"<a href="/" class="clear">"#));
+
+        // Dates are days in UTC, both ends included.
+        assert_eq!(
+            browser.get(&format!("/?to={}", day(-1))).await.event_ids(),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            browser.get(&format!("/?from={}", day(1))).await.event_ids(),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            browser
+                .get(&format!("/?from={}&to={}", day(-1), day(1)))
+                .await
+                .event_ids()
+                .len(),
+            25
+        );
+        assert_refused(
+            &browser
+                .get(&format!("/?from={}&to={}", day(1), day(-1)))
+                .await,
+            "ends before it starts",
+        );
+        assert_refused(&browser.get("/?from=31.12.2026").await, "is not a date");
+
+        // On bob's log: what alice did there (bob to Gemini, Gemini created).
+        let bob = browser
+            .get(&format!("/users/{}?actor=alice", c.bob.id))
+            .await;
+        assert_eq!(bob.event_ids().len(), 2, "{}", bob.body);
+        assert_eq!(
+            browser
+                .get(&format!("/users/{}?actor=bob", c.bob.id))
+                .await
+                .event_ids(),
+            Vec::<i64>::new()
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_refused_and_types_is_an_alias() {
+    for auditor in common::auditors("web_log_params").await {
+        let c = cast(&auditor).await;
+        add_members(&auditor, &c, &c.apollo, 2).await;
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+        let apollo = format!("/projects/{}", c.apollo.id);
+
+        let page = browser.get(&apollo).await;
+        let offered: Vec<&str> = page
+            .body
+            .split(r#"name="type" value=""#)
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                "project_created",
+                "project_member_added",
+                "project_member_removed",
+                "project_member_updated_roles"
+            ],
+            "only what can appear on a project's page"
+        );
+        let alias = browser
+            .get(&format!(
+                "{apollo}?types=project_created,project_member_added"
+            ))
+            .await;
+        assert_eq!(alias.event_ids().len(), 3, "{}", alias.body);
+        assert!(alias.body.contains(r#"value="project_created" checked>"#));
+        let only = browser
+            .get(&format!("{apollo}?types=project_member_added"))
+            .await;
+        assert_eq!(only.event_ids().len(), 2);
+        assert_refused(
+            &browser.get(&format!("{apollo}?type=user_created")).await,
+            "never appear on a project",
+        );
+        assert_refused(
+            &browser.get("/?types=user_created,nope").await,
+            "no event type",
+        );
+        for bad in [
+            "/?typ=user_created",
+            "/?event_type=user_created",
+            "/?user=bob",
+            "/?page=2",
+        ] {
+            assert_refused(&browser.get(bad).await, "has no parameter");
+        }
+        // A campaign tag is not a filter.
+        assert_eq!(
+            browser.get("/?utm_source=mail").await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_page_shows_every_column_the_payload_and_its_command() {
+    for auditor in common::auditors("web_log_event").await {
+        let c = cast(&auditor).await;
+        // One command with two events: added with roles.
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::user(c.alice.id, &c.alice.username))
+            .await
+            .unwrap();
+        let eve = commands::add_user(&mut audit, "<b>eve</b>", Roles::new())
+            .await
+            .unwrap();
+        let roles: Roles = [Role::ProjectDeveloper].into_iter().collect();
+        commands::add_member(&mut audit, &c.apollo, &eve, roles)
+            .await
+            .unwrap();
+        audit.commit().await.unwrap();
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+
+        let log = browser.get("/").await;
+        let ids = log.event_ids();
+        let (roles_id, added_id, created_id) = (ids[0], ids[1], ids[2]);
+        for id in &ids {
+            assert!(
+                log.body.contains(&format!(r#"<a href="/events/{id}""#)),
+                "row {id} links"
+            );
+        }
+
+        let page = browser.get(&format!("/events/{added_id}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body
+                .contains(&format!("<h1>Event #{added_id}: User added</h1>"))
+        );
+        for column in [
+            "id",
+            "position",
+            "occurred_at",
+            "event_type",
+            "payload_version",
+            "actor_kind",
+            "actor_id",
+            "actor_name",
+            "target_kind",
+            "target_id",
+            "parent_kind",
+            "parent_id",
+            "subject_kind",
+            "subject_id",
+            "command_name",
+            "command_id",
+        ] {
+            assert!(
+                page.body.contains(&format!("<dt>{column}</dt>")),
+                "{column}"
+            );
+        }
+        assert!(page.body.contains("<dd>project_member_added</dd>"));
+        assert!(page.body.contains("<dd>alice</dd>"));
+        // The payload, pretty and escaped.
+        assert!(
+            page.body
+                .contains("&#34;username&#34;: &#34;&#60;b&#62;eve&#60;/b&#62;&#34;"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<b>eve</b>"));
+        // The command's two events, this one marked; not eve's creation.
+        let rows = page.event_ids();
+        assert_eq!(
+            rows,
+            [added_id, added_id, roles_id],
+            "itself, then the command's"
+        );
+        assert!(
+            page.body
+                .contains(&format!(r#"<tr id="event-{added_id}" class="current">"#))
+        );
+        let created = browser.get(&format!("/events/{created_id}")).await;
+        assert_eq!(created.event_ids(), [created_id, created_id]);
+
+        for missing in ["0", "999999", "-1", "abc", "1%3B"] {
+            let reply = browser.get(&format!("/events/{missing}")).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{missing}");
+            assert!(
+                reply.body.contains("<h1>404 Not Found</h1>"),
+                "{}",
+                reply.body
+            );
+            assert!(reply.body.contains("There is no such event."));
+        }
+        browser.sign_out().await;
+        let anonymous = browser.get(&format!("/events/{added_id}")).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+        browser.sign_in("bob", PASSWORD).await;
+        let bob = browser.get(&format!("/events/{added_id}")).await;
+        assert_eq!(bob.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn names_are_listed_in_natural_order() {
+    for auditor in common::auditors("web_log_natural").await {
+        let c = cast(&auditor).await;
+        let mut audit = auditor
+            .begin::<StaffEvent>(Actor::user(c.alice.id, &c.alice.username))
+            .await
+            .unwrap();
+        for n in [10, 2, 1] {
+            commands::add_user(&mut audit, &format!("user{n}"), Roles::new())
+                .await
+                .unwrap();
+            commands::add_project(&mut audit, &format!("v{n}"))
+                .await
+                .unwrap();
+        }
+        audit.commit().await.unwrap();
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+        let labels = |reply: &Reply| -> Vec<String> {
+            reply
+                .body
+                .split("<li><a href=\"")
+                .skip(1)
+                .map(|rest| {
+                    let rest = &rest[rest.find('>').unwrap() + 1..];
+                    rest[..rest.find('<').unwrap()].to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(
+            labels(&browser.get("/users").await),
+            ["alice", "bob", "user1", "user2", "user10"]
+        );
+        assert_eq!(
+            labels(&browser.get("/projects").await),
+            ["Apollo", "Gemini", "v1", "v2", "v10"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_event_has_a_page_too() {
+    for auditor in common::auditors("web_log_unknown").await {
+        cast(&auditor).await;
+        common::execute(
+            &auditor,
+            "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+             actor_id, actor_name, command_name, command_id, payload) \
+             VALUES (0, 'project_archived', 1, 'user', '9', '<b>eve</b>', 'x', 'c', '{\"why\": \"<i>old</i>\"}')",
+        )
+        .await
+        .unwrap();
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+        let log = browser.get("/").await;
+        let id = log.event_ids()[0];
+        let (_, text) = &log.event_texts()[0];
+        assert_eq!(
+            text,
+            "<b>eve</b> recorded an event of type \u{201c}project_archived\u{201d} that this program cannot show"
+        );
+        let page = browser.get(&format!("/events/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("<h1>Event #"), "{}", page.body);
+        assert!(
+            page.body
+                .contains("This program cannot read this event: its code is not declared")
+        );
+        assert!(page.body.contains("<dd>project_archived</dd>"));
+        assert!(
+            page.body
+                .contains("&#34;why&#34;: &#34;&#60;i&#62;old&#60;/i&#62;&#34;"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("<i>old</i>") && !page.body.contains("<b>eve</b>"));
+    }
+}
