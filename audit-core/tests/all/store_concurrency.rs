@@ -7,7 +7,9 @@ use audit_core::events::Decoded;
 use audit_core::query::EventQuery;
 use audit_core::{Actor, Audit, AuditError, auditable, testing};
 
-use crate::support::{self, CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef, page};
+use crate::support::{
+    self, CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef, page,
+};
 
 const TASKS: i64 = 8;
 const COMMANDS_PER_TASK: i64 = 200;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use audit_core::commands::{Isolation, RetryPolicy};
 use audit_core::{Actor, Audit, AuditError, Auditor, auditable, testing};
 
-use crate::support::{self, CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef};
+use crate::support::{
+    self, CommandError, NoteWritten, TestEvent, UserRef, WidgetCreated, WidgetRef,
+};
 
 /// Makes a widget, records it, then fails.
 #[auditable(emits(WidgetCreated))]
@@ -456,7 +458,9 @@ async fn commands_commits_and_queries_run_in_tracing_spans() {
             .finish();
         let guard = tracing::subscriber::set_default(subscriber);
         let mut audit = begin(&auditor).await;
-        support::add_part(&mut audit, WidgetRef(7), 3, support::UserRef(1)).await.unwrap();
+        support::add_part(&mut audit, WidgetRef(7), 3, support::UserRef(1))
+            .await
+            .unwrap();
         audit.commit().await.unwrap();
         let page = auditor
             .query::<TestEvent>(&audit_core::query::EventQuery::new())
@@ -478,12 +482,20 @@ async fn commands_commits_and_queries_run_in_tracing_spans() {
             "depth=1".to_owned(),
             "events=2".to_owned(),
         ] {
-            assert!(command[0].contains(&field), "{label}: no {field} in {}", command[0]);
+            assert!(
+                command[0].contains(&field),
+                "{label}: no {field} in {}",
+                command[0]
+            );
         }
         let commit = closed("audit.commit");
         assert_eq!(commit.len(), 1, "{label}: {logged}");
         assert!(commit[0].contains("events=2"), "{label}: {}", commit[0]);
-        assert!(commit[0].contains(&page.events[0].command_id), "{label}: {}", commit[0]);
+        assert!(
+            commit[0].contains(&page.events[0].command_id),
+            "{label}: {}",
+            commit[0]
+        );
         let query = closed("audit.query");
         assert_eq!(query.len(), 1, "{label}: {logged}");
         assert!(
