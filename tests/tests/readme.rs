@@ -189,10 +189,14 @@ fn find_run(whole: &[String], part: &[String], from: usize) -> Option<usize> {
     (from..=whole.len().saturating_sub(part.len())).find(|&start| whole[start..].starts_with(part))
 }
 
+/// A README block showing part of a file: its line in README.md, and its
+/// lines as [`exact_lines`] gives them.
+type Shown = (usize, Vec<String>);
+
 #[test]
 fn files_shown_in_the_readme_are_the_files() {
     let root = workspace();
-    let mut shown: Vec<(String, Vec<(usize, Vec<String>)>)> = Vec::new();
+    let mut shown: Vec<(String, Vec<Shown>)> = Vec::new();
     for block in readme_blocks() {
         let Some(path) = block
             .marker

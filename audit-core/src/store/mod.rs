@@ -92,7 +92,7 @@
 //! `audit_prune_batch` function, which the role may not run, can), or get
 //! rid of a scratch event it wrote to satisfy a protected table's trigger:
 //! that event stays in the log for everyone to see
-//! (`audit-core/tests/store_privileges.rs`). Even a role wrongly granted
+//! (`audit-core/tests/all/store_privileges.rs`). Even a role wrongly granted
 //! `UPDATE` or `DELETE` on the events table is refused by its triggers.
 //!
 //! What remains possible: the schema owner (and any superuser) can drop
