@@ -11,8 +11,12 @@ use audit_core::{AuditError, Auditor};
 
 /// The TLS role's URL and the CA file, or `None` (with a notice) outside CI.
 fn tls_server(test: &str) -> Option<(String, String)> {
-    let url = std::env::var("AUDIT_TEST_POSTGRES_TLS_URL").ok().filter(|v| !v.is_empty());
-    let ca = std::env::var("AUDIT_TEST_POSTGRES_TLS_CA").ok().filter(|v| !v.is_empty());
+    let url = std::env::var("AUDIT_TEST_POSTGRES_TLS_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let ca = std::env::var("AUDIT_TEST_POSTGRES_TLS_CA")
+        .ok()
+        .filter(|v| !v.is_empty());
     match (url, ca) {
         (Some(url), Some(ca)) => Some((url, ca)),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
@@ -38,22 +42,31 @@ async fn uses_tls(auditor: &Auditor) -> bool {
 
 #[tokio::test]
 async fn verify_full_against_the_servers_ca_connects_encrypted() {
-    let Some((url, ca)) = tls_server("verify_full") else { return };
+    let Some((url, ca)) = tls_server("verify_full") else {
+        return;
+    };
     let auditor = Auditor::connect(&format!("{url}?sslmode=verify-full&sslrootcert={ca}"))
         .await
         .expect("a server whose certificate the CA signed, for the name connected to");
     assert!(uses_tls(&auditor).await, "the connection is not encrypted");
     // The library works over it: the start's schema check reads the catalog.
-    auditor.schema_status().await.expect("schema status over TLS");
+    auditor
+        .schema_status()
+        .await
+        .expect("schema status over TLS");
 }
 
 #[tokio::test]
 async fn a_certificate_from_another_ca_is_refused() {
-    let Some((url, ca)) = tls_server("wrong_ca") else { return };
+    let Some((url, ca)) = tls_server("wrong_ca") else {
+        return;
+    };
     let wrong = std::path::Path::new(&ca).with_file_name("wrong-ca.pem");
-    let result =
-        Auditor::connect(&format!("{url}?sslmode=verify-full&sslrootcert={}", wrong.display()))
-            .await;
+    let result = Auditor::connect(&format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        wrong.display()
+    ))
+    .await;
     assert!(
         matches!(result, Err(AuditError::Database(_))),
         "a server certificate the given CA did not sign was accepted: {result:?}"
@@ -62,7 +75,9 @@ async fn a_certificate_from_another_ca_is_refused() {
 
 #[tokio::test]
 async fn the_tls_only_role_is_refused_without_tls() {
-    let Some((url, _)) = tls_server("plain_refused") else { return };
+    let Some((url, _)) = tls_server("plain_refused") else {
+        return;
+    };
     let result = Auditor::connect(&format!("{url}?sslmode=disable")).await;
     let error = result.err().expect("a connection without TLS was accepted");
     assert!(

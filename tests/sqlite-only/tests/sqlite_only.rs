@@ -9,9 +9,14 @@ use audit_core::{AuditError, Auditor};
 
 #[tokio::test]
 async fn a_sqlite_log_migrates() {
-    let auditor = Auditor::connect("sqlite::memory:").await.expect("in-memory SQLite");
+    let auditor = Auditor::connect("sqlite::memory:")
+        .await
+        .expect("in-memory SQLite");
     auditor.migrate().await.expect("migrate");
-    assert_eq!(auditor.schema_status().await.expect("status"), SchemaStatus::Current);
+    assert_eq!(
+        auditor.schema_status().await.expect("status"),
+        SchemaStatus::Current
+    );
 }
 
 #[tokio::test]
@@ -22,9 +27,15 @@ async fn a_postgres_url_needs_the_postgres_feature() {
     match &result {
         Err(error @ AuditError::BackendNotEnabled { backend, url }) => {
             assert!(!with_postgres, "refused although this build has PostgreSQL");
-            assert_eq!((*backend, url.as_str()), ("postgres", "postgres://nobody@127.0.0.1:1/none"));
+            assert_eq!(
+                (*backend, url.as_str()),
+                ("postgres", "postgres://nobody@127.0.0.1:1/none")
+            );
             let message = error.to_string();
-            assert!(message.contains("enable audit-core's feature `postgres`"), "{message}");
+            assert!(
+                message.contains("enable audit-core's feature `postgres`"),
+                "{message}"
+            );
         }
         Err(AuditError::Database(_)) => {
             assert!(with_postgres, "a build without PostgreSQL tried to connect");
