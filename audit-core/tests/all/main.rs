@@ -16,9 +16,6 @@
 //! In particular:
 //! - `decode`, `emit`: the macros' decoding and emitting, in memory;
 //!   `layers` reads audit-core's `src/`, read-only.
-//! - `store_transactions`, `store_unknown_rows`: capture what is logged
-//!   with a subscriber for their own thread (`tracing::subscriber::
-//!   set_default`, `with_default`), never the global one.
 //! - `store_concurrency`, `store_import`, `store_retention`: many tasks on
 //!   one auditor at once; the pool they fill is their own database's, and
 //!   they assert counts, not times. `a_connection_lost_mid_command_leaves_
@@ -46,6 +43,12 @@
 //! Beside the tests here, each would slow the other and a failure would no
 //! longer say which one caused it; on its own it runs as before (`cargo
 //! test -p audit-core --test store_follow`, `AUDIT_FOLLOW_SEED` to replay).
+//!
+//! The tests that capture what is logged are apart too, in `tests/traced.rs`:
+//! their subscriber is their thread's, but whether a span or an event is
+//! enabled is cached per callsite for the whole process, and the threads
+//! of the tests here, which run without a subscriber, made one of them
+//! miss the span it looked for.
 //!
 //! The shared helpers, `tests/support/`, are one module here; `store_follow`
 //! declares them itself.

@@ -1,0 +1,137 @@
+//! What the library logs, captured with a `tracing` subscriber: the spans
+//! of commands, commits and queries, and a page's warnings about events it
+//! shows generically.
+//!
+//! A binary of its own: each test installs a subscriber for its thread only
+//! (`set_default`), but whether a span or an event is enabled at all is
+//! cached process-wide per callsite (and the maximum level with it), so the
+//! other tests' threads, running without a subscriber, could make these
+//! miss what they look for (seen once in the shared binary).
+
+#[path = "support/mod.rs"]
+mod support;
+
+use audit_core::query::EventQuery;
+use audit_core::{Actor, Audit, Auditor, testing};
+
+use support::{TestEvent, WidgetRef, log};
+
+/// Begins a transaction acting for a test actor.
+async fn begin(auditor: &Auditor) -> Audit<TestEvent> {
+    auditor
+        .begin::<TestEvent>(Actor::user(1, "alice"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn commands_commits_and_queries_run_in_tracing_spans() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    for auditor in support::databases("traced").await {
+        let label = testing::label(&auditor);
+        let captured = support::Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_span_events(FmtSpan::CLOSE)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let mut audit = begin(&auditor).await;
+        support::add_part(&mut audit, WidgetRef(7), 3, support::UserRef(1))
+            .await
+            .unwrap();
+        audit.commit().await.unwrap();
+        let page = auditor
+            .query::<TestEvent>(&EventQuery::new())
+            .await
+            .unwrap();
+        drop(guard);
+        let logged = captured.text();
+        let closed = |span: &str| -> Vec<&str> {
+            logged
+                .lines()
+                .filter(|l| l.contains(&format!("{span}{{")) && l.contains("close"))
+                .collect()
+        };
+        let command = closed("audit.command");
+        assert_eq!(command.len(), 1, "{label}: {logged}");
+        for field in [
+            "command=\"add_part\"".to_owned(),
+            format!("backend=\"{label}\""),
+            "depth=1".to_owned(),
+            "events=2".to_owned(),
+        ] {
+            assert!(
+                command[0].contains(&field),
+                "{label}: no {field} in {}",
+                command[0]
+            );
+        }
+        let commit = closed("audit.commit");
+        assert_eq!(commit.len(), 1, "{label}: {logged}");
+        assert!(commit[0].contains("events=2"), "{label}: {}", commit[0]);
+        assert!(
+            commit[0].contains(&page.events[0].command_id),
+            "{label}: {}",
+            commit[0]
+        );
+        let query = closed("audit.query");
+        assert_eq!(query.len(), 1, "{label}: {logged}");
+        assert!(
+            query[0].contains(&format!("events={}", page.events.len())),
+            "{label}: {}",
+            query[0]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_markdown() {
+    for auditor in support::databases("unknown_warn_once").await {
+        let label = testing::label(&auditor);
+        support::insert_rows(
+            &auditor,
+            "(1, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c1', '{}'), \
+             (2, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c2', '{}'), \
+             (3, 'widget_archived', 1, 'user', '9', 'eve', 'archive', 'c3', '{}'), \
+             (4, 'widget_sold', 1, 'user', '9', '<i>eve</i>', 'sell', 'c4', '{}'), \
+             (5, 'widget_sold', 1, 'user', '9', 'eve', 'sell', 'c5', '{}')",
+        )
+        .await;
+        let events = log(&auditor).await;
+        let captured = support::Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        let html = tracing::subscriber::with_default(subscriber, || {
+            audit_core::query::render_page(&events, &audit_core::present::PresentContext::new())
+        });
+        let logged = captured.text();
+        let warnings: Vec<&str> = logged
+            .lines()
+            .filter(|l| l.contains("showing audit events generically"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{label}: one per code: {logged}");
+        assert!(
+            warnings[0].contains("widget_sold") && warnings[0].contains("count=2"),
+            "{label}: {logged}"
+        );
+        assert!(
+            warnings[1].contains("widget_archived") && warnings[1].contains("count=3"),
+            "{label}: {logged}"
+        );
+        assert_eq!(html.len(), 5);
+        assert_eq!(
+            html[1],
+            "&#60;i&#62;eve&#60;/i&#62; recorded an event of type \u{201c}widget_sold\u{201d} that this program cannot show",
+            "{label}"
+        );
+        for line in &html {
+            assert!(
+                !line.contains('`') && !line.contains("1970"),
+                "{label}: {line}"
+            );
+        }
+    }
+}
