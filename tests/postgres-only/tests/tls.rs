@@ -79,7 +79,9 @@ async fn the_tls_only_role_is_refused_without_tls() {
         return;
     };
     let result = Auditor::connect(&format!("{url}?sslmode=disable")).await;
-    let error = result.err().expect("a connection without TLS was accepted");
+    let Err(error) = result else {
+        panic!("a connection without TLS was accepted");
+    };
     assert!(
         error.to_string().contains("no encryption"),
         "refused for another reason than the missing TLS: {error}"
