@@ -659,3 +659,11 @@ pub use audit_macros::Model;
 pub use commands::Audit;
 pub use store::Auditor;
 pub use store::error::AuditError;
+// The two traits a compile error names when a command's session is not an
+// `Audit`, or an event is emitted outside a command: hidden from the docs,
+// but here so that rustc's message names `audit_core::AuditSession`, not a
+// path through `__private` (generated code reaches them there).
+#[doc(hidden)]
+pub use store::command::AuditSession;
+#[doc(hidden)]
+pub use store::transaction::EmittedOutsideCommand;
