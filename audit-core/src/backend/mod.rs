@@ -68,7 +68,10 @@ type PgPoolConnection = PoolConnection<Postgres>;
 ///
 /// Exhaustive on purpose, like [`ByBackend`]: a new backend is a major
 /// version of this crate, and every `match` of an application's (its own
-/// DDL, say) is a place the compiler then shows it must decide for.
+/// DDL, say) is a place the compiler then shows it must decide for. It has
+/// a variant for each backend the build enables (features `sqlite` and
+/// `postgres`), so an application's `match` names the backends its own
+/// build of audit-core has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// SQLite, the embedded default (feature `sqlite`).
