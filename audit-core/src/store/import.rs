@@ -11,7 +11,8 @@
 //!   import run. Both are sealed columns: the seals cover that a row was
 //!   imported, and by which run ([`StoredEvent::is_imported`]).
 //! - Each transaction of a run that imports something records an
-//!   [`IMPORTED_EVENT_CODE`] (`audit:events_imported`) event, acting for
+//!   [`IMPORTED_EVENT_CODE`](crate::store::IMPORTED_EVENT_CODE)
+//!   (`audit:events_imported`) event, acting for
 //!   whoever ran the import, with the same command id: the source, the
 //!   reason, how many events it imported and skipped, and their keys. Like
 //!   every `audit:` record it is never pruned.
@@ -22,7 +23,10 @@
 //!   key once: the key is inserted first, and on PostgreSQL a concurrent
 //!   insert of the same key waits for the first transaction to end. A key
 //!   outlives its event: a prune deletes events, not keys, so importing
-//!   again never brings back what retention removed.
+//!   again never brings back what retention removed. On PostgreSQL a key
+//!   is written only with its event and the run's record, by the owner's
+//!   `audit_import_batch` (the application role may execute it, not insert
+//!   keys), so no role can take a key without importing its event.
 //!
 //! An import runs only the library's own SQL in its transactions, never the
 //! application's: it cannot write an immutable model (G7 is untouched),
@@ -36,27 +40,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::append;
 use super::auditor::Auditor;
-use super::backends::with_storage;
+use super::backends::{ImportBatch, with_storage};
 use super::command::checked_payload;
 use super::error::{AuditError, classify};
 use super::retry::Retryable;
 use super::table::{EventRow, IMPORT_COMMAND};
 use crate::actor::Actor;
-use crate::backend::Db;
 use crate::catalog::{Event, EventCatalog, EventType};
-use crate::reference::References;
-
-/// The type code of the record an import run writes in each transaction
-/// that imports something: `audit:events_imported`. Never pruned.
-pub const IMPORTED_EVENT_CODE: &str = "audit:events_imported";
 
 /// The longest import key accepted, in bytes.
 pub const MAX_IMPORT_KEY_BYTES: usize = 256;
-
-/// The command name the run's own record is stored with.
-const IMPORT_RECORD_COMMAND: &str = "import";
 
 /// Events per transaction: a long import holds SQLite's write lock a
 /// batch at a time, and each batch records what it imported.
@@ -329,55 +323,37 @@ impl Auditor {
     /// events were new.
     async fn import_batch(&self, actor: &Actor, batch: &Batch<'_>) -> Result<usize, AuditError> {
         let mut tx = self.begin_tx().await.map_err(classify)?;
-        // In one order for every importer, so that two of them wait for
-        // each other's keys instead of deadlocking.
-        let mut keys: Vec<(&str, &str)> = batch
+        let rows: Vec<EventRow> = batch
             .events
             .iter()
-            .map(|p| (p.key.as_str(), p.row.code))
+            .map(|p| EventRow {
+                command_id: batch.run_id.to_owned(),
+                ..p.row.clone()
+            })
             .collect();
-        keys.sort_unstable();
-        let new = insert_keys(tx.db(), &keys, batch.run_id).await?;
-        if new.is_empty() {
+        let mut summary = serde_json::Map::new();
+        summary.insert("source".into(), batch.import_source.into());
+        summary.insert("reason".into(), batch.reason.into());
+        summary.insert("batch".into(), batch.number.into());
+        let written = ImportBatch {
+            run_id: batch.run_id,
+            keys: batch.events.iter().map(|p| p.key.as_str()).collect(),
+            rows: batch
+                .events
+                .iter()
+                .zip(&rows)
+                .map(|(p, row)| (&p.actor, row))
+                .collect(),
+            actor,
+            summary,
+        };
+        let claimed = with_storage!(tx.db(), conn, S => S::import_batch(conn, &written).await)?;
+        if claimed.is_empty() {
             tx.rollback().await?;
             return Ok(0);
         }
-        let rows: Vec<(&Pending, EventRow)> = batch
-            .events
-            .iter()
-            .filter(|p| new.contains(p.key.as_str()))
-            .map(|p| {
-                let row = EventRow {
-                    command_id: batch.run_id.to_owned(),
-                    ..p.row.clone()
-                };
-                (p, row)
-            })
-            .collect();
-        let written: Vec<(&Actor, &EventRow)> =
-            rows.iter().map(|(p, row)| (&p.actor, row)).collect();
-        append::write_each(tx.db(), &written).await?;
-        let imported_keys: Vec<&str> = rows.iter().map(|(p, _)| p.key.as_str()).collect();
-        let payload = serde_json::json!({
-            "source": batch.import_source,
-            "reason": batch.reason,
-            "batch": batch.number,
-            "imported": rows.len(),
-            "skipped": batch.events.len() - rows.len(),
-            "keys": imported_keys,
-        });
-        let record = EventRow {
-            occurred_at: Utc::now().timestamp_micros(),
-            code: IMPORTED_EVENT_CODE,
-            version: 1,
-            references: References::default(),
-            command_name: IMPORT_RECORD_COMMAND,
-            command_id: batch.run_id.to_owned(),
-            payload: payload.to_string(),
-        };
-        append::write(tx.db(), actor, &[record]).await?;
         tx.commit().await?;
-        Ok(rows.len())
+        Ok(claimed.len())
     }
 }
 
@@ -388,17 +364,6 @@ struct Batch<'a> {
     number: usize,
     run_id: &'a str,
     events: &'a [Pending],
-}
-
-/// Inserts the `(key, event type)` pairs not yet imported, for run
-/// `run_id`, in the order given; returns the keys it inserted.
-async fn insert_keys(
-    db: Db<'_>,
-    keys: &[(&str, &str)],
-    run_id: &str,
-) -> Result<HashSet<String>, AuditError> {
-    let inserted = with_storage!(db, conn, S => S::insert_import_keys(conn, keys, run_id).await)?;
-    Ok(inserted.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -164,11 +164,11 @@ pub(crate) mod transaction;
 
 pub use crate::backend::{Backend, ByBackend, Db, Pool};
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
-pub use import::{IMPORTED_EVENT_CODE, Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
-pub use retention::PRUNED_EVENT_CODE;
+pub use import::{Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
 pub use schema::SCHEMA_VERSION;
 pub use status::SchemaStatus;
 pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
+pub use table::{IMPORTED_EVENT_CODE, PRUNED_EVENT_CODE};
 
 // For the rest of the crate (public through `commands` and `query`).
 #[cfg(feature = "testing")]

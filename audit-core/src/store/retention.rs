@@ -4,54 +4,67 @@
 //! the ones [`Auditor::prune_before`] makes, and never let the log's own
 //! records (`audit:` codes: prunes, repairs, the first event) go, so that
 //! every prune leaves its trail. On PostgreSQL the permit is a row that only
-//! the schema owner's `audit_prune_batch` function may write (a role without
-//! `EXECUTE` on it cannot delete events at all); on SQLite it is a row of
+//! the schema owner may write, through `audit_prune_batch`, which refuses
+//! any other caller and any cutoff newer than the minimum retention stored
+//! in the schema (`audit_settings`), and writes the prune's record itself,
+//! in the transaction that deletes; on SQLite the permit is a row of
 //! `audit_retention_permit`, and whoever has the file can write it.
+//!
+//! Each record names what its batch deleted: the first and last position
+//! and, of the deleted events that were sealed, their number and a digest
+//! of their seal entries' hashes. Verification accepts a sealed event as
+//! pruned only by a record that is itself sealed and intact and matches
+//! exactly the events missing in its range (`seal/verify.rs`).
 //!
 //! Events go in batches, each its own transaction that records what it
 //! deleted, so that writers are not held up for long (SQLite has one write
 //! lock) and a prune cut short leaves every deletion recorded.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use super::append;
 use super::auditor::Auditor;
-use super::backends::with_storage;
-use super::error::AuditError;
-use super::table::EventRow;
+use super::backends::{PruneBatch, with_storage};
+use super::error::{AuditError, classify};
+use super::table::{EventRow, PRUNE_COMMAND};
 use crate::actor::Actor;
+use crate::on_backend;
 use crate::reference::References;
-
-/// The type code of the event that records a prune. Codes declared in a
-/// catalog cannot contain `:`, so it never collides with an application's;
-/// catalogs read it as an unknown event, rendered generically.
-pub const PRUNED_EVENT_CODE: &str = "audit:log_pruned";
-
-/// The command name the prune record is stored with.
-const PRUNE_COMMAND: &str = "prune_before";
 
 /// Events deleted per transaction.
 const BATCH: i64 = 5_000;
 
 impl Auditor {
     /// Deletes every event that occurred before `cutoff`, acting as
-    /// `actor`, and records `audit:log_pruned` events saying how many went
-    /// and why; the log's own records are never deleted. Returns the number
-    /// of events deleted.
+    /// `actor`, and records `audit:log_pruned` events saying how many went,
+    /// which ones (the first and last position, and a digest of the sealed
+    /// ones' hashes, which [`verify`](Auditor::verify) checks) and why; the
+    /// log's own records are never deleted. Returns the number of events
+    /// deleted.
     ///
     /// Refused ([`AuditError::CutoffTooRecent`]) when `cutoff` is later than
-    /// now minus the minimum retention ([`Auditor::with_min_retention`], 30
-    /// days by default). Concurrent prunes run one batch at a time. On
-    /// PostgreSQL the connected role needs `EXECUTE` on `audit_prune_batch`
-    /// (the schema owner has it; [`Auditor::grant_application_role`] does
-    /// not give it).
+    /// now minus the minimum retention: the larger of the one stored in the
+    /// schema ([`Auditor::set_min_retention`], 30 days at first) and this
+    /// auditor's own ([`Auditor::with_min_retention`]). Concurrent prunes
+    /// run one batch at a time. On PostgreSQL only the schema's owner may
+    /// prune: `audit_prune_batch` itself refuses any other role and any
+    /// cutoff the stored minimum does not allow, and writes the record in
+    /// the transaction that deletes.
     pub async fn prune_before(
         &self,
         actor: &Actor,
         cutoff: DateTime<Utc>,
         reason: &str,
     ) -> Result<u64, AuditError> {
-        let min_retention = self.min_retention();
+        let stored = {
+            let mut conn = self.pool().acquire().await?;
+            let mut db = conn.db();
+            with_storage!(db.reborrow(), conn, S => S::stored_min_retention(conn).await)?
+        };
+        let stored = Duration::from_micros(u64::try_from(stored).unwrap_or(0));
+        let min_retention = self.min_retention().max(stored);
         let latest_allowed =
             Utc::now() - chrono::Duration::from_std(min_retention).unwrap_or(chrono::Duration::MAX);
         if cutoff > latest_allowed {
@@ -62,35 +75,25 @@ impl Auditor {
             });
         }
         let mut total = 0;
-        for batch in 1.. {
+        for number in 1.. {
             // One prune at a time: concurrent ones wait for this batch.
             let mut tx = self.begin_locked(PRUNE_LOCK).await?;
+            let batch = PruneBatch {
+                cutoff: cutoff.timestamp_micros(),
+                max_rows: BATCH,
+                number,
+                actor,
+                reason,
+            };
             // Up to `BATCH` of the oldest events before `cutoff` that are not
-            // the log's own records, through the one way the backend permits.
-            let deleted = with_storage!(tx.db(), conn, S => {
-                S::delete_batch(conn, cutoff.timestamp_micros(), BATCH).await?
-            });
-            if deleted == 0 && batch > 1 {
+            // the log's own records, through the one way the backend
+            // permits, and the record of them.
+            let deleted = with_storage!(tx.db(), conn, S => S::prune_batch(conn, &batch).await?);
+            if deleted == 0 && number > 1 {
                 tx.rollback().await?;
                 break;
             }
             total += deleted;
-            let payload = serde_json::json!({
-                "before": cutoff.to_rfc3339(),
-                "deleted": deleted,
-                "batch": batch,
-                "reason": reason,
-            });
-            let record = EventRow {
-                occurred_at: Utc::now().timestamp_micros(),
-                code: PRUNED_EVENT_CODE,
-                version: 1,
-                references: References::default(),
-                command_name: PRUNE_COMMAND,
-                command_id: uuid::Uuid::new_v4().to_string(),
-                payload: payload.to_string(),
-            };
-            append::write(tx.db(), actor, &[record]).await?;
             tx.commit().await?;
             if deleted < BATCH as u64 {
                 break;
@@ -98,7 +101,51 @@ impl Auditor {
         }
         Ok(total)
     }
+
+    /// Stores `min_retention` in the schema as the minimum age of events a
+    /// prune may delete, acting as `actor`, and records an
+    /// `audit:retention_changed` event with the old and new value and
+    /// `reason`. On PostgreSQL only the schema's owner may (no other role
+    /// may write `audit_settings`), and `audit_prune_batch` enforces it
+    /// whoever calls it; on SQLite whoever has the file may.
+    pub async fn set_min_retention(
+        &self,
+        actor: &Actor,
+        min_retention: Duration,
+        reason: &str,
+    ) -> Result<(), AuditError> {
+        let micros = i64::try_from(min_retention.as_micros()).unwrap_or(i64::MAX);
+        let mut tx = self.begin_locked(PRUNE_LOCK).await?;
+        let before = with_storage!(tx.db(), conn, S => S::stored_min_retention(conn).await)?;
+        on_backend!(tx.db(), conn => {
+            sqlx::query("UPDATE audit_settings SET min_retention_micros = $1")
+                .bind(micros)
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?;
+        });
+        let payload = serde_json::json!({
+            "before_secs": before / 1_000_000,
+            "after_secs": micros / 1_000_000,
+            "reason": reason,
+        });
+        let record = EventRow {
+            occurred_at: Utc::now().timestamp_micros(),
+            code: RETENTION_CHANGED_CODE,
+            version: 1,
+            references: References::default(),
+            command_name: PRUNE_COMMAND,
+            command_id: uuid::Uuid::new_v4().to_string(),
+            payload: payload.to_string(),
+        };
+        append::write(tx.db(), actor, &[record]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
+
+/// The type code of the record of a change of the stored minimum retention.
+pub(crate) const RETENTION_CHANGED_CODE: &str = "audit:retention_changed";
 
 /// The advisory lock that serializes prunes on PostgreSQL.
 const PRUNE_LOCK: i64 = 4_242_424_243;

@@ -11,7 +11,7 @@
 use super::table::EVENTS_TABLE;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Version 1's indexes (the reference columns' moved to version 5).
 pub(crate) const V1_INDEXES: &str = "
@@ -62,7 +62,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 5] = [
+pub(crate) const MIGRATIONS: [Migration; 6] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -83,6 +83,11 @@ pub(crate) const MIGRATIONS: [Migration; 5] = [
         version: 5,
         description: "indexes over the reference columns hold only rows that have the reference",
     },
+    Migration {
+        version: 6,
+        description: "the minimum retention in the schema; functions that cannot be redirected, \
+                      owner-only records and retention, imports through one function",
+    },
 ];
 
 /// Where `version`'s script is in each backend's list of scripts (one per
@@ -101,7 +106,7 @@ pub(crate) fn expand(text: &str, schema: &str) -> String {
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 8] = [
+pub(crate) const OWN_TABLES: [&str; 9] = [
     EVENTS_TABLE,
     "audit_schema",
     "audit_retention_permit",
@@ -110,10 +115,11 @@ pub(crate) const OWN_TABLES: [&str; 8] = [
     "audit_seals",
     "audit_seal_entries",
     "audit_import_keys",
+    "audit_settings",
 ];
 
 /// Functions of the audit schema that the library calls by name.
-pub(crate) const OWN_FUNCTIONS: [&str; 1] = ["audit_prune_batch"];
+pub(crate) const OWN_FUNCTIONS: [&str; 2] = ["audit_prune_batch", "audit_import_batch"];
 
 /// The type code of the log's anchor: the row with id 0 of the events
 /// table, written by the migration that made the log, whose command id

@@ -25,6 +25,21 @@ pub const EVENTS_TABLE: &str = events_table!();
 /// [`Auditor::import`]: crate::Auditor::import
 pub const IMPORT_COMMAND: &str = "audit:import";
 
+/// The type code of the event that records a prune. Codes declared in a
+/// catalog cannot contain `:`, so it never collides with an application's;
+/// catalogs read it as an unknown event, rendered generically.
+pub const PRUNED_EVENT_CODE: &str = "audit:log_pruned";
+
+/// The command name the prune record is stored with.
+pub(crate) const PRUNE_COMMAND: &str = "prune_before";
+
+/// The type code of the record an import run writes in each transaction
+/// that imports something: `audit:events_imported`. Never pruned.
+pub const IMPORTED_EVENT_CODE: &str = "audit:events_imported";
+
+/// The command name an import run's own record is stored with.
+pub(crate) const IMPORT_RECORD_COMMAND: &str = "import";
+
 /// How a column's values travel to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnType {

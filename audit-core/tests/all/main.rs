@@ -24,8 +24,8 @@
 //!   older transaction of the whole cluster has ended; the tests here hold
 //!   their transactions for milliseconds, and the wait is bounded (60 s)
 //!   only to tell a hang from an answer.
-//! - `store_privileges`: creates a PostgreSQL role (server-wide) under a
-//!   unique name, and drops it.
+//! - `store_privileges`, `store_attacks`: create PostgreSQL roles
+//!   (server-wide) under unique names, and drop them.
 //! - `test_databases`: checks its own databases by name, never counts all
 //!   of them; its failing "test" panics on a thread of its own with the
 //!   default hook, and it drops the database that failure kept.
@@ -60,6 +60,7 @@ mod decode;
 mod emit;
 mod layers;
 mod store_append_only;
+mod store_attacks;
 mod store_commit_round_trip;
 mod store_concurrency;
 mod store_cursors;

@@ -1,8 +1,9 @@
 //! G8 and G11 against a person with data rights only (PostgreSQL): a role
 //! set up as `Auditor::grant_application_role` recommends can append
 //! events, and nothing else: it cannot delete, rewrite or renumber them,
-//! open the retention permit, call the retention function, or get rid of a
-//! scratch event it wrote to satisfy a protected table's trigger.
+//! open the retention permit, call the retention function, take an import
+//! key without importing its event, or get rid of a scratch event it wrote
+//! to satisfy a protected table's trigger.
 
 use audit_core::store::Pool;
 use audit_core::{Actor, testing};
@@ -63,6 +64,20 @@ async fn an_application_role_can_append_events_and_nothing_else() {
         unreachable!("testing::postgres opens PostgreSQL")
     };
     let mut conn = pool.acquire().await.unwrap();
+    // And import an event, as `Auditor::import` does: the import function
+    // writes its key with the event and the run's record (kept, so that
+    // the attacks below have a key to go after).
+    as_role(
+        &mut conn,
+        &role,
+        "SELECT audit_import_batch('r', ARRAY['k'], \
+         '[[1, \"note_written\", 1, \"system\", \"old\", \"old\", null, null, \"widget\", \"1\", \
+            null, null, \"x\", \"x\", \"{\\\"widget\\\": 1, \\\"text\\\": \\\"t\\\"}\"]]'::jsonb, \
+         'system', 'importer', 'importer', '{\"source\": \"t\"}'::jsonb)",
+        true,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the application role cannot import an event: {e}"));
     let before = support::log(&auditor).await;
 
     // What the application does: append an event (the database picks its id).
@@ -77,17 +92,6 @@ async fn an_application_role_can_append_events_and_nothing_else() {
     )
     .await
     .unwrap_or_else(|e| panic!("the application role cannot append: {e}"));
-    // And record an import key, as `Auditor::import` does.
-    as_role(
-        &mut conn,
-        &role,
-        "INSERT INTO audit_import_keys (import_key, run_id, event_type) \
-         VALUES ('k', 'r', 'note_written') ON CONFLICT (import_key) DO NOTHING \
-         RETURNING import_key",
-        false,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the application role cannot record an import key: {e}"));
 
     let attacks = [
         ("delete an event", "DELETE FROM audit_events".to_owned()),
@@ -118,19 +122,19 @@ async fn an_application_role_can_append_events_and_nothing_else() {
         ),
         (
             "forget an import key",
-            "INSERT INTO audit_import_keys VALUES ('k', 'r', 'note_written'); \
-             DELETE FROM audit_import_keys"
-                .to_owned(),
+            "DELETE FROM audit_import_keys".to_owned(),
         ),
         (
             "rewrite an import key",
-            "INSERT INTO audit_import_keys VALUES ('k', 'r', 'note_written'); \
-             UPDATE audit_import_keys SET import_key = 'other'"
-                .to_owned(),
+            "UPDATE audit_import_keys SET import_key = 'other'".to_owned(),
+        ),
+        (
+            "take an import key without its event",
+            "INSERT INTO audit_import_keys VALUES ('k2', 'r', 'note_written')".to_owned(),
         ),
         (
             "call the retention function",
-            "SELECT audit_prune_batch(9223372036854775807, 1000)".to_owned(),
+            "SELECT audit_prune_batch(0, 1000, 1, 'user', '6', 'mallory', 'x')".to_owned(),
         ),
         (
             "get rid of a scratch event",

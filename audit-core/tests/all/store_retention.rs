@@ -54,10 +54,27 @@ async fn prune_before_deletes_exactly_the_older_events_and_records_itself() {
             other => panic!("{label}: {other:?}"),
         };
         assert_eq!(unknown.code, PRUNED_EVENT_CODE);
-        assert_eq!(unknown.version, 1);
+        assert_eq!(
+            unknown.version, 2,
+            "{label}: the record names what it deleted"
+        );
         assert_eq!(unknown.reason, UnknownReason::UnknownCode);
         let payload: serde_json::Value = serde_json::from_str(&unknown.raw).unwrap();
         assert_eq!(payload["deleted"], 2, "{label}: {payload}");
+        // The first and last deleted positions, and (none was sealed) the
+        // digest of no hash at all.
+        assert!(payload["first"][1].as_i64().is_some(), "{label}: {payload}");
+        assert!(
+            payload["last"][1].as_i64() > payload["first"][1].as_i64(),
+            "{label}: {payload}"
+        );
+        assert_eq!(payload["sealed"], 0, "{label}: {payload}");
+        assert_eq!(
+            payload["sealed_digest"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "{label}: {payload}"
+        );
+        assert_eq!(payload["before_micros"], 2_000_000, "{label}: {payload}");
         assert_eq!(payload["reason"], "retention policy", "{label}: {payload}");
         assert_eq!(
             payload["before"]
@@ -115,7 +132,7 @@ async fn a_prune_that_deletes_nothing_is_recorded_too() {
 async fn a_later_prune_never_deletes_the_record_of_an_earlier_one() {
     for auditor in support::databases("prune_twice").await {
         let label = testing::label(&auditor);
-        let auditor = auditor.with_min_retention(std::time::Duration::ZERO);
+        let auditor = support::prunable_now(auditor).await;
         support::commit_widget(&auditor, Actor::system("test"), 1).await;
         let admin = Actor::user(1, "alice");
         auditor.prune_before(&admin, at(0), "first").await.unwrap();
@@ -133,7 +150,8 @@ async fn a_later_prune_never_deletes_the_record_of_an_earlier_one() {
             .iter()
             .map(|e| payload(e)["reason"].as_str().unwrap_or_default().to_owned())
             .collect();
-        assert_eq!(reasons, ["second", "first"], "{label}");
+        // And the record of the minimum retention set to zero for the test.
+        assert_eq!(reasons, ["second", "first", "test"], "{label}");
         assert_eq!(payload(&events[0])["deleted"], 1);
         // Not even by hand: the log's own records never go.
         let err = testing::execute(
@@ -194,7 +212,7 @@ async fn cutoffs_in_the_future_or_within_the_minimum_retention_are_refused() {
 async fn concurrent_prunes_each_leave_their_record() {
     for auditor in support::databases("prune_concurrent").await {
         let label = testing::label(&auditor);
-        let auditor = auditor.with_min_retention(std::time::Duration::ZERO);
+        let auditor = support::prunable_now(auditor).await;
         let mut prunes = Vec::new();
         for n in 0..8 {
             let auditor = auditor.clone();

@@ -35,6 +35,21 @@ async fn seal_all(auditor: &Auditor, key: Option<&SealKey>) -> Head {
     }
 }
 
+/// Seals until `events` more events are sealed (see [`seal_all`]).
+async fn seal_more(auditor: &Auditor, key: Option<&SealKey>, events: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut sealed = 0;
+    while sealed < events {
+        sealed += auditor.seal(key).await.unwrap().events;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: the log did not become stable",
+            testing::label(auditor)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs `sql` with the events table's triggers out of the way, as an owner
 /// could: PostgreSQL's replica role skips them; on SQLite they are dropped.
 async fn bypassing_triggers(auditor: &Auditor, sql: &str) {
@@ -368,7 +383,7 @@ async fn a_log_rebuilt_from_scratch_is_caught_by_a_kept_head_or_a_signature() {
 async fn pruned_events_are_not_tampering() {
     for auditor in support::databases("seal_pruned").await {
         let label = testing::label(&auditor);
-        let auditor = auditor.with_min_retention(std::time::Duration::ZERO);
+        let auditor = support::prunable_now(auditor).await;
         sealed_log(&auditor, None).await;
         let cutoff = support::log(&auditor)
             .await
@@ -382,9 +397,167 @@ async fn pruned_events_are_not_tampering() {
             .await
             .unwrap();
         assert_eq!(deleted, 10, "{label}");
+        // The prune's record explains the sealed events it deleted once it
+        // is sealed itself, not before.
+        let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+        assert!(
+            matches!(
+                report.divergences.as_slice(),
+                [Divergence::PruneRecordNotSealed { events: 10, .. }]
+            ),
+            "{label}: {:?}",
+            report.divergences
+        );
+        // Its one record.
+        seal_more(&auditor, None, 1).await;
         let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
         assert!(report.is_intact(), "{label}: {:?}", report.divergences);
-        assert_eq!((report.pruned, report.events), (10, 0), "{label}");
+        assert_eq!(report.pruned, 10, "{label}");
+    }
+}
+
+/// The position of the event with `id`, as `[tx, id]` in a prune record.
+async fn position_of(auditor: &Auditor, id: i64) -> String {
+    let tx = match testing::label(auditor) {
+        "sqlite" => 0,
+        _ => {
+            testing::scalar(
+                auditor,
+                &format!("SELECT tx_id::text::int8 FROM audit_events WHERE id = {id}"),
+            )
+            .await
+        }
+    };
+    format!("[{tx}, {id}]")
+}
+
+/// The seal entry's event hash of the event with `id`.
+async fn entry_hash(auditor: &Auditor, id: i64) -> String {
+    let sql = format!("SELECT event_hash FROM audit_seal_entries WHERE id = {id}");
+    audit_core::on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_forged_prune_record_does_not_hide_a_deleted_event() {
+    // Someone with the owner's rights (or the SQLite file) deletes a sealed
+    // event and writes a prune record to explain it: with a cutoff in 2999
+    // (the record's own time is earlier), or a record of this release's
+    // form whose digest is wrong, or one whose digest is right but that
+    // nobody sealed. None of them explains the deletion, against a head
+    // kept elsewhere and a public key too.
+    for auditor in support::databases("seal_forged_prune").await {
+        let label = testing::label(&auditor);
+        let key = SealKey::generate().unwrap();
+        let head = sealed_log(&auditor, Some(&key)).await;
+        let id = event_id(&auditor, 4).await;
+        let position = position_of(&auditor, id).await;
+        let hash = entry_hash(&auditor, id).await;
+        bypassing_triggers(
+            &auditor,
+            &format!("DELETE FROM audit_events WHERE id = {id}"),
+        )
+        .await;
+        let now = chrono::Utc::now().timestamp_micros();
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(hash.as_bytes()));
+        let forged = [
+            (1, r#"{"before": "2999-01-01T00:00:00+00:00", "deleted": 1, "batch": 1, "reason": "x"}"#.to_owned()),
+            (2, format!(
+                r#"{{"before_micros": {now}, "deleted": 1, "batch": 1, "reason": "x", "first": {position}, "last": {position}, "sealed": 1, "sealed_digest": "{}"}}"#,
+                "0".repeat(64)
+            )),
+            (2, format!(
+                r#"{{"before_micros": {now}, "deleted": 1, "batch": 1, "reason": "x", "first": {position}, "last": {position}, "sealed": 1, "sealed_digest": "{digest}"}}"#
+            )),
+        ];
+        let options = VerifyOptions::new()
+            .against(head.clone())
+            .public_key(&key.public_hex())
+            .unwrap();
+        for (n, (version, payload)) in forged.iter().enumerate() {
+            bypassing_triggers(
+                &auditor,
+                &format!(
+                    "INSERT INTO audit_events ({}) VALUES ({now}, 'audit:log_pruned', {version},                      'system', 'mallory', 'mallory', 'prune_before', 'forged{n}', '{payload}')",
+                    support::ROW_COLUMNS
+                ),
+            )
+            .await;
+            let report = auditor.verify(&options).await.unwrap();
+            assert!(
+                !report.is_intact(),
+                "{label}: forged record {n} hid the deletion"
+            );
+            assert!(
+                report
+                    .divergences
+                    .contains(&Divergence::EventDeleted { id })
+                    || report
+                        .divergences
+                        .iter()
+                        .any(|d| matches!(d, Divergence::PruneRecordNotSealed { events: 1, .. })),
+                "{label}: forged record {n}: {:?}",
+                report.divergences
+            );
+            assert_eq!(report.pruned, 0, "{label}: forged record {n}");
+        }
+        // Sealed (by the routine sealing, with the key): the record whose
+        // cutoff is later than its own time, and the one whose digest is
+        // wrong, explain nothing, and the wrong one is named.
+        bypassing_triggers(
+            &auditor,
+            "DELETE FROM audit_events WHERE command_id = 'forged2'",
+        )
+        .await;
+        // The two records left.
+        seal_more(&auditor, Some(&key), 2).await;
+        let report = auditor.verify(&options).await.unwrap();
+        assert!(
+            report
+                .divergences
+                .contains(&Divergence::EventDeleted { id })
+                && report
+                    .divergences
+                    .iter()
+                    .any(|d| matches!(d, Divergence::PruneRecordMismatch { .. })),
+            "{label}: {:?}",
+            report.divergences
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_deleted_after_a_prune_is_named() {
+    // A genuine prune, sealed, verifies; an event it kept (its cutoff was
+    // before it) deleted afterwards does not hide behind its record.
+    for auditor in support::databases("seal_pruned_range").await {
+        let label = testing::label(&auditor);
+        let auditor = support::prunable_now(auditor).await;
+        sealed_log(&auditor, None).await;
+        let log = support::log(&auditor).await;
+        // The log is newest first: keep the newest four widgets.
+        let kept = &log[3];
+        let cutoff = kept.occurred_at;
+        let deleted = auditor
+            .prune_before(&Actor::system("retention"), cutoff, "policy")
+            .await
+            .unwrap();
+        assert!(deleted > 0, "{label}");
+        seal_more(&auditor, None, 1).await;
+        let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+        assert!(report.is_intact(), "{label}: {:?}", report.divergences);
+        assert_eq!(report.pruned, deleted, "{label}");
+        bypassing_triggers(
+            &auditor,
+            &format!("DELETE FROM audit_events WHERE id = {}", kept.id),
+        )
+        .await;
+        assert_eq!(
+            verify(&auditor).await,
+            [Divergence::EventDeleted { id: kept.id }],
+            "{label}"
+        );
     }
 }
 

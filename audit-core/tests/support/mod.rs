@@ -109,6 +109,21 @@ pub async fn databases(test: &str) -> Vec<Auditor> {
     all
 }
 
+/// `auditor`, allowed to prune events of any age: the minimum retention
+/// stored in its schema set to zero (a recorded change), and its own.
+pub async fn prunable_now(auditor: Auditor) -> Auditor {
+    auditor
+        .set_min_retention(&Actor::system("test"), std::time::Duration::ZERO, "test")
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "set the minimum retention on {}: {e}",
+                testing::label(&auditor)
+            )
+        });
+    auditor.with_min_retention(std::time::Duration::ZERO)
+}
+
 /// Runs `sql` in the transaction of `audit` (or of the running command).
 /// The one place the tests reach the transaction's raw connection.
 pub async fn run_in_transaction(

@@ -20,7 +20,7 @@ pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
-pub(crate) use storage::Storage;
+pub(crate) use storage::{ImportBatch, PruneBatch, Storage};
 
 /// Runs `$body` with `$storage` naming the [`Storage`] of the backend that
 /// `$value` (a [`Pool`](crate::backend::Pool), a [`Db`](crate::backend::Db),

@@ -4,10 +4,13 @@
 //! `with_storage!`; each backend's module implements them with its own SQL.
 
 use crate::actor::Actor;
+use crate::reference::References;
 use crate::store::error::AuditError;
 use crate::store::position::Position;
 use crate::store::seal::raw::{Entry, RawEvent};
-use crate::store::table::EventRow;
+use crate::store::table::{
+    EventRow, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_CODE, PRUNE_COMMAND, PRUNED_EVENT_CODE,
+};
 
 /// A backend's connection (inside a transaction or not).
 pub(crate) type Connection<S> = <<S as Storage>::Database as sqlx::Database>::Connection;
@@ -110,22 +113,32 @@ pub(crate) trait Storage {
     /// placeholder; empty where the column is text.
     const JSON_CAST: &'static str;
 
-    /// Inserts the `(key, event type)` pairs not yet imported, for run
-    /// `run_id`, in the order given; returns the keys it inserted.
-    async fn insert_import_keys(
+    /// Writes one batch of an import in the transaction of `conn`: claims
+    /// the keys not yet imported (in byte order of the keys, so that
+    /// concurrent importers wait for each other instead of deadlocking),
+    /// writes the events of the claimed keys in the order given, and, when
+    /// any was claimed, the run's record of them ([`ImportBatch::record`]);
+    /// returns the claimed keys. Keys are written only with their events
+    /// (PostgreSQL: by the owner's `audit_import_batch`, the application
+    /// role's only way to write them).
+    async fn import_batch(
         conn: &mut Connection<Self>,
-        keys: &[(&str, &str)],
-        run_id: &str,
+        batch: &ImportBatch<'_>,
     ) -> Result<Vec<String>, AuditError>;
 
-    /// Deletes up to `max_rows` of the oldest events before `cutoff` (in
-    /// microseconds) that are not the log's own records, in the
-    /// transaction of `conn`, through the schema's one permitted way;
-    /// returns how many went.
-    async fn delete_batch(
+    /// The minimum retention stored in the schema, in microseconds.
+    async fn stored_min_retention(conn: &mut Connection<Self>) -> Result<i64, AuditError>;
+
+    /// Deletes up to `max_rows` of the oldest events (in position order)
+    /// before the cutoff that are not the log's own records, in the
+    /// transaction of `conn`, through the schema's one permitted way, and
+    /// writes the record of what went ([`PruneBatch::record`]); returns how
+    /// many went. PostgreSQL's `audit_prune_batch` does all of it, refusing
+    /// any caller but the owner and any cutoff the stored minimum retention
+    /// does not allow.
+    async fn prune_batch(
         conn: &mut Connection<Self>,
-        cutoff: i64,
-        max_rows: i64,
+        batch: &PruneBatch<'_>,
     ) -> Result<u64, AuditError>;
 
     /// Writes seal `seal_seq`'s entries, given as one JSON array of
@@ -176,4 +189,125 @@ pub(crate) trait Storage {
         conn: &mut Connection<Self>,
         after: Position,
     ) -> Result<Option<Vec<Entry>>, AuditError>;
+}
+
+/// One transaction's share of an import, as a backend writes it.
+pub(crate) struct ImportBatch<'a> {
+    /// The run's id: the command id of its events and of its records.
+    pub run_id: &'a str,
+    /// Each row's import key, in the order of `rows`.
+    pub keys: Vec<&'a str>,
+    /// The events, each acting for its own actor, in the order given.
+    pub rows: Vec<(&'a Actor, &'a EventRow)>,
+    /// Who runs the import: the record's actor.
+    pub actor: &'a Actor,
+    /// The record's payload but for what the write decides (`imported`,
+    /// `skipped`, `keys`): the source, the reason, the batch's number.
+    pub summary: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ImportBatch<'_> {
+    /// The run's record of this batch, `claimed` being the keys written
+    /// (in any order): the summary with how many were imported and skipped
+    /// and their keys in the order given. PostgreSQL builds the same in
+    /// `audit_import_batch`.
+    pub(crate) fn record(&self, claimed: &[String], occurred_at: i64) -> EventRow {
+        let keys: Vec<&str> = self
+            .keys
+            .iter()
+            .copied()
+            .filter(|k| claimed.iter().any(|c| c == k))
+            .collect();
+        let mut payload = self.summary.clone();
+        payload.insert("imported".into(), keys.len().into());
+        payload.insert("skipped".into(), (self.keys.len() - keys.len()).into());
+        payload.insert("keys".into(), keys.into());
+        EventRow {
+            occurred_at,
+            code: IMPORTED_EVENT_CODE,
+            version: 1,
+            references: References::default(),
+            command_name: IMPORT_RECORD_COMMAND,
+            command_id: self.run_id.to_owned(),
+            payload: serde_json::Value::Object(payload).to_string(),
+        }
+    }
+}
+
+/// One batch of a prune, as a backend runs it.
+pub(crate) struct PruneBatch<'a> {
+    /// Events that occurred before this (microseconds since the epoch) go.
+    pub cutoff: i64,
+    /// At most this many.
+    pub max_rows: i64,
+    /// The batch's number in its prune, from 1.
+    pub number: i64,
+    /// Who prunes: the record's actor.
+    pub actor: &'a Actor,
+    /// Why, as given.
+    pub reason: &'a str,
+}
+
+/// What a prune batch deleted, for its record: the first and last
+/// position (as `[tx, id]`), and of the deleted events that were sealed,
+/// how many and the SHA-256 of their seal entries' event hashes (hex),
+/// concatenated in position order. Verification binds the record to
+/// exactly those events with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Deleted {
+    /// How many events went.
+    pub count: i64,
+    /// The first deleted event's position, as `(tx, id)`.
+    pub first: Option<(i64, i64)>,
+    /// The last deleted event's position.
+    pub last: Option<(i64, i64)>,
+    /// How many of them were sealed.
+    pub sealed: i64,
+    /// The digest of their seal entries' event hashes.
+    pub sealed_digest: String,
+}
+
+impl PruneBatch<'_> {
+    /// The record of this batch, which deleted `deleted` (version 2 of the
+    /// record's payload; PostgreSQL's `audit_prune_batch` writes the same).
+    pub(crate) fn record(
+        &self,
+        deleted: &Deleted,
+        occurred_at: i64,
+        command_id: String,
+    ) -> EventRow {
+        let before = chrono::DateTime::from_timestamp_micros(self.cutoff)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string());
+        let payload = serde_json::json!({
+            "before": before,
+            "before_micros": self.cutoff,
+            "deleted": deleted.count,
+            "batch": self.number,
+            "reason": self.reason,
+            "first": deleted.first.map(|(tx, id)| [tx, id]),
+            "last": deleted.last.map(|(tx, id)| [tx, id]),
+            "sealed": deleted.sealed,
+            "sealed_digest": deleted.sealed_digest,
+        });
+        EventRow {
+            occurred_at,
+            code: PRUNED_EVENT_CODE,
+            version: 2,
+            references: References::default(),
+            command_name: PRUNE_COMMAND,
+            command_id,
+            payload: payload.to_string(),
+        }
+    }
+}
+
+/// The digest of seal entries' event hashes (hex), in position order, as
+/// a prune record holds it.
+pub(crate) fn sealed_digest<'a>(event_hashes: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for hash in event_hashes {
+        h.update(hash.as_bytes());
+    }
+    hex::encode(h.finalize())
 }

@@ -60,6 +60,24 @@ pub enum Divergence {
         /// The seal's number.
         seq: i64,
     },
+    /// Sealed events are gone, and the prune record that would explain them
+    /// is not sealed itself (written after the last seal): seal, then
+    /// verify again. A record forged to hide a deletion stays unexplained
+    /// until someone seals it.
+    PruneRecordNotSealed {
+        /// The record's id.
+        id: i64,
+        /// The sealed events it would explain.
+        events: u64,
+    },
+    /// A sealed prune record does not match the sealed events missing in
+    /// its range (their number or their hashes' digest): events were
+    /// deleted that the prune did not delete, or the record was not
+    /// written by the prune that deleted them.
+    PruneRecordMismatch {
+        /// The record's id.
+        id: i64,
+    },
     /// The database no longer holds the seal of a head kept elsewhere: the
     /// chain was rewritten.
     HeadNotReached {
@@ -102,6 +120,16 @@ impl fmt::Display for Divergence {
                     "seal {seq}'s signature does not verify with the given key"
                 )
             }
+            Divergence::PruneRecordNotSealed { id, events } => write!(
+                f,
+                "{events} sealed event(s) are gone, and prune record {id}, which would explain \
+                 them, is not sealed itself: seal the log, then verify again"
+            ),
+            Divergence::PruneRecordMismatch { id } => write!(
+                f,
+                "prune record {id} does not match the sealed events missing in its range: \
+                 events were deleted that its prune did not delete"
+            ),
             Divergence::HeadNotReached { seq } => write!(
                 f,
                 "the database does not reach the head kept elsewhere (seal {seq}): the chain was rewritten"

@@ -15,6 +15,7 @@ mod divergence;
 pub(crate) mod encoding;
 mod head;
 mod key;
+mod pruned;
 pub(crate) mod raw;
 mod rows;
 mod stored;

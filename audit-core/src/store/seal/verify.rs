@@ -5,6 +5,7 @@ use super::divergence::Divergence;
 use super::encoding::{TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
 use super::head::Head;
 use super::key::{PublicKey, SealKeyError};
+use super::pruned::PruneRecords;
 use super::raw::{Entry, RawEvent};
 use super::rows::{entries_after, events_after};
 use super::stored::{SealRow, all_seals, from_hex, log_id};
@@ -13,8 +14,7 @@ use crate::on_backend;
 use crate::store::auditor::Auditor;
 use crate::store::error::AuditError;
 use crate::store::position::Position;
-use crate::store::retention::PRUNED_EVENT_CODE;
-use crate::store::table::{EVENTS_TABLE, events_table};
+use crate::store::table::events_table;
 
 /// What [`Auditor::verify`] checks beyond the database itself.
 #[derive(Debug, Clone, Default)]
@@ -99,8 +99,8 @@ impl Auditor {
                     .push(Divergence::HeadNotReached { seq: head.seq });
             }
         }
-        let pruned_before = prune_cutoff(conn.db()).await?;
-        check_events(conn.db(), &log_id, &seals, pruned_before, &mut report).await?;
+        let records = PruneRecords::read(conn.db()).await?;
+        check_events(conn.db(), &log_id, &seals, records, &mut report).await?;
         Ok(report)
     }
 }
@@ -143,36 +143,13 @@ fn check_seals(
     Ok(())
 }
 
-/// The latest cutoff of a recorded prune: events before it may be gone.
-async fn prune_cutoff(db: Db<'_>) -> Result<Option<i64>, AuditError> {
-    let payload = db.backend().dialect().payload_as_text;
-    let sql = format!("SELECT {payload} FROM {EVENTS_TABLE} WHERE event_type = $1");
-    let payloads: Vec<String> = on_backend!(db, conn => {
-        // Our own statement; the code is bound.
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(PRUNED_EVENT_CODE)
-            .fetch_all(conn)
-            .await?
-    });
-    Ok(payloads
-        .iter()
-        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-        .filter_map(|p| {
-            p["before"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_micros())
-        })
-        .max())
-}
-
 /// Walks the entries and the events in position order, together, and
 /// checks each sealed event and each seal's chain.
 async fn check_events(
     mut db: Db<'_>,
     log_id: &str,
     seals: &[SealRow],
-    pruned_before: Option<i64>,
+    mut records: PruneRecords,
     report: &mut VerifyReport,
 ) -> Result<(), AuditError> {
     let Some(last_sealed) = seals.last().map(|s| s.last) else {
@@ -199,11 +176,13 @@ async fn check_events(
             match events.next_if(|e| e.position == entry.position) {
                 Some(event) => {
                     report.events += 1;
-                    compare(entry, &event, &mut report.divergences);
+                    let intact = compare(entry, &event, &mut report.divergences);
+                    if intact && records.is_record(entry.position) {
+                        records.sealed_intact(entry.position);
+                    }
                 }
-                None if pruned_before.is_some_and(|cutoff| entry.occurred_at < cutoff) => {
-                    report.pruned += 1
-                }
+                // Explained, or not, once every record is known (`settle`).
+                None if records.explain(entry) => {}
                 None => deleted.push(entry.position.id()),
             }
             let in_its_seal = seals
@@ -252,6 +231,8 @@ async fn check_events(
             .divergences
             .push(Divergence::EntriesAltered { seq: seal.seq });
     }
+    report.pruned += records.settle(&mut deleted, &mut report.divergences);
+    deleted.sort_unstable();
     for id in deleted {
         let again: i64 = on_backend!(db.reborrow(), conn => {
             sqlx::query_scalar(concat!("SELECT COUNT(*) FROM ", events_table!(), " WHERE id = $1"))
@@ -285,11 +266,12 @@ async fn events_until(
     }
 }
 
-/// One sealed event against its entry: the first value that differs.
-fn compare(entry: &Entry, event: &RawEvent, divergences: &mut Vec<Divergence>) {
+/// One sealed event against its entry: whether it gives the entry's hash;
+/// otherwise the first value that differs goes to `divergences`.
+fn compare(entry: &Entry, event: &RawEvent, divergences: &mut Vec<Divergence>) -> bool {
     let (hash, tags) = hash_event(&event.values);
     if hex::encode(hash) == entry.event_hash {
-        return;
+        return true;
     }
     let stored = hex::decode(&entry.column_tags).unwrap_or_default();
     let column = value_names()
@@ -303,4 +285,5 @@ fn compare(entry: &Entry, event: &RawEvent, divergences: &mut Vec<Divergence>) {
         id: event.position.id(),
         column,
     });
+    false
 }

@@ -5,6 +5,7 @@
 //! Its schema is in `schema.rs`; its batch INSERT's one bound value in
 //! `rows_json.rs`.
 
+mod checks;
 mod rows_json;
 mod schema;
 
@@ -12,13 +13,15 @@ use std::sync::LazyLock;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::storage::Storage;
+use super::storage::{ImportBatch, PruneBatch, Storage};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::Position;
 use crate::store::schema::{V1_INDEXES, expand, is_plain_identifier, script_index};
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent};
-use crate::store::table::{ColumnType, EVENTS_TABLE, EventRow, WRITTEN, written_names};
+use crate::store::table::{
+    ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, written_names,
+};
 
 /// PostgreSQL.
 pub(crate) struct Postgres;
@@ -34,26 +37,46 @@ pub(crate) const ROWS_PER_INSERT: usize = 500;
 /// against 1.21 M), and no slower in the server (generic plan on a
 /// 1,000,000-event table, 100 rows, JSON parse included: median 4.2 ms
 /// against 6.5 ms, minimum 2.15 against 2.18, noisy machine).
-static INSERT: LazyLock<String> = LazyLock::new(|| insert_from("$1::jsonb"));
+static INSERT: LazyLock<String> = LazyLock::new(|| insert_from(EVENTS_TABLE, "$1::jsonb", "", &[]));
 
-/// PostgreSQL's INSERT of the rows in `source`, a JSON array of rows as
-/// `rows_json` writes them, in the array's order.
-fn insert_from(source: &str) -> String {
+/// PostgreSQL's INSERT into `table` of the rows in `source`, a JSON array
+/// of rows as `rows_json` writes them, in the array's order, those
+/// `filter` (a `WHERE` clause over the row `r` and its ordinal `n`, or
+/// empty) keeps, with the columns of `fixed` given their expression
+/// instead of the row's value.
+fn insert_from(table: &str, source: &str, filter: &str, fixed: &[(&str, &str)]) -> String {
     let values: Vec<String> = WRITTEN
         .iter()
         .enumerate()
-        .map(|(i, (_, ty))| match ty {
-            ColumnType::Int => format!("(r ->> {i})::int8"),
-            ColumnType::Text => format!("r ->> {i}"),
-            ColumnType::Json => format!("(r ->> {i})::jsonb"),
-        })
+        .map(
+            |(i, (name, ty))| match fixed.iter().find(|(column, _)| column == name) {
+                Some((_, expression)) => (*expression).to_owned(),
+                None => match ty {
+                    ColumnType::Int => format!("(r ->> {i})::int8"),
+                    ColumnType::Text => format!("r ->> {i}"),
+                    ColumnType::Json => format!("(r ->> {i})::jsonb"),
+                },
+            },
+        )
         .collect();
     format!(
-        "INSERT INTO {EVENTS_TABLE} ({}) SELECT {} \
-         FROM jsonb_array_elements({source}) WITH ORDINALITY AS e(r, n) ORDER BY n",
+        "INSERT INTO {table} ({}) SELECT {} \
+         FROM jsonb_array_elements({source}) WITH ORDINALITY AS e(r, n){filter} ORDER BY n",
         written_names(),
         values.join(", ")
     )
+}
+
+/// The INSERT of `audit_import_batch`: the rows whose key was claimed,
+/// each with the import's command name and the run's id.
+fn insert_imported() -> String {
+    let command = format!("'{IMPORT_COMMAND}'");
+    insert_from(
+        "{schema}.{events}",
+        "batch_rows",
+        " WHERE keys[n::int] = ANY(claimed)",
+        &[("command_name", &command), ("command_id", "run_id")],
+    ) + ";"
 }
 
 impl Storage for Postgres {
@@ -66,24 +89,26 @@ impl Storage for Postgres {
         if version == 1 {
             script.push_str(V1_INDEXES);
         }
-        expand(
-            &script.replace("{functions}", &schema::functions()),
-            schema_name,
-        )
+        let script = script
+            .replace("{functions}", &schema::functions(&insert_imported()))
+            .replace("{privileges}", &schema::function_privileges())
+            .replace("{triggers}", &schema::create_triggers())
+            .replace("{import_args}", schema::IMPORT_ARGS);
+        expand(&script, schema_name)
     }
 
     async fn current_schema(conn: &mut PgConnection) -> Result<String, AuditError> {
         let name: String = sqlx::query_scalar("SELECT current_schema()")
             .fetch_one(conn)
             .await?;
-        Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+        Ok(checks::quote(&name))
     }
 
     /// Whether any function of the audit schema exists in the current schema.
     async fn has_audit_functions(pool: &PgPool) -> Result<bool, AuditError> {
         let names: Vec<String> = schema::FUNCTIONS
             .iter()
-            .map(|(name, ..)| expand(name, ""))
+            .map(|f| expand(f.name, ""))
             .collect();
         let found: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_proc \
@@ -95,57 +120,44 @@ impl Storage for Postgres {
         Ok(found)
     }
 
-    /// The functions hold the schema's code, and the events table and every
-    /// registered protected table have their triggers, enabled.
+    /// The functions are the schema's (body, rights, pinned `search_path`,
+    /// owner), every trigger is as the migrations made it (enabled for
+    /// every session, timing, events, columns, no condition, its function
+    /// in the audit schema), and no role but the owner holds a right the
+    /// schema does not give (`checks.rs`).
     async fn check_objects(pool: &PgPool, problems: &mut Vec<String>) -> Result<(), AuditError> {
         let mut conn = pool.acquire().await?;
-        for (name, _, _, body) in schema::FUNCTIONS {
-            let name = expand(name, "");
-            let stored: Option<String> = sqlx::query_scalar(
-                "SELECT prosrc FROM pg_proc \
-                 WHERE pronamespace = current_schema()::regnamespace AND proname = $1",
-            )
-            .bind(&name)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match stored {
-                None => problems.push(format!("function `{name}` is missing")),
-                Some(source) if source != expand(body, "") => {
-                    problems.push(format!("function `{name}` was altered"))
-                }
-                Some(_) => {}
-            }
-        }
-        check_triggers(&mut conn, EVENTS_TABLE, &schema::EVENTS_TRIGGERS, problems).await?;
-        for (table, name, function) in schema::SEAL_TRIGGERS
-            .into_iter()
-            .chain(schema::IMPORT_TRIGGERS)
-        {
-            check_triggers(&mut conn, table, &[(name, function)], problems).await?;
-        }
+        checks::functions(&mut conn, &insert_imported(), problems).await?;
+        checks::own_triggers(&mut conn, problems).await?;
         let protected: Vec<String> =
             sqlx::query_scalar("SELECT name FROM audit_protected_tables ORDER BY name")
                 .fetch_all(&mut *conn)
                 .await?;
         for table in protected {
-            check_triggers(&mut conn, &table, &schema::PROTECTION_TRIGGERS, problems).await?;
+            checks::triggers(&mut conn, &table, &schema::PROTECTION_TRIGGERS, problems).await?;
         }
+        checks::privileges(&mut conn, problems).await?;
         Ok(())
     }
 
-    /// Protects every registered table again.
+    /// Protects every registered table again, takes back every right the
+    /// schema does not give, and gives the owner back what it owned.
     async fn after_repair(conn: &mut PgConnection) -> Result<(), AuditError> {
+        let schema_name = Self::current_schema(&mut *conn).await?;
         let tables: Vec<String> =
             sqlx::query_scalar("SELECT name FROM audit_protected_tables ORDER BY name")
                 .fetch_all(&mut *conn)
                 .await?;
         for table in tables.iter().filter(|t| is_plain_identifier(t)) {
             // Checked to be a plain identifier just above.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(table)))
-                .execute(&mut *conn)
-                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(
+                table,
+                &schema_name,
+            )))
+            .execute(&mut *conn)
+            .await?;
         }
-        Ok(())
+        checks::restore_privileges(conn).await
     }
 
     /// Triggers refuse, at commit, any `INSERT`, `UPDATE` or `DELETE` of a
@@ -164,7 +176,7 @@ impl Storage for Postgres {
         .await
         .map_err(classify)?;
         let mut missing = Vec::new();
-        check_triggers(
+        checks::triggers(
             &mut *conn,
             table,
             &schema::PROTECTION_TRIGGERS,
@@ -174,25 +186,31 @@ impl Storage for Postgres {
         if registered && missing.is_empty() {
             return Ok(false);
         }
+        let schema_name = Self::current_schema(&mut *conn).await?;
         // `table` was checked to be a plain identifier by the caller.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(table)))
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(schema::protect_table(
+            table,
+            &schema_name,
+        )))
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
         Ok(true)
     }
 
     /// `SELECT` on the audit tables, `INSERT` into the events table's
-    /// written columns (not `id`, not `tx_id`), `SELECT` and `INSERT` on the
-    /// import keys.
+    /// written columns (not `id`, not `tx_id`), `SELECT` on the import keys
+    /// and `EXECUTE` on `audit_import_batch` (the one way to write them).
     async fn grant_role(pool: &PgPool, role: &str) -> Result<(), AuditError> {
         let columns: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
         let sql = format!(
             "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
-             audit_protected_tables TO {role};
+             audit_protected_tables, audit_import_keys, audit_settings TO {role};
              GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
-             GRANT SELECT, INSERT ON audit_import_keys TO {role};",
-            columns.join(", ")
+             GRANT EXECUTE ON FUNCTION {}({}) TO {role};",
+            columns.join(", "),
+            schema::APPLICATION_FUNCTION,
+            schema::IMPORT_ARGS,
         );
         // `role` was checked to be a plain identifier by the caller; the rest is ours.
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
@@ -241,39 +259,56 @@ impl Storage for Postgres {
     /// The payload is JSONB.
     const JSON_CAST: &'static str = "::jsonb";
 
-    async fn insert_import_keys(
+    /// Through `audit_import_batch`, a definer function: the rows as one
+    /// JSON array (`rows_json`), the keys beside them.
+    async fn import_batch(
         conn: &mut PgConnection,
-        keys: &[(&str, &str)],
-        run_id: &str,
+        batch: &ImportBatch<'_>,
     ) -> Result<Vec<String>, AuditError> {
-        let (names, codes): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-        sqlx::query_scalar(
-            "INSERT INTO audit_import_keys (import_key, run_id, event_type) \
-             SELECT k, $2, t FROM UNNEST($1::text[], $3::text[]) WITH ORDINALITY AS x(k, t, n) \
-             ORDER BY n ON CONFLICT (import_key) DO NOTHING RETURNING import_key",
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "SELECT unnest(audit_import_batch($1, $2::text[], $3::jsonb, $4, $5, $6, $7::jsonb))",
         )
-        .bind(names)
-        .bind(run_id)
-        .bind(codes)
+        .bind(batch.run_id)
+        .bind(&batch.keys)
+        .bind(rows_json::encode(&batch.rows))
+        .bind(batch.actor.kind())
+        .bind(batch.actor.id())
+        .bind(batch.actor.name())
+        .bind(serde_json::Value::Object(batch.summary.clone()).to_string())
         .fetch_all(conn)
         .await
-        .map_err(classify)
+        .map_err(classify)?;
+        Ok(claimed)
     }
 
-    /// The permit is a row that only the schema owner's `audit_prune_batch`
-    /// function may write: a role without `EXECUTE` on it cannot delete
-    /// events at all.
-    async fn delete_batch(
+    async fn stored_min_retention(conn: &mut PgConnection) -> Result<i64, AuditError> {
+        let micros: Option<i64> =
+            sqlx::query_scalar("SELECT min(min_retention_micros) FROM audit_settings")
+                .fetch_one(conn)
+                .await
+                .map_err(classify)?;
+        Ok(micros.unwrap_or(i64::MAX))
+    }
+
+    /// Through `audit_prune_batch`, which only the owner may run: it checks
+    /// the stored minimum retention, opens the permit (a row only it may
+    /// write), deletes, and writes the record, all in this transaction.
+    async fn prune_batch(
         conn: &mut PgConnection,
-        cutoff: i64,
-        max_rows: i64,
+        batch: &PruneBatch<'_>,
     ) -> Result<u64, AuditError> {
-        let deleted: i64 = sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4)")
-            .bind(cutoff)
-            .bind(max_rows)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(classify)?;
+        let deleted: i64 =
+            sqlx::query_scalar("SELECT audit_prune_batch($1, $2::int4, $3::int4, $4, $5, $6, $7)")
+                .bind(batch.cutoff)
+                .bind(batch.max_rows)
+                .bind(batch.number)
+                .bind(batch.actor.kind())
+                .bind(batch.actor.id())
+                .bind(batch.actor.name())
+                .bind(batch.reason)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(classify)?;
         Ok(u64::try_from(deleted).unwrap_or_default())
     }
 
@@ -361,33 +396,4 @@ impl Storage for Postgres {
     ) -> Result<Option<Vec<Entry>>, AuditError> {
         Ok(None)
     }
-}
-
-/// Checks that `table` has each of `triggers` (name, function), enabled.
-async fn check_triggers(
-    conn: &mut PgConnection,
-    table: &str,
-    triggers: &[(&str, &str)],
-    problems: &mut Vec<String>,
-) -> Result<(), AuditError> {
-    const SQL: &str = "SELECT t.tgenabled <> 'D', p.proname::text FROM pg_trigger t \
-        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_class c ON c.oid = t.tgrelid \
-        WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = $1 AND t.tgname = $2";
-    for (name, function) in triggers {
-        let (name, function) = (expand(name, ""), expand(function, ""));
-        let found: Option<(bool, String)> = sqlx::query_as(SQL)
-            .bind(table)
-            .bind(&name)
-            .fetch_optional(&mut *conn)
-            .await?;
-        match found {
-            None => problems.push(format!("trigger `{name}` on `{table}` is missing")),
-            Some((false, _)) => problems.push(format!("trigger `{name}` on `{table}` is disabled")),
-            Some((true, runs)) if runs != function => problems.push(format!(
-                "trigger `{name}` on `{table}` runs `{runs}` instead of `{function}`"
-            )),
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }

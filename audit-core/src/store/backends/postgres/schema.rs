@@ -5,11 +5,13 @@
 //! the schema as `{schema}`, replaced when it runs.
 
 use crate::store::schema::{MIGRATIONS, V5_INDEXES};
+use crate::store::table::{IMPORT_COMMAND, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_CODE};
 
 /// PostgreSQL's script of each version, in the order of `MIGRATIONS` (a
 /// version without one does not compile). Version 1's is followed by the
-/// shared `V1_INDEXES`; `{functions}` stands for [`functions`].
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES];
+/// shared `V1_INDEXES`; `{functions}` stands for [`functions`], `{privileges}`
+/// for [`function_privileges`], `{triggers}` for [`create_triggers`].
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6];
 
 /// Version 1 on PostgreSQL: the payload is JSONB; `occurred_at` is
 /// microseconds since the Unix epoch (UTC). (Version 2 replaces its functions.)
@@ -79,7 +81,7 @@ DROP TABLE IF EXISTS audit_retention_permit;
 CREATE TABLE audit_retention_permit (tx_id xid8 NOT NULL);
 REVOKE ALL ON audit_retention_permit FROM PUBLIC;
 {functions}
-REVOKE ALL ON FUNCTION audit_prune_batch(BIGINT, INTEGER) FROM PUBLIC;
+{privileges}
 DROP TRIGGER IF EXISTS {events}_no_change ON {events};
 CREATE TRIGGER {events}_no_change BEFORE UPDATE OR DELETE ON {events}
     FOR EACH ROW EXECUTE FUNCTION {events}_append_only();
@@ -149,19 +151,92 @@ CREATE TRIGGER audit_import_keys_no_truncate BEFORE TRUNCATE ON audit_import_key
     FOR EACH STATEMENT EXECUTE FUNCTION audit_seal_append_only();
 ";
 
-/// PostgreSQL's functions of the audit schema: name, arguments, what makes
-/// it (the part between `CREATE OR REPLACE FUNCTION name(args)` and the
-/// body), and the body, which `verify` compares with what the database holds.
-pub(super) const FUNCTIONS: [(&str, &str, &str, &str); 5] = [
-    (
-        "{events}_append_only",
-        "",
-        // Definer: it reads the retention permit, which no other role may.
-        "RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp",
-        "
+/// Version 6 on PostgreSQL: functions that cannot be redirected (every
+/// name schema-qualified, `search_path` pinned, `PUBLIC` without
+/// `EXECUTE`), the minimum retention stored in the schema and enforced by
+/// `audit_prune_batch`, which writes its own record, the log's own records
+/// (`audit:` codes) written only by the owner (through its functions), and
+/// imports through one definer function (keys, events and record at once).
+/// Every trigger is made again, naming its function with its schema.
+/// Roles that an earlier release let insert import keys get `EXECUTE` on
+/// the import function instead.
+const V6: &str = "
+CREATE TABLE IF NOT EXISTS audit_settings (min_retention_micros BIGINT NOT NULL);
+INSERT INTO audit_settings (min_retention_micros)
+    SELECT 2592000000000 WHERE NOT EXISTS (SELECT 1 FROM audit_settings);
+REVOKE ALL ON audit_settings FROM PUBLIC;
+REVOKE ALL ON audit_retention_permit FROM PUBLIC;
+DROP FUNCTION IF EXISTS {schema}.audit_prune_batch(BIGINT, INTEGER);
+{functions}
+{privileges}
+{triggers}
+DO $$
+DECLARE
+    grantee TEXT;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT pg_catalog.pg_get_userbyid(a.grantee)
+        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+        WHERE c.oid = '{schema}.audit_import_keys'::regclass
+          AND a.privilege_type = 'INSERT' AND a.grantee <> c.relowner AND a.grantee <> 0
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE INSERT ON {schema}.audit_import_keys FROM %I', grantee);
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON FUNCTION {schema}.audit_import_batch(%s) TO %I', '{import_args}', grantee);
+    END LOOP;
+END
+$$;
+";
+
+/// One function of the audit schema, as a sound schema holds it.
+pub(super) struct Function {
+    /// Its name.
+    pub name: &'static str,
+    /// Its arguments, as `pg_get_function_identity_arguments` prints them.
+    pub args: &'static str,
+    /// What it returns.
+    pub returns: &'static str,
+    /// Whether it runs with its owner's rights (`SECURITY DEFINER`).
+    pub definer: bool,
+    /// Its body (PL/pgSQL), `{schema}` and `{events}` to be replaced.
+    pub body: &'static str,
+}
+
+/// Whether the caller is the events table's owner (or a superuser): the
+/// start of the checks of functions only the owner may run.
+const CALLER_IS_OWNER: &str = "(EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+     WHERE c.oid = '{schema}.{events}'::regclass \
+       AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)) \
+     OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user))";
+
+/// The arguments of `audit_prune_batch`, as the catalog prints them.
+pub(super) const PRUNE_ARGS: &str = "cutoff bigint, max_rows integer, batch integer, \
+     actor_kind text, actor_id text, actor_name text, reason text";
+
+/// The arguments of `audit_import_batch`, as the catalog prints them.
+pub(super) const IMPORT_ARGS: &str = "run_id text, keys text[], batch_rows jsonb, \
+     actor_kind text, actor_id text, actor_name text, summary jsonb";
+
+/// The one function a role other than the owner may be granted
+/// `EXECUTE` on (by `grant_application_role`).
+pub(super) const APPLICATION_FUNCTION: &str = "audit_import_batch";
+
+/// PostgreSQL's functions of the audit schema. Each runs with `search_path`
+/// pinned to `pg_catalog, <schema>, pg_temp` and names the audit tables
+/// with their schema, so that no object of the caller's (a temporary table,
+/// a function or operator in a schema first on its path) can stand in for
+/// one of ours; `PUBLIC` may execute none of them.
+pub(super) const FUNCTIONS: [Function; 7] = [
+    Function {
+        name: "{events}_append_only",
+        args: "",
+        returns: "trigger",
+        // It reads the retention permit, which no other role may.
+        definer: true,
+        body: "
 BEGIN
     IF TG_OP = 'DELETE' AND substr(OLD.event_type, 1, 6) <> 'audit:'
-        AND EXISTS (SELECT 1 FROM audit_retention_permit WHERE tx_id = pg_current_xact_id()) THEN
+        AND EXISTS (SELECT 1 FROM {schema}.audit_retention_permit WHERE tx_id = pg_current_xact_id()) THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION '{events} is append-only: % is refused', TG_OP
@@ -169,14 +244,16 @@ BEGIN
               HINT = 'events leave the log only through Auditor::prune_before, run by the schema owner';
 END
 ",
-    ),
-    (
-        "audit_require_event",
-        "",
-        "RETURNS trigger LANGUAGE plpgsql",
-        "
+    },
+    Function {
+        name: "audit_require_event",
+        args: "",
+        returns: "trigger",
+        // It reads the events table whatever the writing role may read.
+        definer: true,
+        body: "
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM {events} WHERE tx_id = pg_current_xact_id()) THEN
+    IF NOT EXISTS (SELECT 1 FROM {schema}.{events} WHERE tx_id = pg_current_xact_id()) THEN
         RAISE EXCEPTION 'table % is immutable: % outside an audited command is refused', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'write it through an #[auditable] command, which records its audit event in the same transaction';
@@ -184,124 +261,366 @@ BEGIN
     RETURN NULL;
 END
 ",
-    ),
-    (
-        "audit_refuse_truncate",
-        "",
-        "RETURNS trigger LANGUAGE plpgsql",
-        "
+    },
+    Function {
+        name: "audit_refuse_truncate",
+        args: "",
+        returns: "trigger",
+        definer: false,
+        body: "
 BEGIN
     RAISE EXCEPTION 'table % is immutable: TRUNCATE is refused', TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
 END
 ",
-    ),
-    (
-        "audit_prune_batch",
-        "cutoff BIGINT, max_rows INTEGER",
-        // Definer: the one way to delete events, for roles granted EXECUTE
-        // (none but the owner by default).
-        "RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp",
-        "
-DECLARE
-    deleted BIGINT;
-BEGIN
-    INSERT INTO audit_retention_permit (tx_id) VALUES (pg_current_xact_id());
-    DELETE FROM {events} WHERE id IN (
-        SELECT id FROM {events}
-        WHERE occurred_at < cutoff AND substr(event_type, 1, 6) <> 'audit:'
-        ORDER BY id LIMIT max_rows
-    );
-    GET DIAGNOSTICS deleted = ROW_COUNT;
-    DELETE FROM audit_retention_permit WHERE tx_id = pg_current_xact_id();
-    RETURN deleted;
-END
-",
-    ),
-    (
-        "audit_seal_append_only",
-        "",
-        "RETURNS trigger LANGUAGE plpgsql",
-        "
+    },
+    Function {
+        name: "audit_seal_append_only",
+        args: "",
+        returns: "trigger",
+        definer: false,
+        body: "
 BEGIN
     RAISE EXCEPTION '% is append-only: % is refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
 ",
-    ),
+    },
+    Function {
+        name: "audit_own_records",
+        args: "",
+        returns: "trigger",
+        // Not a definer: it asks who is inserting. The library's definer
+        // functions insert as the owner.
+        definer: false,
+        body: "
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE substr(event_type, 1, 6) = 'audit:') AND NOT {caller_is_owner} THEN
+        RAISE EXCEPTION 'event codes starting with `audit:` are the log''s own records: role % may not write them', current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'migrations, repairs, prunes and imports write them, as the schema owner';
+    END IF;
+    RETURN NULL;
+END
+",
+    },
+    Function {
+        name: "audit_prune_batch",
+        args: PRUNE_ARGS,
+        returns: "bigint",
+        // Not a definer: only the owner may run it, which it checks.
+        definer: false,
+        body: "
+DECLARE
+    now_micros BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
+    min_retention BIGINT;
+    deleted BIGINT;
+    first_pos JSONB;
+    last_pos JSONB;
+    sealed BIGINT;
+    digest TEXT;
+BEGIN
+    IF NOT {caller_is_owner} THEN
+        RAISE EXCEPTION 'audit_prune_batch may be run only by the owner of {events}, not by role %', current_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT min(min_retention_micros) INTO min_retention FROM {schema}.audit_settings;
+    IF min_retention IS NULL OR cutoff > now_micros - min_retention THEN
+        RAISE EXCEPTION 'the cutoff % is later than the minimum retention allows (% microseconds before now)', cutoff, min_retention
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'the minimum retention is stored in audit_settings; Auditor::set_min_retention changes it, as the owner';
+    END IF;
+    INSERT INTO {schema}.audit_retention_permit (tx_id) VALUES (pg_current_xact_id());
+    WITH gone AS (
+        DELETE FROM {schema}.{events} WHERE id IN (
+            SELECT id FROM {schema}.{events}
+            WHERE occurred_at < cutoff AND substr(event_type, 1, 6) <> 'audit:' AND id > 0
+            ORDER BY tx_id, id LIMIT max_rows
+        )
+        RETURNING tx_id::text::bigint AS tx, id
+    )
+    SELECT count(*),
+           (array_agg(jsonb_build_array(g.tx, g.id) ORDER BY g.tx, g.id))[1],
+           (array_agg(jsonb_build_array(g.tx, g.id) ORDER BY g.tx DESC, g.id DESC))[1],
+           count(s.event_hash),
+           encode(sha256(convert_to(coalesce(string_agg(s.event_hash, '' ORDER BY g.tx, g.id), ''), 'UTF8')), 'hex')
+      INTO deleted, first_pos, last_pos, sealed, digest
+      FROM gone g LEFT JOIN {schema}.audit_seal_entries s ON s.tx = g.tx AND s.id = g.id;
+    DELETE FROM {schema}.audit_retention_permit WHERE tx_id = pg_current_xact_id();
+    INSERT INTO {schema}.{events} (occurred_at, event_type, payload_version, actor_kind, actor_id,
+        actor_name, command_name, command_id, payload)
+    VALUES (now_micros, '{pruned_code}', 2, actor_kind, actor_id, actor_name, '{prune_command}',
+        gen_random_uuid()::text,
+        jsonb_build_object(
+            'before', to_char(timestamp 'epoch' + cutoff * interval '1 microsecond',
+                              'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),
+            'before_micros', cutoff, 'deleted', deleted, 'batch', batch, 'reason', reason,
+            'first', first_pos, 'last', last_pos, 'sealed', sealed, 'sealed_digest', digest));
+    RETURN deleted;
+END
+",
+    },
+    Function {
+        name: "audit_import_batch",
+        args: IMPORT_ARGS,
+        returns: "text[]",
+        // A definer: the application role may not insert import keys or
+        // the log's own records itself, only through this function, which
+        // writes a key only with its event, and the record of both.
+        definer: true,
+        body: "
+DECLARE
+    claimed TEXT[];
+    written BIGINT;
+BEGIN
+    IF cardinality(keys) IS DISTINCT FROM jsonb_array_length(batch_rows) THEN
+        RAISE EXCEPTION 'audit_import_batch: % keys for % rows', cardinality(keys), jsonb_array_length(batch_rows);
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(batch_rows) AS e(r) WHERE substr(r ->> 1, 1, 6) = 'audit:') THEN
+        RAISE EXCEPTION 'an import cannot write the log''s own records (codes starting with `audit:`)'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    WITH new_keys AS (
+        INSERT INTO {schema}.audit_import_keys (import_key, run_id, event_type)
+        SELECT k.key, run_id, batch_rows -> (k.n::INTEGER - 1) ->> 1
+        FROM unnest(keys) WITH ORDINALITY AS k(key, n) ORDER BY k.key COLLATE \"C\"
+        ON CONFLICT (import_key) DO NOTHING RETURNING import_key
+    )
+    SELECT coalesce(array_agg(import_key), '{}') INTO claimed FROM new_keys;
+    IF cardinality(claimed) = 0 THEN
+        RETURN claimed;
+    END IF;
+    {insert_imported}
+    GET DIAGNOSTICS written = ROW_COUNT;
+    INSERT INTO {schema}.{events} (occurred_at, event_type, payload_version, actor_kind, actor_id,
+        actor_name, command_name, command_id, payload)
+    VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT, '{imported_code}', 1,
+        actor_kind, actor_id, actor_name, '{import_record_command}', run_id,
+        summary || jsonb_build_object('imported', written, 'skipped', cardinality(keys) - written,
+            'keys', (SELECT jsonb_agg(k.key ORDER BY k.n) FROM unnest(keys) WITH ORDINALITY AS k(key, n)
+                     WHERE k.key = ANY(claimed))));
+    RETURN claimed;
+END
+",
+    },
 ];
 
-/// The `CREATE OR REPLACE FUNCTION` statements of [`FUNCTIONS`].
-pub(super) fn functions() -> String {
+/// The `CREATE OR REPLACE FUNCTION` statements of [`FUNCTIONS`], `{schema}`
+/// and `{events}` still to be replaced; `insert_imported` is the import's
+/// INSERT of the claimed rows.
+pub(super) fn functions(insert_imported: &str) -> String {
     FUNCTIONS
         .iter()
-        .map(|(name, args, head, body)| {
-            format!("CREATE OR REPLACE FUNCTION {name}({args}) {head} AS $${body}$$;\n")
+        .map(|f| {
+            let security = if f.definer { " SECURITY DEFINER" } else { "" };
+            format!(
+                "CREATE OR REPLACE FUNCTION {{schema}}.{}({}) RETURNS {} LANGUAGE plpgsql{security} \
+                 SET search_path = pg_catalog, {{schema}}, pg_temp AS $${}$$;\n",
+                f.name,
+                f.args,
+                f.returns,
+                body(f, insert_imported)
+            )
         })
         .collect()
 }
 
-/// PostgreSQL's triggers on the events table: name and the function it runs.
-pub(super) const EVENTS_TRIGGERS: [(&str, &str); 2] = [
-    ("{events}_no_change", "{events}_append_only"),
-    ("{events}_no_truncate", "{events}_append_only"),
-];
+/// A function's body with the library's own placeholders replaced (not
+/// `{schema}` and `{events}`).
+pub(super) fn body(f: &Function, insert_imported: &str) -> String {
+    f.body
+        .replace("{caller_is_owner}", CALLER_IS_OWNER)
+        .replace("{insert_imported}", insert_imported)
+        .replace("{pruned_code}", crate::store::table::PRUNED_EVENT_CODE)
+        .replace("{prune_command}", crate::store::table::PRUNE_COMMAND)
+        .replace("{imported_code}", IMPORTED_EVENT_CODE)
+        .replace("{import_record_command}", IMPORT_RECORD_COMMAND)
+        .replace("{import_command}", IMPORT_COMMAND)
+}
 
-/// PostgreSQL's triggers on the seal tables: table, name and function.
-pub(super) const SEAL_TRIGGERS: [(&str, &str, &str); 4] = [
-    (
+/// `PUBLIC` may execute no function of the audit schema.
+pub(super) fn function_privileges() -> String {
+    FUNCTIONS
+        .iter()
+        .map(|f| {
+            format!(
+                "REVOKE ALL ON FUNCTION {{schema}}.{}({}) FROM PUBLIC;\n",
+                f.name, f.args
+            )
+        })
+        .collect()
+}
+
+/// `pg_trigger.tgtype` bits.
+const ROW: i16 = 1;
+const BEFORE: i16 = 2;
+const INSERT: i16 = 4;
+const DELETE: i16 = 8;
+const UPDATE: i16 = 16;
+const TRUNCATE: i16 = 32;
+
+/// One trigger of the audit schema, as a sound schema holds it: what
+/// `check_objects` compares with `pg_trigger`, field by field.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Trigger {
+    /// The table it is on (`{events}` for the events table).
+    pub table: &'static str,
+    /// Its name.
+    pub name: &'static str,
+    /// The function it runs, in the audit schema.
+    pub function: &'static str,
+    /// Its timing, level and events (`pg_trigger.tgtype`).
+    pub tgtype: i16,
+    /// A constraint trigger, deferrable and initially deferred.
+    pub deferred: bool,
+    /// The name of its transition table of new rows.
+    pub new_rows: Option<&'static str>,
+}
+
+impl Trigger {
+    /// Its `CREATE` statement, its function named with its schema.
+    pub(super) fn create(&self, table: &str) -> String {
+        let timing = if self.tgtype & BEFORE != 0 {
+            "BEFORE"
+        } else {
+            "AFTER"
+        };
+        let events: Vec<&str> = [
+            (INSERT, "INSERT"),
+            (UPDATE, "UPDATE"),
+            (DELETE, "DELETE"),
+            (TRUNCATE, "TRUNCATE"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.tgtype & bit != 0)
+        .map(|(_, name)| name)
+        .collect();
+        let level = if self.tgtype & ROW != 0 {
+            "ROW"
+        } else {
+            "STATEMENT"
+        };
+        let constraint = if self.deferred { "CONSTRAINT " } else { "" };
+        let deferral = if self.deferred {
+            " DEFERRABLE INITIALLY DEFERRED"
+        } else {
+            ""
+        };
+        let referencing = self
+            .new_rows
+            .map(|name| format!(" REFERENCING NEW TABLE AS {name}"))
+            .unwrap_or_default();
+        format!(
+            "DROP TRIGGER IF EXISTS {name} ON {{schema}}.{table};\n\
+             CREATE {constraint}TRIGGER {name} {timing} {events} ON {{schema}}.{table}{deferral}{referencing} \
+             FOR EACH {level} EXECUTE FUNCTION {{schema}}.{function}();\n",
+            name = self.name,
+            events = events.join(" OR "),
+            function = self.function,
+        )
+    }
+}
+
+/// A trigger refusing updates and deletes of each row of `table`.
+const fn no_change(table: &'static str, name: &'static str, function: &'static str) -> Trigger {
+    Trigger {
+        table,
+        name,
+        function,
+        tgtype: ROW | BEFORE | UPDATE | DELETE,
+        deferred: false,
+        new_rows: None,
+    }
+}
+
+/// A trigger refusing `TRUNCATE` of `table`.
+const fn no_truncate(table: &'static str, name: &'static str, function: &'static str) -> Trigger {
+    Trigger {
+        table,
+        name,
+        function,
+        tgtype: BEFORE | TRUNCATE,
+        deferred: false,
+        new_rows: None,
+    }
+}
+
+/// The triggers on the audit schema's own tables.
+pub(super) const OWN_TRIGGERS: [Trigger; 9] = [
+    no_change("{events}", "{events}_no_change", "{events}_append_only"),
+    no_truncate("{events}", "{events}_no_truncate", "{events}_append_only"),
+    // Once per INSERT statement (the append path writes up to 500 rows in
+    // one), reading only the statement's new rows.
+    Trigger {
+        table: "{events}",
+        name: "{events}_own_records",
+        function: "audit_own_records",
+        tgtype: INSERT,
+        deferred: false,
+        new_rows: Some("new_rows"),
+    },
+    no_change(
         "audit_seals",
         "audit_seals_no_change",
         "audit_seal_append_only",
     ),
-    (
+    no_truncate(
         "audit_seals",
         "audit_seals_no_truncate",
         "audit_seal_append_only",
     ),
-    (
+    no_change(
         "audit_seal_entries",
         "audit_seal_entries_no_change",
         "audit_seal_append_only",
     ),
-    (
+    no_truncate(
         "audit_seal_entries",
         "audit_seal_entries_no_truncate",
         "audit_seal_append_only",
     ),
-];
-
-/// PostgreSQL's triggers on the import keys: table, name and function.
-pub(super) const IMPORT_TRIGGERS: [(&str, &str, &str); 2] = [
-    (
+    no_change(
         "audit_import_keys",
         "audit_import_keys_no_change",
         "audit_seal_append_only",
     ),
-    (
+    no_truncate(
         "audit_import_keys",
         "audit_import_keys_no_truncate",
         "audit_seal_append_only",
     ),
 ];
 
-/// PostgreSQL triggers that refuse writes to `table` in a transaction that
-/// records no audit event (checked at commit), and any `TRUNCATE`.
-/// `table` must be a plain identifier (checked by the caller).
-pub(super) fn protect_table(table: &str) -> String {
-    format!(
-        "DROP TRIGGER IF EXISTS audit_required ON {table};
-CREATE CONSTRAINT TRIGGER audit_required AFTER INSERT OR UPDATE OR DELETE ON {table}
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_require_event();
-DROP TRIGGER IF EXISTS audit_no_truncate ON {table};
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
-INSERT INTO audit_protected_tables (name) VALUES ('{table}') ON CONFLICT DO NOTHING;"
-    )
+/// The triggers [`protect_table`] puts on a protected table (`table` is
+/// ignored: each is on the table protected).
+pub(super) const PROTECTION_TRIGGERS: [Trigger; 2] = [
+    Trigger {
+        table: "",
+        name: "audit_required",
+        function: "audit_require_event",
+        tgtype: ROW | INSERT | UPDATE | DELETE,
+        deferred: true,
+        new_rows: None,
+    },
+    no_truncate("", "audit_no_truncate", "audit_refuse_truncate"),
+];
+
+/// The `CREATE` statements of [`OWN_TRIGGERS`].
+pub(super) fn create_triggers() -> String {
+    OWN_TRIGGERS.iter().map(|t| t.create(t.table)).collect()
 }
 
-/// The triggers [`protect_table`] makes: name and function.
-pub(super) const PROTECTION_TRIGGERS: [(&str, &str); 2] = [
-    ("audit_required", "audit_require_event"),
-    ("audit_no_truncate", "audit_refuse_truncate"),
-];
+/// PostgreSQL triggers that refuse writes to `table` in a transaction that
+/// records no audit event (checked at commit), and any `TRUNCATE`, and the
+/// table's registration. `table` must be a plain identifier (checked by
+/// the caller), in `schema` (quoted).
+pub(super) fn protect_table(table: &str, schema: &str) -> String {
+    let mut sql: String = PROTECTION_TRIGGERS
+        .iter()
+        .map(|t| t.create(table))
+        .collect();
+    sql.push_str(&format!(
+        "INSERT INTO {{schema}}.audit_protected_tables (name) VALUES ('{table}') ON CONFLICT DO NOTHING;"
+    ));
+    sql.replace("{schema}", schema)
+}

@@ -4,11 +4,12 @@
 
 mod schema;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::storage::Storage;
+use super::storage::{Deleted, ImportBatch, PruneBatch, Storage, sealed_digest};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::Position;
@@ -146,11 +147,20 @@ impl Storage for Sqlite {
     /// The payload is text.
     const JSON_CAST: &'static str = "";
 
-    async fn insert_import_keys(
+    /// The keys first (in byte order, the write lock held), then the
+    /// claimed rows and the record, by [`append`](Self::append). Whoever
+    /// has the file may write keys as they like.
+    async fn import_batch(
         conn: &mut SqliteConnection,
-        keys: &[(&str, &str)],
-        run_id: &str,
+        batch: &ImportBatch<'_>,
     ) -> Result<Vec<String>, AuditError> {
+        let mut keys: Vec<(&str, &str)> = batch
+            .keys
+            .iter()
+            .zip(&batch.rows)
+            .map(|(key, (_, row))| (*key, row.code))
+            .collect();
+        keys.sort_unstable();
         let values = vec!["(?, ?, ?)"; keys.len()].join(", ");
         let sql = format!(
             "INSERT INTO audit_import_keys (import_key, run_id, event_type) VALUES {values} \
@@ -158,33 +168,69 @@ impl Storage for Sqlite {
         );
         // Our own statement and `?` placeholders; every value is bound.
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-        for (key, code) in keys {
-            query = query.bind(*key).bind(run_id).bind(*code);
+        for (key, code) in &keys {
+            query = query.bind(*key).bind(batch.run_id).bind(*code);
         }
-        query.fetch_all(conn).await.map_err(classify)
+        let claimed: Vec<String> = query.fetch_all(&mut *conn).await.map_err(classify)?;
+        if claimed.is_empty() {
+            return Ok(claimed);
+        }
+        let new: HashSet<&str> = claimed.iter().map(String::as_str).collect();
+        let rows: Vec<(&Actor, &EventRow)> = batch
+            .keys
+            .iter()
+            .zip(&batch.rows)
+            .filter(|(key, _)| new.contains(**key))
+            .map(|(_, row)| *row)
+            .collect();
+        Self::append(&mut *conn, &rows).await?;
+        let record = batch.record(&claimed, chrono::Utc::now().timestamp_micros());
+        Self::append(&mut *conn, &[(batch.actor, &record)]).await?;
+        Ok(claimed)
+    }
+
+    async fn stored_min_retention(conn: &mut SqliteConnection) -> Result<i64, AuditError> {
+        let micros: Option<i64> =
+            sqlx::query_scalar("SELECT min(min_retention_micros) FROM audit_settings")
+                .fetch_one(conn)
+                .await
+                .map_err(classify)?;
+        Ok(micros.unwrap_or(i64::MAX))
     }
 
     /// The permit is a row of `audit_retention_permit`, written for the
-    /// DELETE and removed after it; whoever has the file can write it.
-    async fn delete_batch(
+    /// DELETE and removed after it; whoever has the file can write it. The
+    /// ids go first, read under the write lock (so the DELETE removes
+    /// exactly them), with their seal entries' hashes for the record.
+    async fn prune_batch(
         conn: &mut SqliteConnection,
-        cutoff: i64,
-        max_rows: i64,
+        batch: &PruneBatch<'_>,
     ) -> Result<u64, AuditError> {
+        const CHOSEN: &str = concat!(
+            "SELECT e.id, s.event_hash FROM ",
+            events_table!(),
+            " e LEFT JOIN audit_seal_entries s ON s.tx = 0 AND s.id = e.id \
+             WHERE e.occurred_at < $1 AND substr(e.event_type, 1, 6) <> 'audit:' AND e.id > 0 \
+             ORDER BY e.id LIMIT $2"
+        );
         const DELETE: &str = concat!(
             "DELETE FROM ",
             events_table!(),
-            " WHERE id IN (SELECT id FROM ",
-            events_table!(),
-            " WHERE occurred_at < $1 AND substr(event_type, 1, 6) <> 'audit:' ORDER BY id LIMIT $2)"
+            " WHERE id IN (SELECT value FROM json_each($1))"
         );
+        let chosen: Vec<(i64, Option<String>)> = sqlx::query_as(CHOSEN)
+            .bind(batch.cutoff)
+            .bind(batch.max_rows)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(classify)?;
+        let ids: Vec<i64> = chosen.iter().map(|(id, _)| *id).collect();
         sqlx::query("INSERT INTO audit_retention_permit (granted) VALUES (1)")
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
-        let deleted = sqlx::query(DELETE)
-            .bind(cutoff)
-            .bind(max_rows)
+        let count = sqlx::query(DELETE)
+            .bind(serde_json::Value::from(ids.clone()).to_string())
             .execute(&mut *conn)
             .await
             .map_err(classify)?
@@ -192,7 +238,18 @@ impl Storage for Sqlite {
         sqlx::query("DELETE FROM audit_retention_permit")
             .execute(&mut *conn)
             .await?;
-        Ok(deleted)
+        let hashes: Vec<&str> = chosen.iter().filter_map(|(_, h)| h.as_deref()).collect();
+        let deleted = Deleted {
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+            first: ids.first().map(|id| (0, *id)),
+            last: ids.last().map(|id| (0, *id)),
+            sealed: hashes.len() as i64,
+            sealed_digest: sealed_digest(hashes),
+        };
+        let now = chrono::Utc::now().timestamp_micros();
+        let record = batch.record(&deleted, now, uuid::Uuid::new_v4().to_string());
+        Self::append(&mut *conn, &[(batch.actor, &record)]).await?;
+        Ok(count)
     }
 
     /// The entries expanded by `json_each`.

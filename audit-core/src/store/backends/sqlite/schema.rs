@@ -8,7 +8,7 @@ use crate::store::schema::{MIGRATIONS, V5_INDEXES};
 /// SQLite's script of each version, in the order of `MIGRATIONS` (a
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`, and each by the triggers it makes ([`triggers_of`]).
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES];
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6];
 
 /// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
 const V1: &str = "
@@ -159,4 +159,12 @@ CREATE TABLE IF NOT EXISTS audit_import_keys (
 );
 DROP TRIGGER IF EXISTS audit_import_keys_no_update;
 DROP TRIGGER IF EXISTS audit_import_keys_no_delete;
+";
+
+/// Version 6 on SQLite: the minimum retention, stored in the file (read by
+/// `Auditor::prune_before`; whoever has the file can change it).
+const V6: &str = "
+CREATE TABLE IF NOT EXISTS audit_settings (min_retention_micros INTEGER NOT NULL);
+INSERT INTO audit_settings (min_retention_micros)
+    SELECT 2592000000000 WHERE NOT EXISTS (SELECT 1 FROM audit_settings);
 ";
