@@ -95,14 +95,15 @@ async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
                 "DROP TABLE audit_events; DROP TABLE audit_schema; \
                  DROP TABLE audit_retention_permit; DROP TABLE audit_log_identity; \
                  DROP TABLE audit_seals; DROP TABLE audit_seal_entries; \
-                 DROP TABLE audit_import_keys"
+                 DROP TABLE audit_import_keys; DROP TABLE audit_settings"
             }
             Pool::Postgres(_) => {
                 "DROP TABLE audit_events, audit_schema, audit_retention_permit, \
                  audit_log_identity, audit_protected_tables, audit_seals, \
-                 audit_seal_entries, audit_import_keys CASCADE; \
+                 audit_seal_entries, audit_import_keys, audit_settings CASCADE; \
                  DROP FUNCTION audit_events_append_only, audit_require_event, \
-                 audit_refuse_truncate, audit_prune_batch, audit_seal_append_only CASCADE"
+                 audit_refuse_truncate, audit_prune_batch, audit_seal_append_only, \
+                 audit_own_records, audit_import_batch CASCADE"
             }
         };
         common::execute(&auditor, drop).await.unwrap();
