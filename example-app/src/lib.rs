@@ -12,6 +12,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod export;
+pub mod grants;
 pub mod log_text;
 pub mod logs;
 pub mod models;

@@ -1,5 +1,6 @@
 //! The example staff area's command line. Every subcommand works the same on
-//! SQLite and PostgreSQL; the database is `sqlite://example.db` in the working
+//! SQLite and PostgreSQL, but `grant-application-role` (SQLite has no roles,
+//! and says so); the database is `sqlite://example.db` in the working
 //! directory unless `DATABASE_URL` or `--database-url` says otherwise, and
 //! migrations run on start. Every change subcommand runs through
 //! `Auditor::transact`: a change the database refuses because of a
@@ -25,7 +26,7 @@ use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range}
 use example_app::logs::{self, LogError, LogRequest, Scope};
 use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
-use example_app::{backfill, demo, directory, log_text, sealing};
+use example_app::{backfill, demo, directory, grants, log_text, sealing};
 
 /// The actor the command line records without `--as`: a system process,
 /// which the log shows as "system process example-app-cli".
@@ -79,6 +80,11 @@ enum SchemaCmd {
     /// Restore a damaged audit schema (missing or altered triggers, a
     /// re-created events table); the repair is recorded in the audit log.
     RepairSchema(RepairSchemaArgs),
+    /// Give an existing PostgreSQL role exactly what the application needs
+    /// (the audit log's grants and the staff area's tables; no TRUNCATE, no
+    /// DDL), so the application connects as it; run as the schema's owner,
+    /// after `migrate`. Idempotent. SQLite has no roles: an error there.
+    GrantApplicationRole(GrantApplicationRoleArgs),
 }
 
 /// Commands of the staff area; they run on a database whose schema is
@@ -163,6 +169,8 @@ enum CliError {
     Demo(#[from] demo::DemoError),
     #[error(transparent)]
     Backfill(#[from] backfill::BackfillError),
+    #[error(transparent)]
+    Grant(#[from] grants::GrantError),
     #[error(transparent)]
     Name(#[from] example_app::names::NameError),
     #[error("cannot write to standard output: {0}")]
@@ -295,6 +303,7 @@ impl SchemaCmd {
             SchemaCmd::Verify(args) => args.run(auditor).await,
             SchemaCmd::Migrate => migrate(auditor, url).await,
             SchemaCmd::RepairSchema(args) => args.run(auditor, acting_as).await,
+            SchemaCmd::GrantApplicationRole(args) => args.run(auditor).await,
         }
     }
 }
@@ -401,6 +410,27 @@ impl RepairSchemaArgs {
                 say!("  - {problem}");
             }
         }
+        Ok(())
+    }
+}
+
+/// `grant-application-role`'s arguments.
+#[derive(Args)]
+struct GrantApplicationRoleArgs {
+    /// An existing role (a plain lowercase identifier), not the schema's
+    /// owner and not a superuser.
+    role: String,
+}
+
+impl GrantApplicationRoleArgs {
+    /// `grant-application-role`: sets the role up and says what it may do.
+    async fn run(self, auditor: &Auditor) -> Result<(), CliError> {
+        let role = grants::grant_application_role(auditor, &self.role).await?;
+        say!(
+            "Role {role} may now use the audit log and the staff area's tables, nothing \
+             more: connect the application as {role}. Keep migrate, repair-schema, seal \
+             and verify for the schema's owner."
+        );
         Ok(())
     }
 }

@@ -19,6 +19,9 @@
 //!   test threads are the same number as in a binary of their own).
 //! - `commands`: its `catch_unwind` catches its own panic, with the
 //!   default panic hook (it sets none).
+//! - `app_role`: each PostgreSQL test makes a role of its own (roles belong
+//!   to the whole server: a unique name), and drops it at its end, failed
+//!   or not.
 //!
 //! Three test binaries stay apart, each for its process:
 //! - `tests/failpoints.rs`: the `fail` crate's registry is process-wide; a
@@ -39,6 +42,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_role;
 mod backfill;
 mod browser;
 mod cli;
