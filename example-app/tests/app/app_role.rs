@@ -56,10 +56,12 @@ mod attack_sql {
         VALUES ($1, 'forged-run', 'project_created')";
 
     /// (d) The owner's retention function, every event before the end of time.
-    pub const PRUNE_BATCH: &str = "SELECT audit_prune_batch(9223372036854775807, 1000)";
+    pub const PRUNE_BATCH: &str =
+        "SELECT audit_prune_batch(9223372036854775807, 1000, 1, 'user', '2', 'bob', 'x')";
 
     /// The retention function, as `has_function_privilege` names it.
-    pub const PRUNE_BATCH_SIGNATURE: &str = "audit_prune_batch(bigint, integer)";
+    pub const PRUNE_BATCH_SIGNATURE: &str =
+        "audit_prune_batch(bigint, integer, integer, text, text, text, text)";
 }
 
 /// A demo database migrated by its owner, and a LOGIN role of the
