@@ -147,14 +147,23 @@ impl Auditor {
     }
 
     /// Grants `role` what an application needs of the log on PostgreSQL,
-    /// and no more: `SELECT` on the audit tables and `INSERT` into the
-    /// events table's written columns (not `id`: ids are the database's to
-    /// assign; not `tx_id`). No `UPDATE`, `DELETE` or `TRUNCATE`, and no
-    /// `EXECUTE` on the retention function: such a role cannot delete,
-    /// rewrite or renumber events. It may also import events
-    /// ([`Auditor::import`]): `SELECT` and `INSERT` on the import keys, which
-    /// are append-only too. Run it as the schema's owner. Give the
-    /// role the application's own tables separately.
+    /// and no more: `SELECT` on the audit tables (not the retention permit
+    /// or the seals) and `INSERT` into the events table's written columns
+    /// (not `id`: ids are the database's to assign; not `tx_id`). No
+    /// `UPDATE`, `DELETE` or `TRUNCATE`, and no `EXECUTE` on the retention
+    /// function: such a role cannot delete, rewrite or renumber events, nor
+    /// write the log's own records (`audit:` codes: a trigger refuses them
+    /// from any role but the owner). It may import events
+    /// ([`Auditor::import`]) through `EXECUTE` on `audit_import_batch`, the
+    /// owner's function that writes each import key only with its event,
+    /// and the run's record; it may not insert keys itself. Run it as the
+    /// schema's owner. Give the role the application's own tables
+    /// separately.
+    ///
+    /// Any right on the audit tables or functions beyond these, held by a
+    /// role other than the owner, is damage that
+    /// [`schema_status`](Self::schema_status) reports and
+    /// [`repair_schema`](Self::repair_schema) takes back.
     ///
     /// SQLite has no roles: whoever can open the file has every right
     /// (tamper evidence is the answer there); this does nothing.

@@ -74,10 +74,16 @@
 //! that records an `audit:log_pruned` event (so SQLite writers keep going,
 //! and a prune cut short leaves every deletion recorded). The log's own
 //! records (`audit:` codes) are never deleted, by `prune_before` or by hand.
-//! Cutoffs later than now minus the minimum retention (30 days,
-//! [`auditor.with_min_retention(..)`](Auditor::with_min_retention)) are
-//! refused with the error [`CutoffTooRecent`](crate::AuditError::CutoffTooRecent);
-//! concurrent prunes take turns.
+//! Cutoffs later than now minus the minimum retention are refused with the
+//! error [`CutoffTooRecent`](crate::AuditError::CutoffTooRecent); the
+//! minimum is stored in the schema (30 days at first; the owner changes it
+//! with [`auditor.set_min_retention(..)`](Auditor::set_min_retention), a
+//! recorded change), and an auditor may ask for more
+//! ([`auditor.with_min_retention(..)`](Auditor::with_min_retention)).
+//! Concurrent prunes take turns. Each record names the first and last
+//! position it deleted and a digest of the sealed events among them, so
+//! that [`verify`](Auditor::verify) accepts a missing sealed event only
+//! from the sealed record of the prune that deleted it.
 //!
 //! # PostgreSQL roles
 //!
@@ -86,19 +92,34 @@
 //! connect the application with its own role, set up by the owner with
 //! [`auditor.grant_application_role("app")`](Auditor::grant_application_role):
 //! `SELECT` on the audit tables and `INSERT` into the events table's columns
-//! other than `id` (ids are the database's to assign), `INSERT` of import
-//! keys, nothing else. Such a role cannot delete, rewrite, renumber or
-//! truncate events, open the retention permit (only the owner's
-//! `audit_prune_batch` function, which the role may not run, can), or get
-//! rid of a scratch event it wrote to satisfy a protected table's trigger:
-//! that event stays in the log for everyone to see
-//! (`audit-core/tests/all/store_privileges.rs`). Even a role wrongly granted
-//! `UPDATE` or `DELETE` on the events table is refused by its triggers.
+//! other than `id` (ids are the database's to assign), `EXECUTE` on the
+//! import function, nothing else. Such a role cannot delete, rewrite,
+//! renumber or truncate events, write the log's own records (`audit:`
+//! codes), take an import key without importing its event, open the
+//! retention permit or prune (only the owner may run `audit_prune_batch`,
+//! which also enforces the stored minimum retention), or get rid of a
+//! scratch event it wrote to satisfy a protected table's trigger: that
+//! event stays in the log for everyone to see
+//! (`audit-core/tests/all/store_privileges.rs`, `store_attacks.rs`). Even a
+//! role wrongly granted `UPDATE` or `DELETE` on the events table is refused
+//! by its triggers. Every function of the audit schema names its tables
+//! with their schema and runs with a pinned `search_path`, so no temporary
+//! table, function or operator of the role's can stand in for one of
+//! ours.
+//!
+//! Every start compares the schema with what the migrations made: each
+//! trigger field by field (enabled for every session, timing, events, no
+//! column list, no `WHEN`, its own function), each function (body,
+//! `SECURITY DEFINER`, pinned settings, owner), and the rights of every
+//! other role on the audit tables and functions. A trigger neutralised
+//! (`ENABLE REPLICA`, `WHEN (false)`, a same-named function elsewhere) or a
+//! right granted beyond the above is damage the start refuses, and a
+//! [`repair_schema`](Auditor::repair_schema) restores and records.
 //!
 //! What remains possible: the schema owner (and any superuser) can drop
 //! triggers and edit the log; `schema_status` then reports structural
 //! damage, and the seals ([`seals`](crate::seals)) report every edit of the
-//! sealed part.
+//! sealed part. RELIABILITY.md lists each attack tried and what is left.
 //!
 //! SQLite has no roles: anyone who can open the file has every right, and
 //! can edit the log, its triggers and the retention permit. The triggers
