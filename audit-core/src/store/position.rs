@@ -23,10 +23,10 @@
 //! sessions of their own, with ids of their own), so the running
 //! transactions of the server's other databases cannot have written this
 //! events table, and are passed over; every other one counts: of this
-//! database, or of no database that can be told (a transaction that ended
-//! between the snapshot and the lookup, a prepared transaction not known to
-//! be another database's, a process without a database, every transaction
-//! of the primary on a standby). So every event not yet visible has a
+//! database, or of no database that can be told (one that began after the
+//! sessions were looked up, a prepared transaction not known to be another
+//! database's, a process without a database, every transaction of the
+//! primary on a standby). So every event not yet visible has a
 //! transaction id at or above the horizon, and every event below it is
 //! committed (visible) or rolled back (never visible): once a reader has
 //! passed it, nothing can commit before it. Reads take events strictly
@@ -191,7 +191,9 @@ impl fmt::Display for HeldBack {
                     details.push(format!("{} for {}", printable(state), Elapsed(age)))
                 }
                 (Some(state), None) => details.push(printable(state).into_owned()),
-                (None, Some(age)) => details.push(format!("in its transaction for {}", Elapsed(age))),
+                (None, Some(age)) => {
+                    details.push(format!("in its transaction for {}", Elapsed(age)))
+                }
                 (None, None) if self.pid.is_some() => {
                     details.push("its state hidden from this role".to_owned())
                 }
@@ -255,5 +257,95 @@ mod tests {
         ] {
             assert!(bad.parse::<Position>().is_err(), "{bad}");
         }
+    }
+
+    fn held(events_waiting: u64) -> HeldBack {
+        HeldBack {
+            transaction: 1234,
+            pid: Some(567),
+            database: Some("app".into()),
+            state: Some("idle in transaction".into()),
+            in_transaction_for: Some(Duration::from_secs(303)),
+            application_name: None,
+            prepared_as: None,
+            events_waiting,
+        }
+    }
+
+    #[test]
+    fn held_back_says_who_holds_what_back_in_one_sentence() {
+        let tail = ": positions stop at the oldest transaction of this database still running";
+        assert_eq!(
+            held(12).to_string(),
+            format!(
+                "12 committed events wait behind transaction 1234 (pid 567, database app, \
+                 idle in transaction for 5 min 3 s){tail}"
+            )
+        );
+        assert!(
+            held(1)
+                .to_string()
+                .starts_with("1 committed event waits behind")
+        );
+        assert!(
+            held(HeldBack::MAX_COUNTED)
+                .to_string()
+                .starts_with("10000 or more committed events wait")
+        );
+        // Another role's session: its state hidden; a name that could forge
+        // a line is escaped.
+        let hidden = HeldBack {
+            state: None,
+            in_transaction_for: None,
+            application_name: Some("worker\nforged".into()),
+            ..held(2)
+        };
+        assert_eq!(
+            hidden.to_string(),
+            format!(
+                "2 committed events wait behind transaction 1234 (pid 567, database app, \
+                 its state hidden from this role, application worker\\nforged){tail}"
+            )
+        );
+        let prepared = HeldBack {
+            pid: None,
+            state: None,
+            in_transaction_for: Some(Duration::from_secs(7300)),
+            prepared_as: Some("tx-42".into()),
+            ..held(3)
+        };
+        assert_eq!(
+            prepared.to_string(),
+            format!(
+                "3 committed events wait behind transaction 1234 (prepared as 'tx-42' \
+                 2 h 1 min ago, database app){tail}"
+            )
+        );
+        let unknown = HeldBack {
+            pid: None,
+            database: None,
+            state: None,
+            in_transaction_for: None,
+            ..held(4)
+        };
+        assert_eq!(
+            unknown.to_string(),
+            format!(
+                "4 committed events wait behind transaction 1234 (not found among the \
+                 sessions){tail}"
+            )
+        );
+        assert_eq!(
+            HeldBack {
+                state: Some("active".into()),
+                in_transaction_for: Some(Duration::from_millis(400)),
+                ..held(5)
+            }
+            .to_string(),
+            format!(
+                "5 committed events wait behind transaction 1234 (pid 567, database app, \
+                 active for 0 s){tail}"
+            )
+        );
     }
 }

@@ -39,7 +39,10 @@ async fn take_an_id(conn: &mut PgConnection) -> (u64, u32) {
             .expect("an id");
     // A statement more, so the session is surely idle in its transaction
     // now (its state changes before it answers).
-    sqlx::query("SELECT 1").execute(&mut *conn).await.expect("idle");
+    sqlx::query("SELECT 1")
+        .execute(&mut *conn)
+        .await
+        .expect("idle");
     (xid as u64, pid as u32)
 }
 
@@ -179,11 +182,7 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
         .read_after::<TestEvent>(first, 100)
         .await
         .expect("read_after");
-    assert!(
-        tail.events.is_empty(),
-        "{:?}",
-        support::ids(&tail.events)
-    );
+    assert!(tail.events.is_empty(), "{:?}", support::ids(&tail.events));
     assert_eq!(tail.next, first);
     let held = tail.held_back.clone().expect("held back");
     assert_eq!(
@@ -194,7 +193,11 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
     assert!(held.in_transaction_for.is_some());
     assert_eq!(held.application_name.as_deref(), Some("held-back-test"));
     assert_eq!((held.prepared_as, held.events_waiting), (None, 2));
-    let sentence = tail.held_back.as_ref().map(HeldBack::to_string).unwrap_or_default();
+    let sentence = tail
+        .held_back
+        .as_ref()
+        .map(HeldBack::to_string)
+        .unwrap_or_default();
     let opening = format!(
         "2 committed events wait behind transaction {xid} (pid {pid}, database {database}, \
          idle in transaction for "
@@ -223,10 +226,7 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
     testing::execute(&auditor, &format!("CREATE ROLE {role} NOLOGIN"))
         .await
         .expect("create role");
-    auditor
-        .grant_application_role(&role)
-        .await
-        .expect("grant");
+    auditor.grant_application_role(&role).await.expect("grant");
     let reader = Auditor::connect(&as_role(&url, &role))
         .await
         .expect("connect as the role");
@@ -246,7 +246,10 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
         (held.transaction, held.pid, held.database.as_deref()),
         (xid, Some(pid), Some(database.as_str()))
     );
-    assert_eq!((held.state.as_deref(), held.in_transaction_for), (None, None));
+    assert_eq!(
+        (held.state.as_deref(), held.in_transaction_for),
+        (None, None)
+    );
     assert_eq!(held.events_waiting, 2);
     assert!(
         held.to_string().contains("its state hidden from this role"),
@@ -268,12 +271,9 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
     let report = auditor.seal(None).await.expect("seal");
     assert_eq!((report.seals, report.held_back), (0, None));
 
-    testing::execute(
-        &auditor,
-        &format!("DROP OWNED BY {role}; DROP ROLE {role}"),
-    )
-    .await
-    .expect("drop the role");
+    testing::execute(&auditor, &format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await
+        .expect("drop the role");
 }
 
 #[tokio::test]

@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::stored::SealRow;
-use crate::store::position::HeldBack;
 use crate::on_backend;
 use crate::store::auditor::Auditor;
 use crate::store::error::AuditError;
+use crate::store::position::HeldBack;
 
 /// The latest seal, in the form to keep outside the database: with it,
 /// [`Auditor::verify`] tells whether the database still reaches the chain

@@ -15,9 +15,10 @@
 //!   and a process id can pass to a new session meanwhile, so even an older
 //!   view of the sessions says only true things.
 //! - An id that is not known to be another database's holds the horizon:
-//!   any id of this database, and any id not found (ended between the
-//!   snapshot and the lookup, a process without a database). Passing over
-//!   one by mistake could skip an event; holding one needlessly only delays.
+//!   any id of this database, and any id not found (taken after the
+//!   sessions were read, below; a process without a database; a prepared
+//!   transaction that ended before its lookup). Passing over one by
+//!   mistake could skip an event; holding one needlessly only delays.
 //! - The sessions are read before the snapshot is taken: each read runs in
 //!   a READ COMMITTED, read-only transaction ([`begin`]) whose first
 //!   statement loads this session's view of the others (PostgreSQL keeps it
@@ -45,9 +46,9 @@ const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED, READ ONLY";
 /// within a transaction").
 const LOAD_SESSIONS: &str = "SELECT count(*) FROM pg_stat_activity";
 
-/// The running ids of the snapshot `{snapshot}` that may have written this
-/// database's rows: all but those a session of another database, or a
-/// prepared transaction of another database, holds. Smallest first.
+/// The smallest running id of the snapshot `{snapshot}` that may have
+/// written this database's rows: of all but those that a session of
+/// another database, or a prepared transaction of another database, holds.
 const MAY_WRITE_HERE: &str = "SELECT x FROM pg_snapshot_xip({snapshot}) AS x \
     WHERE x::xid NOT IN (\
         SELECT backend_xid FROM pg_stat_activity \
