@@ -7,7 +7,8 @@
 //! [`Cursor`]s of the pages around it. A follower (an export, a stream)
 //! reads forward in commit order instead, from a [`Position`] it keeps:
 //! [`Auditor::read_after`](crate::Auditor::read_after) returns a [`Tail`]
-//! and the position to read on from, and never misses or repeats an event.
+//! and the position to read on from, never misses or repeats an event, and
+//! says what holds it back when something does ([`HeldBack`]).
 //! [`StoredEvent::render`] and [`render_page`] show what was read, unknown
 //! rows included.
 //!
@@ -79,12 +80,18 @@
 //! order: a [`Tail`] of events, each with its `position`, and `tail.next`,
 //! where to read on from. It returns only events that no later commit can
 //! precede (on PostgreSQL, where ids are not commit order, those of
-//! transactions older than every one still running), so a follower that
+//! transactions older than every one of the same database still running),
+//! so a follower that
 //! stores `next.to_string()` and goes on from the parsed [`Position`] never
 //! misses or repeats an event, across restarts (G12).
 //!
-//! - On PostgreSQL a write transaction left open on the server (in any of
-//!   its databases) holds followers and sealing back until it ends.
+//! - On PostgreSQL a write transaction of the same database left open
+//!   (a session idle in a transaction, a forgotten prepared transaction)
+//!   holds followers and sealing back until it ends; the server's other
+//!   databases hold nothing back. While it does, [`Tail::held_back`] (and
+//!   a seal's `held_back`) is a [`HeldBack`] naming it: its process id,
+//!   database, state and how long it has been open, and how many committed
+//!   events wait; its `Display` is a sentence for an operator.
 //! - Positions hold the writing transaction's id: a database restored with
 //!   `pg_dump` into a new server (whose ids may start lower) needs its
 //!   followers restarted from the start, where `pg_upgrade` keeps them.
@@ -101,6 +108,6 @@
 
 pub use crate::page::render_page;
 pub use crate::store::error::ParseError;
-pub use crate::store::position::Position;
+pub use crate::store::position::{HeldBack, Position};
 pub use crate::store::query::{Condition, Cursor, EventQuery, MAX_PAGE_SIZE, Page, StoredEvent};
 pub use crate::store::tail::Tail;

@@ -68,8 +68,11 @@
 //!   backends), so a later, recorded erasure of a personal value could put
 //!   its hash in its place and the chain would still verify.
 //! - Only stable events are sealed: on PostgreSQL, those of transactions
-//!   older than every transaction still running in the cluster. Events
-//!   after the last seal (the unsealed window) are not checked: seal often.
+//!   older than every transaction of the same database still running (the
+//!   server's other databases do not matter). A transaction left open holds
+//!   sealing back until it ends, and the [`SealReport`]'s `held_back` names
+//!   it ([`HeldBack`](crate::query::HeldBack)). Events after the last seal
+//!   (the unsealed window) are not checked: seal often.
 //! - Events a recorded prune deleted are reported as pruned, not as
 //!   tampering.
 //! - What it cannot do: whoever holds both the database and the signing

@@ -76,9 +76,9 @@ fn seed(test: &str) -> u64 {
 }
 
 /// The next `n` events after `after`, read with `read_after` until there
-/// are `n`. On PostgreSQL an event is held back while any transaction
-/// that began before it commits is still open, on the whole server
-/// (another test's, say), so a read may return fewer for a while.
+/// are `n`. On PostgreSQL an event is held back while a transaction of its
+/// database that began before it commits is still open, so a read may
+/// return fewer for a while; a failure names the transaction.
 async fn read_stable(auditor: &Auditor, after: Position, n: usize) -> Vec<StoredEvent<TestEvent>> {
     let label = testing::label(auditor);
     let deadline = Instant::now() + CATCH_UP;
@@ -94,9 +94,11 @@ async fn read_stable(auditor: &Auditor, after: Position, n: usize) -> Vec<Stored
         if tail.events.is_empty() {
             assert!(
                 Instant::now() < deadline,
-                "{label}: {} of {n} events after {after} came: {:?}",
+                "{label}: {} of {n} events after {after} came: {:?}; held back: {}",
                 events.len(),
-                support::ids(&events)
+                support::ids(&events),
+                tail.held_back
+                    .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
             );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -534,6 +536,14 @@ async fn an_event_that_commits_after_a_higher_id_is_read_in_commit_order() {
     )
     .await
     .expect("A's event");
+    let a_pid: u32 = on_backend!(late.db(), conn => {
+        sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("A's process")
+    })
+    .try_into()
+    .expect("a process id");
     // B begins after A's id and commits first, with a higher id.
     support::commit_widget(&auditor, Actor::system("early"), 1).await;
     let b: i64 = testing::scalar(&auditor, "SELECT MAX(id) FROM audit_events").await;
@@ -548,6 +558,9 @@ async fn an_event_that_commits_after_a_higher_id_is_read_in_commit_order() {
         support::ids(&first.events)
     );
     assert_eq!(first.next, Position::START);
+    // And A is named: B waits behind it.
+    let held = first.held_back.as_ref().expect("held back by A");
+    assert_eq!((held.pid, held.events_waiting), (Some(a_pid), 1), "{held}");
     // The naive reader sees B and moves past A's id.
     assert_eq!(naive_after(0).await, b);
 

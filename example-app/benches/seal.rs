@@ -39,7 +39,7 @@ async fn write(auditor: &Auditor, project: &ProjectRef, events: u64) {
 }
 
 /// Seals until `events` more events are sealed (on PostgreSQL they become
-/// stable once older transactions anywhere in the cluster have ended).
+/// stable once older transactions of the same database have ended).
 async fn seal(auditor: &Auditor, events: u64) {
     let mut sealed = 0;
     while sealed < events {

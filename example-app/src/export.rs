@@ -8,6 +8,13 @@
 //! event ([`line()`]): its position, every stored column, and its text as the
 //! `log` command shows it.
 //!
+//! On PostgreSQL a transaction of the same database left open holds back
+//! the events committed after it began, until it ends: both then write a
+//! warning line naming it (its process id, database and state, from
+//! [`HeldBack`]) to their `warnings` output, standard error on the command
+//! line: `export` when it stops short of events that wait, `follow` once
+//! per transaction that has held it back for `warn_after`.
+//!
 //! A follower keeps its position in a [`PositionFile`], stored after each
 //! batch has been written and flushed, so a restarted follower goes on
 //! where the last one stopped. A follower stopped cleanly (a signal, a
@@ -20,10 +27,10 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use audit_core::events::Decoded;
-use audit_core::query::{Position, StoredEvent};
+use audit_core::query::{HeldBack, Position, StoredEvent};
 use audit_core::{AuditError, Auditor};
 use chrono::SecondsFormat;
 
@@ -152,6 +159,8 @@ pub struct Range {
 struct Batch {
     entries: Vec<Entry>,
     next: Position,
+    /// What holds back the events after `next`, when the batch was short.
+    held_back: Option<HeldBack>,
 }
 
 /// Reads and presents at most `limit` events after `after`: one query for
@@ -162,7 +171,68 @@ async fn read_batch(auditor: &Auditor, after: Position, limit: u32) -> Result<Ba
     Ok(Batch {
         entries: logs::present(auditor, tail.events).await?,
         next,
+        held_back: tail.held_back,
     })
+}
+
+/// Writes `held`'s sentence to `warnings` as one line, `warning: ...`. A
+/// warning that cannot be written is dropped: it must not stop the events.
+fn warn(warnings: &mut impl Write, held: &HeldBack) {
+    let _ = writeln!(warnings, "warning: {held}").and_then(|()| warnings.flush());
+}
+
+/// When [`follow`] warns that a transaction holds it back: once per
+/// transaction, when it has held the follower back for `after` (a
+/// transaction that runs for a moment holds events back for that moment,
+/// which is no news under concurrent writes).
+#[derive(Debug, Clone)]
+pub struct HeldBackWarning {
+    after: Duration,
+    /// The transaction holding back now, and since when.
+    holding: Option<(u64, Instant)>,
+    /// The last transaction warned about.
+    warned: Option<u64>,
+}
+
+impl HeldBackWarning {
+    /// Warns about a transaction once it has held back for `after`.
+    pub fn new(after: Duration) -> Self {
+        HeldBackWarning {
+            after,
+            holding: None,
+            warned: None,
+        }
+    }
+
+    /// Takes in one read's answer at `now`: `held`, the transaction that
+    /// holds back (its id), if any, and whether the read was `short` (a
+    /// full batch says nothing of what holds back). True when it is time
+    /// to warn about `held`.
+    pub fn observe(&mut self, held: Option<u64>, short: bool, now: Instant) -> bool {
+        match held {
+            Some(transaction) => {
+                let since = match self.holding {
+                    Some((holding, since)) if holding == transaction => since,
+                    _ => {
+                        self.holding = Some((transaction, now));
+                        now
+                    }
+                };
+                let due = self.warned != Some(transaction)
+                    && now.saturating_duration_since(since) >= self.after;
+                if due {
+                    self.warned = Some(transaction);
+                }
+                due
+            }
+            None => {
+                if short {
+                    self.holding = None;
+                }
+                false
+            }
+        }
+    }
 }
 
 /// Writes `entries` as lines and flushes them; `false` when the reader
@@ -182,11 +252,13 @@ fn write_lines(out: &mut impl Write, entries: &[Entry]) -> Result<bool, ExportEr
 /// Writes the events of `range` to `out` as lines ([`line()`]), in position
 /// order, a batch at a time (each flushed), until the stable part of the
 /// log is exhausted, `until` or `limit` is reached, or the output is
-/// closed.
+/// closed. When it stops because committed events wait behind a running
+/// transaction, it says so on `warnings`.
 pub async fn export(
     auditor: &Auditor,
     range: Range,
     out: &mut impl Write,
+    warnings: &mut impl Write,
 ) -> Result<Outcome, ExportError> {
     let mut outcome = Outcome {
         ended: Ended::Exhausted,
@@ -229,6 +301,8 @@ pub async fn export(
             // Fewer than asked: nothing more was stable when it was read.
             if range.until.is_some_and(|until| outcome.next >= until) {
                 outcome.ended = Ended::Until;
+            } else if let Some(held) = &batch.held_back {
+                warn(warnings, held);
             }
             return Ok(outcome);
         }
@@ -325,6 +399,9 @@ pub struct FollowOptions {
     pub position_file: Option<PositionFile>,
     /// How long to wait before reading again when there was nothing new.
     pub poll: Duration,
+    /// How long a transaction must hold the follower back before it warns
+    /// (see [`HeldBackWarning`]).
+    pub warn_after: Duration,
 }
 
 /// Writes the log's events to `out` like [`export`], then keeps reading
@@ -333,11 +410,13 @@ pub struct FollowOptions {
 /// writes). It starts after the position in the
 /// position file if there is one, else after `options.after` (and then
 /// makes the file); after each batch is written and flushed, it stores the
-/// next position there.
+/// next position there. A transaction that holds committed events back for
+/// `options.warn_after` is named on `warnings`, once.
 pub async fn follow(
     auditor: &Auditor,
     options: &FollowOptions,
     out: &mut impl Write,
+    warnings: &mut impl Write,
     stop: impl Future<Output = ()>,
 ) -> Result<Outcome, ExportError> {
     let file = options.position_file.as_ref();
@@ -359,6 +438,7 @@ pub async fn follow(
         next: start,
     };
     let mut stop = pin!(stop);
+    let mut warning = HeldBackWarning::new(options.warn_after);
     loop {
         let batch = tokio::select! {
             biased;
@@ -366,6 +446,12 @@ pub async fn follow(
             batch = read_batch(auditor, outcome.next, BATCH) => batch?,
         };
         let full = batch.entries.len() == BATCH as usize;
+        let holding = batch.held_back.as_ref().map(|held| held.transaction);
+        if warning.observe(holding, !full, Instant::now())
+            && let Some(held) = &batch.held_back
+        {
+            warn(warnings, held);
+        }
         if !batch.entries.is_empty() {
             // Written, flushed, then stored: nothing between them can be
             // interrupted by `stop`.
@@ -450,6 +536,33 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["pos"]);
+    }
+
+    #[test]
+    fn a_held_back_follower_warns_once_per_transaction_once_it_has_waited() {
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let mut warning = HeldBackWarning::new(Duration::from_secs(10));
+        // Transaction 7 holds back: not yet, then once, then never again.
+        assert!(!warning.observe(Some(7), true, at(0)));
+        assert!(!warning.observe(Some(7), true, at(9)));
+        assert!(warning.observe(Some(7), true, at(10)));
+        assert!(!warning.observe(Some(7), true, at(11)));
+        // A full batch says nothing; transaction 7 still counts from 0.
+        assert!(!warning.observe(None, false, at(12)));
+        assert!(!warning.observe(Some(7), true, at(13)));
+        // Another transaction: its own wait, its own warning.
+        assert!(!warning.observe(Some(8), true, at(14)));
+        assert!(warning.observe(Some(8), true, at(24)));
+        // Nothing held back for a moment, then 9: its wait starts again.
+        assert!(!warning.observe(Some(9), true, at(25)));
+        assert!(!warning.observe(None, true, at(26)));
+        assert!(!warning.observe(Some(9), true, at(30)));
+        assert!(warning.observe(Some(9), true, at(40)));
+        // With no wait asked for, at once.
+        let mut at_once = HeldBackWarning::new(Duration::ZERO);
+        assert!(at_once.observe(Some(1), true, at(0)));
+        assert!(!at_once.observe(Some(1), true, at(1)));
     }
 
     #[test]

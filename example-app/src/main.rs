@@ -41,6 +41,13 @@ macro_rules! say {
     };
 }
 
+/// Writes `held`'s sentence to standard error, as `warning: ...`: committed
+/// events wait behind a transaction still running. Dropped if standard
+/// error cannot be written (a warning must not fail the command).
+fn warn(held: &audit_core::query::HeldBack) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {held}");
+}
+
 /// A small staff area whose every change is audited.
 #[derive(Parser)]
 #[command(version, about)]
@@ -116,7 +123,8 @@ enum AppCmd {
     /// nothing.
     Backfill,
     /// Seal the stable events not yet sealed (a hash chain, signed with the
-    /// key of `--key-file` or AUDIT_SEAL_KEY if given), and keep the head.
+    /// key of `--key-file` or AUDIT_SEAL_KEY if given), and keep the head;
+    /// name on stderr a transaction still running that holds events back.
     Seal(SealArgs),
     /// Make a new signing key: the secret goes to FILE, the public key to stdout.
     SealKey(SealKeyArgs),
@@ -723,6 +731,9 @@ impl SealArgs {
     async fn run(self, session: &Session) -> Result<(), CliError> {
         let key = sealing::signing_key(self.key_file.as_deref())?;
         let report = session.auditor.seal(key.as_ref()).await?;
+        if let Some(held) = &report.held_back {
+            warn(held);
+        }
         let Some(head) = &report.head else {
             say!("Nothing to seal yet: no event is stable.");
             return Ok(());
@@ -858,7 +869,7 @@ impl ExportArgs {
             limit: self.limit,
         };
         let mut out = std::io::BufWriter::new(std::io::stdout());
-        export::export(&session.auditor, range, &mut out).await?;
+        export::export(&session.auditor, range, &mut out, &mut std::io::stderr()).await?;
         Ok(())
     }
 }
@@ -875,6 +886,10 @@ struct FollowArgs {
     /// Milliseconds to wait before reading again when nothing was new.
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// Warn on standard error, once, when a transaction still running has
+    /// held committed events back for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    warn_after_secs: u64,
 }
 
 impl FollowArgs {
@@ -885,10 +900,18 @@ impl FollowArgs {
             after: self.after.unwrap_or(Position::START),
             position_file: self.position_file.map(PositionFile::new),
             poll: Duration::from_millis(self.poll_ms),
+            warn_after: Duration::from_secs(self.warn_after_secs),
         };
         let stop = export::stop_signal()?;
         let mut out = std::io::BufWriter::new(std::io::stdout());
-        export::follow(&session.auditor, &options, &mut out, stop).await?;
+        export::follow(
+            &session.auditor,
+            &options,
+            &mut out,
+            &mut std::io::stderr(),
+            stop,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -87,7 +87,8 @@ pub async fn verify(
 
 /// Seals every `every` until the process ends, logging failures (a
 /// database that is briefly away must not stop the server); the head goes
-/// to `head_file` after each seal that made something.
+/// to `head_file` after each seal that made something. A transaction that
+/// holds events back from two seals in a row is logged as a warning, once.
 pub async fn seal_periodically(
     auditor: Auditor,
     key: Option<SealKey>,
@@ -95,18 +96,31 @@ pub async fn seal_periodically(
     head_file: Option<PathBuf>,
 ) {
     let mut ticks = tokio::time::interval(every);
+    // The transaction that held the last seal back, and the last one warned of.
+    let mut holding: Option<u64> = None;
+    let mut warned: Option<u64> = None;
     loop {
         ticks.tick().await;
         match auditor.seal(key.as_ref()).await {
-            Ok(report) if report.seals > 0 => {
-                tracing::info!(seals = report.seals, events = report.events, "sealed");
-                if let (Some(path), Some(head)) = (&head_file, &report.head)
-                    && let Err(e) = write_head(path, head)
-                {
-                    tracing::error!("cannot keep the head: {e}");
+            Ok(report) => {
+                if report.seals > 0 {
+                    tracing::info!(seals = report.seals, events = report.events, "sealed");
+                    if let (Some(path), Some(head)) = (&head_file, &report.head)
+                        && let Err(e) = write_head(path, head)
+                    {
+                        tracing::error!("cannot keep the head: {e}");
+                    }
                 }
+                let now = report.held_back.as_ref().map(|held| held.transaction);
+                if let Some(held) = &report.held_back
+                    && holding == now
+                    && warned != now
+                {
+                    tracing::warn!(pid = held.pid, "sealing held back: {held}");
+                    warned = now;
+                }
+                holding = now;
             }
-            Ok(_) => {}
             Err(e) => tracing::error!("sealing failed: {e}"),
         }
     }

@@ -1,12 +1,13 @@
 //! Reading the log forward, in commit order, from a [`Position`]: what a
-//! follower (an export to a SIEM, a stream) uses (G12). Why the order is
-//! commit order on each backend is in `position.rs`; each backend's query
-//! is its own (`Storage::read_after`, in `backends/`).
+//! follower (an export to a SIEM, a stream) uses (G12), and what holds it
+//! back ([`HeldBack`]). Why the order is commit order on each backend is in
+//! `position.rs`; each backend's queries are its own (`Storage::read_after`
+//! and `Storage::held_back`, in `backends/`).
 
 use super::auditor::Auditor;
 use super::backends::with_storage;
 use super::error::AuditError;
-use super::position::Position;
+use super::position::{HeldBack, Position};
 use super::query::{MAX_PAGE_SIZE, StoredEvent, events_of};
 use super::table::select_list;
 use crate::catalog::EventCatalog;
@@ -20,6 +21,11 @@ pub struct Tail<E> {
     /// Where to read from next: the last event's position, or the position
     /// read after when there was none.
     pub next: Position,
+    /// When fewer events than asked came, and committed events wait after
+    /// `next` behind a transaction still running (PostgreSQL only): that
+    /// transaction. `None` when the page is full (read on at once), when
+    /// nothing waits, and always on SQLite.
+    pub held_back: Option<HeldBack>,
 }
 
 impl Auditor {
@@ -27,9 +33,15 @@ impl Auditor {
     /// `1..=`[`MAX_PAGE_SIZE`](crate::query::MAX_PAGE_SIZE)), in commit order, and
     /// the position to read from next. Only events that no later commit
     /// can precede are returned (on PostgreSQL, those of transactions older
-    /// than every one still running), so a follower that stores `next` and
-    /// reads on from it never misses or repeats an event, across restarts.
-    /// The log's anchor (id 0) is never returned.
+    /// than every one of this database still running), so a follower that
+    /// stores `next` and reads on from it never misses or repeats an event,
+    /// across restarts. The log's anchor (id 0) is never returned.
+    ///
+    /// A transaction of this database left open holds the events committed
+    /// after it began back until it ends: when fewer events than asked
+    /// come and some wait so, [`Tail::held_back`] names it (its session's
+    /// process id, database and state), to tell an operator. Transactions
+    /// of the server's other databases hold nothing back.
     #[tracing::instrument(
         name = "audit.read_after",
         skip(self),
@@ -49,6 +61,22 @@ impl Auditor {
             events_of(&rows, by_column)?
         });
         let next = events.last().map_or(after, |e| e.position);
-        Ok(Tail { events, next })
+        let held_back = if events.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
+            self.held_back(next).await?
+        } else {
+            None
+        };
+        Ok(Tail {
+            events,
+            next,
+            held_back,
+        })
+    }
+
+    /// What holds reading on from `after` back, if anything
+    /// (`Storage::held_back`): for [`Tail::held_back`] and
+    /// `SealReport::held_back`.
+    pub(crate) async fn held_back(&self, after: Position) -> Result<Option<HeldBack>, AuditError> {
+        with_storage!(self.pool(), pool, S => S::held_back(pool, after).await)
     }
 }

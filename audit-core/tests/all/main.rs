@@ -21,9 +21,14 @@
 //!   they assert counts, not times. `a_connection_lost_mid_command_leaves_
 //!   nothing` ends its own server process (`pg_backend_pid()`).
 //! - `store_seals`, `store_import`: sealing on PostgreSQL waits until every
-//!   older transaction of the whole cluster has ended; the tests here hold
-//!   their transactions for milliseconds, and the wait is bounded (60 s)
-//!   only to tell a hang from an answer.
+//!   older transaction of the same database has ended (other databases'
+//!   do not matter); each test has its database to itself, and the wait is
+//!   bounded (`support::STABLE_WITHIN`, 60 s) only to tell a hang from an
+//!   answer, which then names what held it back.
+//! - `store_held_back`: keeps a transaction open on purpose, in a database
+//!   of its own (which holds nothing else back) and in its test's database;
+//!   creates a PostgreSQL role (server-wide) under a unique name, and drops
+//!   it.
 //! - `store_privileges`, `store_attacks`: create PostgreSQL roles
 //!   (server-wide) under unique names, and drop them.
 //! - `test_databases`: checks its own databases by name, never counts all
@@ -33,16 +38,14 @@
 //!   locks the catalogs name are under `tests/`, found from the crate's
 //!   directory, as before.
 //!
-//! One test binary stays apart, for the server-wide state it waits on:
-//! `tests/store_follow.rs`. `read_after` on PostgreSQL holds an event back
-//! while any transaction older than it is open anywhere on the server, and
-//! its followers must catch up within a bound; it is also the suite's load
+//! One test binary stays apart: `tests/store_follow.rs`, the suite's load
 //! test (8 writers, over 5,000 events per backend, polled every
-//! millisecond), and one of its tests keeps a transaction open on purpose,
-//! which holds back every other test's seals and follows while it lasts.
-//! Beside the tests here, each would slow the other and a failure would no
-//! longer say which one caused it; on its own it runs as before (`cargo
-//! test -p audit-core --test store_follow`, `AUDIT_FOLLOW_SEED` to replay).
+//! millisecond), whose followers must catch up within a bound. Beside the
+//! tests here, each would slow the other; on its own it runs as before
+//! (`cargo test -p audit-core --test store_follow`, `AUDIT_FOLLOW_SEED` to
+//! replay). (It used to be apart for the server-wide state it waited on
+//! too: `read_after` held an event back while any transaction older than it
+//! was open anywhere on the server. Now only its own database's count.)
 //!
 //! The tests that capture what is logged are apart too, in `tests/traced.rs`:
 //! their subscriber is their thread's, but whether a span or an event is
@@ -64,6 +67,7 @@ mod store_attacks;
 mod store_commit_round_trip;
 mod store_concurrency;
 mod store_cursors;
+mod store_held_back;
 mod store_import;
 mod store_payloads;
 mod store_privileges;

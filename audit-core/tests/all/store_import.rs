@@ -3,7 +3,6 @@
 //! are imported once per key, by one run or by two at the same time, on
 //! both backends.
 
-use std::time::Duration;
 
 use audit_core::events::Decoded;
 use audit_core::query::{Condition, EventQuery, StoredEvent};
@@ -247,21 +246,9 @@ async fn the_import_keys_are_append_only() {
 }
 
 /// Seals until every event is sealed (on PostgreSQL an event is sealed
-/// once every older transaction of the cluster has ended).
+/// once every older transaction of its database has ended).
 async fn seal_all(auditor: &Auditor) {
-    let events = support::events(auditor).await as u64;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = auditor.seal(None).await.unwrap();
-        if report.head.is_some_and(|h| h.events as u64 == events) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log did not become stable"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::seal_all(auditor, None).await;
 }
 
 #[tokio::test]

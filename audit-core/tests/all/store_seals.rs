@@ -16,23 +16,11 @@ async fn sealed_log(auditor: &Auditor, key: Option<&SealKey>) -> Head {
 }
 
 /// Seals until every event is sealed. On PostgreSQL an event is sealed once
-/// it is stable: once every transaction older than it has ended, in the
-/// whole cluster (other tests' included), which may take a moment.
+/// it is stable: once every transaction of this database older than it has
+/// ended, which may take a moment (`support::seal_all` names what holds it
+/// back if it never comes).
 async fn seal_all(auditor: &Auditor, key: Option<&SealKey>) -> Head {
-    let events = support::events(auditor).await as u64;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let report = auditor.seal(key).await.unwrap();
-        if let Some(head) = report.head.filter(|h| h.events as u64 == events) {
-            return head;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: the log did not become stable",
-            testing::label(auditor)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    support::seal_all(auditor, key).await
 }
 
 /// Seals until `events` more events are sealed (see [`seal_all`]).

@@ -6,7 +6,8 @@
 
 use audit_core::events::{Decoded, EntityRef, EventCatalog, Reference};
 use audit_core::present::{PresentContext, Presentable, Shown};
-use audit_core::query::{EventQuery, Page, StoredEvent};
+use audit_core::query::{EventQuery, Page, Position, StoredEvent};
+use audit_core::seals::{Head, SealKey};
 use audit_core::{Actor, Audit, AuditError, Auditor, auditable, testing};
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +271,71 @@ pub async fn insert_rows(auditor: &Auditor, values: &str) {
     )
     .await
     .unwrap_or_else(|e| panic!("insert rows on {}: {e}", testing::label(auditor)));
+}
+
+/// How long a test waits for committed events to be sealed or read in
+/// commit order before it fails (a guard against a hang, not a timing
+/// assertion). On PostgreSQL a transaction of the same database that began
+/// before they committed holds them back until it ends; the failure then
+/// says which one (`HeldBack`).
+pub const STABLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Seals until the head covers every event in the log, and returns it;
+/// fails after [`STABLE_WITHIN`] with what held the seals back.
+pub async fn seal_all(auditor: &Auditor, key: Option<&SealKey>) -> Head {
+    let events = events(auditor).await;
+    let deadline = std::time::Instant::now() + STABLE_WITHIN;
+    loop {
+        let report = auditor
+            .seal(key)
+            .await
+            .unwrap_or_else(|e| panic!("seal on {}: {e}", testing::label(auditor)));
+        let covered = report.head.as_ref().map_or(0, |h| h.events);
+        if let Some(head) = report.head.filter(|h| h.events == events) {
+            return head;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: the seals cover {covered} of {events} events after {STABLE_WITHIN:?}; held back: {}",
+            testing::label(auditor),
+            report
+                .held_back
+                .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The next `n` events after `after`, read with `read_after` until there
+/// are `n`; fails after [`STABLE_WITHIN`] with what held them back.
+pub async fn read_stable(
+    auditor: &Auditor,
+    after: Position,
+    n: usize,
+) -> Vec<StoredEvent<TestEvent>> {
+    let label = testing::label(auditor);
+    let deadline = std::time::Instant::now() + STABLE_WITHIN;
+    let mut events = Vec::new();
+    let mut position = after;
+    while events.len() < n {
+        let tail = auditor
+            .read_after::<TestEvent>(position, 1000)
+            .await
+            .unwrap_or_else(|e| panic!("read_after on {label}: {e}"));
+        position = tail.next;
+        if tail.events.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{label}: {} of {n} events after {after} came after {STABLE_WITHIN:?}; held back: {}",
+                events.len(),
+                tail.held_back
+                    .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        events.extend(tail.events);
+    }
+    events
 }
 
 /// A `tracing` writer that keeps what is logged, for assertions.

@@ -334,10 +334,33 @@ async fn export_and_follow_end_quietly_on_a_closed_output() {
     }
 }
 
-/// A running `follow`, its output read line by line as it comes.
+/// A running `follow`, its output read line by line as it comes, and its
+/// standard error too (each line also shown on the test's).
 struct Follower {
     child: Child,
     lines: Receiver<String>,
+    warnings: Receiver<String>,
+    stderr: std::thread::JoinHandle<()>,
+}
+
+/// Sends each line of `from` to `to`, until either ends; each also to the
+/// test's standard error, with `echo`.
+fn forward_lines(
+    from: impl std::io::Read + Send + 'static,
+    to: std::sync::mpsc::Sender<String>,
+    echo: bool,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if echo {
+                eprintln!("{line}");
+            }
+            if to.send(line).is_err() {
+                break;
+            }
+        }
+    })
 }
 
 impl Follower {
@@ -346,20 +369,29 @@ impl Follower {
             .arg("follow")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start follow");
         let stdout = child.stdout.take().expect("its output");
+        let stderr = child.stderr.take().expect("its errors");
         let (send, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Follower { child, lines }
+        forward_lines(stdout, send, false);
+        let (send, warnings) = channel();
+        let stderr = forward_lines(stderr, send, true);
+        Follower {
+            child,
+            lines,
+            warnings,
+            stderr,
+        }
+    }
+
+    /// The next line on its standard error.
+    fn next_warning(&mut self, label: &str) -> String {
+        self.warnings.recv_timeout(PATIENCE).unwrap_or_else(|e| {
+            let _ = self.child.kill();
+            panic!("{label}: no warning came: {e}")
+        })
     }
 
     /// The next `n` lines.
@@ -378,7 +410,13 @@ impl Follower {
 
     /// Sends `signal` and waits for the process to end; returns the lines
     /// it printed after those read, and whether it exited successfully.
-    fn stop(mut self, signal: &str) -> (Vec<String>, bool) {
+    fn stop(self, signal: &str) -> (Vec<String>, bool) {
+        let (rest, clean, _) = self.stop_with_warnings(signal);
+        (rest, clean)
+    }
+
+    /// [`stop`](Self::stop), and the lines of standard error not yet read.
+    fn stop_with_warnings(mut self, signal: &str) -> (Vec<String>, bool, Vec<String>) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args([format!("-{signal}"), pid])
@@ -402,7 +440,10 @@ impl Follower {
             }
         }
         let status = self.child.wait().expect("wait");
-        (rest, status.success())
+        // Its standard error has ended too: every line of it is here.
+        self.stderr.join().expect("the standard error's reader");
+        let warnings = self.warnings.try_iter().collect();
+        (rest, status.success(), warnings)
     }
 }
 
@@ -422,8 +463,8 @@ fn wait_for_position(label: &str, file: &Path, position: Position) {
 }
 
 /// Waits until every event in the log can be read in commit order. On
-/// PostgreSQL an event is held back while any transaction that began before
-/// it commits is still open, on the whole server: another test's, say.
+/// PostgreSQL an event is held back while a transaction of its database
+/// that began before it commits is still open; a failure names it.
 async fn wait_until_stable(auditor: &Auditor) {
     let label = common::label(auditor);
     let expected = events_in_log(auditor).await;
@@ -440,7 +481,9 @@ async fn wait_until_stable(auditor: &Auditor) {
         if tail.events.is_empty() {
             assert!(
                 Instant::now() < deadline,
-                "{label}: {read} of {expected} events stable; a transaction stays open on the server"
+                "{label}: {read} of {expected} events stable; held back: {}",
+                tail.held_back
+                    .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -549,4 +592,99 @@ async fn follow_stopped_and_restarted_prints_every_event_exactly_once() {
             printed.len()
         );
     }
+}
+
+/// A session of the database at `url` with a transaction open, idle, that
+/// has taken an id: (the session's transaction, its id, its process id).
+async fn idle_transaction(url: &str) -> (sqlx::PgConnection, u64, u32) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("a session");
+    sqlx::query("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    let (xid, pid): (i64, i32) =
+        sqlx::query_as("SELECT pg_current_xact_id()::text::int8, pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .expect("an id");
+    // One statement more: the session is idle in its transaction by now.
+    sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .expect("idle");
+    (conn, xid as u64, pid as u32)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_follow_name_the_transaction_that_holds_them_back() {
+    let Some(auditor) = common::postgres("export_held").await else {
+        return;
+    };
+    example_app::schema::migrate(&auditor).await.unwrap();
+    let url = common::url_of(&auditor).await;
+    let database: String = on_backend!(auditor.pool(), pool => {
+        sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    grow(&auditor, "before").await;
+    wait_until_stable(&auditor).await;
+    let before = events_in_log(&auditor).await;
+    // A session of the same database stays idle in a transaction; events
+    // commit behind it.
+    let (mut blocker, xid, pid) = idle_transaction(&url).await;
+    grow(&auditor, "behind").await;
+    let behind = events_in_log(&auditor).await - before;
+    let opening = format!(
+        "warning: {behind} committed events wait behind transaction {xid} \
+         (pid {pid}, database {database}, idle in transaction for "
+    );
+    let closing = "): positions stop at the oldest transaction of this database still running";
+
+    // `export` writes what is stable, then names the transaction.
+    let out = run(&url, &["export"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), before);
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warning.starts_with(&opening)
+            && warning.ends_with(&format!("{closing}\n"))
+            && warning.lines().count() == 1,
+        "{warning}"
+    );
+
+    // `follow` names it once (here at once: `--warn-after-secs 0`), and
+    // writes the events when it ends.
+    let mut follower = Follower::start(&url, &["--poll-ms", "10", "--warn-after-secs", "0"]);
+    let stable = follower.read("postgres", before);
+    assert_eq!(stable.len(), before);
+    let warning = follower.next_warning("postgres");
+    assert!(
+        warning.starts_with(&opening) && warning.ends_with(closing),
+        "{warning}"
+    );
+    // Still held back a while, polled again and again: no second warning.
+    // (The test's own read sees it still held, with one more event.)
+    grow(&auditor, "also-behind").await;
+    let more = events_in_log(&auditor).await - before - behind;
+    let tail = auditor
+        .read_after::<StaffEvent>(position(stable.last().unwrap()), 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        tail.held_back
+            .map(|h| (h.transaction, h.events_waiting as usize)),
+        Some((xid, behind + more))
+    );
+    sqlx::query("COMMIT")
+        .execute(&mut blocker)
+        .await
+        .expect("commit");
+    let rest = follower.read("postgres", behind + more);
+    assert_eq!(rest.len(), behind + more);
+    let (extra, clean, warnings) = follower.stop_with_warnings("TERM");
+    assert!(clean && extra.is_empty());
+    assert!(warnings.is_empty(), "one warning only: {warnings:?}");
 }

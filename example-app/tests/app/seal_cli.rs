@@ -1,7 +1,13 @@
 //! "Is my log intact?" from the command line: make a key, seal, keep the
 //! head, verify; an edit is named and the exit code says so.
 
+use sqlx::{Connection, PgConnection};
+
 use crate::common;
+
+/// How long a test seals again before it gives up (a guard against a hang,
+/// never a timing assertion).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -37,18 +43,24 @@ async fn seal_keep_the_head_and_verify() {
                     .success()
             );
         }
-        // Stable once every older transaction in the cluster has ended.
-        let mut sealed = String::new();
-        for _ in 0..300 {
+        // Stable once every older transaction of the database has ended:
+        // sealed again until then (bounded; a transaction that holds the
+        // seal back is named on standard error).
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
             let out = common::cli(&url, &["seal", "--key-file", key, "--head-out", head]).await;
             assert!(out.status.success(), "{label}: {}", text(&out.stderr));
-            sealed = text(&out.stdout);
+            let sealed = text(&out.stdout);
             if sealed.contains("(3 events, signed)") {
                 break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{label}: not sealed after {PATIENCE:?}: {sealed}{}",
+                text(&out.stderr)
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(sealed.contains("(3 events, signed)"), "{label}: {sealed}");
 
         let verify = ["verify", "--against", head, "--public-key", public.as_str()];
         let ok = common::cli(&url, &verify).await;
@@ -79,5 +91,76 @@ async fn seal_keep_the_head_and_verify() {
             "{label}: {report}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn seal_names_the_transaction_that_holds_it_back() {
+    let Some(auditor) = common::postgres("seal_cli_held").await else {
+        return;
+    };
+    example_app::schema::migrate(&auditor).await.unwrap();
+    let url = common::url_of(&auditor).await;
+    // A session of the same database opens a transaction, takes an id and
+    // stays idle in it; then a project is added.
+    let mut blocker = PgConnection::connect(&url).await.unwrap();
+    let mut blocker_tx = blocker.begin().await.unwrap();
+    let (xid, pid, database): (i64, i32, String) = sqlx::query_as(
+        "SELECT pg_current_xact_id()::text::int8, pg_backend_pid(), current_database()::text",
+    )
+    .fetch_one(&mut *blocker_tx)
+    .await
+    .unwrap();
+    // One statement more: the session is idle in its transaction by now.
+    sqlx::query("SELECT 1")
+        .execute(&mut *blocker_tx)
+        .await
+        .unwrap();
+    let added = common::cli(&url, &["add-project", "Apollo"]).await;
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let waiting = common::scalar(
+        &auditor,
+        &format!("SELECT COUNT(*) FROM audit_events WHERE tx_id > '{xid}'::xid8"),
+    )
+    .await;
+    assert!(waiting >= 1);
+
+    let out = common::cli(&url, &["seal"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let warning = text(&out.stderr);
+    let count = match waiting {
+        1 => "1 committed event waits".to_owned(),
+        n => format!("{n} committed events wait"),
+    };
+    let opening = format!(
+        "warning: {count} behind transaction {xid} (pid {pid}, database {database}, \
+         idle in transaction for "
+    );
+    assert!(warning.starts_with(&opening), "{warning}");
+    assert!(
+        warning.ends_with(
+            "): positions stop at the oldest transaction of this database still running\n"
+        ) && warning.lines().count() == 1,
+        "{warning}"
+    );
+
+    // Once it ends, the project's events are sealed and nothing is named.
+    blocker_tx.commit().await.unwrap();
+    let events = common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events WHERE id > 0").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let out = common::cli(&url, &["seal"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let sealed = text(&out.stdout);
+        if sealed.contains(&format!("({events} events, unsigned)")) {
+            assert_eq!(text(&out.stderr), "", "nothing holds the seal back");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sealed after {PATIENCE:?}: {sealed}{}",
+            text(&out.stderr)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

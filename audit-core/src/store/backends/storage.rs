@@ -6,7 +6,7 @@
 use crate::actor::Actor;
 use crate::reference::References;
 use crate::store::error::AuditError;
-use crate::store::position::Position;
+use crate::store::position::{HeldBack, Position};
 use crate::store::seal::raw::{Entry, RawEvent};
 use crate::store::table::{
     EventRow, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_CODE, PRUNE_COMMAND, PRUNED_EVENT_CODE,
@@ -162,19 +162,21 @@ pub(crate) trait Storage {
         limit: i64,
     ) -> Result<Vec<Row<Self>>, AuditError>;
 
-    /// The select list `select` of the events after `after` up to `until`
-    /// (inclusive) that no later commit can precede, at most `CHUNK`, in
-    /// position order, the anchor excluded: what sealing and verifying
-    /// read.
+    /// The select list `select` of the events after `after`, at most
+    /// `CHUNK`, in position order, the anchor excluded: what sealing and
+    /// verifying read. With `until` (verifying), those up to it
+    /// (inclusive), a sealed position, before which no commit can come;
+    /// without (sealing), those that no later commit can precede.
     async fn seal_event_rows(
         conn: &mut Connection<Self>,
         select: &str,
         after: Position,
-        until: Position,
+        until: Option<Position>,
     ) -> Result<Vec<Row<Self>>, AuditError>;
 
     /// The events of [`seal_event_rows`](Self::seal_event_rows) read in one
-    /// go, where the backend has a faster way than row by row; `None`:
+    /// go (up to `until`, the greatest position when sealing), where the
+    /// backend has a faster way than row by row and no horizon; `None`:
     /// read them row by row.
     async fn seal_events_in_one_go(
         conn: &mut Connection<Self>,
@@ -189,6 +191,12 @@ pub(crate) trait Storage {
         conn: &mut Connection<Self>,
         after: Position,
     ) -> Result<Option<Vec<Entry>>, AuditError>;
+
+    /// What holds [`read_after`](Self::read_after) and sealing back after
+    /// `after`: the transaction that committed events (after `after`) wait
+    /// behind, with as much of its session as the role may see; `None`
+    /// when nothing waits, and always where nothing can (SQLite).
+    async fn held_back(pool: &Pool<Self>, after: Position) -> Result<Option<HeldBack>, AuditError>;
 }
 
 /// One transaction's share of an import, as a backend writes it.

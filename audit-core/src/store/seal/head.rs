@@ -6,6 +6,7 @@ use super::stored::SealRow;
 use crate::on_backend;
 use crate::store::auditor::Auditor;
 use crate::store::error::AuditError;
+use crate::store::position::HeldBack;
 
 /// The latest seal, in the form to keep outside the database: with it,
 /// [`Auditor::verify`] tells whether the database still reaches the chain
@@ -41,6 +42,11 @@ pub struct SealReport {
     pub events: u64,
     /// The latest seal, made now or before; `None` while the log has none.
     pub head: Option<Head>,
+    /// When committed events wait after the last sealed one behind a
+    /// transaction still running (PostgreSQL only), so that this call could
+    /// not seal them: that transaction. `None` when nothing waits, and
+    /// always on SQLite.
+    pub held_back: Option<HeldBack>,
 }
 
 /// `seal` as a head, with the count of events sealed up to it.

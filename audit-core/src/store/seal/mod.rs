@@ -59,6 +59,11 @@ impl Auditor {
     /// calls take turns; one that finds another's seal written meanwhile
     /// starts again from it. Signing needs the key only here: keep it out of
     /// the database (a key file or an environment variable).
+    ///
+    /// Stable events are those that no later commit can precede (see
+    /// [`Auditor::read_after`]): on PostgreSQL a transaction of this
+    /// database left open holds back the events committed after it began,
+    /// and [`SealReport::held_back`] then names it.
     #[tracing::instrument(
         name = "audit.seal",
         skip_all,
@@ -69,6 +74,7 @@ impl Auditor {
             seals: 0,
             events: 0,
             head: None,
+            held_back: None,
         };
         loop {
             let (log_id, last, prepared) = {
@@ -84,6 +90,8 @@ impl Auditor {
                 {
                     report.head = Some(head_of(&log_id, seal, self).await?);
                 }
+                let sealed_to = last.as_ref().map_or(Position::START, |s| s.last);
+                report.held_back = self.held_back(sealed_to).await?;
                 return Ok(report);
             };
             let mut tx = self.begin_locked(SEAL_LOCK).await?;
@@ -101,6 +109,7 @@ impl Auditor {
             report.events += count as u64;
             report.head = Some(head_of(&log_id, &prepared.seal, self).await?);
             if count < MAX_EVENTS_PER_SEAL {
+                report.held_back = self.held_back(prepared.seal.last).await?;
                 return Ok(report);
             }
         }

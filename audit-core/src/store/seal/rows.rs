@@ -24,11 +24,11 @@ pub(crate) async fn events_after(
     after: Position,
     until: Option<Position>,
 ) -> Result<Vec<RawEvent>, AuditError> {
-    let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
     let backend = db.backend();
     with_storage!(db, conn, S => {
         // The whole chunk in one go where the backend can (SQLite), else row by row.
-        if let Some(events) = S::seal_events_in_one_go(&mut *conn, after, until).await? {
+        let end = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
+        if let Some(events) = S::seal_events_in_one_go(&mut *conn, after, end).await? {
             return Ok(events);
         }
         let rows = S::seal_event_rows(conn, &event_columns(backend), after, until).await?;

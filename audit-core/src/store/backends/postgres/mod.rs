@@ -1,11 +1,12 @@
 //! PostgreSQL's [`Storage`]: concurrent writers, so commit order is read
 //! through each row's writing transaction (`tx_id`) below the oldest one
-//! still running, work of one kind is serialized by advisory locks, and
-//! the schema is guarded by privileges, definer functions and triggers.
-//! Its schema is in `schema.rs`; its batch INSERT's one bound value in
-//! `rows_json.rs`.
+//! of this database still running (`horizon.rs`), work of one kind is
+//! serialized by advisory locks, and the schema is guarded by privileges,
+//! definer functions and triggers. Its schema is in `schema.rs`; its batch
+//! INSERT's one bound value in `rows_json.rs`.
 
 mod checks;
+mod horizon;
 mod rows_json;
 mod schema;
 
@@ -16,7 +17,7 @@ use sqlx::{PgConnection, PgPool};
 use super::storage::{ImportBatch, PruneBatch, Storage};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
-use crate::store::position::Position;
+use crate::store::position::{HeldBack, Position};
 use crate::store::schema::{V1_INDEXES, expand, is_plain_identifier, script_index};
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent};
 use crate::store::table::{
@@ -332,7 +333,7 @@ impl Storage for Postgres {
     }
 
     /// Transaction ids are not commit order: only rows of transactions
-    /// older than every one still running, by (transaction, id).
+    /// below the horizon (`horizon.rs`), by (transaction, id).
     async fn read_after(
         pool: &PgPool,
         select: &str,
@@ -341,31 +342,58 @@ impl Storage for Postgres {
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
         let sql = format!(
             "SELECT {select} FROM {EVENTS_TABLE} \
-             WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             WHERE id > 0 AND tx_id < {} \
              AND (tx_id, id) > ($1::int8::text::xid8, $2) \
-             ORDER BY tx_id, id LIMIT $3"
+             ORDER BY tx_id, id LIMIT $3",
+            horizon::horizon()
         );
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        let mut tx = horizon::begin(&mut conn).await?;
         // Our own fragments and numbered placeholders; every value is bound.
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.tx())
             .bind(after.id())
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(classify)
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(rows)
     }
 
-    /// As [`read_after`](Self::read_after), up to `until`.
+    /// As [`read_after`](Self::read_after) up to the horizon; up to a
+    /// sealed position, by (transaction, id) alone: every transaction below
+    /// it had ended when its seal was made (and the horizon may move back
+    /// for a moment, see `position.rs`, which must not hide a sealed event
+    /// from verification).
     async fn seal_event_rows(
         conn: &mut PgConnection,
         select: &str,
         after: Position,
-        until: Position,
+        until: Option<Position>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
+        let Some(until) = until else {
+            let sql = format!(
+                "SELECT {select} FROM {EVENTS_TABLE} \
+                 WHERE id > 0 AND tx_id < {} \
+                 AND (tx_id, id) > ($1::int8::text::xid8, $2) ORDER BY tx_id, id LIMIT $3",
+                horizon::horizon()
+            );
+            let mut tx = horizon::begin(conn).await?;
+            // Our own fragments and numbered placeholders; every value is bound.
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(after.tx())
+                .bind(after.id())
+                .bind(CHUNK)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            return Ok(rows);
+        };
         let sql = format!(
             "SELECT {select} FROM {EVENTS_TABLE} \
-             WHERE id > 0 AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             AND (tx_id, id) > ($1::int8::text::xid8, $2) \
+             WHERE id > 0 AND (tx_id, id) > ($1::int8::text::xid8, $2) \
              AND (tx_id, id) <= ($3::int8::text::xid8, $4) ORDER BY tx_id, id LIMIT $5"
         );
         // Our own fragments and numbered placeholders; every value is bound.
@@ -395,5 +423,12 @@ impl Storage for Postgres {
         _: Position,
     ) -> Result<Option<Vec<Entry>>, AuditError> {
         Ok(None)
+    }
+
+    /// The smallest running transaction that may write here, when
+    /// committed events wait behind it (`horizon.rs`).
+    async fn held_back(pool: &PgPool, after: Position) -> Result<Option<HeldBack>, AuditError> {
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        horizon::held_back(&mut conn, after).await
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use super::storage::{Deleted, ImportBatch, PruneBatch, Storage, sealed_digest};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
-use crate::store::position::Position;
+use crate::store::position::{HeldBack, Position};
 use crate::store::schema::{V1_INDEXES, expand, script_index};
 use crate::store::seal::encoding::StoredValue;
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent, UNREADABLE};
@@ -289,14 +289,16 @@ impl Storage for Sqlite {
             .map_err(classify)
     }
 
-    /// By id; the unused parameters (`$2`, `$4`: the positions'
+    /// By id, up to `until` or the end (one writer: every committed event
+    /// is stable); the unused parameters (`$2`, `$4`: the positions'
     /// transactions, always 0 here) keep the binds the same as PostgreSQL's.
     async fn seal_event_rows(
         conn: &mut SqliteConnection,
         select: &str,
         after: Position,
-        until: Position,
+        until: Option<Position>,
     ) -> Result<Vec<sqlx::sqlite::SqliteRow>, AuditError> {
+        let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
         let sql = format!(
             "SELECT {select} FROM {EVENTS_TABLE} WHERE id > 0 AND id > $1 AND $2 >= 0 \
              AND id <= $3 AND $4 >= 0 ORDER BY id LIMIT $5"
@@ -370,6 +372,12 @@ impl Storage for Sqlite {
             entries.sort_by_key(|e| e.position);
             entries
         }))
+    }
+
+    /// Never: one writer at a time, and a committed event is readable at
+    /// once.
+    async fn held_back(_: &SqlitePool, _: Position) -> Result<Option<HeldBack>, AuditError> {
+        Ok(None)
     }
 }
 
