@@ -103,6 +103,8 @@ case "${1:-}" in
         # The database's share of an append (reads the scale bench's schemas).
         echo "== python3 scripts/index_cost.py"
         python3 scripts/index_cost.py
+        echo "== python3 scripts/own_records_cost.py"
+        python3 scripts/own_records_cost.py
         echo "== cargo bench -p example-app --bench seal"
         cargo bench -p example-app --bench seal
         echo "== python3 scripts/compile_bench.py"

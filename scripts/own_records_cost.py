@@ -12,7 +12,8 @@ variant is the median of its rounds' pgbench average latencies.
 
 Usage: AUDIT_TEST_POSTGRES_URL=postgres://... python3 scripts/own_records_cost.py
 (builds and runs the example app's `migrate` on a database of its own, then
-drops it).
+drops it). Writes target/audit-bench/own-records-cost.json, which
+`scripts/bench_report.py` reads.
 """
 
 import json
@@ -27,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from index_cost import WORKLOADS, psql, postgres_insert, rotated, rows  # noqa: E402
 
 DATABASE = "audit_own_records_cost"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                   "target/audit-bench/own-records-cost.json")
 ROUNDS = int(os.environ.get("OWN_RECORDS_ROUNDS", "9"))
 SECONDS = 3
 VARIANTS = {"trigger enabled": "ENABLE", "trigger disabled": "DISABLE"}
@@ -63,6 +66,9 @@ def main():
         os.unlink(script.name)
     finally:
         psql(url, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump({"rows_per_command": 100, "rounds": ROUNDS, "workloads": result}, f, indent=2)
     print("| workload | trigger enabled: µs | trigger disabled: µs | enabled / disabled |")
     print("|---|---:|---:|---:|")
     for workload, figures in result.items():

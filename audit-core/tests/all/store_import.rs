@@ -3,7 +3,6 @@
 //! are imported once per key, by one run or by two at the same time, on
 //! both backends.
 
-
 use audit_core::events::Decoded;
 use audit_core::query::{Condition, EventQuery, StoredEvent};
 use audit_core::seals::{Divergence, VerifyOptions};
