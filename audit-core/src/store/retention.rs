@@ -30,6 +30,7 @@ use super::backends::{PruneBatch, with_storage};
 use super::error::{AuditError, classify};
 use super::table::{EventRow, PRUNE_COMMAND};
 use crate::actor::Actor;
+use crate::backend::Db;
 use crate::on_backend;
 use crate::reference::References;
 
@@ -58,11 +59,7 @@ impl Auditor {
         cutoff: DateTime<Utc>,
         reason: &str,
     ) -> Result<u64, AuditError> {
-        let stored = {
-            let mut conn = self.pool().acquire().await?;
-            let mut db = conn.db();
-            with_storage!(db.reborrow(), conn, S => S::stored_min_retention(conn).await)?
-        };
+        let stored = stored_min_retention(self.pool().acquire().await?.db()).await?;
         let stored = Duration::from_micros(u64::try_from(stored).unwrap_or(0));
         let min_retention = self.min_retention().max(stored);
         let latest_allowed =
@@ -116,7 +113,7 @@ impl Auditor {
     ) -> Result<(), AuditError> {
         let micros = i64::try_from(min_retention.as_micros()).unwrap_or(i64::MAX);
         let mut tx = self.begin_locked(PRUNE_LOCK).await?;
-        let before = with_storage!(tx.db(), conn, S => S::stored_min_retention(conn).await)?;
+        let before = stored_min_retention(tx.db()).await?;
         on_backend!(tx.db(), conn => {
             sqlx::query("UPDATE audit_settings SET min_retention_micros = $1")
                 .bind(micros)
@@ -142,6 +139,18 @@ impl Auditor {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The minimum retention stored in the schema, in microseconds (the
+/// largest there is, when none is).
+async fn stored_min_retention(db: Db<'_>) -> Result<i64, AuditError> {
+    let micros: Option<i64> = on_backend!(db, conn => {
+        sqlx::query_scalar("SELECT min(min_retention_micros) FROM audit_settings")
+            .fetch_one(conn)
+            .await
+            .map_err(classify)?
+    });
+    Ok(micros.unwrap_or(i64::MAX))
 }
 
 /// The type code of the record of a change of the stored minimum retention.

@@ -14,7 +14,7 @@ use audit_core::store::{Pool, SchemaStatus};
 use audit_core::{Actor, Auditor, testing};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::support;
+use crate::support::{self, as_role};
 
 // ---------------------------------------------------------------------------
 // The audit schema's functions as the tests name them: every signature is
@@ -175,30 +175,6 @@ fn pool(auditor: &Auditor) -> &PgPool {
         unreachable!("testing::postgres opens PostgreSQL")
     };
     pool
-}
-
-/// Runs `sql` as `role` in a transaction of its own on `conn`, then commits
-/// it (or rolls it back, without `commit`); returns the database's answer,
-/// the COMMIT's included (where the deferred trigger runs).
-async fn as_role(
-    conn: &mut PgConnection,
-    role: &str,
-    sql: &str,
-    commit: bool,
-) -> Result<(), sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // `role` is a name the test made; the statements are the test's own.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET LOCAL ROLE {role}")))
-        .execute(&mut *tx)
-        .await?;
-    let outcome = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut *tx)
-        .await;
-    match (outcome, commit) {
-        (Ok(_), true) => tx.commit().await,
-        (Ok(_), false) => tx.rollback().await,
-        (Err(e), _) => Err(e),
-    }
 }
 
 /// The ids of the widgets.

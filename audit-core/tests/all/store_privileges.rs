@@ -7,36 +7,12 @@
 
 use audit_core::store::Pool;
 use audit_core::{Actor, testing};
-use sqlx::{Connection, PgConnection};
 
-use crate::support;
+use crate::support::{self, as_role};
 
 /// One event row's values, for [`support::ROW_COLUMNS`].
 const ROW: &str = "(1, 'note_written', 1, 'user', '6', 'mallory', 'x', 'forged', \
                    '{\"widget\": 1, \"text\": \"t\"}')";
-
-/// Runs `sql` as `role` in a transaction of its own on `conn`, then rolls
-/// it back (or commits, with `commit`); returns the database's answer.
-async fn as_role(
-    conn: &mut PgConnection,
-    role: &str,
-    sql: &str,
-    commit: bool,
-) -> Result<(), sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // `role` is a name the test made; the statements are the test's own.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET LOCAL ROLE {role}")))
-        .execute(&mut *tx)
-        .await?;
-    let outcome = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut *tx)
-        .await;
-    match (outcome, commit) {
-        (Ok(_), true) => tx.commit().await,
-        (Ok(_), false) => tx.rollback().await,
-        (Err(e), _) => Err(e),
-    }
-}
 
 #[tokio::test]
 async fn an_application_role_can_append_events_and_nothing_else() {

@@ -1,7 +1,8 @@
 //! Databases made by earlier releases (schema versions 1 and 3, in
 //! `tests/fixtures`) upgrade cleanly: a start sees they are outdated,
 //! `migrate` brings them to this version once, and their events read (and
-//! their seals verify) as before.
+//! their seals verify) as before; version 6 moves the rights an earlier
+//! release gave the application role.
 
 use audit_core::seals::VerifyOptions;
 use audit_core::store::{Import, ImportError, SCHEMA_VERSION, SchemaStatus};
@@ -205,4 +206,58 @@ async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases(
             );
         }
     }
+}
+
+#[tokio::test]
+async fn version_6_moves_an_application_role_from_import_keys_to_the_import_function() {
+    // A database at version 5, whose application role was granted by the
+    // release before: `INSERT` on the import keys. (Made as version 6 is,
+    // then taken back to version 5's grants and record: the scripts are
+    // idempotent.)
+    let Some(auditor) = testing::postgres("upgrade_v6_role").await else {
+        return;
+    };
+    auditor.migrate().await.unwrap();
+    let role = format!("audit_v5_app_{}", uuid::Uuid::new_v4().simple());
+    testing::execute(
+        &auditor,
+        &format!(
+            "CREATE ROLE {role} NOLOGIN; \
+             GRANT SELECT, INSERT ON audit_import_keys TO {role}; \
+             DELETE FROM audit_schema WHERE version = 6"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        SchemaStatus::Outdated { found: 5 }
+    );
+
+    auditor.migrate().await.unwrap();
+    assert_eq!(auditor.schema_status().await.unwrap(), SchemaStatus::Current);
+    let rights = |sql: String| {
+        let auditor = auditor.clone();
+        async move { testing::scalar(&auditor, &sql).await }
+    };
+    assert_eq!(
+        rights(format!(
+            "SELECT has_table_privilege('{role}', 'audit_import_keys', 'INSERT')::int::int8"
+        ))
+        .await,
+        0,
+        "the role may no longer insert keys"
+    );
+    assert_eq!(
+        rights(format!(
+            "SELECT count(*) FROM pg_proc WHERE proname = 'audit_import_batch' \
+             AND has_function_privilege('{role}', oid, 'EXECUTE')"
+        ))
+        .await,
+        1,
+        "the role imports through the function instead"
+    );
+    testing::execute(&auditor, &format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await
+        .unwrap();
 }

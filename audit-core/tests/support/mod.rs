@@ -365,3 +365,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
         self.clone()
     }
 }
+
+/// Runs `sql` as `role` in a transaction of its own on `conn`, then commits
+/// it (or rolls it back, without `commit`); returns the database's answer,
+/// the COMMIT's included (where the deferred trigger runs).
+pub async fn as_role(
+    conn: &mut sqlx::PgConnection,
+    role: &str,
+    sql: &str,
+    commit: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    // `role` is a name the test made; the statements are the test's own.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET LOCAL ROLE {role}")))
+        .execute(&mut *tx)
+        .await?;
+    let outcome = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut *tx)
+        .await;
+    match (outcome, commit) {
+        (Ok(_), true) => tx.commit().await,
+        (Ok(_), false) => tx.rollback().await,
+        (Err(e), _) => Err(e),
+    }
+}

@@ -126,9 +126,6 @@ pub(crate) trait Storage {
         batch: &ImportBatch<'_>,
     ) -> Result<Vec<String>, AuditError>;
 
-    /// The minimum retention stored in the schema, in microseconds.
-    async fn stored_min_retention(conn: &mut Connection<Self>) -> Result<i64, AuditError>;
-
     /// Deletes up to `max_rows` of the oldest events (in position order)
     /// before the cutoff that are not the log's own records, in the
     /// transaction of `conn`, through the schema's one permitted way, and

@@ -282,15 +282,6 @@ impl Storage for Postgres {
         Ok(claimed)
     }
 
-    async fn stored_min_retention(conn: &mut PgConnection) -> Result<i64, AuditError> {
-        let micros: Option<i64> =
-            sqlx::query_scalar("SELECT min(min_retention_micros) FROM audit_settings")
-                .fetch_one(conn)
-                .await
-                .map_err(classify)?;
-        Ok(micros.unwrap_or(i64::MAX))
-    }
-
     /// Through `audit_prune_batch`, which only the owner may run: it checks
     /// the stored minimum retention, opens the permit (a row only it may
     /// write), deletes, and writes the record, all in this transaction.

@@ -189,15 +189,6 @@ impl Storage for Sqlite {
         Ok(claimed)
     }
 
-    async fn stored_min_retention(conn: &mut SqliteConnection) -> Result<i64, AuditError> {
-        let micros: Option<i64> =
-            sqlx::query_scalar("SELECT min(min_retention_micros) FROM audit_settings")
-                .fetch_one(conn)
-                .await
-                .map_err(classify)?;
-        Ok(micros.unwrap_or(i64::MAX))
-    }
-
     /// The permit is a row of `audit_retention_permit`, written for the
     /// DELETE and removed after it; whoever has the file can write it. The
     /// ids go first, read under the write lock (so the DELETE removes
