@@ -73,8 +73,17 @@
 //!   sealing back until it ends, and the [`SealReport`]'s `held_back` names
 //!   it ([`HeldBack`](crate::query::HeldBack)). Events after the last seal
 //!   (the unsealed window) are not checked: seal often.
-//! - Events a recorded prune deleted are reported as pruned, not as
-//!   tampering.
+//! - Events a prune deleted are reported as pruned, not as tampering, once
+//!   the prune's record is sealed: a record explains a missing sealed event
+//!   only when it comes after it, is itself sealed and intact, its range
+//!   (first and last deleted position) and cutoff cover the event, and the
+//!   sealed events missing in its range are exactly as many as it says,
+//!   with its digest of their hashes. Before the next seal a prune shows as
+//!   [`Divergence::PruneRecordNotSealed`]; a record that does not match is
+//!   [`Divergence::PruneRecordMismatch`]. So a record forged to hide a
+//!   deletion explains nothing until someone seals it (with the key, where
+//!   verification asks for signatures), and one forged by the application's
+//!   role is refused at INSERT on PostgreSQL.
 //! - What it cannot do: whoever holds both the database and the signing
 //!   key can rewrite the log and sign new seals; a head kept where they
 //!   cannot reach still catches it. Without a key and a kept head, someone
