@@ -147,6 +147,7 @@ mod model;
 // Layer 5.
 pub mod store;
 // Layer 6.
+mod own_records;
 mod page;
 
 // The public modules that only re-export, grouping the layers' items by task.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::actor::Actor;
 use crate::catalog::EventCatalog;
 use crate::decode::Decoded;
+use crate::own_records;
 use crate::present::{ACTOR_KIND, PresentContext, Resolver, Shown};
 use crate::reference::EntityRef;
 use crate::store::StoredEvent;
@@ -48,10 +49,11 @@ impl PresentContext {
 }
 
 impl<E: EventCatalog> StoredEvent<E> {
-    /// The event as HTML: through its template when known; otherwise (an
-    /// unknown event, or a template that failed) a generic line with the
-    /// actor and the code (the time is the page's to show), and a logged
-    /// warning. Never fails. A page of events is better rendered with
+    /// The event as HTML: through its template when known; the log's own
+    /// records (`audit:` codes: prunes, repairs, imports) as the library's
+    /// sentences; otherwise (an unknown event, or a template that failed) a
+    /// generic line with the actor and the code (the time is the page's to
+    /// show), and a logged warning. Never fails. A page of events is better rendered with
     /// [`render_page`], which warns once per code.
     pub fn render(&self, cx: &PresentContext) -> String {
         self.try_render(cx).unwrap_or_else(|(line, failure)| {
@@ -67,7 +69,13 @@ impl<E: EventCatalog> StoredEvent<E> {
                 Ok(html) => return Ok(html),
                 Err(e) => e.to_string(),
             },
-            Decoded::Unknown(unknown) => unknown.reason.to_string(),
+            Decoded::Unknown(unknown) => {
+                if let Some(text) = own_records::sentence(&self.actor, &unknown.code, &unknown.raw)
+                {
+                    return Ok(Shown::text(text).to_string());
+                }
+                unknown.reason.to_string()
+            }
         };
         Err((generic_line(&self.actor, self.event.code()), failure))
     }

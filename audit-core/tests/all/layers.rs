@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("model", 4),
     ("store", 5),
     ("page", 6),
+    ("own_records", 6),
     ("__private", 7),
     ("testing", 7),
     // The public modules that only re-export the layers' items, by task.

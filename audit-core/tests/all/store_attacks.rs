@@ -359,8 +359,23 @@ async fn the_application_role_cannot_write_import_keys() {
     )
     .await
     .expect_err("the application role wrote an import key");
-    done(conn).await;
     assert!(err.to_string().contains("permission denied"), "{err}");
+    // Through the import function, a key comes only with its event, and
+    // one key names one event: the same key twice is refused.
+    let row = r#"[1, "note_written", 1, "system", "old", "old", null, null, "widget", "1", null, null, "x", "x", "{\"widget\": 1, \"text\": \"t\"}"]"#;
+    let err = as_role(
+        &mut conn,
+        &f.role.name,
+        &format!(
+            "SELECT audit_import_batch('r', ARRAY['k', 'k'], '[{row}, {row}]'::jsonb, \
+             'system', 'importer', 'importer', '{{}}'::jsonb)"
+        ),
+        true,
+    )
+    .await
+    .expect_err("the import function took one key for two events");
+    assert!(err.to_string().contains("twice"), "{err}");
+    done(conn).await;
 }
 
 #[tokio::test]

@@ -119,6 +119,12 @@ async fn imported_events_keep_their_time_and_actor_and_say_they_were_imported() 
         assert_eq!(payload["reason"], "widgets made before auditing");
         assert_eq!(payload["imported"], 2, "{label}");
         assert_eq!(
+            record.render(&audit_core::present::PresentContext::new()),
+            "system process backfill imported 2 events from widgets-backfill \
+             (reason: widgets made before auditing)",
+            "{label}: shown as the library's sentence"
+        );
+        assert_eq!(
             payload["keys"],
             serde_json::json!(["widget:100", "note:100"])
         );

@@ -75,6 +75,13 @@ async fn prune_before_deletes_exactly_the_older_events_and_records_itself() {
             "{label}: {payload}"
         );
         assert_eq!(payload["before_micros"], 2_000_000, "{label}: {payload}");
+        // Shown as the library's sentence, by every application.
+        let cx = audit_core::present::PresentContext::new();
+        assert_eq!(
+            record.render(&cx),
+            "alice pruned 2 events from before 1970-01-01 from the log (reason: retention policy)",
+            "{label}"
+        );
         assert_eq!(payload["reason"], "retention policy", "{label}: {payload}");
         assert_eq!(
             payload["before"]

@@ -235,7 +235,10 @@ async fn version_6_moves_an_application_role_from_import_keys_to_the_import_func
     );
 
     auditor.migrate().await.unwrap();
-    assert_eq!(auditor.schema_status().await.unwrap(), SchemaStatus::Current);
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        SchemaStatus::Current
+    );
     let rights = |sql: String| {
         let auditor = auditor.clone();
         async move { testing::scalar(&auditor, &sql).await }

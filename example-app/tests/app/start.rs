@@ -76,6 +76,15 @@ async fn a_damaged_schema_is_refused_until_a_recorded_repair() {
             stdout.contains("audit:schema_repaired") && stdout.contains("trigger dropped by hand"),
             "{label}: {stdout}"
         );
+        // The text log reads the library's record as a sentence.
+        let text = common::cli(&url, &["log"]).await;
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("repaired the audit schema: ")
+                && text.contains("(reason: trigger dropped by hand)")
+                && !text.contains("cannot show"),
+            "{label}: {text}"
+        );
         assert!(
             common::cli(&url, &["add-project", "Apollo"])
                 .await

@@ -376,6 +376,9 @@ BEGIN
     IF cardinality(keys) IS DISTINCT FROM jsonb_array_length(batch_rows) THEN
         RAISE EXCEPTION 'audit_import_batch: % keys for % rows', cardinality(keys), jsonb_array_length(batch_rows);
     END IF;
+    IF (SELECT count(DISTINCT k) FROM unnest(keys) AS k) <> cardinality(keys) THEN
+        RAISE EXCEPTION 'audit_import_batch: an import key is given twice (each key names one event)';
+    END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(batch_rows) AS e(r) WHERE substr(r ->> 1, 1, 6) = 'audit:') THEN
         RAISE EXCEPTION 'an import cannot write the log''s own records (codes starting with `audit:`)'
             USING ERRCODE = 'insufficient_privilege';
