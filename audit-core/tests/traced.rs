@@ -7,6 +7,11 @@
 //! cached process-wide per callsite (and the maximum level with it), so the
 //! other tests' threads, running without a subscriber, could make these
 //! miss what they look for (seen once in the shared binary).
+//!
+//! A span closes when its last handle goes, and sqlx's SQLite worker thread
+//! holds a handle of the span current when a command was sent until it has
+//! run it, a moment after the caller has its answer: the test waits for
+//! each close line instead of reading the log at once.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -15,6 +20,24 @@ use audit_core::query::EventQuery;
 use audit_core::{Actor, Audit, Auditor, testing};
 
 use support::{TestEvent, WidgetRef, log};
+
+/// What `captured` holds once a close line of each of `spans` is in it,
+/// or after 30 s (the assertions then say what is missing).
+async fn once_closed(captured: &support::Captured, spans: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let logged = captured.text();
+        let all_closed = spans.iter().all(|span| {
+            logged
+                .lines()
+                .any(|l| l.contains(&format!("{span}{{")) && l.contains("close"))
+        });
+        if all_closed || std::time::Instant::now() > deadline {
+            return logged;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
 
 /// Begins a transaction acting for a test actor.
 async fn begin(auditor: &Auditor) -> Audit<TestEvent> {
@@ -45,8 +68,9 @@ async fn commands_commits_and_queries_run_in_tracing_spans() {
             .query::<TestEvent>(&EventQuery::new())
             .await
             .unwrap();
+        let logged =
+            once_closed(&captured, &["audit.command", "audit.commit", "audit.query"]).await;
         drop(guard);
-        let logged = captured.text();
         let closed = |span: &str| -> Vec<&str> {
             logged
                 .lines()
