@@ -147,7 +147,8 @@ impl Auditor {
     }
 
     /// Grants `role` what an application needs of the log on PostgreSQL,
-    /// and no more: `SELECT` on the audit tables (not the retention permit
+    /// and no more: `USAGE` on the schema the log is in (the connection's
+    /// current schema), `SELECT` on the audit tables (not the retention permit
     /// or the seals) and `INSERT` into the events table's written columns
     /// (not `id`: ids are the database's to assign; not `tx_id`). No
     /// `UPDATE`, `DELETE` or `TRUNCATE`, and no `EXECUTE` on the retention

@@ -310,6 +310,62 @@ async fn a_log_table_in_another_schema_does_not_satisfy_the_trigger() {
     .await;
 }
 
+#[tokio::test]
+async fn a_log_in_a_schema_of_its_own_is_not_shadowed_from_public() {
+    // The application and its log in schema `app`; the role may create
+    // tables in `public` (PostgreSQL 14 and older let every role), and puts
+    // `public` first on its path, with a table named like the log.
+    let Some(owner) = testing::postgres("attacks_own_schema").await else {
+        return;
+    };
+    testing::execute(&owner, "CREATE SCHEMA app").await.unwrap();
+    let url = testing::database_url(&owner).await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let auditor = Auditor::connect(&format!("{url}{separator}options=-c%20search_path%3Dapp"))
+        .await
+        .unwrap();
+    auditor.migrate().await.unwrap();
+    testing::execute(&auditor, support::WIDGETS_TABLE)
+        .await
+        .unwrap();
+    auditor.protect_immutable_table("widgets").await.unwrap();
+    support::commit_widget(&auditor, Actor::system("setup"), 1).await;
+    let role = Role::create(&owner, "audit_attack").await;
+    testing::execute(
+        &owner,
+        &format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON app.widgets TO {0}; \
+             GRANT CREATE ON SCHEMA public TO {0}",
+            role.name
+        ),
+    )
+    .await
+    .unwrap();
+    auditor.grant_application_role(&role.name).await.unwrap();
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        SchemaStatus::Current,
+        "a log in a schema of its own checks as sound"
+    );
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let outcome = as_role(
+        &mut conn,
+        &role.name,
+        &format!(
+            "CREATE TABLE public.audit_events (tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()); \
+             INSERT INTO public.audit_events DEFAULT VALUES; \
+             SET LOCAL search_path = public, app; {WIDGET_CHANGE}"
+        ),
+        true,
+    )
+    .await;
+    done(conn).await;
+    let err = outcome.expect_err("a table in public satisfied the trigger of a table in app");
+    assert!(err.to_string().contains("immutable"), "{err}");
+    assert_eq!(widget_ids(&auditor).await, [1]);
+    drop(role);
+}
+
 // ---------------------------------------------------------------------------
 // The log's own records, the import keys and retention.
 

@@ -199,13 +199,17 @@ impl Storage for Postgres {
         Ok(true)
     }
 
-    /// `SELECT` on the audit tables, `INSERT` into the events table's
-    /// written columns (not `id`, not `tx_id`), `SELECT` on the import keys
-    /// and `EXECUTE` on `audit_import_batch` (the one way to write them).
+    /// `USAGE` on the audit schema, `SELECT` on the audit tables, `INSERT`
+    /// into the events table's written columns (not `id`, not `tx_id`),
+    /// `SELECT` on the import keys and `EXECUTE` on `audit_import_batch`
+    /// (the one way to write them).
     async fn grant_role(pool: &PgPool, role: &str) -> Result<(), AuditError> {
         let columns: Vec<&str> = WRITTEN.iter().map(|(name, _)| *name).collect();
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        let schema_name = Self::current_schema(&mut conn).await?;
         let sql = format!(
-            "GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
+            "GRANT USAGE ON SCHEMA {schema_name} TO {role};
+             GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
              audit_protected_tables, audit_import_keys, audit_settings TO {role};
              GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
              GRANT EXECUTE ON FUNCTION {}({}) TO {role};",
@@ -213,9 +217,10 @@ impl Storage for Postgres {
             schema::APPLICATION_FUNCTION,
             schema::IMPORT_ARGS,
         );
-        // `role` was checked to be a plain identifier by the caller; the rest is ours.
+        // `role` was checked to be a plain identifier by the caller; the
+        // schema's name is quoted; the rest is ours.
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map_err(classify)?;
         Ok(())
