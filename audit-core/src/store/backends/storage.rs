@@ -3,6 +3,8 @@
 //! transaction) is written once and calls these methods through
 //! `with_storage!`; each backend's module implements them with its own SQL.
 
+use std::collections::HashSet;
+
 use crate::actor::Actor;
 use crate::reference::References;
 use crate::store::error::AuditError;
@@ -217,11 +219,12 @@ impl ImportBatch<'_> {
     /// and their keys in the order given. PostgreSQL builds the same in
     /// `audit_import_batch`.
     pub(crate) fn record(&self, claimed: &[String], occurred_at: i64) -> EventRow {
+        let claimed: HashSet<&str> = claimed.iter().map(String::as_str).collect();
         let keys: Vec<&str> = self
             .keys
             .iter()
             .copied()
-            .filter(|k| claimed.iter().any(|c| c == k))
+            .filter(|k| claimed.contains(k))
             .collect();
         let mut payload = self.summary.clone();
         payload.insert("imported".into(), keys.len().into());

@@ -103,25 +103,23 @@ impl PruneRecords {
         Ok(PruneRecords { records })
     }
 
-    /// Whether the event at `position` is a prune record.
-    pub(super) fn is_record(&self, position: Position) -> bool {
-        self.records.iter().any(|r| r.position == position)
-    }
-
-    /// The record at `position` is sealed, and its entry gave its hash.
+    /// The event at `position` is sealed, and its entry gave its hash: if
+    /// it is a prune record, it may explain what it deleted. (Called for
+    /// every sealed event: a binary search of the records, in log order.)
     pub(super) fn sealed_intact(&mut self, position: Position) {
-        if let Some(record) = self.records.iter_mut().find(|r| r.position == position) {
-            record.sealed = true;
+        if let Ok(found) = self.records.binary_search_by_key(&position, |r| r.position) {
+            self.records[found].sealed = true;
         }
     }
 
     /// Gives a missing sealed event to the first record that may explain
-    /// it; false when none may.
+    /// it; false when none may. Only records after it may, so the search
+    /// starts there.
     pub(super) fn explain(&mut self, entry: &Entry) -> bool {
         let position = entry.position;
-        let record = self.records.iter_mut().find(|r| {
-            r.position > position
-                && entry.occurred_at < r.before
+        let later = self.records.partition_point(|r| r.position <= position);
+        let record = self.records[later..].iter_mut().find(|r| {
+            entry.occurred_at < r.before
                 && match &r.claim {
                     Claim::Cutoff => true,
                     Claim::Range { first, last, .. } => *first <= position && position <= *last,

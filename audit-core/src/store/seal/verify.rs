@@ -177,7 +177,7 @@ async fn check_events(
                 Some(event) => {
                     report.events += 1;
                     let intact = compare(entry, &event, &mut report.divergences);
-                    if intact && records.is_record(entry.position) {
+                    if intact {
                         records.sealed_intact(entry.position);
                     }
                 }

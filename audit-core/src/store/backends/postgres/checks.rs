@@ -12,7 +12,7 @@
 
 use sqlx::PgConnection;
 
-use super::schema::{self, APPLICATION_FUNCTION, FUNCTIONS, OWN_TRIGGERS, Trigger};
+use super::schema::{self, APPLICATION_FUNCTION, FUNCTIONS, OWN_TRIGGERS, Trigger, function_names};
 use crate::store::error::AuditError;
 use crate::store::schema::{OWN_TABLES, expand};
 use crate::store::table::{EVENTS_TABLE, WRITTEN};
@@ -233,10 +233,9 @@ async fn extra_rights(conn: &mut PgConnection) -> Result<Vec<ExtraRight>, AuditE
         FROM s, pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
         WHERE p.pronamespace = s.ns AND p.proname = ANY($3) AND a.grantee <> p.proowner \
         ORDER BY 1, 2, 3, 4, 5";
-    let tables: Vec<String> = OWN_TABLES.iter().map(|t| (*t).to_owned()).collect();
-    let functions: Vec<String> = FUNCTIONS.iter().map(|f| expand(f.name, "")).collect();
+    let functions = function_names();
     let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(SQL)
-        .bind(&tables)
+        .bind(&OWN_TABLES[..])
         .bind(EVENTS_TABLE)
         .bind(&functions)
         .fetch_all(&mut *conn)
@@ -309,14 +308,13 @@ pub(super) async fn privileges(
 
 /// The audit tables owned by another role than the events table's owner.
 async fn misowned_tables(conn: &mut PgConnection) -> Result<Vec<String>, AuditError> {
-    let tables: Vec<String> = OWN_TABLES.iter().map(|t| (*t).to_owned()).collect();
     let found = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c, pg_class e \
          WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1) \
            AND e.oid = (quote_ident(current_schema()) || '.' || $2)::regclass \
            AND c.relowner <> e.relowner ORDER BY 1",
     )
-    .bind(&tables)
+    .bind(&OWN_TABLES[..])
     .bind(EVENTS_TABLE)
     .fetch_all(conn)
     .await?;
@@ -375,7 +373,7 @@ pub(super) async fn restore_privileges(conn: &mut PgConnection) -> Result<(), Au
             quote(&table)
         ));
     }
-    let functions: Vec<String> = FUNCTIONS.iter().map(|f| expand(f.name, "")).collect();
+    let functions = function_names();
     let misowned: Vec<String> = sqlx::query_scalar(
         "SELECT quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
          FROM pg_proc p, pg_class e \
@@ -393,7 +391,7 @@ pub(super) async fn restore_privileges(conn: &mut PgConnection) -> Result<(), Au
         ));
     }
     // Definitions of the schema's function names that are not the schema's.
-    let names: Vec<String> = FUNCTIONS.iter().map(|f| expand(f.name, "")).collect();
+    let names = function_names();
     let args: Vec<&str> = FUNCTIONS.iter().map(|f| f.args).collect();
     let others: Vec<String> = sqlx::query_scalar(
         "SELECT quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')' \

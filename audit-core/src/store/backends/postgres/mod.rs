@@ -107,10 +107,7 @@ impl Storage for Postgres {
 
     /// Whether any function of the audit schema exists in the current schema.
     async fn has_audit_functions(pool: &PgPool) -> Result<bool, AuditError> {
-        let names: Vec<String> = schema::FUNCTIONS
-            .iter()
-            .map(|f| expand(f.name, ""))
-            .collect();
+        let names = schema::function_names();
         let found: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_proc \
              WHERE pronamespace = current_schema()::regnamespace AND proname = ANY($1))",

@@ -4,7 +4,7 @@
 //! an immutable table. The DDL writes the events table as `{events}` and
 //! the schema as `{schema}`, replaced when it runs.
 
-use crate::store::schema::{MIGRATIONS, V5_INDEXES};
+use crate::store::schema::{MIGRATIONS, V5_INDEXES, expand};
 use crate::store::table::{IMPORT_COMMAND, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_CODE};
 
 /// PostgreSQL's script of each version, in the order of `MIGRATIONS` (a
@@ -407,6 +407,11 @@ END
 ",
     },
 ];
+
+/// The names of [`FUNCTIONS`], as the catalog holds them.
+pub(super) fn function_names() -> Vec<String> {
+    FUNCTIONS.iter().map(|f| expand(f.name, "")).collect()
+}
 
 /// The `CREATE OR REPLACE FUNCTION` statements of [`FUNCTIONS`], `{schema}`
 /// and `{events}` still to be replaced; `insert_imported` is the import's
