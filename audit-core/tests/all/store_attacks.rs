@@ -130,12 +130,7 @@ struct Fixture {
 /// damage.
 async fn fixture(name: &str) -> Option<Fixture> {
     let auditor = testing::postgres(&format!("attacks_{name}")).await?;
-    auditor.migrate().await.unwrap();
-    testing::execute(&auditor, support::WIDGETS_TABLE)
-        .await
-        .unwrap();
-    auditor.protect_immutable_table("widgets").await.unwrap();
-    support::commit_widget(&auditor, Actor::system("setup"), 1).await;
+    support::protected_widgets(&auditor).await;
     let role = Role::create(&auditor, "audit_attack").await;
     testing::execute(
         &auditor,
@@ -324,12 +319,7 @@ async fn a_log_in_a_schema_of_its_own_is_not_shadowed_from_public() {
     let auditor = Auditor::connect(&format!("{url}{separator}options=-c%20search_path%3Dapp"))
         .await
         .unwrap();
-    auditor.migrate().await.unwrap();
-    testing::execute(&auditor, support::WIDGETS_TABLE)
-        .await
-        .unwrap();
-    auditor.protect_immutable_table("widgets").await.unwrap();
-    support::commit_widget(&auditor, Actor::system("setup"), 1).await;
+    support::protected_widgets(&auditor).await;
     let role = Role::create(&owner, "audit_attack").await;
     testing::execute(
         &owner,

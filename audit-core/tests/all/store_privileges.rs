@@ -6,7 +6,7 @@
 //! to satisfy a protected table's trigger.
 
 use audit_core::store::Pool;
-use audit_core::{Actor, testing};
+use audit_core::testing;
 
 use crate::support::{self, as_role};
 
@@ -19,12 +19,7 @@ async fn an_application_role_can_append_events_and_nothing_else() {
     let Some(auditor) = testing::postgres("privileges").await else {
         return;
     };
-    auditor.migrate().await.unwrap();
-    testing::execute(&auditor, support::WIDGETS_TABLE)
-        .await
-        .unwrap();
-    auditor.protect_immutable_table("widgets").await.unwrap();
-    support::commit_widget(&auditor, Actor::system("setup"), 1).await;
+    support::protected_widgets(&auditor).await;
     let role = format!("audit_app_{}", uuid::Uuid::new_v4().simple());
     testing::execute(
         &auditor,

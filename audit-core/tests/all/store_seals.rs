@@ -5,7 +5,7 @@
 use audit_core::seals::{Divergence, Head, SealKey, VerifyOptions};
 use audit_core::{Actor, Auditor, testing};
 
-use crate::support;
+use crate::support::{self, seal_all, seal_more};
 
 /// Ten events, each in its own transaction, all sealed; returns the head.
 async fn sealed_log(auditor: &Auditor, key: Option<&SealKey>) -> Head {
@@ -13,29 +13,6 @@ async fn sealed_log(auditor: &Auditor, key: Option<&SealKey>) -> Head {
         support::commit_widget(auditor, Actor::system("t"), id).await;
     }
     seal_all(auditor, key).await
-}
-
-/// Seals until every event is sealed. On PostgreSQL an event is sealed once
-/// it is stable: once every transaction of this database older than it has
-/// ended, which may take a moment (`support::seal_all` names what holds it
-/// back if it never comes).
-async fn seal_all(auditor: &Auditor, key: Option<&SealKey>) -> Head {
-    support::seal_all(auditor, key).await
-}
-
-/// Seals until `events` more events are sealed (see [`seal_all`]).
-async fn seal_more(auditor: &Auditor, key: Option<&SealKey>, events: u64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut sealed = 0;
-    while sealed < events {
-        sealed += auditor.seal(key).await.unwrap().events;
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: the log did not become stable",
-            testing::label(auditor)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 /// Runs `sql` with the events table's triggers out of the way, as an owner

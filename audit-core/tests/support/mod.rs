@@ -125,6 +125,16 @@ pub async fn prunable_now(auditor: Auditor) -> Auditor {
     auditor.with_min_retention(std::time::Duration::ZERO)
 }
 
+/// `auditor` migrated, with a `widgets` table protected as an immutable
+/// model's (PostgreSQL) and widget 1 committed with its event: what the
+/// attacks on a protected table start from.
+pub async fn protected_widgets(auditor: &Auditor) {
+    auditor.migrate().await.unwrap();
+    testing::execute(auditor, WIDGETS_TABLE).await.unwrap();
+    auditor.protect_immutable_table("widgets").await.unwrap();
+    commit_widget(auditor, Actor::system("setup"), 1).await;
+}
+
 /// Runs `sql` in the transaction of `audit` (or of the running command).
 /// The one place the tests reach the transaction's raw connection.
 pub async fn run_in_transaction(
@@ -303,6 +313,32 @@ pub async fn seal_all(auditor: &Auditor, key: Option<&SealKey>) -> Head {
                 .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Seals until `events` more events are sealed (after a deletion the log's
+/// count no longer says when [`seal_all`] is done); fails after
+/// [`STABLE_WITHIN`] with what held the seals back.
+pub async fn seal_more(auditor: &Auditor, key: Option<&SealKey>, events: u64) {
+    let deadline = std::time::Instant::now() + STABLE_WITHIN;
+    let mut sealed = 0;
+    while sealed < events {
+        let report = auditor
+            .seal(key)
+            .await
+            .unwrap_or_else(|e| panic!("seal on {}: {e}", testing::label(auditor)));
+        sealed += report.events;
+        assert!(
+            sealed >= events || std::time::Instant::now() < deadline,
+            "{}: {sealed} of {events} more events sealed after {STABLE_WITHIN:?}; held back: {}",
+            testing::label(auditor),
+            report
+                .held_back
+                .map_or_else(|| "nothing named".to_owned(), |h| h.to_string())
+        );
+        if sealed < events {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 
