@@ -11,7 +11,7 @@
 use super::table::EVENTS_TABLE;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Version 1's indexes (the reference columns' moved to version 5).
 pub(crate) const V1_INDEXES: &str = "
@@ -51,6 +51,10 @@ CREATE INDEX IF NOT EXISTS {events}_by_subject_ref ON {events} (subject_kind, su
     WHERE subject_kind IS NOT NULL;
 ";
 
+/// Version 7, both backends: the page indexes order by the event's time.
+/// (Filled in with the time-ordered pages.)
+pub(crate) const V7_INDEXES: &str = "";
+
 /// One version of the schema; each backend has its script
 /// (`Storage::migration_script`).
 pub(crate) struct Migration {
@@ -62,7 +66,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 6] = [
+pub(crate) const MIGRATIONS: [Migration; 7] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -87,6 +91,10 @@ pub(crate) const MIGRATIONS: [Migration; 6] = [
         version: 6,
         description: "the minimum retention in the schema; functions that cannot be redirected, \
                       owner-only records and retention, imports through one function",
+    },
+    Migration {
+        version: 7,
+        description: "positions in commit order (PostgreSQL), pages ordered by the events' time",
     },
 ];
 

@@ -18,7 +18,7 @@ use super::storage::{ImportBatch, PruneBatch, Storage};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::{HeldBack, Position};
-use crate::store::schema::{V1_INDEXES, expand, is_plain_identifier, script_index};
+use crate::store::schema::{V1_INDEXES, V7_INDEXES, expand, is_plain_identifier, script_index};
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent};
 use crate::store::table::{
     ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, written_names,
@@ -94,7 +94,9 @@ impl Storage for Postgres {
             .replace("{functions}", &schema::functions(&insert_imported()))
             .replace("{privileges}", &schema::function_privileges())
             .replace("{triggers}", &schema::create_triggers())
-            .replace("{import_args}", schema::IMPORT_ARGS);
+            .replace("{import_args}", schema::IMPORT_ARGS)
+            .replace("{commit_order}", schema::COMMIT_ORDER)
+            .replace("{v7_indexes}", V7_INDEXES);
         expand(&script, schema_name)
     }
 

@@ -11,7 +11,7 @@ use crate::store::table::{IMPORT_COMMAND, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`; `{functions}` stands for [`functions`], `{privileges}`
 /// for [`function_privileges`], `{triggers}` for [`create_triggers`].
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6];
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7];
 
 /// Version 1 on PostgreSQL: the payload is JSONB; `occurred_at` is
 /// microseconds since the Unix epoch (UTC). (Version 2 replaces its functions.)
@@ -187,6 +187,16 @@ BEGIN
 END
 $$;
 ";
+
+/// Version 7 on PostgreSQL: positions in commit order (the commit clock),
+/// then the shared page indexes ordered by time.
+const V7: &str = "
+{commit_order}
+{v7_indexes}
+";
+
+/// The commit clock (filled in with positions in commit order).
+pub(super) const COMMIT_ORDER: &str = "";
 
 /// One function of the audit schema, as a sound schema holds it.
 pub(super) struct Function {

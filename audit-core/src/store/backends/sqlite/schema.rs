@@ -3,12 +3,12 @@
 //! `check_objects` compares with `sqlite_master`. The DDL writes the events
 //! table as `{events}`, replaced when it runs.
 
-use crate::store::schema::{MIGRATIONS, V5_INDEXES};
+use crate::store::schema::{MIGRATIONS, V5_INDEXES, V7_INDEXES};
 
 /// SQLite's script of each version, in the order of `MIGRATIONS` (a
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`, and each by the triggers it makes ([`triggers_of`]).
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6];
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7_INDEXES];
 
 /// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
 const V1: &str = "
