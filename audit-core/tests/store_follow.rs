@@ -496,12 +496,12 @@ async fn a_follower_restarted_from_its_printed_position_loses_and_repeats_nothin
     }
 }
 
-/// On PostgreSQL a transaction that took its id first can commit last:
-/// while it runs, `read_after` holds back the events committed after it
-/// began, then returns its event before them; a reader following ids has
-/// passed it by. (SQLite runs one writer at a time: ids are commit order.)
+/// On PostgreSQL a transaction that has written events holds the log's
+/// commit order until it ends: a writer that commits meanwhile waits behind
+/// it (and `Tail::held_back` names the holder), and its events are read
+/// after the holder's. (SQLite runs one writer at a time: its own lock.)
 #[tokio::test]
-async fn an_event_that_commits_after_a_higher_id_is_read_in_commit_order() {
+async fn a_writer_committing_while_another_holds_the_commit_order_waits_and_comes_after() {
     let Some(auditor) = testing::postgres("follow_late_commit").await else {
         return;
     };
@@ -509,18 +509,8 @@ async fn an_event_that_commits_after_a_higher_id_is_read_in_commit_order() {
     testing::execute(&auditor, support::WIDGETS_TABLE)
         .await
         .expect("widgets");
-    let naive_after = |last: i64| {
-        let auditor = auditor.clone();
-        async move {
-            testing::scalar(
-                &auditor,
-                &format!("SELECT COALESCE(MAX(id), -1) FROM audit_events WHERE id > {last}"),
-            )
-            .await
-        }
-    };
 
-    // Transaction A takes an event id, and stays open.
+    // Transaction A writes an event, and stays open.
     let mut late = auditor
         .begin::<TestEvent>(Actor::system("late"))
         .await
@@ -544,55 +534,60 @@ async fn an_event_that_commits_after_a_higher_id_is_read_in_commit_order() {
     })
     .try_into()
     .expect("a process id");
-    // B begins after A's id and commits first, with a higher id.
-    support::commit_widget(&auditor, Actor::system("early"), 1).await;
-    let b: i64 = testing::scalar(&auditor, "SELECT MAX(id) FROM audit_events").await;
-
-    let first = auditor
-        .read_after::<TestEvent>(Position::START, 100)
-        .await
-        .expect("read_after");
+    // B begins after A and commits: it waits for A.
+    let b = {
+        let auditor = auditor.clone();
+        tokio::spawn(async move {
+            support::commit_widget(&auditor, Actor::system("early"), 1).await;
+        })
+    };
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let tail = auditor
+            .read_after::<TestEvent>(Position::START, 100)
+            .await
+            .expect("read_after");
+        assert!(
+            tail.events.is_empty(),
+            "nothing is committed while A runs: {:?}",
+            support::ids(&tail.events)
+        );
+        if let Some(held) = &tail.held_back
+            && held.writers_waiting > 0
+        {
+            assert_eq!((held.pid, held.writers_waiting), (Some(a_pid), 1), "{held}");
+            assert!(held.to_string().contains("idle in transaction"), "{held}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never waited behind A: {:?}",
+            tail.held_back
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
-        first.events.is_empty(),
-        "while A runs, B (after it in commit order) is held back: {:?}",
-        support::ids(&first.events)
+        !b.is_finished(),
+        "B committed while A held the commit order"
     );
-    assert_eq!(first.next, Position::START);
-    // And A is named: B waits behind it.
-    let held = first.held_back.as_ref().expect("held back by A");
-    assert_eq!((held.pid, held.events_waiting), (Some(a_pid), 1), "{held}");
-    // The naive reader sees B and moves past A's id.
-    assert_eq!(naive_after(0).await, b);
 
     late.commit().await.expect("A commits");
-    let second = read_stable(&auditor, first.next, 2).await;
+    b.await.expect("B commits once A has");
+    let both = read_stable(&auditor, Position::START, 2).await;
     assert_eq!(
-        support::codes(&second),
+        support::codes(&both),
         ["note_written", "widget_created"],
         "A's event, then B's"
     );
-    let a = second[0].id;
-    assert!(a < b, "A's id {a} is below B's {b}");
-    assert!(second[0].position < second[1].position);
+    assert!(both[0].position < both[1].position);
     assert!(
-        matches!(&second[0].event, Decoded::Known(TestEvent::NoteWritten(NoteWritten { text, .. })) if text == "late")
+        matches!(&both[0].event, Decoded::Known(TestEvent::NoteWritten(NoteWritten { text, .. })) if text == "late")
     );
-    assert!(matches!(
-        &second[1].event,
-        Decoded::Known(TestEvent::WidgetCreated(WidgetCreated { .. }))
-    ));
-    // Nothing more; the naive reader, past B, never sees A.
-    let third = auditor
-        .read_after::<TestEvent>(second[1].position, 100)
+    let after = auditor
+        .read_after::<TestEvent>(both[1].position, 100)
         .await
         .expect("read_after");
-    assert!(third.events.is_empty());
-    assert_eq!(third.next, second[1].position);
-    assert_eq!(
-        naive_after(b).await,
-        -1,
-        "a reader following ids missed A's event {a}"
-    );
+    assert!(after.events.is_empty() && after.held_back.is_none());
 }
 
 #[tokio::test]

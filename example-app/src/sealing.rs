@@ -96,7 +96,7 @@ pub async fn seal_periodically(
     head_file: Option<PathBuf>,
 ) {
     let mut ticks = tokio::time::interval(every);
-    // The transaction that held the last seal back, and the last one warned of.
+    // The transaction that held writers up at the last seal, and the last one warned of.
     let mut holding: Option<u64> = None;
     let mut warned: Option<u64> = None;
     loop {
@@ -116,7 +116,7 @@ pub async fn seal_periodically(
                     && holding == now
                     && warned != now
                 {
-                    tracing::warn!(pid = held.pid, "sealing held back: {held}");
+                    tracing::warn!(pid = held.pid, "writers held up: {held}");
                     warned = now;
                 }
                 holding = now;

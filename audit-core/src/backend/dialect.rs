@@ -12,14 +12,18 @@ pub(crate) struct Dialect {
     /// The stored payload as text, in a select list.
     pub payload_as_text: &'static str,
     /// The first part of an event's position (its writing transaction's
-    /// id), as a 64-bit integer, in a select list.
+    /// place in commit order), as a 64-bit integer, in a select list.
     pub position_tx: &'static str,
+    /// The same in a query that reads in position order
+    /// (`Storage::read_after`, `Storage::seal_event_rows`), which has the
+    /// place at hand.
+    pub position_in_order: &'static str,
     /// Whether every value of a result set's column has that column's type
     /// (PostgreSQL), so that a column's type is checked once for all its
     /// values; SQLite gives each value its own storage type.
     pub values_have_column_type: bool,
     /// A condition that an event was written by the transaction that wrote
-    /// another (`$2` its id, `$4` its transaction's id as a 64-bit integer),
+    /// another (`$2` its id, `$4` its position's first part),
     /// for rows within `$3` ids of it at most, served by an index.
     pub same_writer: &'static str,
     /// Lists the application's tables (one text column).
@@ -40,6 +44,7 @@ pub(super) const SQLITE: Dialect = Dialect {
     payload_as_text: "payload",
     // One writer at a time: ids alone are commit order.
     position_tx: "0",
+    position_in_order: "0",
     values_have_column_type: false,
     // One writer at a time, whose events are written in one go: a
     // transaction's events have adjacent ids.
@@ -59,9 +64,15 @@ pub(super) const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     begin_serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE",
     payload_as_text: "payload::text",
-    position_tx: "tx_id::text::int8",
+    // The place of the row's transaction (`backends/postgres/clock.rs`);
+    // a row written with the stamping trigger off (by the owner, bypassing
+    // triggers) has none until a repair gives it one, and shows its
+    // transaction id meanwhile, as before version 7.
+    position_tx: "COALESCE((SELECT seq FROM audit_commit_order WHERE commit_tx = tx_id), \
+                  tx_id::text::int8)",
+    position_in_order: "seq",
     values_have_column_type: true,
-    same_writer: "tx_id = $4::int8::text::xid8",
+    same_writer: "tx_id = (SELECT commit_tx FROM audit_commit_order WHERE seq = $4)",
     list_tables: "SELECT tablename::text FROM pg_tables \
                   WHERE schemaname = current_schema() ORDER BY tablename",
     // undefined_table, undefined_function.

@@ -1,50 +1,45 @@
-//! Positions: places in the log in an order that no later commit can
-//! insert into (G12); `tail.rs` reads the log forward from one. And
-//! [`HeldBack`]: what stops positions from moving on, when something does.
+//! Positions: places in the log in commit order, that no later commit can
+//! come before (G12); `tail.rs` reads the log forward from one. And
+//! [`HeldBack`]: a transaction that holds other writers' commits up.
 //!
 //! SQLite runs one writer at a time and writes a transaction's events just
-//! before its COMMIT, so ids are commit order: a position is an id, and
-//! nothing holds it back.
+//! before its COMMIT, so ids are commit order: a position is (0, id).
 //!
-//! On PostgreSQL ids are taken at insert and a transaction that started
-//! later can commit a lower id, so a position is (transaction id, id), and
-//! only events of transactions below a horizon are read
-//! (`backends/postgres/horizon.rs`): the smallest transaction id that the
-//! reader's snapshot sees running and that may belong to this database, or,
-//! when there is none, the snapshot's xmax (the next id to be assigned).
-//! Events are read under the very snapshot that gives the horizon (one
-//! statement).
+//! On PostgreSQL writers run at once, ids are taken at insert, and a
+//! transaction that took its ids (or its transaction id) first can commit
+//! last; ordering by either let a follower replay a change before the one
+//! it overwrote. So each transaction that writes events takes a place from
+//! a sequence as it writes them, under a lock (the commit clock,
+//! `backends/postgres/clock.rs`) that it holds until it ends; its events'
+//! position is (place, id). The library writes a transaction's events in
+//! its last statement before COMMIT, so the lock covers only that
+//! statement and the commit.
 //!
-//! Why that is enough: an event that the snapshot does not see was written
-//! by a transaction that was running when it was taken (one of its
-//! in-progress ids) or began after (an id at or above its xmax). A
-//! transaction writes only the database its session is connected to
-//! (PostgreSQL has no cross-database writes; dblink and foreign tables open
-//! sessions of their own, with ids of their own), so the running
-//! transactions of the server's other databases cannot have written this
-//! events table, and are passed over; every other one counts: of this
-//! database, or of no database that can be told (one that began after the
-//! sessions were looked up, a prepared transaction not known to be another
-//! database's, a process without a database, every transaction of the
-//! primary on a standby). So every event not yet visible has a
-//! transaction id at or above the horizon, and every event below it is
-//! committed (visible) or rolled back (never visible): once a reader has
-//! passed it, nothing can commit before it. Reads take events strictly
-//! after the reader's position, in (transaction, id) order, so none is read
-//! twice.
+//! Why that is commit order: a transaction takes its place after every
+//! statement that read something (the events are its last statement), and
+//! holds the clock until its commit is visible (PostgreSQL releases locks
+//! after a commit is visible to every new snapshot). So when transaction B
+//! waited for A's lock or read what A wrote, A had committed (or was
+//! holding the clock) before B took its place: A's place is smaller.
 //!
-//! Before, the horizon was the snapshot's xmin, the oldest transaction
-//! running anywhere on the server: one session left idle in a transaction
-//! in any database held every follower and every seal back, and said
-//! nothing. Now only this database's transactions hold positions back, and
-//! [`HeldBack`] names the one that does.
+//! Why a reader needs no horizon: places are taken one at a time, each
+//! after the previous holder's commit became visible. So every snapshot
+//! sees the places in a prefix: all committed places below the largest it
+//! sees, with at most one transaction (the holder, still committing)
+//! unseen, whose place is above every one seen. Reads take events strictly
+//! after the reader's position, in (place, id) order: none is missed, none
+//! read twice. A place taken by a transaction that rolls back stays empty.
 //!
-//! The horizon can move back for a moment (a prepared transaction of
-//! another database that commits between the snapshot and the lookup
-//! counts then): a read then returns fewer events, never an event before
-//! its position. Verifying needs no horizon: it reads only up to a sealed
-//! position, and every transaction below a seal's last position had ended
-//! when the seal was made.
+//! Logs made before version 7 keep their positions: every transaction
+//! already in the log got its transaction id as its place (what its
+//! position was), and the sequence starts above them all, so a follower's
+//! stored position reads on as before. Their order among themselves stays
+//! transaction-id order (their seals cover it).
+//!
+//! The cost: commits of events are serialized from their INSERT to their
+//! COMMIT (BENCHMARKS.md measures it), and a transaction that writes
+//! events and then stays open makes every other writer wait at its commit
+//! ([`HeldBack`] names it).
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,33 +104,33 @@ impl FromStr for Position {
     }
 }
 
-/// What holds a follower or a seal back: committed events wait after the
-/// horizon (see [`Auditor::read_after`](crate::Auditor::read_after)),
-/// behind a transaction of this database that is still running. Only
-/// PostgreSQL holds events back (SQLite runs one writer at a time), so it
-/// is always `None` there.
+/// What holds the log's writers up: on PostgreSQL each transaction that
+/// writes events takes its place in commit order under a lock held until
+/// it ends (see [`Auditor::read_after`](crate::Auditor::read_after)), so
+/// one that writes events and then stays open (a session idle in its
+/// transaction, a forgotten prepared transaction) makes every other
+/// writer's commit wait until it ends. Readers are never held up: they read
+/// every committed event at once. SQLite runs one writer at a time and
+/// reports nothing here (its own lock says so: the database is busy).
 ///
-/// A transaction that runs for a moment holds events back for that moment,
-/// which is normal under concurrent writes; one left open (a session idle
-/// in a transaction, a forgotten prepared transaction) holds them back
-/// until it ends. Its [`Display`](fmt::Display) is a sentence for an
-/// operator:
+/// Reported when the holder is not running a statement (idle in its
+/// transaction, or prepared) or writers wait behind it; a transaction
+/// holding it for the moment of its commit is normal. Its
+/// [`Display`](fmt::Display) is a sentence for an operator:
 ///
 /// ```text
-/// 12 committed events wait behind transaction 1234 (pid 567, database app,
-/// idle in transaction for 5 min 3 s): positions stop at the oldest
-/// transaction of this database still running
+/// 2 writers wait to commit behind transaction 1234 (pid 567, database app,
+/// idle in transaction for 5 min 3 s), which holds the log's commit order
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HeldBack {
-    /// The blocking transaction's id (PostgreSQL's `pg_current_xact_id()`
-    /// in that transaction).
+    /// The holding transaction's id (PostgreSQL's `pg_current_xact_id()`
+    /// in that transaction); 0 when it cannot be told.
     pub transaction: u64,
     /// The process id of its session (`pg_backend_pid()`, what
     /// `pg_terminate_backend` takes); `None` for a prepared transaction,
-    /// which has no session, or one not found among the sessions (it may
-    /// have ended just now).
+    /// which has no session.
     pub pid: Option<u32>,
     /// The database its session (or its prepared transaction) belongs to;
     /// `None` when it cannot be told.
@@ -153,25 +148,12 @@ pub struct HeldBack {
     /// The global id it was prepared as (`PREPARE TRANSACTION`), for a
     /// prepared transaction.
     pub prepared_as: Option<String>,
-    /// Committed events after the reader's position that wait behind it,
-    /// counted up to [`HeldBack::MAX_COUNTED`] (that many means at least
-    /// that many). At least 1: nothing waiting is not held back.
-    pub events_waiting: u64,
-}
-
-impl HeldBack {
-    /// The most waiting events counted; more are reported as this many.
-    pub const MAX_COUNTED: u64 = 10_000;
+    /// Sessions waiting to commit events behind it.
+    pub writers_waiting: u64,
 }
 
 impl fmt::Display for HeldBack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.events_waiting {
-            1 => f.write_str("1 committed event waits")?,
-            n if n >= Self::MAX_COUNTED => write!(f, "{n} or more committed events wait")?,
-            n => write!(f, "{n} committed events wait")?,
-        }
-        write!(f, " behind transaction {}", self.transaction)?;
         let mut details: Vec<String> = Vec::new();
         if let Some(gid) = &self.prepared_as {
             details.push(match self.in_transaction_for {
@@ -203,8 +185,25 @@ impl fmt::Display for HeldBack {
         if let Some(name) = self.application_name.as_deref().filter(|n| !n.is_empty()) {
             details.push(format!("application {}", printable(name)));
         }
-        write!(f, " ({})", details.join(", "))?;
-        f.write_str(": positions stop at the oldest transaction of this database still running")
+        let details = details.join(", ");
+        let holder = self.transaction;
+        match self.writers_waiting {
+            0 => write!(
+                f,
+                "transaction {holder} ({details}) holds the log's commit order: \
+                 the next commit of events waits until it ends"
+            ),
+            1 => write!(
+                f,
+                "1 writer waits to commit behind transaction {holder} ({details}), \
+                 which holds the log's commit order"
+            ),
+            n => write!(
+                f,
+                "{n} writers wait to commit behind transaction {holder} ({details}), \
+                 which holds the log's commit order"
+            ),
+        }
     }
 }
 
@@ -259,7 +258,7 @@ mod tests {
         }
     }
 
-    fn held(events_waiting: u64) -> HeldBack {
+    fn held(writers_waiting: u64) -> HeldBack {
         HeldBack {
             transaction: 1234,
             pid: Some(567),
@@ -268,29 +267,29 @@ mod tests {
             in_transaction_for: Some(Duration::from_secs(303)),
             application_name: None,
             prepared_as: None,
-            events_waiting,
+            writers_waiting,
         }
     }
 
     #[test]
-    fn held_back_says_who_holds_what_back_in_one_sentence() {
-        let tail = ": positions stop at the oldest transaction of this database still running";
+    fn held_back_says_who_holds_the_writers_up_in_one_sentence() {
+        let tail = ", which holds the log's commit order";
         assert_eq!(
-            held(12).to_string(),
+            held(2).to_string(),
             format!(
-                "12 committed events wait behind transaction 1234 (pid 567, database app, \
+                "2 writers wait to commit behind transaction 1234 (pid 567, database app, \
                  idle in transaction for 5 min 3 s){tail}"
             )
         );
         assert!(
             held(1)
                 .to_string()
-                .starts_with("1 committed event waits behind")
+                .starts_with("1 writer waits to commit behind")
         );
-        assert!(
-            held(HeldBack::MAX_COUNTED)
-                .to_string()
-                .starts_with("10000 or more committed events wait")
+        assert_eq!(
+            held(0).to_string(),
+            "transaction 1234 (pid 567, database app, idle in transaction for 5 min 3 s) \
+             holds the log's commit order: the next commit of events waits until it ends"
         );
         // Another role's session: its state hidden; a name that could forge
         // a line is escaped.
@@ -303,7 +302,7 @@ mod tests {
         assert_eq!(
             hidden.to_string(),
             format!(
-                "2 committed events wait behind transaction 1234 (pid 567, database app, \
+                "2 writers wait to commit behind transaction 1234 (pid 567, database app, \
                  its state hidden from this role, application worker\\nforged){tail}"
             )
         );
@@ -317,7 +316,7 @@ mod tests {
         assert_eq!(
             prepared.to_string(),
             format!(
-                "3 committed events wait behind transaction 1234 (prepared as 'tx-42' \
+                "3 writers wait to commit behind transaction 1234 (prepared as 'tx-42' \
                  2 h 1 min ago, database app){tail}"
             )
         );
@@ -331,20 +330,8 @@ mod tests {
         assert_eq!(
             unknown.to_string(),
             format!(
-                "4 committed events wait behind transaction 1234 (not found among the \
+                "4 writers wait to commit behind transaction 1234 (not found among the \
                  sessions){tail}"
-            )
-        );
-        assert_eq!(
-            HeldBack {
-                state: Some("active".into()),
-                in_transaction_for: Some(Duration::from_millis(400)),
-                ..held(5)
-            }
-            .to_string(),
-            format!(
-                "5 committed events wait behind transaction 1234 (pid 567, database app, \
-                 active for 0 s){tail}"
             )
         );
     }

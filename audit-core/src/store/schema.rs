@@ -114,7 +114,7 @@ pub(crate) fn expand(text: &str, schema: &str) -> String {
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 9] = [
+pub(crate) const OWN_TABLES: [&str; 11] = [
     EVENTS_TABLE,
     "audit_schema",
     "audit_retention_permit",
@@ -124,6 +124,8 @@ pub(crate) const OWN_TABLES: [&str; 9] = [
     "audit_seal_entries",
     "audit_import_keys",
     "audit_settings",
+    "audit_commit_order",
+    "audit_commit_clock",
 ];
 
 /// Functions of the audit schema that the library calls by name.

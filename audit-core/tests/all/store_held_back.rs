@@ -1,10 +1,10 @@
-//! What holds positions back on PostgreSQL (G11's seals, G12's followers):
-//! only a transaction of the same database still running, and then it is
-//! named. A session idle in a transaction in another database of the
-//! server holds nothing back (it used to hold back every seal and every
-//! follower of the server, silently).
+//! What holds the log up on PostgreSQL (G11's seals, G12's followers): no
+//! running transaction holds readers or seals back, whether of another
+//! database of the server or of this one (each used to, silently or
+//! named); a transaction that wrote events and stays open holds the
+//! commit order, so other writers' commits wait behind it, and it is named.
 
-use audit_core::query::{HeldBack, Position};
+use audit_core::query::Position;
 use audit_core::seals::VerifyOptions;
 use audit_core::{Actor, Auditor, testing};
 use sqlx::{Connection, PgConnection};
@@ -155,8 +155,39 @@ async fn an_idle_transaction_in_another_database_holds_nothing_back() {
 }
 
 #[tokio::test]
-async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
+async fn an_idle_transaction_of_the_same_database_holds_nothing_back() {
     let Some(auditor) = postgres("held_same").await else {
+        return;
+    };
+    let url = testing::database_url(&auditor).await;
+    support::commit_widget(&auditor, Actor::system("t"), 1).await;
+
+    // A session of this database opens a transaction, takes an id, and
+    // stays idle; then two events commit.
+    let mut blocker = session(&url).await;
+    let mut blocker_tx = blocker.begin().await.expect("begin");
+    take_an_id(&mut blocker_tx).await;
+    support::commit_widget(&auditor, Actor::system("t"), 2).await;
+    support::commit_widget(&auditor, Actor::system("t"), 3).await;
+
+    // All three are read at once, and sealed.
+    let tail = auditor
+        .read_after::<TestEvent>(Position::START, 100)
+        .await
+        .expect("read_after");
+    assert_eq!(support::ids(&tail.events).len(), 3, "{:?}", tail.held_back);
+    assert_eq!(tail.held_back, None);
+    let report = auditor.seal(None).await.expect("seal");
+    assert_eq!(
+        (report.head.map(|h| h.events), report.held_back),
+        (Some(3), None)
+    );
+    blocker_tx.rollback().await.expect("rollback");
+}
+
+#[tokio::test]
+async fn a_transaction_that_wrote_events_and_idles_holds_writers_up_and_is_named() {
+    let Some(auditor) = postgres("held_writers").await else {
         return;
     };
     let database = database_name(&auditor).await;
@@ -165,26 +196,61 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
     let first = support::read_stable(&auditor, Position::START, 1).await;
     let first = first[0].position;
 
-    // A session of this database opens a transaction, takes an id, and
-    // stays idle; then two events commit.
+    // A session of this database writes an event and stays idle.
     let mut blocker = session(&url).await;
     sqlx::query("SET application_name = 'held-back-test'")
         .execute(&mut blocker)
         .await
         .expect("application_name");
     let mut blocker_tx = blocker.begin().await.expect("begin");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO audit_events ({}) VALUES \
+         (0, 'note_written', 1, 'system', 'idle', 'idle', 'write_note', 'idle', \
+          '{{\"widget\": 1, \"text\": \"idle\"}}')",
+        support::ROW_COLUMNS
+    )))
+    .execute(&mut *blocker_tx)
+    .await
+    .expect("the blocker's event");
     let (xid, pid) = take_an_id(&mut blocker_tx).await;
-    support::commit_widget(&auditor, Actor::system("t"), 2).await;
-    support::commit_widget(&auditor, Actor::system("t"), 3).await;
 
-    // They are not read, and the blocker is named.
+    // Idle, it is named though nobody waits yet.
     let tail = auditor
         .read_after::<TestEvent>(first, 100)
         .await
         .expect("read_after");
     assert!(tail.events.is_empty(), "{:?}", support::ids(&tail.events));
-    assert_eq!(tail.next, first);
-    let held = tail.held_back.clone().expect("held back");
+    let held = tail.held_back.expect("the holder is named");
+    assert_eq!((held.transaction, held.pid), (xid, Some(pid)));
+    assert_eq!(held.writers_waiting, 0);
+    assert!(
+        held.to_string().ends_with(
+            "holds the log's commit order: the next commit of events waits until it ends"
+        ),
+        "{held}"
+    );
+
+    // A writer commits: it waits behind the blocker, which is named.
+    let writer = {
+        let auditor = auditor.clone();
+        tokio::spawn(async move { support::commit_widget(&auditor, Actor::system("t"), 2).await })
+    };
+    let deadline = std::time::Instant::now() + support::STABLE_WITHIN;
+    let held = loop {
+        let tail = auditor
+            .read_after::<TestEvent>(first, 100)
+            .await
+            .expect("read_after");
+        assert!(tail.events.is_empty(), "{:?}", support::ids(&tail.events));
+        if let Some(held) = tail.held_back.filter(|h| h.writers_waiting > 0) {
+            break held;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     assert_eq!(
         (held.transaction, held.pid, held.database.as_deref()),
         (xid, Some(pid), Some(database.as_str()))
@@ -192,36 +258,26 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
     assert_eq!(held.state.as_deref(), Some("idle in transaction"));
     assert!(held.in_transaction_for.is_some());
     assert_eq!(held.application_name.as_deref(), Some("held-back-test"));
-    assert_eq!((held.prepared_as, held.events_waiting), (None, 2));
-    let sentence = tail
-        .held_back
-        .as_ref()
-        .map(HeldBack::to_string)
-        .unwrap_or_default();
+    assert_eq!(
+        (held.prepared_as.as_deref(), held.writers_waiting),
+        (None, 1)
+    );
+    let sentence = held.to_string();
     let opening = format!(
-        "2 committed events wait behind transaction {xid} (pid {pid}, database {database}, \
+        "1 writer waits to commit behind transaction {xid} (pid {pid}, database {database}, \
          idle in transaction for "
     );
     assert!(sentence.starts_with(&opening), "{sentence}");
     assert!(
-        sentence.ends_with(
-            ", application held-back-test): positions stop at the oldest transaction \
-             of this database still running"
-        ),
+        sentence.ends_with(", application held-back-test), which holds the log's commit order"),
         "{sentence}"
     );
-
-    // A seal covers the first event, and names the blocker too.
     let report = auditor.seal(None).await.expect("seal");
     assert_eq!(report.head.as_ref().map(|h| h.events), Some(1));
-    let held = report.held_back.expect("the seal is held back");
-    assert_eq!(
-        (held.transaction, held.pid, held.events_waiting),
-        (xid, Some(pid), 2)
-    );
+    assert_eq!(report.held_back.map(|h| h.pid), Some(Some(pid)));
 
     // An application role (what `grant_application_role` grants, no more)
-    // sees which session holds it back, not that session's state.
+    // sees which session holds the writers up, not that session's state.
     let role = format!("audit_reader_{}", uuid::Uuid::new_v4().simple());
     testing::execute(&auditor, &format!("CREATE ROLE {role} NOLOGIN"))
         .await
@@ -241,7 +297,7 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
         .await
         .expect("read_after as the role");
     assert!(tail.events.is_empty());
-    let held = tail.held_back.expect("held back, as the role");
+    let held = tail.held_back.expect("held up, as the role");
     assert_eq!(
         (held.transaction, held.pid, held.database.as_deref()),
         (xid, Some(pid), Some(database.as_str()))
@@ -250,17 +306,19 @@ async fn a_transaction_open_in_the_same_database_holds_back_and_is_named() {
         (held.state.as_deref(), held.in_transaction_for),
         (None, None)
     );
-    assert_eq!(held.events_waiting, 2);
+    assert_eq!(held.writers_waiting, 1);
     assert!(
         held.to_string().contains("its state hidden from this role"),
         "{held}"
     );
     drop(reader);
 
-    // Once the blocker ends, the events come, and nothing is held back.
+    // Once the blocker ends, the writer commits after it, and nothing is
+    // held up.
     blocker_tx.commit().await.expect("the blocker commits");
+    writer.await.expect("the writer commits");
     let rest = support::read_stable(&auditor, first, 2).await;
-    assert_eq!(rest.len(), 2);
+    assert_eq!(support::codes(&rest), ["note_written", "widget_created"]);
     let tail = auditor
         .read_after::<TestEvent>(rest[1].position, 100)
         .await

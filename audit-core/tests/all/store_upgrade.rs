@@ -1,14 +1,52 @@
 //! Databases made by earlier releases (schema versions 1 and 3, in
 //! `tests/fixtures`) upgrade cleanly: a start sees they are outdated,
 //! `migrate` brings them to this version once, and their events read (and
-//! their seals verify) as before; version 6 moves the rights an earlier
-//! release gave the application role.
+//! their seals verify) as before, at the positions the earlier release
+//! gave them, so a follower's stored position reads on; version 6 moves the
+//! rights an earlier release gave the application role.
 
+use audit_core::query::Position;
 use audit_core::seals::VerifyOptions;
 use audit_core::store::{Import, ImportError, SCHEMA_VERSION, SchemaStatus};
 use audit_core::{Actor, AuditError, testing};
 
 use crate::support::{self, WidgetCreated, WidgetRef, log};
+
+/// The events as the earlier release stored them, read by hand (this
+/// release reads a log only once it is migrated): each one's id and its
+/// position as that release printed it, in id order.
+async fn stored_before(auditor: &audit_core::Auditor) -> Vec<(i64, String)> {
+    let tx = match testing::label(auditor) {
+        "sqlite" => "0",
+        _ => "tx_id::text::int8",
+    };
+    let count = testing::scalar(auditor, "SELECT COUNT(*) FROM audit_events WHERE id > 0").await;
+    let mut rows = Vec::new();
+    for n in 0..count {
+        let id = testing::scalar(
+            auditor,
+            &format!("SELECT id FROM audit_events WHERE id > 0 ORDER BY id LIMIT 1 OFFSET {n}"),
+        )
+        .await;
+        let tx = testing::scalar(
+            auditor,
+            &format!("SELECT {tx} FROM audit_events WHERE id = {id}"),
+        )
+        .await;
+        rows.push((id, format!("{tx:x}.{id:x}")));
+    }
+    rows
+}
+
+/// The events after migrating, as [`stored_before`] lists them.
+fn as_stored(events: &[audit_core::query::StoredEvent<support::TestEvent>]) -> Vec<(i64, String)> {
+    let mut rows: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| (e.id, e.position.to_string()))
+        .collect();
+    rows.sort();
+    rows
+}
 
 #[tokio::test]
 async fn a_version_1_database_upgrades_and_keeps_its_events() {
@@ -22,8 +60,8 @@ async fn a_version_1_database_upgrades_and_keeps_its_events() {
         testing::execute(&auditor, support::WIDGETS_TABLE)
             .await
             .unwrap();
-        let old = log(&auditor).await;
-        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        let before = stored_before(&auditor).await;
+        assert_eq!(before.len(), 2, "{label}");
 
         assert_eq!(
             auditor.schema_status().await.unwrap(),
@@ -47,13 +85,26 @@ async fn a_version_1_database_upgrades_and_keeps_its_events() {
             "{label}: each version recorded once"
         );
 
-        // The old events are still there, as they were, and known.
-        assert_eq!(log(&auditor).await, old, "{label}");
+        // The old events are still there, at their positions, and known.
+        let old = log(&auditor).await;
+        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        assert_eq!(as_stored(&old), before, "{label}");
         assert!(old.iter().all(|e| e.event.known().is_some()), "{label}");
         support::commit_widget(&auditor, Actor::system("t"), 1).await;
         let events = log(&auditor).await;
         assert_eq!(events.len(), 3, "{label}");
         assert_eq!(events[1..], old[..], "{label}");
+        // A follower that stored the first event's position before the
+        // upgrade reads on from it: the second old event, then the new one.
+        let kept: Position = before[0].1.parse().unwrap();
+        let next = support::read_stable(&auditor, kept, 2).await;
+        assert_eq!(
+            support::codes(&next),
+            ["note_written", "widget_created"],
+            "{label}"
+        );
+        assert_eq!(next[0].position.to_string(), before[1].1, "{label}");
+        assert!(next[1].position > next[0].position, "{label}");
         // On PostgreSQL the old permit, a setting, no longer opens anything.
         if label == "postgres" {
             let refused = testing::execute(
@@ -80,8 +131,8 @@ async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
         testing::execute(&auditor, support::WIDGETS_TABLE)
             .await
             .unwrap();
-        let old = log(&auditor).await;
-        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        let before = stored_before(&auditor).await;
+        assert_eq!(before.len(), 2, "{label}");
         assert_eq!(
             auditor.schema_status().await.unwrap(),
             SchemaStatus::Outdated { found: 3 },
@@ -125,7 +176,9 @@ async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
             SCHEMA_VERSION,
             "{label}: each version recorded once"
         );
-        assert_eq!(log(&auditor).await, old, "{label}");
+        let old = log(&auditor).await;
+        assert_eq!(support::codes(&old), ["note_written", "widget_created"]);
+        assert_eq!(as_stored(&old), before, "{label}");
         // The seal the old release made still verifies: the sealed encoding
         // did not change.
         let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
@@ -224,7 +277,7 @@ async fn version_6_moves_an_application_role_from_import_keys_to_the_import_func
         &format!(
             "CREATE ROLE {role} NOLOGIN; \
              GRANT SELECT, INSERT ON audit_import_keys TO {role}; \
-             DELETE FROM audit_schema WHERE version = 6"
+             DELETE FROM audit_schema WHERE version >= 6"
         ),
     )
     .await

@@ -191,11 +191,10 @@ pub(crate) trait Storage {
         after: Position,
     ) -> Result<Option<Vec<Entry>>, AuditError>;
 
-    /// What holds [`read_after`](Self::read_after) and sealing back after
-    /// `after`: the transaction that committed events (after `after`) wait
-    /// behind, with as much of its session as the role may see; `None`
-    /// when nothing waits, and always where nothing can (SQLite).
-    async fn held_back(pool: &Pool<Self>, after: Position) -> Result<Option<HeldBack>, AuditError>;
+    /// The transaction that holds other writers' commits up (PostgreSQL's
+    /// commit clock), with as much of its session as the role may see;
+    /// `None` when none does, and always where none can (SQLite).
+    async fn held_back(pool: &Pool<Self>) -> Result<Option<HeldBack>, AuditError>;
 }
 
 /// One transaction's share of an import, as a backend writes it.

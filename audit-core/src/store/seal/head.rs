@@ -42,10 +42,10 @@ pub struct SealReport {
     pub events: u64,
     /// The latest seal, made now or before; `None` while the log has none.
     pub head: Option<Head>,
-    /// When committed events wait after the last sealed one behind a
-    /// transaction still running (PostgreSQL only), so that this call could
-    /// not seal them: that transaction. `None` when nothing waits, and
-    /// always on SQLite.
+    /// A transaction that holds other writers' commits up (PostgreSQL's
+    /// commit clock), seen as this call ended: their events are not
+    /// committed yet, so not sealed. `None` when none does, and always on
+    /// SQLite.
     pub held_back: Option<HeldBack>,
 }
 

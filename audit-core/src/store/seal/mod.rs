@@ -60,10 +60,10 @@ impl Auditor {
     /// starts again from it. Signing needs the key only here: keep it out of
     /// the database (a key file or an environment variable).
     ///
-    /// Stable events are those that no later commit can precede (see
-    /// [`Auditor::read_after`]): on PostgreSQL a transaction of this
-    /// database left open holds back the events committed after it began,
-    /// and [`SealReport::held_back`] then names it.
+    /// Every committed event is sealed, in position order (commit order,
+    /// see [`Auditor::read_after`]). A transaction that holds other
+    /// writers' commits up (PostgreSQL), seen as the call ends, is named by
+    /// [`SealReport::held_back`].
     #[tracing::instrument(
         name = "audit.seal",
         skip_all,
@@ -90,8 +90,7 @@ impl Auditor {
                 {
                     report.head = Some(head_of(&log_id, seal, self).await?);
                 }
-                let sealed_to = last.as_ref().map_or(Position::START, |s| s.last);
-                report.held_back = self.held_back(sealed_to).await?;
+                report.held_back = self.held_back().await?;
                 return Ok(report);
             };
             let mut tx = self.begin_locked(SEAL_LOCK).await?;
@@ -109,7 +108,7 @@ impl Auditor {
             report.events += count as u64;
             report.head = Some(head_of(&log_id, &prepared.seal, self).await?);
             if count < MAX_EVENTS_PER_SEAL {
-                report.held_back = self.held_back(prepared.seal.last).await?;
+                report.held_back = self.held_back().await?;
                 return Ok(report);
             }
         }

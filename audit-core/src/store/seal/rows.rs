@@ -14,7 +14,7 @@ use crate::store::table::{ColumnType, WRITTEN, select_list};
 /// written value, the position's transaction as `position_tx`).
 fn event_columns(backend: Backend) -> String {
     let dialect = backend.dialect();
-    select_list(dialect.payload_as_text, dialect.position_tx)
+    select_list(dialect.payload_as_text, dialect.position_in_order)
 }
 
 /// Events after `after` up to `until` (inclusive; `None`: the stable end of

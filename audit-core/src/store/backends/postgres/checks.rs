@@ -146,12 +146,13 @@ pub(super) async fn triggers(
         let mut wrong = |what: String| {
             problems.push(format!("trigger `{name}` on `{table}` {what}"));
         };
-        match enabled.as_str() {
-            "O" => {}
-            "D" => wrong("is disabled".into()),
-            "R" => wrong("fires only for replication sessions (ENABLE REPLICA)".into()),
-            "A" => wrong("fires in replication sessions too (ENABLE ALWAYS)".into()),
-            other => wrong(format!("is in state `{other}`")),
+        match (enabled.as_str(), trigger.always) {
+            ("O", false) | ("A", true) => {}
+            ("O", true) => wrong("does not fire in replication sessions (ENABLE ALWAYS)".into()),
+            ("D", _) => wrong("is disabled".into()),
+            ("R", _) => wrong("fires only for replication sessions (ENABLE REPLICA)".into()),
+            ("A", false) => wrong("fires in replication sessions too (ENABLE ALWAYS)".into()),
+            (other, _) => wrong(format!("is in state `{other}`")),
         }
         if runs != function || !ours {
             let schema = if ours { "" } else { " of another schema" };
@@ -196,7 +197,9 @@ struct ExtraRight {
 }
 
 /// Every right held by a role other than the owner on the audit tables
-/// (and their columns), the events' id sequence and the functions, beyond
+/// (and their columns), the events' id sequence, the commit order's
+/// sequence (a role that could set it back could give a transaction a
+/// place followers have passed) and the functions, beyond
 /// `SELECT` on the tables (not the retention permit), column `INSERT` on
 /// the events table's written columns, and `EXECUTE` on the import
 /// function: what `grant_application_role` gives.
@@ -223,7 +226,8 @@ async fn extra_rights(conn: &mut PgConnection) -> Result<Vec<ExtraRight>, AuditE
                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
                a.privilege_type, s.q || '.' || quote_ident(c.relname) \
         FROM s, pg_class c, aclexplode(coalesce(c.relacl, acldefault('s', c.relowner))) a \
-        WHERE c.oid = pg_get_serial_sequence(s.q || '.' || $2, 'id')::regclass \
+        WHERE (c.oid = pg_get_serial_sequence(s.q || '.' || $2, 'id')::regclass \
+               OR (c.relnamespace = s.ns AND c.relkind = 'S' AND c.relname = 'audit_commit_seq')) \
           AND a.grantee <> c.relowner \
         UNION ALL \
         SELECT 'function', p.proname::text, '', \

@@ -1,12 +1,12 @@
-//! PostgreSQL's [`Storage`]: concurrent writers, so commit order is read
-//! through each row's writing transaction (`tx_id`) below the oldest one
-//! of this database still running (`horizon.rs`), work of one kind is
-//! serialized by advisory locks, and the schema is guarded by privileges,
-//! definer functions and triggers. Its schema is in `schema.rs`; its batch
+//! PostgreSQL's [`Storage`]: concurrent writers, so commit order is each
+//! writing transaction's place, taken under the commit clock (`clock.rs`)
+//! and read through `audit_commit_order`; work of one kind is serialized
+//! by advisory locks, and the schema is guarded by privileges, definer
+//! functions and triggers. Its schema is in `schema.rs`; its batch
 //! INSERT's one bound value in `rows_json.rs`.
 
 mod checks;
-mod horizon;
+mod clock;
 mod rows_json;
 mod schema;
 
@@ -93,9 +93,8 @@ impl Storage for Postgres {
         let script = script
             .replace("{functions}", &schema::functions(&insert_imported()))
             .replace("{privileges}", &schema::function_privileges())
-            .replace("{triggers}", &schema::create_triggers())
+            .replace("{triggers}", &schema::create_triggers(version))
             .replace("{import_args}", schema::IMPORT_ARGS)
-            .replace("{commit_order}", schema::COMMIT_ORDER)
             .replace("{v7_indexes}", V7_INDEXES);
         expand(&script, schema_name)
     }
@@ -198,7 +197,8 @@ impl Storage for Postgres {
         Ok(true)
     }
 
-    /// `USAGE` on the audit schema, `SELECT` on the audit tables, `INSERT`
+    /// `USAGE` on the audit schema, `SELECT` on the audit tables (the
+    /// commit order included, which reading in position order joins), `INSERT`
     /// into the events table's written columns (not `id`, not `tx_id`),
     /// `SELECT` on the import keys and `EXECUTE` on `audit_import_batch`
     /// (the one way to write them).
@@ -209,7 +209,8 @@ impl Storage for Postgres {
         let sql = format!(
             "GRANT USAGE ON SCHEMA {schema_name} TO {role};
              GRANT SELECT ON {EVENTS_TABLE}, audit_schema, audit_log_identity, \
-             audit_protected_tables, audit_import_keys, audit_settings TO {role};
+             audit_protected_tables, audit_import_keys, audit_settings, \
+             audit_commit_order TO {role};
              GRANT INSERT ({}) ON {EVENTS_TABLE} TO {role};
              GRANT EXECUTE ON FUNCTION {}({}) TO {role};",
             columns.join(", "),
@@ -327,69 +328,37 @@ impl Storage for Postgres {
         Ok(())
     }
 
-    /// Transaction ids are not commit order: only rows of transactions
-    /// below the horizon (`horizon.rs`), by (transaction, id).
+    /// Joined with each transaction's place in commit order, by (place,
+    /// id): one statement, whose snapshot sees the places in a prefix
+    /// (`position.rs`).
     async fn read_after(
         pool: &PgPool,
         select: &str,
         after: Position,
         limit: i64,
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
-        let sql = format!(
-            "SELECT {select} FROM {EVENTS_TABLE} \
-             WHERE id > 0 AND tx_id < {} \
-             AND (tx_id, id) > ($1::int8::text::xid8, $2) \
-             ORDER BY tx_id, id LIMIT $3",
-            horizon::horizon()
-        );
-        let mut conn = pool.acquire().await.map_err(classify)?;
-        let mut tx = horizon::begin(&mut conn).await?;
+        let sql = format!("{} LIMIT $3", in_position_order(select, ""));
         // Our own fragments and numbered placeholders; every value is bound.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.tx())
             .bind(after.id())
             .bind(limit)
-            .fetch_all(&mut *tx)
+            .fetch_all(pool)
             .await
-            .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        Ok(rows)
+            .map_err(classify)
     }
 
-    /// As [`read_after`](Self::read_after) up to the horizon; up to a
-    /// sealed position, by (transaction, id) alone: every transaction below
-    /// it had ended when its seal was made (and the horizon may move back
-    /// for a moment, see `position.rs`, which must not hide a sealed event
-    /// from verification).
+    /// As [`read_after`](Self::read_after), up to `until` when given.
     async fn seal_event_rows(
         conn: &mut PgConnection,
         select: &str,
         after: Position,
         until: Option<Position>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
-        let Some(until) = until else {
-            let sql = format!(
-                "SELECT {select} FROM {EVENTS_TABLE} \
-                 WHERE id > 0 AND tx_id < {} \
-                 AND (tx_id, id) > ($1::int8::text::xid8, $2) ORDER BY tx_id, id LIMIT $3",
-                horizon::horizon()
-            );
-            let mut tx = horizon::begin(conn).await?;
-            // Our own fragments and numbered placeholders; every value is bound.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(after.tx())
-                .bind(after.id())
-                .bind(CHUNK)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(classify)?;
-            tx.commit().await.map_err(classify)?;
-            return Ok(rows);
-        };
+        let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
         let sql = format!(
-            "SELECT {select} FROM {EVENTS_TABLE} \
-             WHERE id > 0 AND (tx_id, id) > ($1::int8::text::xid8, $2) \
-             AND (tx_id, id) <= ($3::int8::text::xid8, $4) ORDER BY tx_id, id LIMIT $5"
+            "{} LIMIT $5",
+            in_position_order(select, " AND seq <= $3 AND (seq, id) <= ($3, $4)")
         );
         // Our own fragments and numbered placeholders; every value is bound.
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -420,10 +389,21 @@ impl Storage for Postgres {
         Ok(None)
     }
 
-    /// The smallest running transaction that may write here, when
-    /// committed events wait behind it (`horizon.rs`).
-    async fn held_back(pool: &PgPool, after: Position) -> Result<Option<HeldBack>, AuditError> {
+    /// The holder of the commit clock, when it holds writers up (`clock.rs`).
+    async fn held_back(pool: &PgPool) -> Result<Option<HeldBack>, AuditError> {
         let mut conn = pool.acquire().await.map_err(classify)?;
-        horizon::held_back(&mut conn, after).await
+        clock::held_back(&mut conn).await
     }
+}
+
+/// The events after the position (`$1`, `$2`), the anchor excluded, with
+/// `select` (whose position is `seq`, the place) and the condition `and`,
+/// in position order: each transaction's place (`audit_commit_order`), then
+/// id. The index on the places gives them in order; the one on (`tx_id`,
+/// `id`) each transaction's events in order.
+fn in_position_order(select: &str, and: &str) -> String {
+    format!(
+        "SELECT {select} FROM audit_commit_order JOIN {EVENTS_TABLE} ON tx_id = commit_tx \
+         WHERE id > 0 AND seq >= $1 AND (seq, id) > ($1, $2){and} ORDER BY seq, id"
+    )
 }

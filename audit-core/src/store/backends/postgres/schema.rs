@@ -188,15 +188,49 @@ END
 $$;
 ";
 
-/// Version 7 on PostgreSQL: positions in commit order (the commit clock),
-/// then the shared page indexes ordered by time.
+/// Version 7 on PostgreSQL: positions in commit order. The commit clock
+/// (see `clock.rs`): an empty table only `audit_stamp_commit` locks, the
+/// sequence places are taken from, and the place of each transaction that
+/// wrote events. Writers wait while it runs (the events table is locked
+/// first), so every transaction already in the log has ended: each gets its
+/// transaction id as its place, what its position was, and the sequence
+/// starts above them all. Run again (a repair), it gives a transaction the
+/// log holds without a place (written while the stamping trigger was off)
+/// the next places, after every position read so far. Then the page indexes
+/// by time, shared with SQLite.
 const V7: &str = "
-{commit_order}
+LOCK TABLE {schema}.{events} IN SHARE ROW EXCLUSIVE MODE;
+CREATE TABLE IF NOT EXISTS {schema}.audit_commit_clock ();
+CREATE SEQUENCE IF NOT EXISTS {schema}.audit_commit_seq AS BIGINT;
+CREATE TABLE IF NOT EXISTS {schema}.audit_commit_order (
+    seq BIGINT PRIMARY KEY,
+    commit_tx xid8 NOT NULL UNIQUE
+);
+REVOKE ALL ON {schema}.audit_commit_clock, {schema}.audit_commit_order FROM PUBLIC;
+REVOKE ALL ON SEQUENCE {schema}.audit_commit_seq FROM PUBLIC;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM {schema}.audit_commit_order) THEN
+        INSERT INTO {schema}.audit_commit_order (seq, commit_tx)
+            SELECT tx_id::text::int8, tx_id FROM {schema}.{events} GROUP BY tx_id;
+        PERFORM setval('{schema}.audit_commit_seq', greatest(
+            (SELECT max(seq) FROM {schema}.audit_commit_order),
+            pg_current_xact_id()::text::int8));
+    ELSE
+        INSERT INTO {schema}.audit_commit_order (seq, commit_tx)
+            SELECT nextval('{schema}.audit_commit_seq'), t.tx_id FROM (
+                SELECT DISTINCT e.tx_id FROM {schema}.{events} e
+                WHERE NOT EXISTS (SELECT 1 FROM {schema}.audit_commit_order c
+                                  WHERE c.commit_tx = e.tx_id)
+                ORDER BY e.tx_id) AS t;
+    END IF;
+END
+$$;
+{functions}
+{privileges}
+{triggers}
 {v7_indexes}
 ";
-
-/// The commit clock (filled in with positions in commit order).
-pub(super) const COMMIT_ORDER: &str = "";
 
 /// One function of the audit schema, as a sound schema holds it.
 pub(super) struct Function {
@@ -236,7 +270,7 @@ pub(super) const APPLICATION_FUNCTION: &str = "audit_import_batch";
 /// with their schema, so that no object of the caller's (a temporary table,
 /// a function or operator in a schema first on its path) can stand in for
 /// one of ours; `PUBLIC` may execute none of them.
-pub(super) const FUNCTIONS: [Function; 7] = [
+pub(super) const FUNCTIONS: [Function; 8] = [
     Function {
         name: "{events}_append_only",
         args: "",
@@ -315,6 +349,22 @@ END
 ",
     },
     Function {
+        name: "audit_stamp_commit",
+        args: "",
+        returns: "trigger",
+        // A definer: only it may lock the clock, take a place and write it.
+        definer: true,
+        body: "
+BEGIN
+    LOCK TABLE {schema}.audit_commit_clock IN EXCLUSIVE MODE;
+    INSERT INTO {schema}.audit_commit_order (seq, commit_tx)
+        VALUES (nextval('{schema}.audit_commit_seq'), pg_current_xact_id())
+        ON CONFLICT (commit_tx) DO NOTHING;
+    RETURN NULL;
+END
+",
+    },
+    Function {
         name: "audit_prune_batch",
         args: PRUNE_ARGS,
         returns: "bigint",
@@ -341,13 +391,15 @@ BEGIN
                   HINT = 'the minimum retention is stored in audit_settings; Auditor::set_min_retention changes it, as the owner';
     END IF;
     INSERT INTO {schema}.audit_retention_permit (tx_id) VALUES (pg_current_xact_id());
-    WITH gone AS (
-        DELETE FROM {schema}.{events} WHERE id IN (
-            SELECT id FROM {schema}.{events}
-            WHERE occurred_at < cutoff AND substr(event_type, 1, 6) <> 'audit:' AND id > 0
-            ORDER BY tx_id, id LIMIT max_rows
-        )
-        RETURNING tx_id::text::bigint AS tx, id
+    WITH doomed AS (
+        SELECT c.seq AS tx, e.id FROM {schema}.{events} e
+        JOIN {schema}.audit_commit_order c ON c.commit_tx = e.tx_id
+        WHERE e.occurred_at < cutoff AND substr(e.event_type, 1, 6) <> 'audit:' AND e.id > 0
+        ORDER BY c.seq, e.id LIMIT max_rows
+    ), deleted_ids AS (
+        DELETE FROM {schema}.{events} WHERE id IN (SELECT id FROM doomed) RETURNING id
+    ), gone AS (
+        SELECT d.tx, d.id FROM doomed d JOIN deleted_ids USING (id)
     )
     SELECT count(*),
            (array_agg(jsonb_build_array(g.tx, g.id) ORDER BY g.tx, g.id))[1],
@@ -493,6 +545,14 @@ pub(super) struct Trigger {
     pub deferred: bool,
     /// The name of its transition table of new rows.
     pub new_rows: Option<&'static str>,
+    /// Whether it fires in replication sessions too (`ENABLE ALWAYS`): a
+    /// session that sets `session_replication_role = replica` (the owner
+    /// may) skips every other trigger.
+    pub always: bool,
+    /// The schema version that made it: a migration's script makes only
+    /// the triggers of its version and before (a later one's table or
+    /// function may not be there yet).
+    pub since: i64,
 }
 
 impl Trigger {
@@ -528,10 +588,18 @@ impl Trigger {
             .new_rows
             .map(|name| format!(" REFERENCING NEW TABLE AS {name}"))
             .unwrap_or_default();
+        let always = if self.always {
+            format!(
+                "ALTER TABLE {{schema}}.{table} ENABLE ALWAYS TRIGGER {};\n",
+                self.name
+            )
+        } else {
+            String::new()
+        };
         format!(
             "DROP TRIGGER IF EXISTS {name} ON {{schema}}.{table};\n\
              CREATE {constraint}TRIGGER {name} {timing} {events} ON {{schema}}.{table}{deferral}{referencing} \
-             FOR EACH {level} EXECUTE FUNCTION {{schema}}.{function}();\n",
+             FOR EACH {level} EXECUTE FUNCTION {{schema}}.{function}();\n{always}",
             name = self.name,
             events = events.join(" OR "),
             function = self.function,
@@ -548,6 +616,8 @@ const fn no_change(table: &'static str, name: &'static str, function: &'static s
         tgtype: ROW | BEFORE | UPDATE | DELETE,
         deferred: false,
         new_rows: None,
+        always: false,
+        since: 6,
     }
 }
 
@@ -560,11 +630,13 @@ const fn no_truncate(table: &'static str, name: &'static str, function: &'static
         tgtype: BEFORE | TRUNCATE,
         deferred: false,
         new_rows: None,
+        always: false,
+        since: 6,
     }
 }
 
 /// The triggers on the audit schema's own tables.
-pub(super) const OWN_TRIGGERS: [Trigger; 9] = [
+pub(super) const OWN_TRIGGERS: [Trigger; 12] = [
     no_change("{events}", "{events}_no_change", "{events}_append_only"),
     no_truncate("{events}", "{events}_no_truncate", "{events}_append_only"),
     // Once per INSERT statement (the append path writes up to 500 rows in
@@ -576,6 +648,38 @@ pub(super) const OWN_TRIGGERS: [Trigger; 9] = [
         tgtype: INSERT,
         deferred: false,
         new_rows: Some("new_rows"),
+        always: false,
+        since: 6,
+    },
+    // Once per INSERT statement, after the check above (triggers of one
+    // kind fire in name order): the transaction's place in commit order.
+    // Always, so that no event enters the log without a place, which
+    // followers and seals would never see.
+    Trigger {
+        table: "{events}",
+        name: "{events}_stamp_commit",
+        function: "audit_stamp_commit",
+        tgtype: INSERT,
+        deferred: false,
+        new_rows: None,
+        always: true,
+        since: 7,
+    },
+    Trigger {
+        since: 7,
+        ..no_change(
+            "audit_commit_order",
+            "audit_commit_order_no_change",
+            "audit_seal_append_only",
+        )
+    },
+    Trigger {
+        since: 7,
+        ..no_truncate(
+            "audit_commit_order",
+            "audit_commit_order_no_truncate",
+            "audit_seal_append_only",
+        )
     },
     no_change(
         "audit_seals",
@@ -619,13 +723,19 @@ pub(super) const PROTECTION_TRIGGERS: [Trigger; 2] = [
         tgtype: ROW | INSERT | UPDATE | DELETE,
         deferred: true,
         new_rows: None,
+        always: false,
+        since: 6,
     },
     no_truncate("", "audit_no_truncate", "audit_refuse_truncate"),
 ];
 
-/// The `CREATE` statements of [`OWN_TRIGGERS`].
-pub(super) fn create_triggers() -> String {
-    OWN_TRIGGERS.iter().map(|t| t.create(t.table)).collect()
+/// The `CREATE` statements of [`OWN_TRIGGERS`] made by `version` or before.
+pub(super) fn create_triggers(version: i64) -> String {
+    OWN_TRIGGERS
+        .iter()
+        .filter(|t| t.since <= version)
+        .map(|t| t.create(t.table))
+        .collect()
 }
 
 /// PostgreSQL triggers that refuse writes to `table` in a transaction that

@@ -30,7 +30,11 @@ const ROWS_PER_INSERT: usize = 200;
 impl Storage for Sqlite {
     type Database = sqlx::Sqlite;
 
-    const ABSENT_TABLES: &'static [&'static str] = &["audit_protected_tables"];
+    const ABSENT_TABLES: &'static [&'static str] = &[
+        "audit_protected_tables",
+        "audit_commit_order",
+        "audit_commit_clock",
+    ];
 
     fn migration_script(version: i64, schema_name: &str) -> String {
         let mut script = schema::SCRIPTS[script_index(version)].to_owned();
@@ -367,7 +371,7 @@ impl Storage for Sqlite {
 
     /// Never: one writer at a time, and a committed event is readable at
     /// once.
-    async fn held_back(_: &SqlitePool, _: Position) -> Result<Option<HeldBack>, AuditError> {
+    async fn held_back(_: &SqlitePool) -> Result<Option<HeldBack>, AuditError> {
         Ok(None)
     }
 }
