@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use audit_core::events::Decoded;
 use audit_core::query::{ParseError, Position, StoredEvent, Tail};
 use audit_core::{Actor, Auditor, on_backend, testing};
-use support::{NoteWritten, TestEvent, WidgetCreated, WidgetRef};
+use support::{NoteWritten, TestEvent, WidgetRef};
 
 /// Writer tasks committing at once.
 const WRITERS: usize = 8;

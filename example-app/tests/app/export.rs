@@ -617,7 +617,7 @@ async fn idle_transaction(url: &str) -> (sqlx::PgConnection, u64, u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn export_and_follow_name_the_transaction_that_holds_them_back() {
+async fn export_and_follow_name_the_transaction_that_holds_writers_up() {
     let Some(auditor) = common::postgres("export_held").await else {
         return;
     };
@@ -630,20 +630,45 @@ async fn export_and_follow_name_the_transaction_that_holds_them_back() {
             .unwrap()
     });
     grow(&auditor, "before").await;
-    wait_until_stable(&auditor).await;
     let before = events_in_log(&auditor).await;
-    // A session of the same database stays idle in a transaction; events
-    // commit behind it.
+    // A session of the same database writes an event and stays idle in its
+    // transaction: it holds the commit order, and a writer waits behind it.
     let (mut blocker, xid, pid) = idle_transaction(&url).await;
-    grow(&auditor, "behind").await;
-    let behind = events_in_log(&auditor).await - before;
+    sqlx::query(
+        "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+         actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, command_name, \
+         command_id, payload) VALUES ((extract(epoch FROM now()) * 1000000)::int8, \
+         'project_created', 1, 'system', 'blocker', 'blocker', 'project', '999', 'project', \
+         '999', 'add_project', 'blocker', '{\"project\": {\"id\": 999, \"name\": \"held\"}}')",
+    )
+    .execute(&mut blocker)
+    .await
+    .expect("the blocker's event");
+    let writer = {
+        let auditor = auditor.clone();
+        tokio::spawn(async move { grow(&auditor, "behind").await })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while auditor
+        .read_after::<StaffEvent>(Position::START, 1000)
+        .await
+        .unwrap()
+        .held_back
+        .is_none_or(|h| h.writers_waiting != 1)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let opening = format!(
-        "warning: {behind} committed events wait behind transaction {xid} \
+        "warning: 1 writer waits to commit behind transaction {xid} \
          (pid {pid}, database {database}, idle in transaction for "
     );
-    let closing = "): positions stop at the oldest transaction of this database still running";
+    let closing = "), which holds the log's commit order";
 
-    // `export` writes what is stable, then names the transaction.
+    // `export` writes what is committed, then names the transaction.
     let out = run(&url, &["export"]);
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), before);
@@ -656,34 +681,26 @@ async fn export_and_follow_name_the_transaction_that_holds_them_back() {
     );
 
     // `follow` names it once (here at once: `--warn-after-secs 0`), and
-    // writes the events when it ends.
+    // writes the events when it ends: the blocker's, then the writer's.
     let mut follower = Follower::start(&url, &["--poll-ms", "10", "--warn-after-secs", "0"]);
-    let stable = follower.read("postgres", before);
-    assert_eq!(stable.len(), before);
+    let committed = follower.read("postgres", before);
+    assert_eq!(committed.len(), before);
     let warning = follower.next_warning("postgres");
     assert!(
         warning.starts_with(&opening) && warning.ends_with(closing),
         "{warning}"
     );
-    // Still held back a while, polled again and again: no second warning.
-    // (The test's own read sees it still held, with one more event.)
-    grow(&auditor, "also-behind").await;
-    let more = events_in_log(&auditor).await - before - behind;
-    let tail = auditor
-        .read_after::<StaffEvent>(position(stable.last().unwrap()), 1000)
-        .await
-        .unwrap();
-    assert_eq!(
-        tail.held_back
-            .map(|h| (h.transaction, h.events_waiting as usize)),
-        Some((xid, behind + more))
-    );
     sqlx::query("COMMIT")
         .execute(&mut blocker)
         .await
         .expect("commit");
-    let rest = follower.read("postgres", behind + more);
-    assert_eq!(rest.len(), behind + more);
+    writer
+        .await
+        .expect("the writer commits once the blocker has");
+    let behind = events_in_log(&auditor).await - before;
+    let rest = follower.read("postgres", behind);
+    assert_eq!(rest.len(), behind);
+    assert_eq!(rest[0]["command_id"], "blocker", "{:?}", rest[0]);
     let (extra, clean, warnings) = follower.stop_with_warnings("TERM");
     assert!(clean && extra.is_empty());
     assert!(warnings.is_empty(), "one warning only: {warnings:?}");
