@@ -95,16 +95,26 @@ async fn seal_keep_the_head_and_verify() {
 }
 
 #[tokio::test]
-async fn seal_names_the_transaction_that_holds_it_back() {
+async fn seal_names_the_transaction_that_holds_writers_up() {
     let Some(auditor) = common::postgres("seal_cli_held").await else {
         return;
     };
     example_app::schema::migrate(&auditor).await.unwrap();
     let url = common::url_of(&auditor).await;
-    // A session of the same database opens a transaction, takes an id and
-    // stays idle in it; then a project is added.
+    // A session of the same database writes an event and stays idle in its
+    // transaction; then a project is added, which waits behind it.
     let mut blocker = PgConnection::connect(&url).await.unwrap();
     let mut blocker_tx = blocker.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
+         actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, command_name, \
+         command_id, payload) VALUES ((extract(epoch FROM now()) * 1000000)::int8, \
+         'project_created', 1, 'system', 'blocker', 'blocker', 'project', '999', 'project', \
+         '999', 'add_project', 'blocker', '{\"project\": {\"id\": 999, \"name\": \"held\"}}')",
+    )
+    .execute(&mut *blocker_tx)
+    .await
+    .unwrap();
     let (xid, pid, database): (i64, i32, String) = sqlx::query_as(
         "SELECT pg_current_xact_id()::text::int8, pg_backend_pid(), current_database()::text",
     )
@@ -116,36 +126,41 @@ async fn seal_names_the_transaction_that_holds_it_back() {
         .execute(&mut *blocker_tx)
         .await
         .unwrap();
-    let added = common::cli(&url, &["add-project", "Apollo"]).await;
-    assert!(added.status.success(), "{}", text(&added.stderr));
-    let waiting = common::scalar(
-        &auditor,
-        &format!("SELECT COUNT(*) FROM audit_events WHERE tx_id > '{xid}'::xid8"),
-    )
-    .await;
-    assert!(waiting >= 1);
-
-    let out = common::cli(&url, &["seal"]).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let warning = text(&out.stderr);
-    let count = match waiting {
-        1 => "1 committed event waits".to_owned(),
-        n => format!("{n} committed events wait"),
+    let adding = {
+        let url = url.clone();
+        tokio::spawn(async move { common::cli(&url, &["add-project", "Apollo"]).await })
     };
+
     let opening = format!(
-        "warning: {count} behind transaction {xid} (pid {pid}, database {database}, \
-         idle in transaction for "
+        "warning: 1 writer waits to commit behind transaction {xid} (pid {pid}, \
+         database {database}, idle in transaction for "
     );
-    assert!(warning.starts_with(&opening), "{warning}");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let warning = loop {
+        let out = common::cli(&url, &["seal"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let warning = text(&out.stderr);
+        if warning.starts_with(&opening) {
+            break warning;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never waited: {warning}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert!(
-        warning.ends_with(
-            "): positions stop at the oldest transaction of this database still running\n"
-        ) && warning.lines().count() == 1,
+        warning.ends_with("), which holds the log's commit order\n")
+            && warning.lines().count() == 1,
         "{warning}"
     );
+    assert!(!adding.is_finished(), "the project was added meanwhile");
 
-    // Once it ends, the project's events are sealed and nothing is named.
+    // Once it ends, the project is added, its events are sealed and
+    // nothing is named.
     blocker_tx.commit().await.unwrap();
+    let added = adding.await.unwrap();
+    assert!(added.status.success(), "{}", text(&added.stderr));
     let events = common::scalar(&auditor, "SELECT COUNT(*) FROM audit_events WHERE id > 0").await;
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
