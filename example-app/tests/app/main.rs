@@ -49,6 +49,7 @@ mod cli;
 mod cli_concurrency;
 mod cli_log;
 mod commands;
+mod commit_order;
 mod export;
 mod faults;
 mod hostile;
