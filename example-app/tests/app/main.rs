@@ -13,10 +13,12 @@
 //! - `browser`: starts a chromedriver of its own per test on a free port;
 //!   under `CI=true` a missing Chromium fails it, elsewhere it passes with
 //!   a notice. It reads `CHROMIUM`, `CHROMEDRIVER`, `AUDIT_BROWSER_SHOTS`.
-//! - `cli_concurrency`, `truthful`, `export`, `start`: concurrent child
-//!   processes and connections, waiting with bounds that only tell a hang
-//!   from an answer; they ran beside each other's tests before too (the
-//!   test threads are the same number as in a binary of their own).
+//! - `cli_concurrency`, `truthful`, `export`, `start`, `commit_order`:
+//!   concurrent child processes and connections, waiting with bounds that
+//!   only tell a hang from an answer; they ran beside each other's tests
+//!   before too (the test threads are the same number as in a binary of
+//!   their own). `commit_order`'s lock and the sessions it watches are in
+//!   its own database.
 //! - `commands`: its `catch_unwind` catches its own panic, with the
 //!   default panic hook (it sets none).
 //! - `app_role`: each PostgreSQL test makes a role of its own (roles belong
@@ -49,6 +51,7 @@ mod cli;
 mod cli_concurrency;
 mod cli_log;
 mod commands;
+mod commit_order;
 mod export;
 mod faults;
 mod hostile;
