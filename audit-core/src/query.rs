@@ -78,23 +78,28 @@
 //!
 //! `auditor.read_after(position, limit)` reads the log forward in commit
 //! order: a [`Tail`] of events, each with its `position`, and `tail.next`,
-//! where to read on from. It returns only events that no later commit can
-//! precede (on PostgreSQL, where ids are not commit order, those of
-//! transactions older than every one of the same database still running),
-//! so a follower that
-//! stores `next.to_string()` and goes on from the parsed [`Position`] never
-//! misses or repeats an event, across restarts (G12).
+//! where to read on from. Commit order: when a transaction committed before
+//! another began, waited for its lock or read what it wrote, its events
+//! come first, so replaying what was read gives the tables' state. Every
+//! committed event is returned at once and no later commit can come before
+//! it, so a follower that stores `next.to_string()` and goes on from the
+//! parsed [`Position`] never misses or repeats an event, across restarts
+//! (G12). Pages ([`Auditor::query`]) are in the events' time order instead.
 //!
-//! - On PostgreSQL a write transaction of the same database left open
-//!   (a session idle in a transaction, a forgotten prepared transaction)
-//!   holds followers and sealing back until it ends; the server's other
-//!   databases hold nothing back. While it does, [`Tail::held_back`] (and
-//!   a seal's `held_back`) is a [`HeldBack`] naming it: its process id,
-//!   database, state and how long it has been open, and how many committed
-//!   events wait; its `Display` is a sentence for an operator.
-//! - Positions hold the writing transaction's id: a database restored with
-//!   `pg_dump` into a new server (whose ids may start lower) needs its
-//!   followers restarted from the start, where `pg_upgrade` keeps them.
+//! - On PostgreSQL each transaction that writes events takes its place in
+//!   commit order with them, under a lock held until it ends (the library
+//!   writes events in a transaction's last statement, so only its commit
+//!   waits). A transaction that writes events and stays open (a session
+//!   idle in a transaction, a forgotten prepared transaction) makes every
+//!   other writer's commit wait until it ends. While it does,
+//!   [`Tail::held_back`] (and a seal's `held_back`) is a [`HeldBack`]
+//!   naming it: its process id, database, state and how long it has been
+//!   open, and how many writers wait; its `Display` is a sentence for an
+//!   operator.
+//! - Places come from a sequence of the audit schema, which `pg_dump` and
+//!   `pg_upgrade` both keep, so followers go on after either. A database
+//!   restored into a server whose transaction ids are behind the log's is
+//!   refused at start until they are advanced (the error names the step).
 //!
 //! # Rendering
 //!

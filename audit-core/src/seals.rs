@@ -67,12 +67,12 @@
 //!   (`audit-core/src/store/seal/encoding.rs`, version 1, the same on both
 //!   backends), so a later, recorded erasure of a personal value could put
 //!   its hash in its place and the chain would still verify.
-//! - Only stable events are sealed: on PostgreSQL, those of transactions
-//!   older than every transaction of the same database still running (the
-//!   server's other databases do not matter). A transaction left open holds
-//!   sealing back until it ends, and the [`SealReport`]'s `held_back` names
-//!   it ([`HeldBack`](crate::query::HeldBack)). Events after the last seal
-//!   (the unsealed window) are not checked: seal often.
+//! - Every committed event is sealed, in position order (commit order;
+//!   no running transaction holds sealing back). A transaction that holds
+//!   other writers' commits up (PostgreSQL) is named by the
+//!   [`SealReport`]'s `held_back` ([`HeldBack`](crate::query::HeldBack)).
+//!   Events after the last seal (the unsealed window) are not checked:
+//!   seal often.
 //! - Events a prune deleted are reported as pruned, not as tampering, once
 //!   the prune's record is sealed: a record explains a missing sealed event
 //!   only when it comes after it, is itself sealed and intact, its range

@@ -2,18 +2,19 @@
 //! line's `export` (what is in the log now) and `follow` (and then what
 //! comes, as it commits).
 //!
-//! Both read with [`Auditor::read_after`], which returns only events that
-//! no later commit can precede (G12), so a reader that goes on from the
-//! last position it got never misses or repeats an event. Each line is one
+//! Both read with [`Auditor::read_after`], which returns every committed
+//! event in commit order (G12), so a reader that goes on from the last
+//! position it got never misses or repeats an event, and replaying what it
+//! read gives the state the tables hold. Each line is one
 //! event ([`line()`]): its position, every stored column, and its text as the
 //! `log` command shows it.
 //!
-//! On PostgreSQL a transaction of the same database left open holds back
-//! the events committed after it began, until it ends: both then write a
-//! warning line naming it (its process id, database and state, from
-//! [`HeldBack`]) to their `warnings` output, standard error on the command
-//! line: `export` when it stops short of events that wait, `follow` once
-//! per transaction that has held it back for `warn_after`.
+//! On PostgreSQL a transaction that wrote events and stays open holds the
+//! log's commit order, so every other writer's commit waits until it ends:
+//! both then write a warning line naming it (its process id, database and
+//! state, from [`HeldBack`]) to their `warnings` output, standard error on
+//! the command line: `export` when it ends a short read, `follow` once per
+//! transaction that has held writers up for `warn_after`.
 //!
 //! A follower keeps its position in a [`PositionFile`], stored after each
 //! batch has been written and flushed, so a restarted follower goes on
@@ -159,7 +160,7 @@ pub struct Range {
 struct Batch {
     entries: Vec<Entry>,
     next: Position,
-    /// What holds back the events after `next`, when the batch was short.
+    /// What holds writers up, when the batch was short.
     held_back: Option<HeldBack>,
 }
 
@@ -181,10 +182,10 @@ fn warn(warnings: &mut impl Write, held: &HeldBack) {
     let _ = writeln!(warnings, "warning: {held}").and_then(|()| warnings.flush());
 }
 
-/// When [`follow`] warns that a transaction holds it back: once per
-/// transaction, when it has held the follower back for `after` (a
-/// transaction that runs for a moment holds events back for that moment,
-/// which is no news under concurrent writes).
+/// When [`follow`] warns that a transaction holds writers up: once per
+/// transaction, when it has held them up for `after` (a transaction that
+/// commits holds the others for that moment, which is no news under
+/// concurrent writes).
 #[derive(Debug, Clone)]
 pub struct HeldBackWarning {
     after: Duration,
@@ -195,7 +196,7 @@ pub struct HeldBackWarning {
 }
 
 impl HeldBackWarning {
-    /// Warns about a transaction once it has held back for `after`.
+    /// Warns about a transaction once it has held writers up for `after`.
     pub fn new(after: Duration) -> Self {
         HeldBackWarning {
             after,
@@ -205,8 +206,8 @@ impl HeldBackWarning {
     }
 
     /// Takes in one read's answer at `now`: `held`, the transaction that
-    /// holds back (its id), if any, and whether the read was `short` (a
-    /// full batch says nothing of what holds back). True when it is time
+    /// holds writers up (its id), if any, and whether the read was `short`
+    /// (a full batch says nothing of what holds writers up). True when it is time
     /// to warn about `held`.
     pub fn observe(&mut self, held: Option<u64>, short: bool, now: Instant) -> bool {
         match held {

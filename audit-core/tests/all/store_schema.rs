@@ -260,3 +260,36 @@ async fn a_command_on_a_database_without_its_table_fails_and_commits_nothing() {
         assert_eq!(support::events(&auditor).await, 0);
     }
 }
+
+#[tokio::test]
+async fn a_log_whose_transaction_ids_are_ahead_of_the_server_is_refused() {
+    // As after a `pg_dump` restore into a server whose transaction ids
+    // start lower: the log holds a place for a transaction id the server
+    // has not reached, which a new transaction could take.
+    let Some(auditor) = testing::postgres("ids_behind").await else {
+        return;
+    };
+    auditor.migrate().await.unwrap();
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        audit_core::store::SchemaStatus::Current
+    );
+    testing::execute(
+        &auditor,
+        "INSERT INTO audit_commit_order (seq, commit_tx) \
+         VALUES (nextval('audit_commit_seq'), '4000000000000'::xid8)",
+    )
+    .await
+    .unwrap();
+    let problems = match auditor.schema_status().await.unwrap() {
+        audit_core::store::SchemaStatus::Damaged { problems } => problems,
+        other => panic!("expected Damaged, got {other:?}"),
+    };
+    assert!(
+        problems.iter().any(
+            |p| p.contains("is not past the log's last one (4000000000000)")
+                && p.contains("pg_resetwal --next-transaction-id")
+        ),
+        "{problems:?}"
+    );
+}

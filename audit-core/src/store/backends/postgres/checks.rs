@@ -282,6 +282,36 @@ async fn extra_rights(conn: &mut PgConnection) -> Result<Vec<ExtraRight>, AuditE
         .collect())
 }
 
+/// Checks that this server's transaction ids are ahead of every one the
+/// log has given a place: in a database restored into another server (by
+/// `pg_dump`, whose ids may start lower), a new transaction could have the
+/// id of one in the log, and be given that transaction's old place in
+/// commit order (`audit_stamp_commit` keeps a transaction's first place),
+/// before what followers have read; and it could pass a protected table's
+/// check with that transaction's events.
+pub(super) async fn transaction_ids(
+    conn: &mut PgConnection,
+    problems: &mut Vec<String>,
+) -> Result<(), AuditError> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT c.commit_tx::text, pg_snapshot_xmax(pg_current_snapshot())::text \
+         FROM (SELECT commit_tx FROM audit_commit_order ORDER BY commit_tx DESC LIMIT 1) AS c \
+         WHERE c.commit_tx >= pg_snapshot_xmax(pg_current_snapshot())",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((logged, next)) = found {
+        problems.push(format!(
+            "this server's next transaction id ({next}) is not past the log's last one \
+             ({logged}): the database was restored into another server, and a new transaction \
+             could take an old one's place in commit order; advance the server's transaction \
+             ids past {logged} (`pg_resetwal --next-transaction-id` on the stopped server), or \
+             move databases with `pg_upgrade`, which keeps them"
+        ));
+    }
+    Ok(())
+}
+
 /// An identifier quoted for DDL, always (as the migrations quote the
 /// schema's name).
 pub(super) fn quote(name: &str) -> String {

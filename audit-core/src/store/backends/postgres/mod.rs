@@ -136,6 +136,7 @@ impl Storage for Postgres {
             checks::triggers(&mut conn, &table, &schema::PROTECTION_TRIGGERS, problems).await?;
         }
         checks::privileges(&mut conn, problems).await?;
+        checks::transaction_ids(&mut conn, problems).await?;
         Ok(())
     }
 
