@@ -175,7 +175,7 @@ pub(crate) trait Storage {
 
     /// The events of [`seal_event_rows`](Self::seal_event_rows) read in one
     /// go (up to `until`, the greatest position when sealing), where the
-    /// backend has a faster way than row by row and no horizon; `None`:
+    /// backend has a faster way than row by row; `None`:
     /// read them row by row.
     async fn seal_events_in_one_go(
         conn: &mut Connection<Self>,
