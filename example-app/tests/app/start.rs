@@ -109,10 +109,12 @@ async fn a_database_whose_whole_log_was_dropped_is_not_started_on() {
             Pool::Postgres(_) => {
                 "DROP TABLE audit_events, audit_schema, audit_retention_permit, \
                  audit_log_identity, audit_protected_tables, audit_seals, \
-                 audit_seal_entries, audit_import_keys, audit_settings CASCADE; \
+                 audit_seal_entries, audit_import_keys, audit_settings, audit_commit_order, \
+                 audit_commit_clock CASCADE; \
+                 DROP SEQUENCE audit_commit_seq; \
                  DROP FUNCTION audit_events_append_only, audit_require_event, \
                  audit_refuse_truncate, audit_prune_batch, audit_seal_append_only, \
-                 audit_own_records, audit_import_batch CASCADE"
+                 audit_own_records, audit_import_batch, audit_stamp_commit CASCADE"
             }
         };
         common::execute(&auditor, drop).await.unwrap();
