@@ -338,7 +338,7 @@ impl Storage for Postgres {
         after: Position,
         limit: i64,
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
-        let sql = format!("{} LIMIT $3", in_position_order(select, ""));
+        let sql = in_position_order(select, "", "$3");
         // Our own fragments and numbered placeholders; every value is bound.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.tx())
@@ -357,10 +357,7 @@ impl Storage for Postgres {
         until: Option<Position>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, AuditError> {
         let until = until.unwrap_or(Position::new(i64::MAX, i64::MAX));
-        let sql = format!(
-            "{} LIMIT $5",
-            in_position_order(select, " AND seq <= $3 AND (seq, id) <= ($3, $4)")
-        );
+        let sql = in_position_order(select, " AND seq <= $3 AND (seq, id) <= ($3, $4)", "$5");
         // Our own fragments and numbered placeholders; every value is bound.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.tx())
@@ -399,12 +396,22 @@ impl Storage for Postgres {
 
 /// The events after the position (`$1`, `$2`), the anchor excluded, with
 /// `select` (whose position is `seq`, the place) and the condition `and`,
-/// in position order: each transaction's place (`audit_commit_order`), then
-/// id. The index on the places gives them in order; the one on (`tx_id`,
-/// `id`) each transaction's events in order.
-fn in_position_order(select: &str, and: &str) -> String {
+/// in position order, at most `limit` (a placeholder): each transaction's
+/// place (`audit_commit_order`), then id. Two parts, so that each is one
+/// range of an index: the rest of the position's own transaction (its
+/// events by (`tx_id`, `id`) from the position's id on, however many it
+/// wrote; the place a constant, so that the index's order serves the
+/// limit), then the transactions after it (the places in order, each one's
+/// events in id order).
+fn in_position_order(select: &str, and: &str, limit: &str) -> String {
     format!(
-        "SELECT {select} FROM audit_commit_order JOIN {EVENTS_TABLE} ON tx_id = commit_tx \
-         WHERE id > 0 AND seq >= $1 AND (seq, id) > ($1, $2){and} ORDER BY seq, id"
+        "SELECT * FROM (\
+         (SELECT {select} FROM (SELECT $1::int8 AS seq) AS place CROSS JOIN {EVENTS_TABLE} \
+          WHERE tx_id = (SELECT commit_tx FROM audit_commit_order WHERE seq = $1) \
+          AND id > $2 AND id > 0{and} ORDER BY id LIMIT {limit}) \
+         UNION ALL \
+         (SELECT {select} FROM audit_commit_order JOIN {EVENTS_TABLE} ON tx_id = commit_tx \
+          WHERE seq > $1 AND id > 0{and} ORDER BY seq, id LIMIT {limit})\
+         ) AS in_order ORDER BY position_tx, id LIMIT {limit}"
     )
 }
