@@ -177,6 +177,33 @@ impl Replay {
     }
 
     /// Where the replay differs from the tables, one line each.
+    /// What is wrong with the order read: the replay differs from the
+    /// tables, or links are out of order; each failure's text starts with
+    /// its `labels`.
+    async fn failures(&self, auditor: &Auditor, labels: [&str; 2]) -> Vec<String> {
+        let mut failures = Vec::new();
+        let differences = self.differences(auditor).await;
+        if !differences.is_empty() {
+            failures.push(format!(
+                "{}replaying the events in the order read differs from the tables:\n{}",
+                labels[0],
+                some(&differences)
+            ));
+        }
+        if !self.out_of_order.is_empty() || !self.stray.is_empty() {
+            failures.push(format!(
+                "{}{} of {} roles events read out of order (`before` is not the previous \
+                 `after`), {} adds/removes out of place:\n{}",
+                labels[1],
+                self.out_of_order.len(),
+                self.links,
+                self.stray.len(),
+                some(&[&self.out_of_order[..], &self.stray[..]].concat())
+            ));
+        }
+        failures
+    }
+
     async fn differences(&self, auditor: &Auditor) -> Vec<String> {
         let (memberships, users) = tables(auditor).await;
         let mut differences = differ("membership", &self.memberships, &memberships);
@@ -362,24 +389,7 @@ async fn a_transaction_that_waited_is_read_after_the_one_that_committed_first() 
         .iter()
         .map(|e| format!("{} {}", e.actor, e.command_name))
         .collect();
-    let mut failures = Vec::new();
-    let differences = replay.differences(&auditor).await;
-    if !differences.is_empty() {
-        failures.push(format!(
-            "(a) replaying the events in the order read differs from the tables:\n{}",
-            some(&differences)
-        ));
-    }
-    if !replay.out_of_order.is_empty() || !replay.stray.is_empty() {
-        failures.push(format!(
-            "(b) {} of {} roles events read out of order (`before` is not the previous `after`), \
-             {} adds/removes out of place:\n{}",
-            replay.out_of_order.len(),
-            replay.links,
-            replay.stray.len(),
-            some(&[&replay.out_of_order[..], &replay.stray[..]].concat())
-        ));
-    }
+    let mut failures = replay.failures(&auditor, ["(a) ", "(b) "]).await;
     let last_update = events
         .iter()
         .rposition(|e| e.actor == Actor::system("update"));
@@ -652,23 +662,7 @@ async fn replaying_what_a_follower_read_rebuilds_the_tables() {
 
         // Replaying them in the order read rebuilds the tables.
         let replay = Replay::of(&read);
-        let differences = replay.differences(&auditor).await;
-        if !differences.is_empty() {
-            failures.push(format!(
-                "replaying the events in the order read differs from the tables:\n{}",
-                some(&differences)
-            ));
-        }
-        if !replay.out_of_order.is_empty() || !replay.stray.is_empty() {
-            failures.push(format!(
-                "{} of {} roles events read out of order (`before` is not the previous `after`), \
-                 {} adds/removes out of place:\n{}",
-                replay.out_of_order.len(),
-                replay.links,
-                replay.stray.len(),
-                some(&[&replay.out_of_order[..], &replay.stray[..]].concat())
-            ));
-        }
+        failures.extend(replay.failures(&auditor, ["", ""]).await);
         eprintln!(
             "{label}: {committed} changes committed, {refused} refused (membership gone or there); \
              {} events read by the follower, {} roles links, {} out of order",

@@ -634,16 +634,10 @@ async fn export_and_follow_name_the_transaction_that_holds_writers_up() {
     // A session of the same database writes an event and stays idle in its
     // transaction: it holds the commit order, and a writer waits behind it.
     let (mut blocker, xid, pid) = idle_transaction(&url).await;
-    sqlx::query(
-        "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
-         actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, command_name, \
-         command_id, payload) VALUES ((extract(epoch FROM now()) * 1000000)::int8, \
-         'project_created', 1, 'system', 'blocker', 'blocker', 'project', '999', 'project', \
-         '999', 'add_project', 'blocker', '{\"project\": {\"id\": 999, \"name\": \"held\"}}')",
-    )
-    .execute(&mut blocker)
-    .await
-    .expect("the blocker's event");
+    sqlx::query(common::HOLDING_EVENT)
+        .execute(&mut blocker)
+        .await
+        .expect("the blocker's event");
     let writer = {
         let auditor = auditor.clone();
         tokio::spawn(async move { grow(&auditor, "behind").await })

@@ -105,16 +105,10 @@ async fn seal_names_the_transaction_that_holds_writers_up() {
     // transaction; then a project is added, which waits behind it.
     let mut blocker = PgConnection::connect(&url).await.unwrap();
     let mut blocker_tx = blocker.begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
-         actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, command_name, \
-         command_id, payload) VALUES ((extract(epoch FROM now()) * 1000000)::int8, \
-         'project_created', 1, 'system', 'blocker', 'blocker', 'project', '999', 'project', \
-         '999', 'add_project', 'blocker', '{\"project\": {\"id\": 999, \"name\": \"held\"}}')",
-    )
-    .execute(&mut *blocker_tx)
-    .await
-    .unwrap();
+    sqlx::query(common::HOLDING_EVENT)
+        .execute(&mut *blocker_tx)
+        .await
+        .unwrap();
     let (xid, pid, database): (i64, i32, String) = sqlx::query_as(
         "SELECT pg_current_xact_id()::text::int8, pg_backend_pid(), current_database()::text",
     )

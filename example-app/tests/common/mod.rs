@@ -43,3 +43,13 @@ pub async fn cli(url: &str, args: &[&str]) -> std::process::Output {
 }
 
 pub mod web;
+
+/// An INSERT of one `project_created` event by hand, as a session of the
+/// database owner writes it: with it, a transaction holds PostgreSQL's
+/// commit order until it ends (other writers' commits wait behind it).
+pub const HOLDING_EVENT: &str = "INSERT INTO audit_events (occurred_at, event_type, \
+    payload_version, actor_kind, actor_id, actor_name, target_kind, target_id, parent_kind, \
+    parent_id, command_name, command_id, payload) VALUES \
+    ((extract(epoch FROM now()) * 1000000)::int8, 'project_created', 1, 'system', 'blocker', \
+    'blocker', 'project', '999', 'project', '999', 'add_project', 'blocker', \
+    '{\"project\": {\"id\": 999, \"name\": \"held\"}}')";
