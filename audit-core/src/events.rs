@@ -12,6 +12,15 @@
 //! `#[subject]` implement [`Reference`]; their [`EntityRef`]s
 //! ([`References`]) fill the store's indexed columns, which queries filter on.
 //!
+//! Beside a catalog's events, every log holds records the library writes
+//! itself (a prune, an import, a repair, a change of the minimum
+//! retention), stored with codes that start `audit:` and that no catalog
+//! declares: each is an [`OwnRecordType`] with the library's label and
+//! description, and [`LogEventType`] is either kind of type, what a page
+//! shows in its type column
+//! ([`StoredEvent::type_label`](crate::query::StoredEvent::type_label)) and
+//! what a type filter offers and parses.
+//!
 //! This module and the attribute macro `#[audit_core::events]` share a name
 //! but not a namespace: `audit_core::events::EventCatalog` is this module's.
 //!
@@ -61,4 +70,5 @@
 pub use crate::catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::{Decoded, UnknownEvent, UnknownReason};
 pub use crate::error::UnknownEventCode;
+pub use crate::own_records::{LogEventType, OwnRecordType};
 pub use crate::reference::{EntityRef, Reference, References};

@@ -34,8 +34,9 @@
 //!   running command, what a command may emit, retries, and models with
 //!   their write access.
 //! - [`events`](mod@events): what a catalog declares. The traits the catalog macro
-//!   implements, decoding of stored rows (unknown ones included), and the
-//!   references events make to entities.
+//!   implements, decoding of stored rows (unknown ones included), the
+//!   references events make to entities, and the log's own record types,
+//!   which the library labels for every catalog.
 //! - [`store`]: the database. Backends and pools, the events table and its
 //!   schema, retention, and imports of historical events.
 //! - [`query`]: reading the log. Filters, pages and cursors, positions to

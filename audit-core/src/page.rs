@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::actor::Actor;
 use crate::catalog::EventCatalog;
 use crate::decode::Decoded;
-use crate::own_records;
+use crate::own_records::{self, LogEventType};
 use crate::present::{ACTOR_KIND, PresentContext, Resolver, Shown};
 use crate::reference::EntityRef;
 use crate::store::StoredEvent;
@@ -49,6 +49,25 @@ impl PresentContext {
 }
 
 impl<E: EventCatalog> StoredEvent<E> {
+    /// The event's type: the catalog's for a code it declares (also when
+    /// this row could not be decoded, a newer payload version say), the
+    /// library's for the log's own records (`audit:` codes, which no
+    /// catalog declares); `None` for a code that neither knows.
+    pub fn event_type(&self) -> Option<LogEventType<E::Type>> {
+        match &self.event {
+            Decoded::Known(event) => Some(LogEventType::Catalog(event.event_type())),
+            Decoded::Unknown(unknown) => unknown.code.parse().ok(),
+        }
+    }
+
+    /// The label of the event's type, as a page's type column shows it:
+    /// the catalog's (`User added`), or the library's for its own records
+    /// (`Log pruned`, `Events imported`); `None` for a code that neither
+    /// knows (show the stored code instead).
+    pub fn type_label(&self) -> Option<&'static str> {
+        self.event_type().map(LogEventType::label)
+    }
+
     /// The event as HTML: through its template when known; the log's own
     /// records (`audit:` codes: prunes, repairs, imports) as the library's
     /// sentences; otherwise (an unknown event, or a template that failed) a

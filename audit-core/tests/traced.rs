@@ -16,6 +16,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use audit_core::events::LogEventType;
 use audit_core::query::EventQuery;
 use audit_core::{Actor, Audit, Auditor, testing};
 
@@ -157,5 +158,53 @@ async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_
                 "{label}: {line}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn the_logs_own_records_read_with_the_librarys_labels_and_no_warning() {
+    for auditor in support::databases("own_records_quiet").await {
+        let label = testing::label(&auditor);
+        let alice = Actor::user(1, "alice");
+        auditor
+            .prune_before(&alice, chrono::DateTime::UNIX_EPOCH, "policy")
+            .await
+            .unwrap();
+        auditor
+            .set_min_retention(&alice, std::time::Duration::from_secs(365 * 86_400), "law")
+            .await
+            .unwrap();
+        let events = log(&auditor).await;
+        // No catalog declares them: the library labels them.
+        let labels: Vec<Option<&str>> = events.iter().map(|e| e.type_label()).collect();
+        assert_eq!(
+            labels,
+            [Some("Retention changed"), Some("Log pruned")],
+            "{label}"
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| matches!(e.event_type(), Some(LogEventType::Own(_)))),
+            "{label}"
+        );
+        let captured = support::Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        let html = tracing::subscriber::with_default(subscriber, || {
+            audit_core::query::render_page(&events, &audit_core::present::PresentContext::new())
+        });
+        assert_eq!(
+            html,
+            [
+                "alice set the minimum retention of the audit log to 365 days (it was 30 days) \
+                 (reason: law)",
+                "alice pruned 0 events from before 1970-01-01 from the log (reason: policy)",
+            ],
+            "{label}"
+        );
+        assert_eq!(captured.text(), "", "{label}: no warning");
     }
 }

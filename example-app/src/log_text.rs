@@ -12,12 +12,13 @@ use crate::logs::{Entry, actor_text};
 /// this program wrote.
 pub const IMPORTED: &str = "(imported)";
 
-/// The lines of `entries`, newest first as given: id, time, actor, command
-/// and the event's text, each column as wide as its widest value on the
-/// page.
+/// The lines of `entries`, newest first as given: id, time, actor,
+/// command, the type's label (the web log's "Event" column: the catalog's
+/// label, or the library's for the log's own records) and the event's
+/// text, each column as wide as its widest value on the page.
 pub fn lines(entries: &[Entry]) -> Vec<String> {
-    let rows: Vec<[String; 5]> = entries.iter().map(columns).collect();
-    let mut widths = [0usize; 4];
+    let rows: Vec<[String; 6]> = entries.iter().map(columns).collect();
+    let mut widths = [0usize; 5];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.width());
@@ -30,14 +31,14 @@ pub fn lines(entries: &[Entry]) -> Vec<String> {
                 line.push_str(cell);
                 line.extend(std::iter::repeat_n(' ', width - cell.width() + 2));
             }
-            line.push_str(&row[4]);
+            line.push_str(&row[5]);
             line
         })
         .collect()
 }
 
-/// The five cells of one entry, each printable.
-fn columns(entry: &Entry) -> [String; 5] {
+/// The six cells of one entry, each printable.
+fn columns(entry: &Entry) -> [String; 6] {
     let stored = &entry.stored;
     // An imported event says so where a command's name would be.
     let command = if stored.is_imported() {
@@ -50,6 +51,8 @@ fn columns(entry: &Entry) -> [String; 5] {
         entry.occurred_at().format("%Y-%m-%d %H:%M:%S").to_string(),
         actor_text(&stored.actor),
         command.into_owned(),
+        // The label, or the stored code of a type nobody knows: printable.
+        printable(entry.title()).into_owned(),
         entry.text(),
     ]
 }

@@ -2,7 +2,7 @@
 //! `log` command so both show the same events: a project's log, a user's
 //! log and the global log, filtered by type, a page at a time.
 
-use audit_core::events::{Decoded, EntityRef, EventCatalog, Reference};
+use audit_core::events::{Decoded, EntityRef, EventCatalog, LogEventType, Reference};
 use audit_core::present::{PresentContext, Shown, plain_text};
 use audit_core::query::{Condition, Cursor, EventQuery, StoredEvent, render_page};
 use audit_core::{Actor, AuditError, Auditor};
@@ -15,6 +15,11 @@ use crate::present::StaffResolver;
 
 /// Events on a page of the staff area.
 pub const PAGE_SIZE: u32 = 25;
+
+/// An event type the staff area's logs show and filter by: one of the
+/// catalog's, or one of the log's own records (imports, prunes, ...),
+/// labelled by the library.
+pub type LogType = LogEventType<StaffEventType>;
 
 /// Which events a log shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +92,7 @@ pub struct LogRequest {
     /// Which events.
     pub scope: Scope,
     /// Only these types; every type when empty.
-    pub types: Vec<StaffEventType>,
+    pub types: Vec<LogType>,
     /// Only events by this actor.
     pub actor: Option<Actor>,
     /// Only events at or after this time.
@@ -154,7 +159,8 @@ pub struct Entry {
     pub stored: StoredEvent<StaffEvent>,
     /// Who acted, as shown.
     pub actor: Shown,
-    /// The type's label, if this program knows the type.
+    /// The type's label: the catalog's, or the library's for the log's
+    /// own records; `None` for a code neither knows.
     pub label: Option<&'static str>,
     /// The rendered HTML (escaped; safe to insert in a page).
     pub html: String,
@@ -171,7 +177,8 @@ impl Entry {
         plain_text(&self.html)
     }
 
-    /// The label, or the stored code for a type this program does not know.
+    /// The label, or the stored code for a type neither the catalog nor
+    /// the library knows.
     pub fn title(&self) -> &str {
         self.label.unwrap_or_else(|| self.stored.event.code())
     }
@@ -258,12 +265,7 @@ pub async fn present(
         .zip(html)
         .map(|(stored, html)| Entry {
             actor: show_actor(&cx, &stored.actor),
-            label: stored
-                .event
-                .code()
-                .parse::<StaffEventType>()
-                .ok()
-                .map(|t| t.label()),
+            label: stored.type_label(),
             html,
             stored,
         })
@@ -293,14 +295,16 @@ pub fn actor_text(actor: &Actor) -> String {
 }
 
 /// The event types grouped as the catalog declares them, groups in order of
-/// first appearance: the options of a type filter. Retired types are left
-/// out (`ACTIVE`): nothing records them any more.
-pub fn type_groups() -> Vec<(&'static str, Vec<StaffEventType>)> {
-    let mut groups: Vec<(&'static str, Vec<StaffEventType>)> = Vec::new();
-    for ty in StaffEventType::ACTIVE {
+/// first appearance, then the log's own records under the library's group
+/// ("Audit log"): the options of a type filter. Retired types are left out
+/// (nothing records them any more), and so is the log's anchor, which no
+/// query returns ([`LogEventType::offered`]).
+pub fn type_groups() -> Vec<(&'static str, Vec<LogType>)> {
+    let mut groups: Vec<(&'static str, Vec<LogType>)> = Vec::new();
+    for ty in LogType::offered() {
         match groups.iter_mut().find(|(group, _)| *group == ty.group()) {
-            Some((_, types)) => types.push(*ty),
-            None => groups.push((ty.group(), vec![*ty])),
+            Some((_, types)) => types.push(ty),
+            None => groups.push((ty.group(), vec![ty])),
         }
     }
     groups

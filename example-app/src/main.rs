@@ -21,9 +21,9 @@ use example_app::auth::{PasswordError, PasswordHash, is_staff};
 use example_app::commands::{self, CommandError, StaffAudit};
 use example_app::directory::Account;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
-use example_app::events::{StaffEvent, StaffEventType};
+use example_app::events::StaffEvent;
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
-use example_app::logs::{self, LogError, LogRequest, Scope};
+use example_app::logs::{self, LogError, LogRequest, LogType, Scope};
 use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
 use example_app::{backfill, demo, directory, grants, log_text, sealing};
@@ -803,9 +803,10 @@ struct LogArgs {
     /// joining or leaving them).
     #[arg(long, requires = "user")]
     with_project_activity: bool,
-    /// Only these event types (codes); repeatable.
+    /// Only these event types (codes: the catalog's, or the log's own
+    /// records', such as `audit:events_imported`); repeatable.
     #[arg(long = "type", value_name = "CODE")]
-    types: Vec<StaffEventType>,
+    types: Vec<LogType>,
     /// How many events, 1 to 1000.
     #[arg(
         long,

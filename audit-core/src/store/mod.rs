@@ -199,3 +199,7 @@ pub(crate) use query::StoredEvent;
 pub(crate) use query::{Bind, EventQuery, after_id, sql_of};
 #[cfg(feature = "testing")]
 pub(crate) use transaction::Audit;
+
+// The codes of the log's own records, which `own_records` labels.
+pub(crate) use retention::RETENTION_CHANGED_CODE;
+pub(crate) use schema::{LOG_CREATED_CODE, SCHEMA_REPAIRED_CODE};

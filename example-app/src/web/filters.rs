@@ -11,6 +11,7 @@ use crate::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
     StaffEventType, UserCreated, UserPasswordSet, UserUpdatedRoles,
 };
+use crate::logs::LogType;
 
 /// The parameters a log page takes, as its refusal of any other names them.
 const PARAMETERS: &str = "type (or types, comma-separated), actor, from, to and cursor";
@@ -18,8 +19,9 @@ const PARAMETERS: &str = "type (or types, comma-separated), actor, from, to and 
 /// A log page's filters and page.
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Filters {
-    /// Only these types; every type when empty.
-    pub types: Vec<StaffEventType>,
+    /// Only these types (the catalog's, or the log's own records); every
+    /// type when empty.
+    pub types: Vec<LogType>,
     /// Only events by the user with this username.
     pub actor: Option<String>,
     /// Only events on or after this day (UTC).
@@ -83,7 +85,7 @@ impl Filters {
         if code.is_empty() {
             return Ok(());
         }
-        let ty = code.parse::<StaffEventType>().map_err(|_| {
+        let ty = code.parse::<LogType>().map_err(|_| {
             PageError::bad_request(format!(
                 "There is no event type \u{201c}{}\u{201d}.",
                 code.chars().take(64).collect::<String>()
@@ -208,10 +210,14 @@ fn example_references(ty: StaffEventType) -> References {
 
 /// Whether events of type `ty` can appear on a project's page: whether
 /// their parent is a project (the project log is "parent is the project").
-pub(super) fn on_project_page(ty: StaffEventType) -> bool {
-    example_references(ty)
-        .parent
-        .is_some_and(|parent| parent.kind == "project")
+/// The log's own records refer to no project.
+pub(super) fn on_project_page(ty: LogType) -> bool {
+    match ty {
+        LogType::Catalog(ty) => example_references(ty)
+            .parent
+            .is_some_and(|parent| parent.kind == "project"),
+        LogType::Own(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +234,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             f.types,
-            [StaffEventType::UserCreated, StaffEventType::ProjectCreated]
+            [
+                LogType::Catalog(StaffEventType::UserCreated),
+                LogType::Catalog(StaffEventType::ProjectCreated)
+            ]
         );
         assert_eq!(f.actor.as_deref(), Some("alice"));
         assert_eq!(f.since().unwrap().to_rfc3339(), "2026-01-02T00:00:00+00:00");
@@ -240,6 +249,16 @@ mod tests {
              &from=2026-01-02&to=2026-01-02&cursor=b1f"
         );
         assert_eq!(Filters::parse(None).unwrap(), Filters::default());
+        // The log's own records are types too, the library's.
+        let own =
+            Filters::parse(Some("type=audit%3Aevents_imported&types=audit:log_pruned")).unwrap();
+        let codes: Vec<&str> = own.types.iter().map(|t| t.code()).collect();
+        assert_eq!(codes, ["audit:events_imported", "audit:log_pruned"]);
+        assert!(matches!(own.types[0], LogType::Own(_)));
+        assert_eq!(
+            own.href("/", None),
+            "/?type=audit%3Aevents_imported&type=audit%3Alog_pruned"
+        );
         assert_eq!(
             Filters::parse(Some("actor=&from=&to=&type=")).unwrap(),
             Filters::default()
@@ -249,6 +268,7 @@ mod tests {
             "types=user_created,nope",
             "cursor=1%3B+DROP+TABLE+audit_events",
             "type=user_created'--",
+            "type=audit:unheard_of",
             "from=yesterday",
             "to=2026-02-30",
             "from=2026-01-03&to=2026-01-02",
@@ -263,9 +283,8 @@ mod tests {
 
     #[test]
     fn a_project_page_offers_the_types_whose_parent_is_a_project() {
-        let offered: Vec<&str> = StaffEventType::ALL
-            .iter()
-            .filter(|ty| on_project_page(**ty))
+        let offered: Vec<&str> = LogType::offered()
+            .filter(|ty| on_project_page(*ty))
             .map(|ty| ty.code())
             .collect();
         assert_eq!(

@@ -1,7 +1,7 @@
 //! The staff pages: the logs, and lists of projects and users to reach them.
 
 use audit_core::Actor;
-use audit_core::events::Decoded;
+use audit_core::events::{Decoded, LogEventType};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
 
@@ -83,6 +83,10 @@ async fn show_log(
                 .map(|ty| TypeOption {
                     code: ty.code(),
                     label: ty.label(),
+                    description: match ty {
+                        LogEventType::Own(own) => Some(own.description()),
+                        LogEventType::Catalog(_) => None,
+                    },
                     selected: filters.types.contains(&ty),
                 })
                 .collect();
@@ -141,9 +145,14 @@ pub async fn event_page(
         }
     };
     let s = &entry.stored;
-    let decoded = match &s.event {
-        Decoded::Known(_) => "This program reads this event through its template.".to_owned(),
-        Decoded::Unknown(unknown) => {
+    let decoded = match (&s.event, s.event_type()) {
+        (Decoded::Known(_), _) => "This program reads this event through its template.".to_owned(),
+        // No catalog declares the log's own records: the library reads them.
+        (Decoded::Unknown(_), Some(LogEventType::Own(own))) => format!(
+            "A record the audit library writes itself. {}",
+            own.description()
+        ),
+        (Decoded::Unknown(unknown), _) => {
             format!("This program cannot read this event: {}.", unknown.reason)
         }
     };

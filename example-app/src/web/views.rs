@@ -58,6 +58,8 @@ pub struct TypeOption {
     pub code: &'static str,
     /// The label.
     pub label: &'static str,
+    /// What it means, for the log's own records (the library's text).
+    pub description: Option<&'static str>,
     /// Whether the page is filtered by it.
     pub selected: bool,
 }

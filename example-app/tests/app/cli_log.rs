@@ -194,3 +194,67 @@ async fn columns_line_up_whatever_the_names_on_the_page() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_logs_own_records_print_the_librarys_labels_and_can_be_filtered() {
+    for auditor in common::auditors("cli_own_records").await {
+        let label = common::label(&auditor);
+        demo::create(&auditor).await.unwrap();
+        let alice = user(&auditor, "alice").await;
+        common::own_records(&auditor, &Actor::user(alice.id, &alice.username)).await;
+        let url = common::url_of(&auditor).await;
+
+        // Each line has the type's label before the text, as the web log's
+        // Event column: the library's for its own records.
+        let out = stdout(&common::cli(&url, &["log"]).await);
+        let lines: Vec<&str> = out.lines().collect();
+        for (line, words, sentence) in [
+            (lines[1], "Log pruned", common::PRUNED_SENTENCE),
+            (lines[2], "Events imported", common::IMPORTED_SENTENCE),
+        ] {
+            let text = format!("alice {sentence}");
+            assert!(line.ends_with(&text), "{label}: {out}");
+            let before = line[..line.len() - text.len()].trim_end();
+            assert!(before.ends_with(&format!("  {words}")), "{label}: {out}");
+        }
+        assert!(
+            !out.contains("audit:") && !out.contains("cannot show"),
+            "{label}: {out}"
+        );
+        // The catalog's events have theirs.
+        assert!(out.contains("  Project created  "), "{label}: {out}");
+
+        // `--type` takes the library's codes.
+        let out = stdout(
+            &common::cli(
+                &url,
+                &[
+                    "log",
+                    "--type",
+                    "audit:log_pruned",
+                    "--type",
+                    "audit:events_imported",
+                ],
+            )
+            .await,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{label}: {out}");
+        assert!(lines[1].contains("Log pruned"), "{label}: {out}");
+        assert!(lines[2].contains("Events imported"), "{label}: {out}");
+        let unknown = common::cli(&url, &["log", "--type", "audit:unheard_of"]).await;
+        assert!(!unknown.status.success(), "{label}");
+
+        // JSON keeps the code, and has the label beside it.
+        let json =
+            stdout(&common::cli(&url, &["log", "--json", "--type", "audit:log_pruned"]).await);
+        let line: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+        assert_eq!(line["type"], "audit:log_pruned", "{label}: {line}");
+        assert_eq!(line["label"], "Log pruned", "{label}: {line}");
+        assert_eq!(
+            line["text"],
+            format!("alice {}", common::PRUNED_SENTENCE),
+            "{label}: {line}"
+        );
+    }
+}

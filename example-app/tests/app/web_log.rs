@@ -388,3 +388,123 @@ async fn an_unreadable_event_has_a_page_too() {
         assert!(!page.body.contains("<i>old</i>") && !page.body.contains("<b>eve</b>"));
     }
 }
+
+#[tokio::test]
+async fn the_logs_own_records_show_the_librarys_labels_and_can_be_filtered() {
+    for auditor in common::auditors("web_log_own_records").await {
+        let label = common::label(&auditor);
+        let c = cast(&auditor).await;
+        let alice = Actor::user(c.alice.id, &c.alice.username);
+        common::own_records(&auditor, &alice).await;
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+
+        // The Event column has the library's labels, the details its
+        // sentences; no raw code and no generic line.
+        let log = browser.get("/").await;
+        assert_eq!(log.status, StatusCode::OK, "{label}: {}", log.body);
+        let titles = log.event_titles();
+        let texts = log.event_texts();
+        let (pruned_id, imported_id) = (titles[0].0, titles[1].0);
+        assert_eq!(titles[0].1, "Log pruned", "{label}: {titles:?}");
+        assert_eq!(titles[1].1, "Events imported", "{label}: {titles:?}");
+        assert_eq!(
+            texts[0].1,
+            format!("alice {}", common::PRUNED_SENTENCE),
+            "{label}"
+        );
+        assert_eq!(
+            texts[1].1,
+            format!("alice {}", common::IMPORTED_SENTENCE),
+            "{label}"
+        );
+        for (id, title) in &titles {
+            assert!(!title.contains("audit:"), "{label}: #{id} {title}");
+        }
+        assert!(!log.body.contains("cannot show"), "{label}: {}", log.body);
+
+        // The filter offers them under the library's group, with labels.
+        assert!(
+            log.body
+                .contains("<span class=\"group-label\">Audit log</span>"),
+            "{label}: {}",
+            log.body
+        );
+        for (code, words) in [
+            ("audit:events_imported", "Events imported"),
+            ("audit:log_pruned", "Log pruned"),
+            ("audit:retention_changed", "Retention changed"),
+            ("audit:schema_repaired", "Schema repaired"),
+        ] {
+            assert!(
+                log.body.contains(&format!(
+                    "<input type=\"checkbox\" name=\"type\" value=\"{code}\"> {words}</label>"
+                )),
+                "{label}: {code}: {}",
+                log.body
+            );
+        }
+        // The anchor is never on a page, so it is not offered.
+        assert!(!log.body.contains("audit:log_created"), "{label}");
+
+        // ... and filter by them, in either spelling of the colon.
+        let imported = browser.get("/?type=audit:events_imported").await;
+        assert_eq!(
+            imported.status,
+            StatusCode::OK,
+            "{label}: {}",
+            imported.body
+        );
+        assert_eq!(imported.event_ids(), [imported_id], "{label}");
+        assert!(
+            imported
+                .body
+                .contains(r#"value="audit:events_imported" checked>"#),
+            "{label}"
+        );
+        let both = browser
+            .get("/?type=audit%3Aevents_imported&types=audit:log_pruned,project_created")
+            .await;
+        assert_eq!(both.event_ids().len(), 4, "{label}: 2 projects, 2 records");
+        assert_eq!(&both.event_ids()[..2], [pruned_id, imported_id], "{label}");
+        // The records of alice's are in her log too, and filter there.
+        let hers = browser
+            .get(&format!("/users/{}?type=audit:log_pruned", c.alice.id))
+            .await;
+        assert_eq!(hers.event_ids(), [pruned_id], "{label}: {}", hers.body);
+        // No project's page has them.
+        assert_refused(
+            &browser
+                .get(&format!("/projects/{}?type=audit:log_pruned", c.apollo.id))
+                .await,
+            "never appear on a project",
+        );
+        assert_refused(
+            &browser.get("/?type=audit:unheard_of").await,
+            "no event type",
+        );
+
+        // The event's page: the label in its heading, the library's
+        // description, the stored code in its column.
+        let page = browser.get(&format!("/events/{imported_id}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{label}: {}", page.body);
+        assert!(
+            page.body
+                .contains(&format!("<h1>Event #{imported_id}: Events imported</h1>")),
+            "{label}: {}",
+            page.body
+        );
+        assert!(
+            page.body
+                .contains("A record the audit library writes itself.")
+                && !page.body.contains("cannot read this event"),
+            "{label}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains("<dd>audit:events_imported</dd>"),
+            "{label}"
+        );
+        assert_eq!(page.event_titles()[0].1, "Events imported", "{label}");
+    }
+}

@@ -42,6 +42,47 @@ pub async fn cli(url: &str, args: &[&str]) -> std::process::Output {
         .expect("the command line's thread")
 }
 
+/// Writes two of the log's own records, acting for `actor`: an import of
+/// one "project created" event of 1 May 2019 (source `backfill-2026-12`,
+/// reason `before auditing`), recorded as `audit:events_imported`, then a
+/// prune of every event before 2020-01-01 (that one; reason `policy`),
+/// recorded as `audit:log_pruned`. Their sentences are
+/// [`IMPORTED_SENTENCE`] and [`PRUNED_SENTENCE`] after the actor's name.
+pub async fn own_records(auditor: &Auditor, actor: &audit_core::Actor) {
+    use audit_core::store::Import;
+    use chrono::TimeZone;
+    use example_app::domain::ProjectRef;
+    use example_app::events::{ProjectCreated, StaffEvent};
+
+    let mut import = Import::<StaffEvent>::new("backfill-2026-12").reason("before auditing");
+    import
+        .event(
+            "project_created:999",
+            chrono::Utc.with_ymd_and_hms(2019, 5, 1, 12, 0, 0).unwrap(),
+            audit_core::Actor::system("legacy"),
+            ProjectCreated {
+                project: ProjectRef {
+                    id: 999,
+                    name: "Legacy".into(),
+                },
+            },
+        )
+        .unwrap();
+    let report = auditor.import(actor, &import).await.unwrap();
+    assert_eq!(report.imported, 1, "{}", label(auditor));
+    let cutoff = chrono::Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
+    let pruned = auditor.prune_before(actor, cutoff, "policy").await.unwrap();
+    assert_eq!(pruned, 1, "{}", label(auditor));
+}
+
+/// The import record's sentence of [`own_records`], after the actor's name.
+pub const IMPORTED_SENTENCE: &str =
+    "imported 1 event from backfill-2026-12 (reason: before auditing)";
+
+/// The prune record's sentence of [`own_records`], after the actor's name.
+pub const PRUNED_SENTENCE: &str =
+    "pruned 1 event from before 2020-01-01 from the log (reason: policy)";
+
 pub mod web;
 
 /// An INSERT of one `project_created` event by hand, as a session of the

@@ -84,6 +84,20 @@ impl Reply {
             .collect()
     }
 
+    /// Each event row's id and its "Event" cell (the type's label), as
+    /// the page has it (escaped).
+    pub fn event_titles(&self) -> Vec<(i64, String)> {
+        self.body
+            .split("<tr id=\"event-")
+            .skip(1)
+            .map(|row| {
+                let id = row[..row.find('"').unwrap()].parse().unwrap();
+                let cell = &row[row.find("<td class=\"what\">").unwrap() + 17..];
+                (id, cell[..cell.find("</td>").unwrap()].to_owned())
+            })
+            .collect()
+    }
+
     /// The address of the pager link `rel` ("next" or "prev"), unescaped.
     pub fn pager(&self, rel: &str) -> Option<String> {
         let marker = format!("\" rel=\"{rel}\"");
