@@ -807,3 +807,54 @@ async fn the_application_role_s_own_grants_are_not_damage() {
     // `fixture` checks it.
     let _ = fixture("own_grants").await;
 }
+
+#[tokio::test]
+async fn the_application_role_cannot_move_a_place_in_commit_order_or_take_the_clock() {
+    let Some(f) = fixture("commit_order").await else {
+        return;
+    };
+    let mut conn = f.connect().await;
+    for attack in [
+        "SELECT setval('audit_commit_seq', 1)",
+        "SELECT nextval('audit_commit_seq')",
+        "INSERT INTO audit_commit_order (seq, commit_tx) VALUES (1, pg_current_xact_id())",
+        "UPDATE audit_commit_order SET seq = seq + 1000000",
+        "DELETE FROM audit_commit_order",
+        "TRUNCATE audit_commit_order",
+        "LOCK TABLE audit_commit_clock IN EXCLUSIVE MODE",
+        "LOCK TABLE audit_commit_order IN SHARE ROW EXCLUSIVE MODE",
+    ] {
+        let err = as_role(&mut conn, &f.role.name, attack, true)
+            .await
+            .expect_err(attack);
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{attack}: {err}"
+        );
+    }
+    // An event the role writes by hand gets its place, and is followed.
+    let before = support::events(&f.auditor).await;
+    as_role(
+        &mut conn,
+        &f.role.name,
+        &format!(
+            "INSERT INTO audit_events ({}) VALUES (0, 'note_written', 1, 'system', 'app', \
+             'app', 'write_note', 'by-hand', '{{\"widget\": 1, \"text\": \"by hand\"}}')",
+            support::ROW_COLUMNS
+        ),
+        true,
+    )
+    .await
+    .expect("the role writes an event");
+    let read = support::read_stable(
+        &f.auditor,
+        audit_core::query::Position::START,
+        before as usize + 1,
+    )
+    .await;
+    assert_eq!(
+        support::codes(&read).last().map(String::as_str),
+        Some("note_written")
+    );
+    done(conn).await;
+}
