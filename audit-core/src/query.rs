@@ -3,9 +3,10 @@
 //!
 //! [`Auditor::query`](crate::Auditor::query) answers an [`EventQuery`]
 //! (conditions on references and actors, [`Condition`], event types and a
-//! time range) with a [`Page`] of [`StoredEvent`]s, newest first, and the
-//! [`Cursor`]s of the pages around it. A follower (an export, a stream)
-//! reads forward in commit order instead, from a [`Position`] it keeps:
+//! time range) with a [`Page`] of [`StoredEvent`]s, newest first by the
+//! event's time, and the [`Cursor`]s of the pages around it. A follower
+//! (an export, a stream) reads forward in commit order instead, from a
+//! [`Position`] it keeps:
 //! [`Auditor::read_after`](crate::Auditor::read_after) returns a [`Tail`]
 //! and the position to read on from, never misses or repeats an event, and
 //! says what holds it back when something does ([`HeldBack`]).
@@ -73,6 +74,20 @@
 //! them). [`Page::next`] and [`Page::prev`] are opaque keyset cursors to the
 //! older and newer page. Rows this program cannot read come back as
 //! [`Decoded::Unknown`](crate::events::Decoded::Unknown).
+//!
+//! "Newest first" is by the event's time, `occurred_at` (the time of the
+//! command that emitted it, or the time an import gave it), then by id
+//! where times are equal: an event backfilled today with a time of 2024 is
+//! listed among 2024's events, not above this week's. A time range
+//! (`since`, `until`) and every filter are served by an index in that
+//! order, so a deep page costs what the first one does. A cursor holds the
+//! time and id of the event at its page's edge, so paging while events are
+//! written never repeats an event nor skips one that was there: a new
+//! event lands above the first page (an imported one where its time puts
+//! it). A cursor printed before pages were ordered by time (an id alone,
+//! `b1f`) does not parse: [`ParseError::OutdatedCursor`].
+//! Commit order, which exports and followers need, is
+//! [`read_after`](crate::Auditor::read_after)'s, below.
 //!
 //! # Following the log
 //!

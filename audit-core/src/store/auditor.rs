@@ -193,7 +193,11 @@ impl Auditor {
         }
     }
 
-    /// Reads one page of events, newest first.
+    /// Reads one page of events, newest first by the event's time
+    /// (`occurred_at`, then id where times are equal), with the cursors of
+    /// the pages around it ([`EventQuery`](crate::query::EventQuery)). An
+    /// imported event is among the events of its own time, wherever its id
+    /// is; to read in commit order, use [`read_after`](Self::read_after).
     #[tracing::instrument(
         name = "audit.query",
         skip_all,

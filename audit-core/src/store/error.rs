@@ -204,16 +204,31 @@ pub enum ParseError {
     /// Not a position (two hexadecimal numbers joined by a dot: `1f.2a`).
     #[error("invalid position `{0}`: expected two hexadecimal numbers joined by a dot")]
     Position(String),
-    /// Not a cursor (`a` or `b` and a hexadecimal number: `b1f`).
-    #[error("invalid cursor `{0}`: expected `a` or `b` and a hexadecimal number")]
+    /// Not a cursor (as [`Cursor`](crate::query::Cursor) prints one:
+    /// `t`, `a` or `b`, then the edge's time and id in hexadecimal joined by
+    /// `x`: `tb18c2f3e4a5b6c7x1f`).
+    #[error(
+        "invalid cursor `{0}`: expected a cursor as a page gives it (`t`, `a` or `b`, \
+         then a time and an id in hexadecimal joined by `x`)"
+    )]
     Cursor(String),
+    /// A cursor of the pages as they were ordered before (by id, `b1f`):
+    /// pages are ordered by the events' time now, and an id alone does not
+    /// say where a page starts. Start again from the newest page.
+    #[error(
+        "outdated cursor `{0}`: it is from pages ordered by id, and pages are ordered by \
+         time now; start again from the newest page"
+    )]
+    OutdatedCursor(String),
 }
 
 impl ParseError {
     /// The text that did not parse (its first 64 characters).
     pub fn input(&self) -> &str {
         match self {
-            ParseError::Position(text) | ParseError::Cursor(text) => text,
+            ParseError::Position(text)
+            | ParseError::Cursor(text)
+            | ParseError::OutdatedCursor(text) => text,
         }
     }
 }

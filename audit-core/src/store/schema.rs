@@ -13,7 +13,8 @@ use super::table::EVENTS_TABLE;
 /// The schema version this build creates and expects: the last migration's.
 pub const SCHEMA_VERSION: i64 = 7;
 
-/// Version 1's indexes (the reference columns' moved to version 5).
+/// Version 1's indexes (the reference columns' moved to version 5; both
+/// replaced by version 7's, in time order: [`V7_INDEXES`]).
 pub(crate) const V1_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS {events}_by_actor ON {events} (actor_kind, actor_id, id DESC);
 CREATE INDEX IF NOT EXISTS {events}_by_type ON {events} (event_type, id DESC);
@@ -23,22 +24,11 @@ DROP INDEX IF EXISTS {events}_by_command;
 /// Version 5, both backends: the indexes over the reference columns hold
 /// only the rows that have the reference (`WHERE x_kind IS NOT NULL`),
 /// since a page query always asks for one kind (`x_kind = ?`, which
-/// implies it on both backends). Each index costs every insert (more pages
-/// per commit), so there is none a page query does not use:
-///
-/// - `_by_parent_ref`: the project page (events on parent P), and the
-///   user page's part for a parent;
-/// - `_by_target_ref`: events on target X;
-/// - `_by_subject_ref`: events about subject S, and the user page's part
-///   for what was done to them;
-/// - `_by_actor` (version 1): events by actor A, and the user page's part
-///   for what they did;
-/// - `_by_type` (version 1): the type page (events of type T);
-/// - the primary key: the global page, and every page's keyset cursor;
-/// - `_by_position` (PostgreSQL, version 3): reading after a position.
-///
-/// A row without a parent (say) costs no entry in `_by_parent_ref`: on a
-/// log where most events lack some reference, most inserts skip that index.
+/// implies it on both backends). A row without a parent (say) costs no
+/// entry in the parent's index: on a log where most events lack some
+/// reference, most inserts skip that index. (Pages were in id order then;
+/// version 7 replaces these three, partial as they are, and version 1's
+/// two with indexes in time order: [`V7_INDEXES`] lists what each serves.)
 pub(crate) const V5_INDEXES: &str = "
 DROP INDEX IF EXISTS {events}_by_parent;
 DROP INDEX IF EXISTS {events}_by_target;
@@ -52,8 +42,58 @@ CREATE INDEX IF NOT EXISTS {events}_by_subject_ref ON {events} (subject_kind, su
 ";
 
 /// Version 7, both backends: the page indexes order by the event's time.
-/// (Filled in with the time-ordered pages.)
-pub(crate) const V7_INDEXES: &str = "";
+/// Pages list events newest first by `occurred_at`, then id (which breaks
+/// ties: one command's events share their time), with a keyset cursor on
+/// both (`query/cursor.rs`); so each page index ends in
+/// `occurred_at DESC, id DESC` after its equality columns, and every page,
+/// from the first to the thousandth, with or without a time range
+/// (`occurred_at` is the range's column too), reads one range of one index
+/// in order, sorting nothing. Each index costs every insert (more pages
+/// per commit), so there is none a page query does not use:
+///
+/// - `_by_parent_time`: the project page (events on parent P), and the
+///   user page's part for a parent;
+/// - `_by_target_time`: events on target X, and the user page's part for
+///   their projects;
+/// - `_by_subject_time`: events about subject S, and the user page's part
+///   for what was done to them;
+/// - `_by_actor_time`: events by actor A, and the user page's part for
+///   what they did;
+/// - `_by_type_time`: the type page (events of type T);
+/// - `_by_time`: the global page (the primary key no longer serves it: ids
+///   are not the events' time once events are imported or backfilled with
+///   their own), and a page of several types, read in order and filtered;
+/// - the primary key: one event by id, and the rows the union of the user
+///   page's parts (`query/sql.rs`) picks, at most a page and one row per
+///   part, sorted again;
+/// - `_by_position` (PostgreSQL, version 3): reading after a position.
+///
+/// The reference columns' indexes keep version 5's rule: only the rows that
+/// have the reference (`WHERE x_kind IS NOT NULL`). The indexes in id
+/// order that these replace are dropped: version 1's `_by_actor` and
+/// `_by_type`, version 5's `_by_parent_ref`, `_by_target_ref` and
+/// `_by_subject_ref`. (A repair runs every script again: versions 1 and 5
+/// make theirs again, and this one drops them once more.)
+pub(crate) const V7_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS {events}_by_time ON {events} (occurred_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS {events}_by_actor_time
+    ON {events} (actor_kind, actor_id, occurred_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS {events}_by_type_time ON {events} (event_type, occurred_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS {events}_by_parent_time
+    ON {events} (parent_kind, parent_id, occurred_at DESC, id DESC)
+    WHERE parent_kind IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {events}_by_target_time
+    ON {events} (target_kind, target_id, occurred_at DESC, id DESC)
+    WHERE target_kind IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {events}_by_subject_time
+    ON {events} (subject_kind, subject_id, occurred_at DESC, id DESC)
+    WHERE subject_kind IS NOT NULL;
+DROP INDEX IF EXISTS {events}_by_actor;
+DROP INDEX IF EXISTS {events}_by_type;
+DROP INDEX IF EXISTS {events}_by_parent_ref;
+DROP INDEX IF EXISTS {events}_by_target_ref;
+DROP INDEX IF EXISTS {events}_by_subject_ref;
+";
 
 /// One version of the schema; each backend has its script
 /// (`Storage::migration_script`).

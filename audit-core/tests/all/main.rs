@@ -72,6 +72,7 @@ mod store_import;
 mod store_payloads;
 mod store_privileges;
 mod store_queries;
+mod store_query_plans;
 mod store_retention;
 mod store_schema;
 mod store_seals;

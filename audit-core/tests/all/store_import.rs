@@ -79,18 +79,20 @@ async fn imported_events_keep_their_time_and_actor_and_say_they_were_imported() 
         let report = import(&auditor, &batch).await;
         assert_eq!((report.imported, report.skipped), (2, 0), "{label}");
 
+        // Newest first by time: the record and the live widget (today),
+        // then the imported events at their own times in 2020.
         let events = log(&auditor).await;
         assert_eq!(
             support::codes(&events),
             [
                 IMPORTED_EVENT_CODE,
-                "note_written",
                 "widget_created",
+                "note_written",
                 "widget_created"
             ],
             "{label}"
         );
-        let (record, note, created, live) = (&events[0], &events[1], &events[2], &events[3]);
+        let (record, live, note, created) = (&events[0], &events[1], &events[2], &events[3]);
         assert!(!live.is_imported(), "{label}: a command's event");
         for (event, actor, time) in [
             (created, alice(), day("2020-03-01")),
@@ -146,13 +148,18 @@ async fn imported_events_keep_their_time_and_actor_and_say_they_were_imported() 
         // A run with one new key adds that event only.
         let more = import(&auditor, &widgets([100, 101])).await;
         assert_eq!((more.imported, more.skipped), (1, 1), "{label}");
+        // Newest first by time: the two records and the live widget (today),
+        // the note (2 March 2020), then widgets 101 and 100 (both at noon on
+        // 1 March 2020: the id breaks the tie).
         let events = log(&auditor).await;
         assert_eq!(events.len(), 6, "{label}");
         assert_eq!(
             record_payload(&events[0])["keys"],
             serde_json::json!(["widget:101"])
         );
-        assert_eq!(events[1].command_id, more.run_id, "{label}");
+        assert_eq!(events[4].command_id, more.run_id, "{label}");
+        assert!(events[4].id > events[5].id, "{label}");
+        assert_eq!(events[4].occurred_at, events[5].occurred_at, "{label}");
     }
 }
 
@@ -268,7 +275,8 @@ async fn the_seals_cover_that_an_event_was_imported() {
         assert_eq!(report.events, 3, "{label}");
 
         // Passing the imported event off as a command's is named.
-        let id = log(&auditor).await[1].id;
+        let imported = log(&auditor).await.into_iter().find(|e| e.is_imported());
+        let id = imported.expect("the imported widget").id;
         let forge =
             format!("UPDATE audit_events SET command_name = 'create_widget' WHERE id = {id}");
         let script = match label {

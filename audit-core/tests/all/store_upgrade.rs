@@ -187,53 +187,77 @@ async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
 
         let report = auditor.import(&Actor::system("t"), &import).await.unwrap();
         assert_eq!(report.imported, 1, "{label}");
-        assert!(log(&auditor).await[1].is_imported(), "{label}");
+        // Pages are in time order: its time, in 2020, puts it last.
+        let log = log(&auditor).await;
+        assert_eq!(
+            log.len(),
+            4,
+            "{label}: the two, the imported one, its record"
+        );
+        assert!(log[3].is_imported(), "{label}");
     }
 }
 
-/// How many of the events table's indexes are named `names` (all), and how
-/// many of those are partial (`... WHERE x IS NOT NULL`).
-async fn indexes(auditor: &audit_core::Auditor, names: &[&str]) -> (i64, i64) {
+/// How many of the events table's indexes are named `names` (all), how
+/// many of those are partial (`... WHERE x IS NOT NULL`), and how many end
+/// in the pages' order (`occurred_at DESC, id DESC`).
+async fn indexes(auditor: &audit_core::Auditor, names: &[&str]) -> (i64, i64, i64) {
     let list = names
         .iter()
         .map(|n| format!("'{n}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let (all, partial) = match testing::label(auditor) {
-        "sqlite" => (
-            format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list})"),
-            format!(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list}) \
-                 AND sql LIKE '%WHERE % IS NOT NULL'"
-            ),
-        ),
-        _ => (
-            format!("SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list})"),
-            format!(
-                "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list}) \
-                 AND indexdef LIKE '%WHERE (% IS NOT NULL)'"
-            ),
-        ),
+    let (all, partial, by_time) = match testing::label(auditor) {
+        "sqlite" => {
+            let all = format!(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ({list})"
+            );
+            (
+                all.clone(),
+                format!("{all} AND sql LIKE '%WHERE % IS NOT NULL'"),
+                format!("{all} AND sql LIKE '%occurred_at DESC, id DESC)%'"),
+            )
+        }
+        _ => {
+            let all = format!("SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ({list})");
+            (
+                all.clone(),
+                format!("{all} AND indexdef LIKE '%WHERE (% IS NOT NULL)'"),
+                format!("{all} AND indexdef LIKE '%occurred_at DESC, id DESC)%'"),
+            )
+        }
     };
     (
         testing::scalar(auditor, &all).await,
         testing::scalar(auditor, &partial).await,
+        testing::scalar(auditor, &by_time).await,
     )
 }
 
 #[tokio::test]
-async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases() {
-    const OLD: [&str; 3] = [
+async fn version_7_replaces_the_page_indexes_by_ones_in_time_order_on_new_and_old_databases() {
+    // Version 1's reference indexes (which version 5 replaced).
+    const V1: [&str; 3] = [
         "audit_events_by_parent",
         "audit_events_by_target",
         "audit_events_by_subject",
     ];
-    const NEW: [&str; 3] = [
+    // The page indexes in id order, of versions 1 and 5, which version 7 replaces.
+    const BY_ID: [&str; 5] = [
+        "audit_events_by_actor",
+        "audit_events_by_type",
         "audit_events_by_parent_ref",
         "audit_events_by_target_ref",
         "audit_events_by_subject_ref",
     ];
-    const KEPT: [&str; 2] = ["audit_events_by_actor", "audit_events_by_type"];
+    const BY_TIME: [&str; 6] = [
+        "audit_events_by_time",
+        "audit_events_by_actor_time",
+        "audit_events_by_type_time",
+        "audit_events_by_parent_time",
+        "audit_events_by_target_time",
+        "audit_events_by_subject_time",
+    ];
     for fixture in ["new", "v1", "v3"] {
         for auditor in testing::all(&format!("indexes_{fixture}")).await {
             let label = testing::label(&auditor);
@@ -246,12 +270,21 @@ async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases(
             };
             if !sql.is_empty() {
                 testing::execute(&auditor, sql).await.unwrap();
-                assert_eq!(indexes(&auditor, &OLD).await, (3, 0), "{fixture} {label}");
+                assert_eq!(indexes(&auditor, &V1).await, (3, 0, 0), "{fixture} {label}");
             }
             auditor.migrate().await.unwrap();
-            assert_eq!(indexes(&auditor, &OLD).await, (0, 0), "{fixture} {label}");
-            assert_eq!(indexes(&auditor, &NEW).await, (3, 3), "{fixture} {label}");
-            assert_eq!(indexes(&auditor, &KEPT).await, (2, 0), "{fixture} {label}");
+            assert_eq!(indexes(&auditor, &V1).await, (0, 0, 0), "{fixture} {label}");
+            assert_eq!(
+                indexes(&auditor, &BY_ID).await,
+                (0, 0, 0),
+                "{fixture} {label}"
+            );
+            // The reference columns' indexes stay partial (version 5's rule).
+            assert_eq!(
+                indexes(&auditor, &BY_TIME).await,
+                (6, 3, 6),
+                "{fixture} {label}"
+            );
             assert_eq!(
                 auditor.schema_status().await.unwrap(),
                 SchemaStatus::Current,
@@ -264,9 +297,9 @@ async fn version_5_makes_the_reference_indexes_partial_on_new_and_old_databases(
 #[tokio::test]
 async fn version_6_moves_an_application_role_from_import_keys_to_the_import_function() {
     // A database at version 5, whose application role was granted by the
-    // release before: `INSERT` on the import keys. (Made as version 6 is,
-    // then taken back to version 5's grants and record: the scripts are
-    // idempotent.)
+    // release before: `INSERT` on the import keys. (Made as the current
+    // version is, then taken back to version 5's grants and record, the
+    // versions after it forgotten: the scripts are idempotent.)
     let Some(auditor) = testing::postgres("upgrade_v6_role").await else {
         return;
     };

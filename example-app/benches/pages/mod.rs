@@ -88,38 +88,39 @@ macro_rules! both {
     };
 }
 
-/// Page `name`'s hand-written SQL on `backend`, and its binds.
+/// Page `name`'s hand-written SQL on `backend`, and its binds. Pages are
+/// in time order (`occurred_at`, then id, newest first); the limit, one
+/// more row than the page, is written out, not bound.
 pub fn hand_sql(name: &str, backend: Backend) -> (&'static str, Vec<BoundValue>) {
     let text = |s: &str| BoundValue::Text(s.to_owned());
-    let limit = BoundValue::Int(i64::from(PAGE) + 1);
     let ((sqlite, postgres), binds) = match name {
         "project" => (
-            both!("id > 0 AND (parent_kind = $1 AND parent_id = $2) ORDER BY id DESC LIMIT $3"),
-            vec![text("project"), text("7"), limit],
+            both!(
+                "id > 0 AND (parent_kind = $1 AND parent_id = $2) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT 26"
+            ),
+            vec![text("project"), text("7")],
         ),
         "user" => (
             both!(
                 "id IN (SELECT id FROM (SELECT id FROM audit_events WHERE id > 0 AND \
-                 (actor_kind = $1 AND actor_id = $2) ORDER BY id DESC LIMIT $3) AS part0 \
+                 (actor_kind = $1 AND actor_id = $2) ORDER BY occurred_at DESC, id DESC \
+                 LIMIT 26) AS part0 \
                  UNION SELECT id FROM (SELECT id FROM audit_events WHERE id > 0 AND \
-                 (subject_kind = $4 AND subject_id = $5) ORDER BY id DESC LIMIT $6) AS part1) \
-                 ORDER BY id DESC LIMIT $7"
+                 (subject_kind = $3 AND subject_id = $4) ORDER BY occurred_at DESC, id DESC \
+                 LIMIT 26) AS part1) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT 26"
             ),
-            vec![
-                text("user"),
-                text("4242"),
-                limit.clone(),
-                text("user"),
-                text("4242"),
-                limit.clone(),
-                limit,
-            ],
+            vec![text("user"), text("4242"), text("user"), text("4242")],
         ),
         "type" => (
-            both!("id > 0 AND event_type IN ($1) ORDER BY id DESC LIMIT $2"),
-            vec![text("project_member_removed"), limit],
+            both!("id > 0 AND event_type IN ($1) ORDER BY occurred_at DESC, id DESC LIMIT 26"),
+            vec![text("project_member_removed")],
         ),
-        "global" => (both!("id > 0 ORDER BY id DESC LIMIT $1"), vec![limit]),
+        "global" => (
+            both!("id > 0 ORDER BY occurred_at DESC, id DESC LIMIT 26"),
+            vec![],
+        ),
         _ => panic!("no page {name}"),
     };
     let sql = match backend {
@@ -174,22 +175,14 @@ where
 /// Page `name` by hand: the newest 26 rows (one more than the page, as the
 /// library asks), the binds written out, every column read into an owned value.
 pub async fn hand_page(auditor: &Auditor, name: &str) -> Vec<HandRow> {
-    const LIMIT: i64 = PAGE as i64 + 1;
     let (sql, _) = hand_sql(name, auditor.backend());
     audit_core::on_backend!(auditor.pool(), pool => {
         let q = sqlx::query(sql);
         let q = match name {
-            "project" => q.bind("project").bind("7").bind(LIMIT),
-            "user" => q
-                .bind("user")
-                .bind("4242")
-                .bind(LIMIT)
-                .bind("user")
-                .bind("4242")
-                .bind(LIMIT)
-                .bind(LIMIT),
-            "type" => q.bind("project_member_removed").bind(LIMIT),
-            _ => q.bind(LIMIT),
+            "project" => q.bind("project").bind("7"),
+            "user" => q.bind("user").bind("4242").bind("user").bind("4242"),
+            "type" => q.bind("project_member_removed"),
+            _ => q,
         };
         q.fetch_all(pool).await.unwrap().iter().map(read).collect()
     })

@@ -2,7 +2,7 @@
 //! offers. Every parameter is read or refused: a filter is never ignored.
 
 use audit_core::events::{Event, References};
-use audit_core::query::Cursor;
+use audit_core::query::{Cursor, ParseError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::error::PageError;
@@ -55,10 +55,16 @@ impl Filters {
                 "from" => filters.from = day(&value)?,
                 "to" => filters.to = day(&value)?,
                 "cursor" => {
-                    let cursor = value.parse::<Cursor>().map_err(|_| {
-                        PageError::bad_request(
+                    let cursor = value.parse::<Cursor>().map_err(|e| match e {
+                        // A link saved before pages were ordered by time.
+                        ParseError::OutdatedCursor(_) => PageError::bad_request(
+                            "This page link is from before the log was listed by the time of \
+                             its events, and no longer says where its page starts: open the \
+                             log again from its newest page.",
+                        ),
+                        _ => PageError::bad_request(
                             "This page link is damaged: its cursor is not valid.",
-                        )
+                        ),
                     })?;
                     filters.cursor = Some(cursor);
                 }
@@ -229,7 +235,7 @@ mod tests {
     fn filters_read_every_parameter_and_refuse_garbage() {
         let f = Filters::parse(Some(
             "type=user_created&type=&type=user_created&types=project_created,+user_created\
-             &actor=+alice+&from=2026-01-02&to=2026-01-02&cursor=b1f&utm_source=x",
+             &actor=+alice+&from=2026-01-02&to=2026-01-02&cursor=tb1fx2a&utm_source=x",
         ))
         .unwrap();
         assert_eq!(
@@ -242,11 +248,11 @@ mod tests {
         assert_eq!(f.actor.as_deref(), Some("alice"));
         assert_eq!(f.since().unwrap().to_rfc3339(), "2026-01-02T00:00:00+00:00");
         assert_eq!(f.until().unwrap().to_rfc3339(), "2026-01-03T00:00:00+00:00");
-        assert_eq!(f.cursor, Some("b1f".parse().unwrap()));
+        assert_eq!(f.cursor, Some("tb1fx2a".parse().unwrap()));
         assert_eq!(
             f.href("/users/2", f.cursor),
             "/users/2?type=user_created&type=project_created&actor=alice\
-             &from=2026-01-02&to=2026-01-02&cursor=b1f"
+             &from=2026-01-02&to=2026-01-02&cursor=tb1fx2a"
         );
         assert_eq!(Filters::parse(None).unwrap(), Filters::default());
         // The log's own records are types too, the library's.
@@ -267,6 +273,7 @@ mod tests {
             "type=nope",
             "types=user_created,nope",
             "cursor=1%3B+DROP+TABLE+audit_events",
+            "cursor=b1f",
             "type=user_created'--",
             "type=audit:unheard_of",
             "from=yesterday",

@@ -270,3 +270,46 @@ async fn a_database_made_before_creators_were_recorded_is_migrated_then_backfill
         );
     }
 }
+
+#[tokio::test]
+async fn a_backfilled_event_is_listed_at_its_own_time_not_on_top() {
+    use example_app::logs::{self, LogRequest, Scope};
+    for auditor in common::auditors("backfill_order").await {
+        let label = common::label(&auditor);
+        staff(&auditor).await;
+        // A project of 2019, backfilled now: its event's id is the newest
+        // of a project's, its time the oldest.
+        let legacy = insert_project(&auditor, "Legacy", None, Some(CREATED)).await;
+        backfill::projects(&auditor, &Actor::system("ops"))
+            .await
+            .unwrap();
+        let event = created_events(&auditor, legacy).await[0].id;
+        // The global log, as the web page and `log` read it (25 a page).
+        let page = logs::fetch(&auditor, &LogRequest::new(Scope::All))
+            .await
+            .unwrap();
+        let ids: Vec<i64> = page.entries.iter().map(|e| e.stored.id).collect();
+        assert_eq!(
+            ids.last(),
+            Some(&event),
+            "{label}: listed last, at 2019: {ids:?}"
+        );
+        assert!(ids.iter().any(|id| *id < event), "{label}: {ids:?}");
+        let times: Vec<_> = page
+            .entries
+            .iter()
+            .map(|e| (e.occurred_at(), e.stored.id))
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] > w[1]),
+            "{label}: newest first by time: {times:?}"
+        );
+        // Its day's filter finds it.
+        let mut request = LogRequest::new(Scope::All);
+        request.since = DateTime::from_timestamp_micros(CREATED - 1);
+        request.until = DateTime::from_timestamp_micros(CREATED + 1);
+        let day = logs::fetch(&auditor, &request).await.unwrap();
+        let ids: Vec<i64> = day.entries.iter().map(|e| e.stored.id).collect();
+        assert_eq!(ids, [event], "{label}");
+    }
+}

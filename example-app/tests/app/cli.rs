@@ -158,6 +158,14 @@ fn the_log_pages_through_its_cursor() {
         "clap refuses it before any query"
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid cursor `1;DROP TABLE users`"));
+    // A cursor printed when the log was listed by id: refused, saying so.
+    let old = run(&db, &["log", "--cursor", "b1f"]);
+    assert_eq!(old.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        stderr.contains("outdated cursor `b1f`") && stderr.contains("newest page"),
+        "{stderr}"
+    );
 }
 
 #[test]

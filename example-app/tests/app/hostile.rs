@@ -165,23 +165,28 @@ fn arbitrary_stored_rows_are_read_and_rendered_without_panicking() {
         .run(&row, |(code, version, payload, occurred_at)| {
             runtime.block_on(async {
                 // Written by hand, as another program (or a newer version) might.
-                sqlx::query(
+                let id: i64 = sqlx::query_scalar(
                     "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
                      actor_id, actor_name, command_name, command_id, payload) \
-                     VALUES ($1, $2, $3, 'system', 'x', 'x', 'c', 'id', $4)",
+                     VALUES ($1, $2, $3, 'system', 'x', 'x', 'c', 'id', $4) RETURNING id",
                 )
                 .bind(occurred_at)
                 .bind(&code)
                 .bind(version)
                 .bind(&payload)
-                .execute(&pool)
+                .fetch_one(&pool)
                 .await
                 .unwrap();
+                // Pages are in time order: the page older than just above
+                // it (its time, and an id past it: the newest of that time)
+                // starts with it, whatever its time.
+                let cursor = format!("tb{:x}x{:x}", occurred_at as u64, id + 1);
                 let page = auditor
-                    .query::<StaffEvent>(&EventQuery::new().limit(1))
+                    .query::<StaffEvent>(&EventQuery::new().limit(1).cursor(cursor.parse().unwrap()))
                     .await
                     .unwrap();
                 let stored = &page.events[0];
+                prop_assert_eq!(stored.id, id);
                 prop_assert_eq!(stored.event.code(), code.as_str());
                 let html = stored.render(&PresentContext::new());
                 prop_assert!(!html.is_empty());

@@ -119,9 +119,22 @@ async fn signed_in_non_staff_get_403_and_unknown_things_404() {
             "/?type=no_such_type",
             "/?cursor=x",
             "/projects/1?cursor=b1%27--",
+            "/projects/1?cursor=tb1x1%27--",
         ] {
             let reply = alice.get(page).await;
             assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{page}");
+        }
+        // A link saved when pages were ordered by id (its cursor an id
+        // alone): a 400 that says so and what to do, not a 500.
+        for page in ["/?cursor=b1f", "/projects/1?cursor=a3&type=project_created"] {
+            let reply = alice.get(page).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{page}");
+            assert!(
+                reply.body.contains("no longer says where its page starts")
+                    && reply.body.contains("newest page"),
+                "{page}: {}",
+                reply.body
+            );
         }
     }
 }
@@ -452,9 +465,18 @@ async fn a_password_change_ends_sessions_and_cursors_at_the_edges_are_safe() {
         let mut browser = Browser::new(&auditor);
         browser.sign_in("alice", PASSWORD).await;
         assert_eq!(browser.get("/").await.status, StatusCode::OK);
-        // Cursors at the ends of the id range: pages, not a panic, and
-        // links that parse.
-        for cursor in ["a7fffffffffffffff", "b7fffffffffffffff", "b0", "a0", "b1"] {
+        // Cursors at the ends of the time and id ranges (times before 1970
+        // included): pages, not a panic, and links that parse.
+        for cursor in [
+            "ta7fffffffffffffffx7fffffffffffffff",
+            "tb7fffffffffffffffx7fffffffffffffff",
+            "tb0x0",
+            "ta0x0",
+            "tb0x1",
+            "tbffffffffffffffffx1",
+            "ta8000000000000000x0",
+            "tb8000000000000000x7fffffffffffffff",
+        ] {
             let page = browser.get(&format!("/?cursor={cursor}")).await;
             assert_eq!(page.status, StatusCode::OK, "{cursor}");
             for rel in ["next", "prev"] {

@@ -12,6 +12,12 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// A query over the log: conditions that must all hold, groups of which at
 /// least one must hold, newest first, a page at a time.
 ///
+/// Pages are in time order: by the event's time (`occurred_at`, in
+/// microseconds), then by id where times are equal, so an event imported
+/// or backfilled with a time of 2024 is among 2024's events, not above this
+/// week's. That is not commit order: to read the log as it was committed
+/// (an export, a follower), use [`Auditor::read_after`](crate::Auditor::read_after).
+///
 /// ```
 /// # use audit_core::events::EntityRef;
 /// # use audit_core::query::{Condition, EventQuery};
@@ -118,7 +124,8 @@ impl EventQuery {
         self
     }
 
-    /// Events at or after `since`.
+    /// Events at or after `since` (by their time, the pages' order: a
+    /// time range is one range of the index every page reads).
     pub fn since(mut self, since: DateTime<Utc>) -> Self {
         self.since = Some(since);
         self
@@ -136,8 +143,14 @@ impl EventQuery {
         self
     }
 
-    /// The page that `cursor` (a [`Page::next`](crate::query::Page::next) or [`Page::prev`](crate::query::Page::prev) of the
-    /// same query) points to; without it, the newest page.
+    /// The page that `cursor` (a [`Page::next`](crate::query::Page::next)
+    /// or [`Page::prev`](crate::query::Page::prev) of the same query)
+    /// points to: the events strictly older (or newer) than the event at
+    /// the edge of the page it came from, in time order; without it, the
+    /// newest page. Events written meanwhile never repeat or hide one that
+    /// was there: each lands where its time puts it (a new one above the
+    /// first page, an imported one among its time's events), and shows on
+    /// a page read after it committed if that page covers its time.
     pub fn cursor(mut self, cursor: Cursor) -> Self {
         self.cursor = Some(cursor);
         self

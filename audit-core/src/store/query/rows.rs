@@ -7,6 +7,7 @@
 
 use chrono::DateTime;
 
+use super::cursor::Edge;
 use super::stored::StoredEvent;
 use crate::actor::Actor;
 use crate::catalog::EventCatalog;
@@ -206,6 +207,33 @@ fn decode_row<E: EventCatalog>(row: RawRow<'_>) -> StoredEvent<E> {
         payload: raw.to_owned(),
         event,
     }
+}
+
+/// Where the row stands in the pages' order (`cursor::Edge`): its time as
+/// the database compares it, and its id. A time SQLite holds in another
+/// storage type than an integer (a damaged file) cannot be given back
+/// exactly: a REAL is taken as the integer below it, and TEXT or a BLOB,
+/// which SQLite sorts after every number, as the largest time, so that a
+/// cursor from such a row still leads on to the rows whose time is a
+/// number, and never back to the newest page (paging among damaged rows
+/// themselves may skip or repeat one of them).
+pub(super) fn edge_of<'r, R>(row: &'r R) -> Result<Edge, sqlx::Error>
+where
+    R: sqlx::Row,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let id = row.try_get_unchecked::<i64, _>(index::ID)?;
+    let occurred_at = match row.try_get::<i64, _>(index::OCCURRED_AT) {
+        Ok(time) => time,
+        Err(_) => match row.try_get::<f64, _>(index::OCCURRED_AT) {
+            // Saturating: NaN is 0, and infinities the ends of the range.
+            Ok(time) => time.floor() as i64,
+            Err(_) => i64::MAX,
+        },
+    };
+    Ok(Edge::new(occurred_at, id))
 }
 
 /// Reads and decodes rows of the table's select list, all of one result

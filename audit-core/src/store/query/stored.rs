@@ -9,7 +9,10 @@ use crate::reference::References;
 use crate::store::position::Position;
 use crate::store::table::IMPORT_COMMAND;
 
-/// One page of events, newest first.
+/// One page of events, newest first by the event's time (`occurred_at`,
+/// then id): the order of [`Auditor::query`](crate::Auditor::query)'s
+/// pages, not commit order (that is
+/// [`Auditor::read_after`](crate::Auditor::read_after)'s).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Page<E> {
