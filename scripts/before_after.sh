@@ -31,9 +31,9 @@
 #
 # Environment (defaults in brackets):
 #   BEFORE_AFTER_PASSES           passes [2]
-#   AUDIT_BENCH_ROUNDS            overhead rounds per pass [5]
+#   AUDIT_BENCH_ROUNDS            overhead rounds per pass [4]
 #   AUDIT_BENCH_N, AUDIT_BENCH_WARMUP, AUDIT_BENCH_PREWARM
-#                                 the overhead protocol [1000, 100, 1]
+#                                 the overhead protocol [500, 50, 1]
 #   AUDIT_BENCH_BACKENDS          overhead backends [postgres]
 #   AUDIT_BENCH_CASES             overhead cases [add-member,insert-then-update]
 #   AUDIT_BENCH_FOLLOW_EVENTS     events in the followed log [200000]
@@ -155,9 +155,9 @@ run() {
     say "pass $pass/$PASSES: $bench, $build"
     if [ "$bench" = overhead ]; then
         (cd "${DIR[$build]}" && env \
-            AUDIT_BENCH_ROUNDS="${AUDIT_BENCH_ROUNDS:-5}" \
-            AUDIT_BENCH_N="${AUDIT_BENCH_N:-1000}" \
-            AUDIT_BENCH_WARMUP="${AUDIT_BENCH_WARMUP:-100}" \
+            AUDIT_BENCH_ROUNDS="${AUDIT_BENCH_ROUNDS:-4}" \
+            AUDIT_BENCH_N="${AUDIT_BENCH_N:-500}" \
+            AUDIT_BENCH_WARMUP="${AUDIT_BENCH_WARMUP:-50}" \
             AUDIT_BENCH_PREWARM="${AUDIT_BENCH_PREWARM:-1}" \
             AUDIT_BENCH_BACKENDS="${AUDIT_BENCH_BACKENDS:-postgres}" \
             AUDIT_BENCH_CASES="${AUDIT_BENCH_CASES:-}" \

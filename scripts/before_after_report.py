@@ -11,8 +11,8 @@ of the variant's round figures minus the median of plain's (a round's
 figure: with 1 task the median of its changes' times, with 8 the block's
 wall time per change). Follow: events/s per round, median [min–max] over
 every round of every pass; after/before divides the two medians, and with
-more than one pass [min–max] gives the same ratio computed pass by pass
-(the two builds of one pass run one after the other).
+more than one pass the same ratio computed pass by pass follows (the two
+builds of one pass run one after the other).
 
 The overhead table has PostgreSQL's rows only; BEFORE_AFTER_ALL_BACKENDS=1
 adds every backend the results hold. Rerun on a results directory to
@@ -153,7 +153,8 @@ for key in fkeys:
     if a and b:
         ratio = statistics.median(a["rates"]) / statistics.median(b["rates"])
         passes = [a["per_pass"][p] / b["per_pass"][p] for p in sorted(set(a["per_pass"]) & set(b["per_pass"]))]
-        cells.append(f"{ratio:.2f}×" + (f" [{min(passes):.2f}–{max(passes):.2f}]" if len(passes) > 1 else ""))
+        cells.append(f"{ratio:.2f}×" + (f" (passes: {', '.join(f'{r:.2f}' for r in passes)})"
+                                        if len(passes) > 1 else ""))
     else:
         cells.append("—")
     cells.append(str(len((b or a)["rates"])))
@@ -173,7 +174,7 @@ for key in fkeys:
                          f"{l['rounds']} rounds per pass, {l['poll_ms']} ms pause after an empty read")
 out.append("## Follower throughput (example-app/benches/follow.rs)\n\n"
            + ("; ".join(described) + ". events/s: median [min–max] over the rounds of every pass; "
-              "after/before: the ratio of the medians [min–max of the same ratio pass by pass].\n\n"
+              "after/before: the ratio of the medians (and the same ratio pass by pass).\n\n"
               if described else "")
            + (table(["case", "backend", "before: events/s", "after: events/s", "after/before",
                      "rounds per build"], rows, left=2) if rows else "(no results)"))
