@@ -8,9 +8,10 @@
 #
 # "before" is the library at git revision REV (default 71dd48a, the last
 # commit before positions moved to commit order), built in a temporary git
-# worktree with its own target directory (kept, so a later run rebuilds
-# only what changed); "after" is this checkout as it is, uncommitted
-# changes included. The benches are this checkout's: follow.rs, overhead.rs
+# worktree (removed at the end) with its own target directory (kept: the
+# first run builds every dependency there, minutes on 2 cores; later runs
+# rebuild only the workspace's crates); "after" is this checkout as it is,
+# uncommitted changes included, built in $CARGO_TARGET_DIR. The benches are this checkout's: follow.rs, overhead.rs
 # and benches/support/ are copied into the worktree (and `follow`
 # registered in its Cargo.toml), so both builds run the same measuring
 # code against their own library. If REV does not build with this
@@ -30,18 +31,19 @@
 # against the same server meanwhile).
 #
 # Environment (defaults in brackets):
-#   BEFORE_AFTER_PASSES           passes [2]
-#   AUDIT_BENCH_ROUNDS            overhead rounds per pass [4]
+#   BEFORE_AFTER_PASSES           passes [3]
+#   AUDIT_BENCH_ROUNDS            overhead rounds per pass [3: 9 per build, as
+#                                 BENCHMARKS.md section 1 runs]
 #   AUDIT_BENCH_N, AUDIT_BENCH_WARMUP, AUDIT_BENCH_PREWARM
-#                                 the overhead protocol [500, 50, 1]
+#                                 the overhead protocol [1000, 100, 1]
 #   AUDIT_BENCH_BACKENDS          overhead backends [postgres]
 #   AUDIT_BENCH_CASES             overhead cases [add-member,insert-then-update]
 #   AUDIT_BENCH_FOLLOW_EVENTS     events in the followed log [200000]
 #   AUDIT_BENCH_FOLLOW_FILL_TASKS tasks writing it [4]
 #   AUDIT_BENCH_FOLLOW_BATCH      read_after's limit [1000]
-#   AUDIT_BENCH_FOLLOW_ROUNDS     catch-up rounds per pass [4]
+#   AUDIT_BENCH_FOLLOW_ROUNDS     catch-up rounds per pass [3]
 #   AUDIT_BENCH_FOLLOW_LIVE_EVENTS, AUDIT_BENCH_FOLLOW_LIVE_ROUNDS
-#                                 the live case per pass [20000, 3]
+#                                 the live case per pass [20000, 2]
 #   AUDIT_BENCH_FOLLOW_POLL_MS    the follower's pause after an empty read [1]
 #   AUDIT_BENCH_FOLLOW_BACKENDS   follow backends [sqlite-wal-full,postgres]
 #   CARGO_TARGET_DIR              the "after" build's target dir [target]
@@ -68,7 +70,7 @@ BA_DIR="$(absolute "${BEFORE_AFTER_DIR:-$AFTER_TARGET/before-after}")"
 WT="$BA_DIR/worktree"
 BEFORE_TARGET="$(absolute "${BEFORE_AFTER_TARGET_DIR:-$BA_DIR/target}")"
 OUT="$BA_DIR/results"
-PASSES="${BEFORE_AFTER_PASSES:-2}"
+PASSES="${BEFORE_AFTER_PASSES:-3}"
 
 BEFORE_SHA="$(git rev-parse --verify "$REV^{commit}")"
 AFTER_SHA="$(git rev-parse HEAD)"
@@ -155,9 +157,9 @@ run() {
     say "pass $pass/$PASSES: $bench, $build"
     if [ "$bench" = overhead ]; then
         (cd "${DIR[$build]}" && env \
-            AUDIT_BENCH_ROUNDS="${AUDIT_BENCH_ROUNDS:-4}" \
-            AUDIT_BENCH_N="${AUDIT_BENCH_N:-500}" \
-            AUDIT_BENCH_WARMUP="${AUDIT_BENCH_WARMUP:-50}" \
+            AUDIT_BENCH_ROUNDS="${AUDIT_BENCH_ROUNDS:-3}" \
+            AUDIT_BENCH_N="${AUDIT_BENCH_N:-1000}" \
+            AUDIT_BENCH_WARMUP="${AUDIT_BENCH_WARMUP:-100}" \
             AUDIT_BENCH_PREWARM="${AUDIT_BENCH_PREWARM:-1}" \
             AUDIT_BENCH_BACKENDS="${AUDIT_BENCH_BACKENDS:-postgres}" \
             AUDIT_BENCH_CASES="${AUDIT_BENCH_CASES:-}" \
@@ -168,9 +170,9 @@ run() {
             AUDIT_BENCH_FOLLOW_EVENTS="${AUDIT_BENCH_FOLLOW_EVENTS:-200000}" \
             AUDIT_BENCH_FOLLOW_FILL_TASKS="${AUDIT_BENCH_FOLLOW_FILL_TASKS:-4}" \
             AUDIT_BENCH_FOLLOW_BATCH="${AUDIT_BENCH_FOLLOW_BATCH:-1000}" \
-            AUDIT_BENCH_FOLLOW_ROUNDS="${AUDIT_BENCH_FOLLOW_ROUNDS:-4}" \
+            AUDIT_BENCH_FOLLOW_ROUNDS="${AUDIT_BENCH_FOLLOW_ROUNDS:-3}" \
             AUDIT_BENCH_FOLLOW_LIVE_EVENTS="${AUDIT_BENCH_FOLLOW_LIVE_EVENTS:-20000}" \
-            AUDIT_BENCH_FOLLOW_LIVE_ROUNDS="${AUDIT_BENCH_FOLLOW_LIVE_ROUNDS:-3}" \
+            AUDIT_BENCH_FOLLOW_LIVE_ROUNDS="${AUDIT_BENCH_FOLLOW_LIVE_ROUNDS:-2}" \
             AUDIT_BENCH_FOLLOW_POLL_MS="${AUDIT_BENCH_FOLLOW_POLL_MS:-1}" \
             AUDIT_BENCH_FOLLOW_BACKENDS="${AUDIT_BENCH_FOLLOW_BACKENDS:-sqlite-wal-full,postgres}" \
             AUDIT_BENCH_FOLLOW_OUT="$OUT/follow-$build-$pass.jsonl" \
