@@ -125,6 +125,20 @@ out.append("## Per-command overhead, PostgreSQL (example-app/benches/overhead.rs
                      "before: ratio to plain, median [min–max]", "after: ratio to plain, median [min–max]",
                      "before: plain µs / added µs", "after: plain µs / added µs", "added µs, after − before"],
                     rows, left=4) if rows else "(no results)"))
+# Noise: a plain baseline whose rounds differ by more than 2x means the
+# machine was busy (or its latency changed) during part of the run.
+noisy = []
+for key in keys:
+    if key[3] != "plain":
+        continue
+    for build in BUILDS:
+        d = pooled.get((build,) + key)
+        if d and min(d["rounds"]) > 0 and max(d["rounds"]) / min(d["rounds"]) > 2:
+            noisy.append(f"{build} {key[1]} {key[2]} task(s) {min(d['rounds']):.0f}–{max(d['rounds']):.0f} µs")
+if noisy:
+    out.append("**Noisy**: plain's round figures span more than 2× (" + "; ".join(noisy) + "): the machine "
+               "was busy during part of the run; per-round figures are in the bench logs "
+               "(overhead-BUILD-PASS.log.err); rerun before quoting.")
 if meta.get("before_own_overhead"):
     out.append("Note: the before build ran its own overhead.rs (it did not build with this checkout's).")
 
@@ -145,7 +159,7 @@ for build in BUILDS:
             if l["case"] == "live":
                 d["writer"] += l["writer_events_per_s"]["per_round"]
                 d["lag"] += l["lag_ms"]["per_round_median"]
-rows, live_rows, described = [], [], []
+rows, live_rows, described, spread_passes = [], [], [], []
 for key in fkeys:
     b, a = fpooled.get(("before",) + key), fpooled.get(("after",) + key)
     cells = [key[0], LABELS.get(key[1], key[1])]
@@ -155,6 +169,8 @@ for key in fkeys:
         passes = [a["per_pass"][p] / b["per_pass"][p] for p in sorted(set(a["per_pass"]) & set(b["per_pass"]))]
         cells.append(f"{ratio:.2f}×" + (f" (passes: {', '.join(f'{r:.2f}' for r in passes)})"
                                         if len(passes) > 1 else ""))
+        if len(passes) > 1 and max(passes) / min(passes) > 1.3:
+            spread_passes.append(f"{key[0]} on {LABELS.get(key[1], key[1])}")
     else:
         cells.append("—")
     cells.append(str(len((b or a)["rates"])))
@@ -178,6 +194,9 @@ out.append("## Follower throughput (example-app/benches/follow.rs)\n\n"
               if described else "")
            + (table(["case", "backend", "before: events/s", "after: events/s", "after/before",
                      "rounds per build"], rows, left=2) if rows else "(no results)"))
+if spread_passes:
+    out.append("**Noisy**: the pass-by-pass after/before ratios differ by more than 1.3× (" + ", ".join(spread_passes)
+               + "): the machine was busy during part of the run; rerun before quoting.")
 if live_rows:
     out.append("Live case, the writer beside the follower (1 task committing 100-event transactions) and the "
                "lag from a transaction's commit returning to the follower's read of it (median [min–max] of "
