@@ -29,6 +29,11 @@
 //! `AUDIT_BENCH_OUT` overrides the path; cargo runs benches in
 //! `example-app/`, so a relative path starts there), which
 //! `scripts/bench_report.py` reads.
+//!
+//! `AUDIT_BENCH_BACKENDS` (`sqlite-wal-full`, `sqlite-wal-normal`,
+//! `postgres`) and `AUDIT_BENCH_CASES` (`add-member`, `insert-then-update`),
+//! comma-separated, run only those (all by default); `scripts/before_after.sh`
+//! runs PostgreSQL alone.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -91,6 +96,26 @@ impl Settings {
             );
         }
         settings
+    }
+}
+
+/// The names `var` lists, comma-separated, each one of `known`; all of
+/// `known` when it is unset or empty.
+fn chosen(var: &str, known: &[&'static str]) -> Vec<&'static str> {
+    match std::env::var(var) {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                known
+                    .iter()
+                    .copied()
+                    .find(|k| *k == name)
+                    .unwrap_or_else(|| panic!("{var}: {name:?} is not one of {known:?}"))
+            })
+            .collect(),
+        _ => known.to_vec(),
     }
 }
 
@@ -701,26 +726,37 @@ fn markdown(rows: &[Row], settings: Settings) -> String {
 fn main() {
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let backends = chosen(
+        "AUDIT_BENCH_BACKENDS",
+        &["sqlite-wal-full", "sqlite-wal-normal", "postgres"],
+    );
+    let cases: Vec<Case> = chosen("AUDIT_BENCH_CASES", &["add-member", "insert-then-update"])
+        .into_iter()
+        .map(|name| match name {
+            "add-member" => Case::AddMember,
+            _ => Case::InsertThenUpdate,
+        })
+        .collect();
     let (rows, lines) = runtime.block_on(async {
-        let mut setups = vec![
-            prepare(
-                "sqlite-wal-full",
-                sqlite(SqliteSynchronous::Full, "full").await,
-            )
-            .await,
-            prepare(
-                "sqlite-wal-normal",
-                sqlite(SqliteSynchronous::Normal, "normal").await,
-            )
-            .await,
-        ];
-        match postgres().await {
-            Some(pg) => setups.push(prepare("postgres", pg).await),
-            None => eprintln!("notice: AUDIT_TEST_POSTGRES_URL is not set; PostgreSQL is skipped"),
+        let mut setups = Vec::new();
+        for name in backends {
+            match name {
+                "sqlite-wal-full" => {
+                    setups.push(prepare(name, sqlite(SqliteSynchronous::Full, "full").await).await)
+                }
+                "sqlite-wal-normal" => setups
+                    .push(prepare(name, sqlite(SqliteSynchronous::Normal, "normal").await).await),
+                _ => match postgres().await {
+                    Some(pg) => setups.push(prepare(name, pg).await),
+                    None => eprintln!(
+                        "notice: AUDIT_TEST_POSTGRES_URL is not set; PostgreSQL is skipped"
+                    ),
+                },
+            }
         }
         let (mut rows, mut lines) = (Vec::new(), Vec::new());
         for setup in &setups {
-            for case in [Case::AddMember, Case::InsertThenUpdate] {
+            for &case in &cases {
                 for tasks in [1, 8] {
                     let series = measure(setup, case, tasks, settings).await;
                     let (r, l) = summarize(setup, case, tasks, settings, &series);
