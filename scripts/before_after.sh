@@ -203,3 +203,6 @@ json.dump({"rev": e["BA_REV"], "before": e["BA_BEFORE"], "after": e["BA_AFTER"],
           open(sys.argv[1], "w"), indent=1)' "$OUT/meta.json"
 say "done; report:"
 python3 scripts/before_after_report.py "$OUT" | tee "$OUT/report.md"
+# Where scripts/bench_report.py takes it from (BENCHMARKS.md section 1b).
+mkdir -p target/audit-bench
+cp "$OUT/report.md" target/audit-bench/before-after.md

@@ -18,6 +18,7 @@
 #                     psycopg (default target/peer-venv/bin/python, else python3)
 #   PEER_BENCH_ARGS   extra arguments for the peers' bench.py (e.g. "--n 200")
 #   BENCH_REPORT_OUT  where the report goes (default BENCHMARKS.md)
+#   BEFORE_AFTER_REV  also run scripts/before_after.sh against this revision (section 1b)
 #   AUDIT_SCALE_BIG   the size of the PostgreSQL-only scale run after the
 #                     1,000,000-event one (default 10000000; 0 skips it; the
 #                     first run loads it, which takes minutes, and keeps it)
@@ -105,6 +106,11 @@ case "${1:-}" in
         python3 scripts/index_cost.py
         echo "== python3 scripts/own_records_cost.py"
         python3 scripts/own_records_cost.py
+        # Section 1b: the release before against this checkout, when asked.
+        if [ -n "${BEFORE_AFTER_REV:-}" ]; then
+            echo "== scripts/before_after.sh $BEFORE_AFTER_REV"
+            scripts/before_after.sh "$BEFORE_AFTER_REV"
+        fi
         echo "== cargo bench -p example-app --bench seal"
         cargo bench -p example-app --bench seal
         echo "== python3 scripts/compile_bench.py"

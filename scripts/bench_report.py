@@ -209,6 +209,34 @@ single-threaded).
 
 {side_table}""")
 
+# 1b. Before and after a change (scripts/before_after.sh)
+BEFORE_AFTER = "target/audit-bench/before-after.md"
+if os.path.exists(BEFORE_AFTER):
+    with open(BEFORE_AFTER) as f:
+        report = f.read().strip()
+    sections.append(f"""### 1b. Commit order on PostgreSQL: the release before and this one, same run
+
+`AUDIT_TEST_POSTGRES_URL=... scripts/before_after.sh 71dd48a`
+
+Positions in commit order (schema version 7) serialize each transaction's
+events INSERT and COMMIT under the commit clock, and reads in position
+order join each transaction's place (ARCHITECTURE, "Commit order on
+PostgreSQL: why a clock"). The library at 71dd48a (the release before,
+positions by transaction id below a horizon) and this checkout, both built
+in one run, run the same bench files alternately: the overhead bench of
+section 1 on PostgreSQL (TLS off), and the follower's throughput
+(`example-app/benches/follow.rs`): a log of 200,000 events written as
+100-event commands by 4 tasks, read whole from the start with
+`read_after(position, 1000)` (*catch-up*), and a follower tailing a log
+that one task writes to without pause (*live*: its rate is bounded by the
+writer's; the lag is from a commit's return to the follower's read of its
+last event). Each pass runs each bench on one build, then the other; the
+build that goes first alternates. Medians [min–max] over the pooled
+rounds; after/before is the ratio of the builds' medians (and each pass's
+in brackets).
+
+{report}""")
+
 # 2. Append
 rows, worst = [], None
 for backend in ["sqlite-wal-full", "postgres"]:
