@@ -213,15 +213,23 @@ single-threaded).
 BEFORE_AFTER = "target/audit-bench/before-after.md"
 if os.path.exists(BEFORE_AFTER):
     with open(BEFORE_AFTER) as f:
-        report = f.read().strip()
+        # Its own title dropped, its sections one level below this one.
+        report = "\n".join(
+            "####" + line[2:] if line.startswith("## ") else line
+            for line in f.read().strip().splitlines()
+            if not line.startswith("# ")
+        ).strip()
     sections.append(f"""### 1b. Commit order on PostgreSQL: the release before and this one, same run
 
 `AUDIT_TEST_POSTGRES_URL=... scripts/before_after.sh 71dd48a`
 
-Positions in commit order (schema version 7) serialize each transaction's
-events INSERT and COMMIT under the commit clock, and reads in position
-order join each transaction's place (ARCHITECTURE, "Commit order on
-PostgreSQL: why a clock"). The library at 71dd48a (the release before,
+Positions in commit order (schema version 7) serialize commits of events:
+each transaction takes the commit clock when its events' INSERT ends and
+holds it through COMMIT (its WAL flush included), so such commits no
+longer share a flush; reads in position order join each transaction's
+place (ARCHITECTURE, "Commit order on PostgreSQL: why a clock"). With 1
+task the difference is the trigger and the place's row; with 8 it is
+mostly the flushes taken one at a time, the ceiling the clock sets. The library at 71dd48a (the release before,
 positions by transaction id below a horizon) and this checkout, both built
 in one run, run the same bench files alternately: the overhead bench of
 section 1 on PostgreSQL (TLS off), and the follower's throughput
