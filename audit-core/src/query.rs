@@ -99,7 +99,8 @@
 //! committed event is returned at once and no later commit can come before
 //! it, so a follower that stores `next.to_string()` and goes on from the
 //! parsed [`Position`] never misses or repeats an event, across restarts
-//! (G12). Pages ([`Auditor::query`]) are in the events' time order instead.
+//! (G12). Pages ([`Auditor::query`](crate::Auditor::query)) are in the
+//! events' time order instead.
 //!
 //! - On PostgreSQL each transaction that writes events takes its place in
 //!   commit order with them, under a lock held until it ends (the library
