@@ -46,6 +46,19 @@ async fn once_closed(captured: &support::Captured, spans: &[&str]) -> String {
 /// for the other; one test at a time sees every line it logs.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// `events` rendered as a page, and what rendering them logged.
+fn render_logged(events: &[audit_core::query::StoredEvent<TestEvent>]) -> (Vec<String>, String) {
+    let captured = support::Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let html = tracing::subscriber::with_default(subscriber, || {
+        audit_core::query::render_page(events, &audit_core::present::PresentContext::new())
+    });
+    (html, captured.text())
+}
+
 /// Begins a transaction acting for a test actor.
 async fn begin(auditor: &Auditor) -> Audit<TestEvent> {
     auditor
@@ -136,15 +149,7 @@ async fn a_page_warns_once_per_unknown_code_and_the_generic_line_has_no_time_or_
         )
         .await;
         let events = log(&auditor).await;
-        let captured = support::Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .with_ansi(false)
-            .finish();
-        let html = tracing::subscriber::with_default(subscriber, || {
-            audit_core::query::render_page(&events, &audit_core::present::PresentContext::new())
-        });
-        let logged = captured.text();
+        let (html, logged) = render_logged(&events);
         let warnings: Vec<&str> = logged
             .lines()
             .filter(|l| l.contains("showing audit events generically"))
@@ -201,14 +206,7 @@ async fn the_logs_own_records_read_with_the_librarys_labels_and_no_warning() {
                 .all(|e| matches!(e.event_type(), Some(LogEventType::Own(_)))),
             "{label}"
         );
-        let captured = support::Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .with_ansi(false)
-            .finish();
-        let html = tracing::subscriber::with_default(subscriber, || {
-            audit_core::query::render_page(&events, &audit_core::present::PresentContext::new())
-        });
+        let (html, logged) = render_logged(&events);
         assert_eq!(
             html,
             [
@@ -218,6 +216,6 @@ async fn the_logs_own_records_read_with_the_librarys_labels_and_no_warning() {
             ],
             "{label}"
         );
-        assert_eq!(captured.text(), "", "{label}: no warning");
+        assert_eq!(logged, "", "{label}: no warning");
     }
 }
