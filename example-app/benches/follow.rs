@@ -64,7 +64,10 @@ use audit_core::{Actor, Auditor};
 use example_app::domain::ProjectRef;
 use example_app::events::StaffEvent;
 use serde_json::json;
-use support::{databases_with_a_project, pg_pool, record, sqlite_pool};
+use support::{
+    conditions, databases_with_a_project, env_number, median, percentile, pg_pool, record,
+    sqlite_pool,
+};
 
 mod support;
 
@@ -92,16 +95,6 @@ struct Settings {
     poll: Duration,
     /// The backends to run.
     backends: Vec<&'static str>,
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {value:?}")),
-        Err(_) => default,
-    }
 }
 
 impl Settings {
@@ -244,72 +237,6 @@ async fn read_to_end(auditor: &Auditor, from: Position, batch: u32) -> (u64, Pos
             }
         }
     }
-}
-
-/// The settings that decide what a commit and a read cost, read from the
-/// database.
-async fn conditions(auditor: &Auditor) -> String {
-    match auditor.backend() {
-        Backend::Sqlite => {
-            let pool = sqlite_pool(auditor);
-            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let sync = ["OFF", "NORMAL", "FULL", "EXTRA"]
-                .get(sync as usize)
-                .copied()
-                .unwrap_or("?");
-            format!("journal_mode={journal}, synchronous={sync}")
-        }
-        Backend::Postgres => {
-            let mut out = Vec::new();
-            for name in ["server_version", "synchronous_commit", "shared_buffers"] {
-                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {name}")))
-                    .fetch_one(pg_pool(auditor))
-                    .await
-                    .unwrap();
-                out.push(format!("{name}={value}"));
-            }
-            let tls: Option<bool> =
-                sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-                    .fetch_optional(pg_pool(auditor))
-                    .await
-                    .unwrap();
-            out.push(format!(
-                "TLS {}",
-                if tls == Some(true) { "on" } else { "off" }
-            ));
-            out.join(", ")
-        }
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.is_empty() {
-        f64::NAN
-    } else if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[k]
 }
 
 fn min(values: &[f64]) -> f64 {
@@ -496,7 +423,11 @@ fn main() {
             let (total, end) = read_to_end(&auditor, Position::START, settings.batch).await;
             setups.push(Setup {
                 name,
-                conditions: conditions(&auditor).await,
+                conditions: conditions(
+                    &auditor,
+                    &["server_version", "synchronous_commit", "shared_buffers"],
+                )
+                .await,
                 auditor,
                 project,
                 total,

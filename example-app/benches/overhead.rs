@@ -50,7 +50,7 @@ use example_app::events::{ProjectMemberAdded, ProjectMemberUpdatedRoles, StaffEv
 use example_app::models::Membership;
 use serde_json::json;
 use sqlx::sqlite::SqliteSynchronous;
-use support::{pg_pool, postgres, sqlite, sqlite_pool};
+use support::{conditions, env_number, median, percentile, pg_pool, postgres, sqlite, sqlite_pool};
 
 mod support;
 
@@ -65,16 +65,6 @@ struct Settings {
     warmup: u64,
     /// Untimed blocks of `n` changes per variant before the first round.
     prewarm: u64,
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {value:?}")),
-        Err(_) => default,
-    }
 }
 
 impl Settings {
@@ -207,53 +197,14 @@ async fn prepare(name: &'static str, auditor: Auditor) -> Setup {
     audit.commit().await.unwrap();
     Setup {
         name,
-        conditions: conditions(&auditor).await,
+        conditions: conditions(
+            &auditor,
+            &["synchronous_commit", "fsync", "wal_sync_method"],
+        )
+        .await,
         auditor,
         user,
         next_project: Arc::new(AtomicI64::new(0)),
-    }
-}
-
-/// The settings that decide what a commit costs, read from the database.
-async fn conditions(auditor: &Auditor) -> String {
-    match auditor.backend() {
-        Backend::Sqlite => {
-            let pool = sqlite_pool(auditor);
-            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let sync = ["OFF", "NORMAL", "FULL", "EXTRA"]
-                .get(sync as usize)
-                .copied()
-                .unwrap_or("?");
-            format!("journal_mode={journal}, synchronous={sync}")
-        }
-        Backend::Postgres => {
-            let pool = pg_pool(auditor);
-            let mut out = Vec::new();
-            for name in ["synchronous_commit", "fsync", "wal_sync_method"] {
-                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {name}")))
-                    .fetch_one(pool)
-                    .await
-                    .unwrap();
-                out.push(format!("{name}={value}"));
-            }
-            let tls: Option<bool> =
-                sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-                    .fetch_optional(pool)
-                    .await
-                    .unwrap();
-            out.push(format!(
-                "TLS {}",
-                if tls == Some(true) { "on" } else { "off" }
-            ));
-            out.join(", ")
-        }
     }
 }
 
@@ -512,24 +463,6 @@ async fn block(setup: &Setup, case: Case, variant: Variant, tasks: u64, count: u
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[k]
 }
 
 /// Every variant's blocks, round by round.

@@ -2,6 +2,7 @@
 //! PostgreSQL database on the server `AUDIT_TEST_POSTGRES_URL` names.
 #![allow(dead_code)]
 
+use audit_core::store::Backend;
 use audit_core::{Actor, AuditError, Auditor, auditable};
 use example_app::commands::{self, StaffAudit};
 use example_app::domain::ProjectRef;
@@ -104,4 +105,86 @@ pub async fn databases_with_a_project(label: &str) -> Vec<(&'static str, Auditor
         setups.push((name, auditor, project));
     }
     setups
+}
+
+/// The whole number in environment variable `name`, else `default`; any
+/// other value stops the bench, naming it.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {value:?}")),
+        Err(_) => default,
+    }
+}
+
+/// The median of `values` (NaN for none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.is_empty() {
+        f64::NAN
+    } else if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// The `p`th percentile of `values`, nearest rank (NaN for none).
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let k = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[k]
+}
+
+/// The settings that decide what the bench measures, read from the
+/// database: SQLite's journal mode and `synchronous`; on PostgreSQL each of
+/// `pg_settings` and whether the session uses TLS.
+pub async fn conditions(auditor: &Auditor, pg_settings: &[&str]) -> String {
+    match auditor.backend() {
+        Backend::Sqlite => {
+            let pool = sqlite_pool(auditor);
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            let sync = ["OFF", "NORMAL", "FULL", "EXTRA"]
+                .get(sync as usize)
+                .copied()
+                .unwrap_or("?");
+            format!("journal_mode={journal}, synchronous={sync}")
+        }
+        Backend::Postgres => {
+            let pool = pg_pool(auditor);
+            let mut out = Vec::new();
+            for name in pg_settings {
+                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {name}")))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                out.push(format!("{name}={value}"));
+            }
+            let tls: Option<bool> =
+                sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap();
+            out.push(format!(
+                "TLS {}",
+                if tls == Some(true) { "on" } else { "off" }
+            ));
+            out.join(", ")
+        }
+    }
 }
