@@ -135,6 +135,7 @@ extern crate self as audit_core;
 // Layer 1.
 mod actor;
 mod backend;
+mod context;
 mod error;
 mod reference;
 pub mod text;
@@ -166,6 +167,7 @@ pub mod testing;
 pub mod __private;
 
 pub use actor::Actor;
+pub use context::{Context, MAX_CONTEXT_BYTES};
 // The macros, one re-export each: the doc comment of each holds its example,
 // which rustdoc prepends to the macro's own documentation and runs as a
 // doctest of this crate (a proc-macro crate cannot run its own).

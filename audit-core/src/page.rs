@@ -30,11 +30,11 @@ impl PresentContext {
                     .or_default()
                     .insert(entity.id.clone());
             }
-            if let Actor::User { id, .. } = &event.actor {
+            if let Some(id) = event.actor.user_id() {
                 wanted
                     .entry(ACTOR_KIND.to_owned())
                     .or_default()
-                    .insert(id.clone());
+                    .insert(id.to_owned());
             }
         }
         let mut cx = PresentContext::new();

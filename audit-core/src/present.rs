@@ -80,18 +80,24 @@ impl PresentContext {
             .insert((entity.kind.to_string(), entity.id.clone()), resolved);
     }
 
-    /// Who acted, as a page shows it: a user as they are now (a link where
-    /// the resolver gave one), else by their stored username; a system
-    /// process by its name.
+    /// Who acted, as a page shows it: a person as they are now (a link where
+    /// the resolver gave one), else by their stored username; a person
+    /// acting as another the same, followed by "(as NAME)" with the name
+    /// stored; a service or a system process by its name.
     pub fn actor(&self, actor: &Actor) -> Shown {
-        match actor {
-            Actor::User { id, username } => {
-                match self.resolved(&EntityRef::new(ACTOR_KIND, id.clone())) {
-                    Some(resolved) => Shown::resolved(resolved),
-                    None => Shown::text(username),
-                }
-            }
-            Actor::System { .. } => Shown::text(actor.to_string()),
+        let Some(id) = actor.user_id() else {
+            return Shown::text(actor.to_string());
+        };
+        let shown = match self.resolved(&EntityRef::new(ACTOR_KIND, id.to_owned())) {
+            Some(resolved) => Shown::resolved(resolved),
+            None => Shown::text(actor.name()),
+        };
+        match actor.as_name() {
+            Some(as_name) => Shown {
+                text: format!("{} (as {as_name})", shown.text),
+                href: shown.href,
+            },
+            None => shown,
         }
     }
 

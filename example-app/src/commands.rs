@@ -2,7 +2,7 @@
 //! memberships goes through one of these, with its audit events.
 
 use audit_core::commands::WriteAccess;
-use audit_core::{Actor, Audit, AuditError, auditable};
+use audit_core::{Audit, AuditError, auditable};
 
 use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
@@ -120,10 +120,7 @@ pub async fn add_user(cx: &mut StaffAudit, username: &str, roles: Roles) -> Comm
 pub async fn add_project(cx: &mut StaffAudit, name: &str) -> CommandResult<ProjectRef> {
     let name = ProjectName::parse(name)?;
     let name = name.as_str();
-    let created_by = match cx.actor() {
-        Actor::User { id, .. } => id.parse().ok(),
-        Actor::System { .. } => None,
-    };
+    let created_by = cx.actor().user_id().and_then(|id| id.parse().ok());
     let row = Project {
         id: 0,
         name: name.to_owned(),

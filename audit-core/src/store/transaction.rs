@@ -10,6 +10,7 @@ use super::table::EventRow;
 use crate::actor::Actor;
 use crate::backend::{Backend, Db, Tx};
 use crate::catalog::EventCatalog;
+use crate::context::Context;
 
 /// One transaction acting for one actor. Events reach it only through
 /// `#[auditable]` commands (`audit.emit(..)` on a plain transaction is a
@@ -18,6 +19,7 @@ use crate::catalog::EventCatalog;
 pub struct Audit<E: EventCatalog> {
     tx: Tx,
     actor: Actor,
+    pub(super) context: Context,
     pub(super) pending: Vec<EventRow>,
     /// How many commands are running, nested in each other.
     pub(super) depth: u32,
@@ -95,6 +97,7 @@ impl<E: EventCatalog> Audit<E> {
         Audit {
             tx,
             actor,
+            context: Context::default(),
             pending: Vec::new(),
             depth: 0,
             current: None,
@@ -107,6 +110,20 @@ impl<E: EventCatalog> Audit<E> {
     /// The actor this transaction acts for.
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// Where and why this transaction's changes are made: stored with every
+    /// event its commands emit. Set it before the first command runs (a
+    /// web layer or job sets it once per request or job); events already
+    /// emitted keep the context they were emitted with.
+    pub fn set_context(&mut self, context: Context) {
+        self.context = context;
+    }
+
+    /// The context set with [`set_context`](Audit::set_context) (empty
+    /// until then).
+    pub fn context(&self) -> &Context {
+        &self.context
     }
 
     /// The backend of this transaction.

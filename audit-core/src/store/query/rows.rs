@@ -164,10 +164,10 @@ fn decode_row<E: EventCatalog>(row: RawRow<'_>) -> StoredEvent<E> {
         actor_kind.unwrap_or_default(),
         actor_id.unwrap_or_default(),
         actor_name,
+        None,
+        None,
     )
-    .unwrap_or_else(|| Actor::System {
-        name: actor_name.to_owned(),
-    });
+    .unwrap_or_else(|| Actor::system(actor_name));
     let [tk, ti, pk, pi, sk, si] = row.refs;
     let code = *row.code.as_ref().unwrap_or(&"");
     let version = *row.version.as_ref().unwrap_or(&0);
