@@ -35,8 +35,9 @@ pub enum Actor {
     },
     /// A signed-in person acting on behalf of another (impersonation,
     /// support access): both are recorded, the person who really acted
-    /// first ([`Actor::acting_as`]). Shown "alice (as bob)"; filters by
-    /// actor find it under the person who acted.
+    /// first ([`Actor::acting_as`]). Shown "alice (as bob)"; stored as
+    /// kind `user` with the person acted for beside it, so filters by actor
+    /// find it under the person who acted.
     #[non_exhaustive]
     Impersonation {
         /// The id of the person who acted.
@@ -106,11 +107,12 @@ impl Actor {
         Actor::System { name: name.into() }
     }
 
-    /// `user`, `impersonation`, `service` or `system`, as stored.
+    /// `user` (a person, acting as themselves or as another), `service` or
+    /// `system`, as stored: filters by actor find what a person did under
+    /// `user` and their id, whomever they acted as.
     pub fn kind(&self) -> &'static str {
         match self {
-            Actor::User { .. } => "user",
-            Actor::Impersonation { .. } => "impersonation",
+            Actor::User { .. } | Actor::Impersonation { .. } => "user",
             Actor::Service { .. } => "service",
             Actor::System { .. } => "system",
         }
@@ -161,8 +163,8 @@ impl Actor {
         }
     }
 
-    /// Rebuilds an actor from its stored columns; `None` for an unknown
-    /// kind, or an impersonation without the person acted for.
+    /// Rebuilds an actor from its stored columns (a person with the person
+    /// they acted for is an impersonation); `None` for an unknown kind.
     pub(crate) fn from_stored(
         kind: &str,
         id: &str,
@@ -171,8 +173,10 @@ impl Actor {
         as_name: Option<&str>,
     ) -> Option<Actor> {
         match kind {
-            "user" => Some(Actor::user(id, name)),
-            "impersonation" => Some(Actor::user(id, name).acting_as(as_id?, as_name?)),
+            "user" => Some(match (as_id, as_name) {
+                (Some(as_id), Some(as_name)) => Actor::user(id, name).acting_as(as_id, as_name),
+                _ => Actor::user(id, name),
+            }),
             "service" => Some(Actor::service(id, name)),
             "system" => Some(Actor::system(name)),
             _ => None,

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+
 /// The largest context accepted, in bytes of JSON (its text fields and the
 /// application's own pairs together).
 pub const MAX_CONTEXT_BYTES: usize = 8 * 1024;
@@ -173,5 +174,142 @@ impl Context {
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
         *self == Context::default()
+    }
+}
+
+/// A context as the events table stores it: the two columns pages filter
+/// on, and the rest as one JSON object (`None` when empty). Made once per
+/// outermost command and shared by its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ContextColumns {
+    /// `request_id`.
+    pub request_id: Option<String>,
+    /// `client_address`, as `IpAddr` prints it.
+    pub client_address: Option<String>,
+    /// `context`: every other field, as a JSON object with its keys in a
+    /// fixed order.
+    pub rest: Option<String>,
+}
+
+impl Context {
+    /// The columns this context is stored in, or why it cannot be (the
+    /// store reports it as `AuditError::InvalidContext`).
+    pub(crate) fn to_columns(&self) -> Result<ContextColumns, String> {
+        let rest = Context {
+            request_id: None,
+            client_address: None,
+            ..self.clone()
+        };
+        let rest = if rest.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_string(&rest)
+                    .expect("invariant: a context of strings serializes to JSON"),
+            )
+        };
+        let columns = ContextColumns {
+            request_id: self.request_id.clone(),
+            client_address: self.client_address.map(|address| address.to_string()),
+            rest,
+        };
+        let size = [&columns.request_id, &columns.client_address, &columns.rest]
+            .into_iter()
+            .flatten()
+            .map(String::len)
+            .sum::<usize>();
+        if size > MAX_CONTEXT_BYTES {
+            return Err(format!(
+                "it is {size} bytes, over the limit of {MAX_CONTEXT_BYTES}"
+            ));
+        }
+        // The JSON escapes a NUL as `\u0000`, which PostgreSQL's text keeps;
+        // the plain columns would hold it raw, which it refuses.
+        if [&columns.request_id, &columns.rest]
+            .into_iter()
+            .flatten()
+            .any(|text| text.contains('\0') || text.contains("\\u0000"))
+        {
+            return Err("it holds a NUL character".to_owned());
+        }
+        Ok(columns)
+    }
+
+    /// The context stored in these columns. A column that does not hold
+    /// what the library writes (an address that does not parse, a
+    /// `context` that is not a JSON object of its fields) is left out,
+    /// never an error: a page shows what can be read.
+    pub(crate) fn from_columns(
+        request_id: Option<&str>,
+        client_address: Option<&str>,
+        rest: Option<&str>,
+    ) -> Context {
+        let rest = rest
+            .and_then(|json| serde_json::from_str::<Context>(json).ok())
+            .unwrap_or_default();
+        Context {
+            request_id: request_id.map(str::to_owned),
+            client_address: client_address.and_then(|address| address.parse().ok()),
+            ..rest
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_reads_back_from_its_columns() {
+        let context = Context::new()
+            .with_request_id("r-1")
+            .with_client_address("2001:db8::1".parse().expect("an address"))
+            .with_user_agent("Mozilla/5.0 \"quoted\"")
+            .with_route("POST /x")
+            .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+            .with_span_id("7")
+            .with_host("h")
+            .with_program("p", "1.0")
+            .with_os_user("u")
+            .with_reason("why")
+            .with_field("ticket", "T-1");
+        let columns = context.to_columns().expect("a storable context");
+        assert_eq!(columns.client_address.as_deref(), Some("2001:db8::1"));
+        let back = Context::from_columns(
+            columns.request_id.as_deref(),
+            columns.client_address.as_deref(),
+            columns.rest.as_deref(),
+        );
+        assert_eq!(back, context);
+    }
+
+    #[test]
+    fn an_empty_context_stores_nothing() {
+        assert_eq!(
+            Context::new().to_columns().expect("storable"),
+            ContextColumns::default()
+        );
+        assert_eq!(Context::from_columns(None, None, None), Context::new());
+    }
+
+    #[test]
+    fn what_cannot_be_stored_is_refused() {
+        let large = Context::new().with_field("k", "x".repeat(MAX_CONTEXT_BYTES));
+        assert!(large.to_columns().is_err());
+        for context in [
+            Context::new().with_request_id("a\0b"),
+            Context::new().with_reason("a\0b"),
+        ] {
+            assert_eq!(
+                context.to_columns(),
+                Err("it holds a NUL character".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn unreadable_columns_are_left_out() {
+        let back = Context::from_columns(Some("r"), Some("not an address"), Some("[1]"));
+        assert_eq!(back, Context::new().with_request_id("r"));
     }
 }

@@ -85,6 +85,9 @@ mod tests {
     //! was given, in the order given, whatever the strings hold.
 
     use super::*;
+    use std::sync::Arc;
+
+    use crate::context::ContextColumns;
     use crate::backend::Backend;
     use crate::reference::{EntityRef, References};
     use crate::store::backends::postgres;
@@ -120,11 +123,21 @@ mod tests {
         let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
         let reference =
             |k: usize| (!(i + k).is_multiple_of(3)).then(|| EntityRef::new(s(k), s(k + 1)));
-        let actor = if i.is_multiple_of(2) {
-            Actor::user(s(1), s(2))
-        } else {
-            Actor::system(s(3))
+        let actor = match i % 4 {
+            0 => Actor::user(s(1), s(2)),
+            1 => Actor::system(s(3)),
+            2 => Actor::user(s(1), s(2)).acting_as(s(3), s(4)),
+            _ => Actor::service(s(2), s(3)),
         };
+        // Some rows have no context, some part of one; the context's
+        // text is the library's JSON, here any string.
+        let context = (!i.is_multiple_of(3)).then(|| {
+            Arc::new(ContextColumns {
+                request_id: Some(s(11)),
+                client_address: (!i.is_multiple_of(2)).then(|| s(12)),
+                rest: Some(s(13)),
+            })
+        });
         let big = if i.is_multiple_of(7) {
             "x".repeat(60_000)
         } else {
@@ -143,6 +156,7 @@ mod tests {
             command_name: leak(s(9)),
             command_id: s(10),
             payload,
+            context,
         };
         (actor, row)
     }
@@ -198,11 +212,15 @@ mod tests {
 
     /// Payloads compared as JSON (PostgreSQL stores JSONB, which respaces).
     fn normalized(mut rows: Vec<Vec<Option<String>>>) -> Vec<Vec<Option<String>>> {
+        let at = WRITTEN
+            .iter()
+            .position(|(_, ty)| *ty == ColumnType::Json)
+            .expect("invariant: the payload is a JSON column");
         for row in &mut rows {
-            let payload = row[WRITTEN.len() - 1]
+            let payload = row[at]
                 .as_deref()
                 .map(|p| serde_json::from_str::<serde_json::Value>(p).expect("JSON payload"));
-            row[WRITTEN.len() - 1] = payload.map(|p| p.to_string());
+            row[at] = payload.map(|p| p.to_string());
         }
         rows
     }
@@ -274,6 +292,7 @@ mod tests {
             command_name: POOL[(i / 4) % POOL.len()],
             command_id: s(5),
             payload: serde_json::json!({ "n": i / 2, "t": s(1) }).to_string(),
+            context: None,
         };
         (actor, row)
     }

@@ -3,12 +3,14 @@
 
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use super::error::AuditError;
 use super::table::EventRow;
 use super::transaction::{Audit, CommandRun};
 use crate::backend::Db;
 use crate::catalog::{Event, EventCatalog, EventType};
+use crate::context::{Context, ContextColumns};
 use crate::model::{Model, WriteAccess};
 
 /// The largest payload accepted, in bytes of JSON.
@@ -160,6 +162,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
             audit.current = Some(CommandRun {
                 id: uuid::Uuid::new_v4().to_string(),
                 occurred_at: chrono::Utc::now().timestamp_micros(),
+                context: run_context(&audit.context),
             });
         }
         audit.depth += 1;
@@ -224,6 +227,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
             command_name: self.name,
             command_id: run.id.clone(),
             payload,
+            context: run.context.clone(),
         };
         self.audit.pending.push(row);
         self.emitted.push(code);
@@ -294,6 +298,27 @@ impl<E: EventCatalog, C, M: Model> WriteAccess<M> for Command<'_, E, C> {
     fn write_db(&mut self) -> Db<'_> {
         self.db()
     }
+}
+
+/// The columns of the context an outermost command's events are stored
+/// with: the transaction's, with the `tracing` span the command is called
+/// in unless it names one; `None` when that leaves nothing to store.
+fn run_context(context: &Context) -> Option<Arc<ContextColumns>> {
+    let span = match &context.span_id {
+        Some(_) => None,
+        None => tracing::Span::current().id(),
+    };
+    let columns = match span {
+        None if context.is_empty() => return None,
+        None => context.to_columns(),
+        Some(span) => context
+            .clone()
+            .with_span_id(span.into_u64().to_string())
+            .to_columns(),
+    };
+    // `set_context` checked the context; a span id adds a few digits,
+    // which may only tip it over the size limit: then it goes without.
+    Some(Arc::new(columns.or_else(|_| context.to_columns()).ok()?))
 }
 
 /// The payload as stored, or why it cannot be.

@@ -90,6 +90,14 @@ pub enum AuditError {
         /// The event's code.
         event: &'static str,
     },
+    /// A [`Context`](crate::Context) cannot be stored: larger than
+    /// [`MAX_CONTEXT_BYTES`](crate::MAX_CONTEXT_BYTES), or holding a NUL
+    /// character (which PostgreSQL cannot store).
+    #[error("the context cannot be stored: {reason}")]
+    InvalidContext {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A command returned `Ok` without emitting an event it requires.
     #[error(
         "command `{command}` returned Ok without emitting its required event `{event}`; \

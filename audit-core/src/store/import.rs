@@ -186,6 +186,7 @@ impl<E: EventCatalog> Import<E> {
             // The run's id, given when it runs.
             command_id: String::new(),
             payload,
+            context: None,
         };
         self.keys.insert(key.clone());
         self.events.push(Pending { key, actor, row });

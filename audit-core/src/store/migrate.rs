@@ -44,6 +44,7 @@ impl Auditor {
                 "applying audit schema migration: {}",
                 migration.description
             );
+            before_script(tx.db(), migration.version).await?;
             let script = migration_script(tx.db(), migration.version, &schema);
             run_script(tx.db(), script).await?;
             record_version(tx.db(), migration.version).await?;
@@ -91,6 +92,7 @@ impl Auditor {
         let mut tx = self.begin_locked(MIGRATION_LOCK).await?;
         let schema = current_schema(tx.db()).await?;
         for migration in &MIGRATIONS {
+            before_script(tx.db(), migration.version).await?;
             let script = migration_script(tx.db(), migration.version, &schema);
             run_script(tx.db(), script).await?;
         }
@@ -207,6 +209,11 @@ async fn run_script(db: Db<'_>, script: String) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// What migration `version` does before its script (`Storage::before_script`).
+async fn before_script(db: Db<'_>, version: i64) -> Result<(), AuditError> {
+    with_storage!(db, conn, S => S::before_script(conn, version).await)
+}
+
 /// The schema the audit objects live in, quoted for DDL (PostgreSQL);
 /// empty on SQLite, which has none.
 async fn current_schema(db: Db<'_>) -> Result<String, AuditError> {
@@ -263,5 +270,6 @@ fn schema_record(code: &'static str, payload: &serde_json::Value) -> EventRow {
         command_name: MIGRATE_COMMAND,
         command_id: uuid::Uuid::new_v4().to_string(),
         payload: payload.to_string(),
+        context: None,
     }
 }

@@ -134,6 +134,7 @@ impl Auditor {
             command_name: PRUNE_COMMAND,
             command_id: uuid::Uuid::new_v4().to_string(),
             payload: payload.to_string(),
+            context: None,
         };
         append::write(tx.db(), actor, &[record]).await?;
         tx.commit().await?;

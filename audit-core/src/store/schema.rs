@@ -11,7 +11,7 @@
 use super::table::EVENTS_TABLE;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Version 1's indexes (the reference columns' moved to version 5; both
 /// replaced by version 7's, in time order: [`V7_INDEXES`]).
@@ -95,6 +95,22 @@ DROP INDEX IF EXISTS {events}_by_target_ref;
 DROP INDEX IF EXISTS {events}_by_subject_ref;
 ";
 
+/// Version 8's indexes: all events of one request (the pages' order), and
+/// all events from one client address; each holds only the rows that have
+/// the value (the events written with a context).
+pub(crate) const V8_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS {events}_by_request_time
+    ON {events} (request_id, occurred_at DESC, id DESC)
+    WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {events}_by_client_time
+    ON {events} (client_address, occurred_at DESC, id DESC)
+    WHERE client_address IS NOT NULL;
+";
+
+/// The actor kinds the events table accepts from version 8 on (a person
+/// acting as another is stored as `user`, with the other person beside it).
+pub(crate) const V8_ACTOR_KINDS: &str = "'user', 'service', 'system'";
+
 /// One version of the schema; each backend has its script
 /// (`Storage::migration_script`).
 pub(crate) struct Migration {
@@ -106,7 +122,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 7] = [
+pub(crate) const MIGRATIONS: [Migration; 8] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -135,6 +151,11 @@ pub(crate) const MIGRATIONS: [Migration; 7] = [
     Migration {
         version: 7,
         description: "positions in commit order (PostgreSQL), pages ordered by the events' time",
+    },
+    Migration {
+        version: 8,
+        description: "who acted for whom, service actors, and each event's context \
+                      (request, client address and the rest)",
     },
 ];
 

@@ -1,9 +1,10 @@
 //! The one definition of the events table: its name, and the columns that
 //! the append, query and retention paths share, in one order.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use crate::actor::Actor;
+use crate::context::ContextColumns;
 use crate::reference::{EntityRef, References};
 
 /// The events table's name, as a literal, so that statements can be built
@@ -53,8 +54,10 @@ pub(crate) enum ColumnType {
 
 /// The columns an event row is written with, in the order of [`EventRow::values`].
 /// (The table also has `id`, assigned by the database, and on PostgreSQL
-/// `tx_id`, the writing transaction.)
-pub(crate) const WRITTEN: [(&str, ColumnType); 15] = [
+/// `tx_id`, the writing transaction.) The first [`WRITTEN_BEFORE_V8`] are
+/// version 1's; schema version 8 added the rest, which are NULL in the rows
+/// written before it.
+pub(crate) const WRITTEN: [(&str, ColumnType); 20] = [
     ("occurred_at", ColumnType::Int),
     ("event_type", ColumnType::Text),
     ("payload_version", ColumnType::Int),
@@ -70,7 +73,22 @@ pub(crate) const WRITTEN: [(&str, ColumnType); 15] = [
     ("command_name", ColumnType::Text),
     ("command_id", ColumnType::Text),
     ("payload", ColumnType::Json),
+    // Version 8: the person acted for (an impersonation), and the context.
+    ("actor_as_id", ColumnType::Text),
+    ("actor_as_name", ColumnType::Text),
+    ("request_id", ColumnType::Text),
+    ("client_address", ColumnType::Text),
+    ("context", ColumnType::Text),
 ];
+
+/// How many of [`WRITTEN`]'s columns the events table had before schema
+/// version 8.
+pub(crate) const WRITTEN_BEFORE_V8: usize = 15;
+
+/// The columns schema version 8 added to the events table (all text).
+pub(crate) fn added_in_v8() -> impl Iterator<Item = &'static str> {
+    WRITTEN[WRITTEN_BEFORE_V8..].iter().map(|(name, _)| *name)
+}
 
 /// The written columns' names, comma-separated (made once: the append
 /// path uses them at every commit).
@@ -127,6 +145,9 @@ pub(crate) struct EventRow {
     pub command_id: String,
     /// The payload as JSON text.
     pub payload: String,
+    /// The context of the command, shared by its events; `None` when it
+    /// has none.
+    pub context: Option<Arc<ContextColumns>>,
 }
 
 impl EventRow {
@@ -135,6 +156,7 @@ impl EventRow {
         let kind = |r: &'a Option<EntityRef>| Value::Text(r.as_ref().map(|r| r.kind.as_ref()));
         let id = |r: &'a Option<EntityRef>| Value::Text(r.as_ref().map(|r| r.id.as_str()));
         let refs = &self.references;
+        let context = self.context.as_deref();
         [
             Value::Int(self.occurred_at),
             Value::Text(Some(self.code)),
@@ -151,6 +173,11 @@ impl EventRow {
             Value::Text(Some(self.command_name)),
             Value::Text(Some(&self.command_id)),
             Value::Text(Some(&self.payload)),
+            Value::Text(actor.as_id()),
+            Value::Text(actor.as_name()),
+            Value::Text(context.and_then(|c| c.request_id.as_deref())),
+            Value::Text(context.and_then(|c| c.client_address.as_deref())),
+            Value::Text(context.and_then(|c| c.rest.as_deref())),
         ]
     }
 }
@@ -169,6 +196,7 @@ mod tests {
             command_name: "n",
             command_id: "i".into(),
             payload: "{}".into(),
+            context: None,
         };
         for ((name, ty), value) in WRITTEN.iter().zip(row.values(&Actor::system("s"))) {
             let is_int = matches!(value, Value::Int(_));
@@ -181,7 +209,10 @@ mod tests {
         let list = select_list("payload::text", "tx_id::text::int8");
         assert!(list.starts_with("id, occurred_at, event_type,"), "{list}");
         assert!(
-            list.ends_with("command_id, payload::text, tx_id::text::int8 AS position_tx"),
+            list.ends_with(
+                "command_id, payload::text, actor_as_id, actor_as_name, request_id, \
+                 client_address, context, tx_id::text::int8 AS position_tx"
+            ),
             "{list}"
         );
     }

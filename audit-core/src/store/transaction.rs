@@ -54,6 +54,8 @@ impl EmittedOutsideCommand for std::convert::Infallible {}
 pub(super) struct CommandRun {
     pub(super) id: String,
     pub(super) occurred_at: i64,
+    /// The context its events are stored with.
+    pub(super) context: Option<std::sync::Arc<crate::context::ContextColumns>>,
 }
 
 /// How an audited transaction is isolated from concurrent ones.
@@ -114,10 +116,21 @@ impl<E: EventCatalog> Audit<E> {
 
     /// Where and why this transaction's changes are made: stored with every
     /// event its commands emit. Set it before the first command runs (a
-    /// web layer or job sets it once per request or job); events already
-    /// emitted keep the context they were emitted with.
-    pub fn set_context(&mut self, context: Context) {
+    /// web layer or job sets it once per request or job); the events of a
+    /// command already run keep the context they were emitted with.
+    ///
+    /// Unless it names one, the context records the `tracing` span each
+    /// outermost command is called in ([`Context::span_id`]).
+    ///
+    /// Refused ([`AuditError::InvalidContext`]) when it cannot be stored:
+    /// over [`MAX_CONTEXT_BYTES`](crate::MAX_CONTEXT_BYTES), or holding a
+    /// NUL character; the transaction keeps its context then.
+    pub fn set_context(&mut self, context: Context) -> Result<(), AuditError> {
+        context
+            .to_columns()
+            .map_err(|reason| AuditError::InvalidContext { reason })?;
         self.context = context;
+        Ok(())
     }
 
     /// The context set with [`set_context`](Audit::set_context) (empty

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u32)] = &[
     ("actor", 1),
     ("backend", 1),
+    ("context", 1),
     ("error", 1),
     ("reference", 1),
     ("text", 1),

@@ -237,7 +237,7 @@ async fn a_column_of_another_type_on_postgresql_makes_its_events_unknown() {
 
 #[tokio::test]
 async fn an_unknown_actor_kind_does_not_fail_the_page() {
-    // A newer program might record a third kind of actor. The schema's
+    // A newer program might record a kind of actor this one does not know. The schema's
     // CHECK refuses it, so the row is written past the check: on SQLite
     // with the check ignored, on PostgreSQL with the check dropped (as a
     // newer schema might).
@@ -245,7 +245,7 @@ async fn an_unknown_actor_kind_does_not_fail_the_page() {
         let label = testing::label(&auditor);
         let row = format!(
             "INSERT INTO audit_events ({}) VALUES \
-             (1, 'note_written', 1, 'service', 'svc-7', 'mailer', 'x', 'c1', '{{\"widget\": 1, \"text\": \"t\"}}')",
+             (1, 'note_written', 1, 'robot', 'r-7', 'mailer', 'x', 'c1', '{{\"widget\": 1, \"text\": \"t\"}}')",
             support::ROW_COLUMNS
         );
         let sql = match label {

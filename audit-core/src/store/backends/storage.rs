@@ -51,6 +51,12 @@ pub(crate) trait Storage {
     /// [`current_schema`](Self::current_schema) gave).
     fn migration_script(version: i64, schema: &str) -> String;
 
+    /// What migration `version` does before its script that SQL alone
+    /// cannot do again safely (a repair runs every script again): SQLite
+    /// has no `ADD COLUMN IF NOT EXISTS`, and changes a table's `CHECK`
+    /// only by rewriting its definition.
+    async fn before_script(conn: &mut Connection<Self>, version: i64) -> Result<(), AuditError>;
+
     /// The schema the audit objects live in, quoted for DDL; empty where
     /// there are no schemas (SQLite).
     async fn current_schema(conn: &mut Connection<Self>) -> Result<String, AuditError>;
@@ -237,6 +243,7 @@ impl ImportBatch<'_> {
             command_name: IMPORT_RECORD_COMMAND,
             command_id: self.run_id.to_owned(),
             payload: serde_json::Value::Object(payload).to_string(),
+            context: None,
         }
     }
 }
@@ -304,6 +311,7 @@ impl PruneBatch<'_> {
             command_name: PRUNE_COMMAND,
             command_id,
             payload: payload.to_string(),
+            context: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use chrono::DateTime;
 use super::cursor::Edge;
 use super::stored::StoredEvent;
 use crate::actor::Actor;
+use crate::context::Context;
 use crate::catalog::EventCatalog;
 use crate::decode::{Decoded, UnknownEvent, UnknownReason};
 use crate::reference::{EntityRef, References};
@@ -30,7 +31,11 @@ mod index {
     pub(super) const COMMAND_NAME: usize = 13;
     pub(super) const COMMAND_ID: usize = 14;
     pub(super) const PAYLOAD: usize = 15;
-    pub(super) const POSITION_TX: usize = 16;
+    /// `actor_as_id`, `actor_as_name`.
+    pub(super) const ACTOR_AS: usize = 16;
+    /// `request_id`, `client_address`, `context`.
+    pub(super) const CONTEXT: usize = 18;
+    pub(super) const POSITION_TX: usize = 21;
 }
 
 /// One stored row, each column read on its own (text borrowed from the
@@ -49,6 +54,8 @@ struct RawRow<'r> {
     command_name: Option<&'r str>,
     command_id: Option<&'r str>,
     payload: Column<&'r str>,
+    actor_as: [Option<&'r str>; 2],
+    context: [Option<&'r str>; 3],
 }
 
 /// A column's value, or why it could not be read.
@@ -148,6 +155,12 @@ where
         command_name: text(index::COMMAND_NAME),
         command_id: text(index::COMMAND_ID),
         payload: read(row, index::PAYLOAD, checked),
+        actor_as: [text(index::ACTOR_AS), text(index::ACTOR_AS + 1)],
+        context: [
+            text(index::CONTEXT),
+            text(index::CONTEXT + 1),
+            text(index::CONTEXT + 2),
+        ],
     })
 }
 
@@ -159,15 +172,17 @@ fn entity(kind: Option<&str>, id: Option<&str>) -> Option<EntityRef> {
 /// or unknown with the reason (an unreadable column's included).
 fn decode_row<E: EventCatalog>(row: RawRow<'_>) -> StoredEvent<E> {
     let [actor_kind, actor_id, actor_name] = row.actor;
+    let [as_id, as_name] = row.actor_as;
     let actor_name = actor_name.unwrap_or_default();
     let actor = Actor::from_stored(
         actor_kind.unwrap_or_default(),
         actor_id.unwrap_or_default(),
         actor_name,
-        None,
-        None,
+        as_id,
+        as_name,
     )
     .unwrap_or_else(|| Actor::system(actor_name));
+    let [request_id, client_address, context] = row.context;
     let [tk, ti, pk, pi, sk, si] = row.refs;
     let code = *row.code.as_ref().unwrap_or(&"");
     let version = *row.version.as_ref().unwrap_or(&0);
@@ -196,6 +211,7 @@ fn decode_row<E: EventCatalog>(row: RawRow<'_>) -> StoredEvent<E> {
             .and_then(DateTime::from_timestamp_micros)
             .unwrap_or_default(),
         actor,
+        context: Context::from_columns(request_id, client_address, context),
         references: References {
             target: entity(tk, ti),
             parent: entity(pk, pi),
@@ -292,6 +308,11 @@ mod tests {
         assert_eq!(at("command_name"), index::COMMAND_NAME);
         assert_eq!(at("command_id"), index::COMMAND_ID);
         assert_eq!(at("payload"), index::PAYLOAD);
+        assert_eq!(at("actor_as_id"), index::ACTOR_AS);
+        assert_eq!(at("actor_as_name"), index::ACTOR_AS + 1);
+        assert_eq!(at("request_id"), index::CONTEXT);
+        assert_eq!(at("client_address"), index::CONTEXT + 1);
+        assert_eq!(at("context"), index::CONTEXT + 2);
         assert_eq!(at("0 AS position_tx"), index::POSITION_TX);
         assert_eq!(columns.len(), index::POSITION_TX + 1);
     }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::cursor::Cursor;
 use crate::actor::Actor;
+use crate::context::Context;
 use crate::decode::Decoded;
 use crate::reference::References;
 use crate::store::position::Position;
@@ -41,6 +42,9 @@ pub struct StoredEvent<E> {
     pub occurred_at: DateTime<Utc>,
     /// Who acted.
     pub actor: Actor,
+    /// Where and why: the context of the command that emitted it (empty
+    /// for events written without one, and before schema version 8).
+    pub context: Context,
     /// The name of the command that emitted it; [`IMPORT_COMMAND`] for an
     /// imported event ([`StoredEvent::is_imported`]).
     pub command_name: String,

@@ -9,7 +9,10 @@
 //! endian) and 2 for text (UTF-8); the payload is first written as
 //! canonical JSON (object keys sorted, no whitespace), so PostgreSQL's JSONB
 //! and SQLite's text give the same bytes. The event's hash is
-//! `SHA-256("audit-seal-v1/event" || h_0 || ... || h_n)`: a later, recorded
+//! `SHA-256("audit-seal-v1/event" || h_0 || ... || h_n)`, leaving out the
+//! `h_i` of a NULL value of a column that schema version 8 added (the
+//! actor acted for, the context), so that the events written before it
+//! keep their hashes and their seals verify: a later, recorded
 //! erasure of personal data can replace a value by its `h_i` and the event
 //! still verifies. The chain starts at `SHA-256("audit-seal-v1/genesis" ||
 //! log id)` and goes on with `c = SHA-256("audit-seal-v1/chain" || c ||
@@ -17,7 +20,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::store::table::{ColumnType, WRITTEN};
+use crate::store::table::{ColumnType, WRITTEN, WRITTEN_BEFORE_V8};
 
 /// The version of this encoding, stored with each seal.
 pub(crate) const ENCODING: i64 = 1;
@@ -63,6 +66,7 @@ pub(crate) fn hash_event(values: &StoredValues) -> (Hash, Vec<u8>) {
         .position(|(_, ty)| *ty == ColumnType::Json)
         .unwrap_or(WRITTEN.len());
     for (i, value) in values.iter().enumerate() {
+        let added_later = i >= 2 + WRITTEN_BEFORE_V8;
         let canonical;
         let value = match value {
             StoredValue::Text(text) if i == payload_index => {
@@ -72,7 +76,9 @@ pub(crate) fn hash_event(values: &StoredValues) -> (Hash, Vec<u8>) {
             other => other.clone(),
         };
         let h = hash_value(i, &value);
-        event.update(h);
+        if !(added_later && value == StoredValue::Null) {
+            event.update(h);
+        }
         tags.extend_from_slice(&h[..TAG_BYTES]);
     }
     (event.finalize().into(), tags)
@@ -220,5 +226,22 @@ mod tests {
             .collect();
         assert_eq!(changed, [5]);
         assert_eq!(value_names().count(), VALUES);
+    }
+
+    #[test]
+    fn a_null_in_a_column_added_later_leaves_the_hash_as_it_was() {
+        let mut values: StoredValues = vec![StoredValue::Int(0), StoredValue::Int(1)];
+        values.extend((0..WRITTEN_BEFORE_V8).map(|i| StoredValue::Text(format!("v{i}"))));
+        // The hash of version 1's values alone, as written before version 8.
+        let mut before = Sha256::new();
+        before.update(b"audit-seal-v1/event");
+        for (i, value) in values.iter().enumerate() {
+            before.update(hash_value(i, value));
+        }
+        let before: Hash = before.finalize().into();
+        values.resize(VALUES, StoredValue::Null);
+        assert_eq!(hash_event(&values).0, before);
+        values[VALUES - 1] = StoredValue::Text("{}".into());
+        assert_ne!(hash_event(&values).0, before);
     }
 }

@@ -18,10 +18,12 @@ use super::storage::{ImportBatch, PruneBatch, Storage};
 use crate::actor::Actor;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::{HeldBack, Position};
-use crate::store::schema::{V1_INDEXES, V7_INDEXES, expand, is_plain_identifier, script_index};
+use crate::store::schema::{
+    V1_INDEXES, V7_INDEXES, V8_ACTOR_KINDS, V8_INDEXES, expand, is_plain_identifier, script_index,
+};
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent};
 use crate::store::table::{
-    ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, written_names,
+    ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, added_in_v8, written_names,
 };
 
 /// PostgreSQL.
@@ -95,8 +97,16 @@ impl Storage for Postgres {
             .replace("{privileges}", &schema::function_privileges())
             .replace("{triggers}", &schema::create_triggers(version))
             .replace("{import_args}", schema::IMPORT_ARGS)
-            .replace("{v7_indexes}", V7_INDEXES);
+            .replace("{v7_indexes}", V7_INDEXES)
+            .replace("{v8_indexes}", V8_INDEXES)
+            .replace("{v8_actor_kinds}", V8_ACTOR_KINDS)
+            .replace("{v8_columns}", &added_in_v8().collect::<Vec<_>>().join(", "));
         expand(&script, schema_name)
+    }
+
+    /// The scripts do it all (`ADD COLUMN IF NOT EXISTS`).
+    async fn before_script(_: &mut PgConnection, _: i64) -> Result<(), AuditError> {
+        Ok(())
     }
 
     async fn current_schema(conn: &mut PgConnection) -> Result<String, AuditError> {

@@ -66,6 +66,7 @@ mod tests {
             command_name: "n",
             command_id: "i".into(),
             payload: "{\"a\":\"\\\"\"}".into(),
+            context: None,
         };
         let actor = Actor::system("s\"\\");
         let json = encode(&[(&actor, &row), (&actor, &row)]);

@@ -11,7 +11,7 @@ use crate::store::table::{IMPORT_COMMAND, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`; `{functions}` stands for [`functions`], `{privileges}`
 /// for [`function_privileges`], `{triggers}` for [`create_triggers`].
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7];
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7, V8];
 
 /// Version 1 on PostgreSQL: the payload is JSONB; `occurred_at` is
 /// microseconds since the Unix epoch (UTC). (Version 2 replaces its functions.)
@@ -230,6 +230,43 @@ $$;
 {privileges}
 {triggers}
 {v7_indexes}
+";
+
+/// Version 8 on PostgreSQL: the columns of the person acted for and of the
+/// context (no rewrite: new columns without a default), the `service`
+/// actor kind (`NOT VALID`: rows already in the log passed the narrower
+/// check, so none is scanned), `INSERT` on the new columns for every role
+/// that may insert the others, the import function again (its INSERT
+/// writes the new columns), and the indexes by request and by client
+/// address.
+const V8: &str = "
+ALTER TABLE {schema}.{events}
+    ADD COLUMN IF NOT EXISTS actor_as_id TEXT,
+    ADD COLUMN IF NOT EXISTS actor_as_name TEXT,
+    ADD COLUMN IF NOT EXISTS request_id TEXT,
+    ADD COLUMN IF NOT EXISTS client_address TEXT,
+    ADD COLUMN IF NOT EXISTS context TEXT;
+ALTER TABLE {schema}.{events} DROP CONSTRAINT IF EXISTS {events}_actor_kind_check;
+ALTER TABLE {schema}.{events} ADD CONSTRAINT {events}_actor_kind_check
+    CHECK (actor_kind IN ({v8_actor_kinds})) NOT VALID;
+DO $$
+DECLARE
+    grantee TEXT;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+        FROM pg_catalog.pg_attribute att, pg_catalog.aclexplode(att.attacl) a
+        WHERE att.attrelid = '{schema}.{events}'::regclass AND att.attname = 'payload'
+          AND a.privilege_type = 'INSERT'
+    LOOP
+        EXECUTE pg_catalog.format('GRANT INSERT ({v8_columns}) ON {schema}.{events} TO %s', grantee);
+    END LOOP;
+END
+$$;
+{functions}
+{privileges}
+{v8_indexes}
 ";
 
 /// One function of the audit schema, as a sound schema holds it.

@@ -48,6 +48,14 @@ impl Storage for Sqlite {
         expand(&script, schema_name)
     }
 
+    /// Version 8 adds columns and widens a check (`schema::before_v8`).
+    async fn before_script(conn: &mut SqliteConnection, version: i64) -> Result<(), AuditError> {
+        match version {
+            8 => schema::before_v8(conn).await,
+            _ => Ok(()),
+        }
+    }
+
     async fn current_schema(_: &mut SqliteConnection) -> Result<String, AuditError> {
         Ok(String::new())
     }

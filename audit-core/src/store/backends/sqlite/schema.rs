@@ -3,12 +3,18 @@
 //! `check_objects` compares with `sqlite_master`. The DDL writes the events
 //! table as `{events}`, replaced when it runs.
 
-use crate::store::schema::{MIGRATIONS, V5_INDEXES, V7_INDEXES};
+use sqlx::SqliteConnection;
+
+use crate::store::error::AuditError;
+use crate::store::schema::{MIGRATIONS, V5_INDEXES, V7_INDEXES, V8_ACTOR_KINDS, V8_INDEXES};
+use crate::store::table::{EVENTS_TABLE, added_in_v8};
 
 /// SQLite's script of each version, in the order of `MIGRATIONS` (a
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`, and each by the triggers it makes ([`triggers_of`]).
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7_INDEXES];
+/// Version 8's columns and actor kinds come first (`before_script`).
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] =
+    [V1, V2, V3, V4, V5_INDEXES, V6, V7_INDEXES, V8_INDEXES];
 
 /// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
 const V1: &str = "
@@ -168,3 +174,65 @@ CREATE TABLE IF NOT EXISTS audit_settings (min_retention_micros INTEGER NOT NULL
 INSERT INTO audit_settings (min_retention_micros)
     SELECT 2592000000000 WHERE NOT EXISTS (SELECT 1 FROM audit_settings);
 ";
+
+/// The actor-kind check as version 1 wrote it, and as version 8 widens it.
+const V1_ACTOR_CHECK: &str = "CHECK (actor_kind IN ('user', 'system'))";
+
+/// Version 8 on SQLite, before its indexes: the columns of the person
+/// acted for and of the context (each added when missing, so a repair can
+/// run it again), and the `service` actor kind. SQLite changes a table's
+/// `CHECK` only by rewriting its stored definition, the procedure its
+/// documentation gives for loosening a constraint (`ALTER TABLE`, "Making
+/// Other Kinds Of Table Schema Changes"): every stored row passed the
+/// narrower check, so nothing is rewritten, and the schema's version is
+/// raised so that every connection reads the new definition.
+pub(super) async fn before_v8(conn: &mut SqliteConnection) -> Result<(), AuditError> {
+    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?1)")
+        .bind(EVENTS_TABLE)
+        .fetch_all(&mut *conn)
+        .await?;
+    for column in added_in_v8().filter(|column| !present.iter().any(|p| p == column)) {
+        // The table's own name and a column name of ours.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE {EVENTS_TABLE} ADD COLUMN {column} TEXT"
+        )))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let definition: Option<String> =
+        sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1")
+            .bind(EVENTS_TABLE)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(definition) = definition.filter(|d| d.contains(V1_ACTOR_CHECK)) else {
+        return Ok(());
+    };
+    let widened = definition.replace(
+        V1_ACTOR_CHECK,
+        &format!("CHECK (actor_kind IN ({V8_ACTOR_KINDS}))"),
+    );
+    let version: i64 = sqlx::query_scalar("PRAGMA schema_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::raw_sql("PRAGMA writable_schema = ON")
+        .execute(&mut *conn)
+        .await?;
+    let updated = sqlx::query("UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2")
+        .bind(widened)
+        .bind(EVENTS_TABLE)
+        .execute(&mut *conn)
+        .await;
+    // A number of ours.
+    let bumped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PRAGMA schema_version = {}",
+        version + 1
+    )))
+    .execute(&mut *conn)
+    .await;
+    sqlx::raw_sql("PRAGMA writable_schema = OFF")
+        .execute(&mut *conn)
+        .await?;
+    updated?;
+    bumped?;
+    Ok(())
+}
