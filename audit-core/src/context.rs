@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-
 /// The largest context accepted, in bytes of JSON (its text fields and the
 /// application's own pairs together).
 pub const MAX_CONTEXT_BYTES: usize = 8 * 1024;

@@ -87,8 +87,8 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::context::ContextColumns;
     use crate::backend::Backend;
+    use crate::context::ContextColumns;
     use crate::reference::{EntityRef, References};
     use crate::store::backends::postgres;
 

@@ -66,6 +66,7 @@ mod store_append_only;
 mod store_attacks;
 mod store_commit_round_trip;
 mod store_concurrency;
+mod store_context;
 mod store_cursors;
 mod store_held_back;
 mod store_import;

@@ -30,7 +30,9 @@ const BASE: i64 = 1_600_000_000_000_000;
 /// a second, so pairs share a time), its actor one of 200 users, half of
 /// the events target one of 1,000 parts, two thirds are on one of 300
 /// widgets, a quarter about one of 250 users; one event in 100 is a part
-/// added, one in 5 a widget created, the rest notes.
+/// added, one in 5 a widget created, the rest notes; a third were made in
+/// one of 10 requests (jobs of many events), and half from one of 50
+/// addresses.
 fn fill_sql(backend: Backend) -> String {
     let (series, text) = match backend {
         Backend::Sqlite => (
@@ -47,7 +49,7 @@ fn fill_sql(backend: Backend) -> String {
     format!(
         "INSERT INTO audit_events (occurred_at, event_type, payload_version, actor_kind, \
          actor_id, actor_name, target_kind, target_id, parent_kind, parent_id, subject_kind, \
-         subject_id, command_name, command_id, payload) \
+         subject_id, command_name, command_id, payload, request_id, client_address) \
          SELECT {BASE} + ((i * 7919) % {EVENTS}) / 2 * 1000000, \
          CASE WHEN i % 100 = 0 THEN 'part_added' WHEN i % 5 = 0 THEN 'widget_created' \
          ELSE 'note_written' END, \
@@ -55,11 +57,15 @@ fn fill_sql(backend: Backend) -> String {
          CASE WHEN i % 2 = 0 THEN 'part' END, CASE WHEN i % 2 = 0 THEN {part} END, \
          CASE WHEN i % 3 <> 0 THEN 'widget' END, CASE WHEN i % 3 <> 0 THEN {widget} END, \
          CASE WHEN i % 4 = 0 THEN 'user' END, CASE WHEN i % 4 = 0 THEN {subject} END, \
-         'fill', 'c', '{{}}' FROM {series} AS n",
+         'fill', 'c', '{{}}', \
+         CASE WHEN i % 3 = 0 THEN 'r' || {request} END, \
+         CASE WHEN i % 2 = 1 THEN '10.0.0.' || {address} END FROM {series} AS n",
         actor = text("i % 200"),
         part = text("i % 1000"),
         widget = text("i % 300"),
         subject = text("i % 250"),
+        request = text("i % 10"),
+        address = text("i % 50"),
     )
 }
 
@@ -72,6 +78,11 @@ struct Case {
     /// A union of limited parts: its outer query sorts the parts' rows (at
     /// most a page and one row each) once.
     union: bool,
+    /// The rows of one value may be few (a request's, an address's):
+    /// PostgreSQL may take them from the index as a bitmap and sort them
+    /// when it expects fewer than a page (which the generic plan of a time
+    /// range does).
+    few: bool,
 }
 
 fn case(name: &str, query: EventQuery, indexes: &[&[&'static str]], union: bool) -> Case {
@@ -80,6 +91,7 @@ fn case(name: &str, query: EventQuery, indexes: &[&[&'static str]], union: bool)
         query: query.limit(25),
         indexes: indexes.iter().map(|any| any.to_vec()).collect(),
         union,
+        few: false,
     }
 }
 
@@ -89,6 +101,8 @@ const BY_ACTOR: &str = "audit_events_by_actor_time";
 const BY_PARENT: &str = "audit_events_by_parent_time";
 const BY_TARGET: &str = "audit_events_by_target_time";
 const BY_SUBJECT: &str = "audit_events_by_subject_time";
+const BY_REQUEST: &str = "audit_events_by_request_time";
+const BY_CLIENT: &str = "audit_events_by_client_time";
 
 /// Every page query, plain, in a time range, and at a cursor deep in the
 /// log (both ways).
@@ -113,6 +127,18 @@ fn cases() -> Vec<Case> {
             "actor",
             EventQuery::new().actor(&user()),
             vec![&[BY_ACTOR]],
+            false,
+        ),
+        (
+            "request",
+            EventQuery::new().request_id("r4"),
+            vec![&[BY_REQUEST]],
+            false,
+        ),
+        (
+            "client address",
+            EventQuery::new().client_address("10.0.0.7".parse().unwrap()),
+            vec![&[BY_CLIENT]],
             false,
         ),
         (
@@ -218,6 +244,9 @@ fn cases() -> Vec<Case> {
             union,
         ));
     }
+    for case in &mut cases {
+        case.few = case.name.starts_with("request") || case.name.starts_with("client address");
+    }
     cases
 }
 
@@ -290,7 +319,10 @@ fn problems(backend: Backend, case: &Case, plan: &[String]) -> Vec<String> {
                     line.contains(&format!("INDEX {index} "))
                         || line.ends_with(&format!("INDEX {index}"))
                 }
-                _ => line.contains(&format!(" using {index} on ")),
+                _ => {
+                    line.contains(&format!(" using {index} on "))
+                        || (case.few && line.contains(&format!("Bitmap Index Scan on {index} ")))
+                }
             })
         }) {
             problems.push(format!("reads none of {any:?}"));
@@ -345,7 +377,8 @@ fn problems(backend: Backend, case: &Case, plan: &[String]) -> Vec<String> {
         }
     };
     let allowed = usize::from(case.union);
-    if sorts != allowed {
+    let few_sorted = case.few && sorts == 1 && text.contains("Bitmap Index Scan on");
+    if sorts != allowed && !few_sorted {
         problems.push(format!("{sorts} sorts (expected {allowed})"));
     }
     problems

@@ -17,7 +17,7 @@ async fn sealed_log(auditor: &Auditor, key: Option<&SealKey>) -> Head {
 
 /// Runs `sql` with the events table's triggers out of the way, as an owner
 /// could: PostgreSQL's replica role skips them; on SQLite they are dropped.
-async fn bypassing_triggers(auditor: &Auditor, sql: &str) {
+pub(crate) async fn bypassing_triggers(auditor: &Auditor, sql: &str) {
     let script = match testing::label(auditor) {
         "sqlite" => format!(
             "DROP TRIGGER IF EXISTS audit_events_no_update; \

@@ -1,5 +1,7 @@
 //! What a query asks for: conditions, types, a time range, a page size and a cursor.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
 use super::cursor::Cursor;
@@ -52,8 +54,13 @@ pub enum Condition {
     Target(EntityRef),
     /// The event is about this entity.
     Subject(EntityRef),
-    /// This actor performed the event.
+    /// This actor performed the event (a person: whomever they acted as).
     Actor(Actor),
+    /// The event was made in the request with this id ([`Context::request_id`](crate::Context::request_id)).
+    RequestId(String),
+    /// The event was made from this client address
+    /// ([`Context::client_address`](crate::Context::client_address)).
+    ClientAddress(IpAddr),
 }
 
 impl Default for EventQuery {
@@ -108,6 +115,20 @@ impl EventQuery {
     /// Events performed by `actor`: `only(Condition::Actor(actor.clone()))`.
     pub fn actor(self, actor: &Actor) -> Self {
         self.only(Condition::Actor(actor.clone()))
+    }
+
+    /// Events of the request `id`, the context's
+    /// [`request_id`](crate::Context::request_id):
+    /// `only(Condition::RequestId(id))`.
+    pub fn request_id(self, id: impl Into<String>) -> Self {
+        self.only(Condition::RequestId(id.into()))
+    }
+
+    /// Events made from `address`, the context's
+    /// [`client_address`](crate::Context::client_address):
+    /// `only(Condition::ClientAddress(address))`.
+    pub fn client_address(self, address: IpAddr) -> Self {
+        self.only(Condition::ClientAddress(address))
     }
 
     /// Events of any of these type codes: all types when never called, none

@@ -1,6 +1,8 @@
 //! The SQL of a query: numbered placeholders and the values to bind, one
 //! index-served part per column of an OR group.
 
+use std::borrow::Cow;
+
 use super::cursor::{Cursor, Direction, Edge};
 use super::filter::{Condition, EventQuery};
 use crate::backend::Backend;
@@ -36,11 +38,17 @@ impl SqlBuilder {
         self.bind(Bind::Text(value.to_owned()));
     }
 
-    /// `(<column>_kind = ? AND <column>_id IN (?, ...))` for one entity kind.
-    fn entities(&mut self, column: &str, kind: &str, ids: &[&str]) {
-        self.push_str(&format!("({column}_kind = "));
-        self.text(kind);
-        self.push_str(&format!(" AND {column}_id "));
+    /// `(<column>_kind = ? AND <column>_id IN (?, ...))` for one entity
+    /// kind; `(<column> IN (?, ...))` for a column without kinds.
+    fn entities(&mut self, column: &str, kind: Option<&str>, ids: &[Cow<'_, str>]) {
+        match kind {
+            Some(kind) => {
+                self.push_str(&format!("({column}_kind = "));
+                self.text(kind);
+                self.push_str(&format!(" AND {column}_id "));
+            }
+            None => self.push_str(&format!("({column} ")),
+        }
         if let [id] = ids {
             self.push_str("= ");
             self.text(id);
@@ -63,7 +71,7 @@ impl SqlBuilder {
             if i > 0 {
                 self.push_str(joiner);
             }
-            self.entities(column, kind, ids);
+            self.entities(column, *kind, ids);
         }
     }
 
@@ -81,7 +89,7 @@ impl SqlBuilder {
             match part {
                 Some(Part::Group(at, ((column, kind), ids))) if at == i => {
                     self.push_str(" AND ");
-                    self.entities(column, kind, ids);
+                    self.entities(column, *kind, ids);
                 }
                 _ if group.is_empty() => self.push_str(" AND FALSE"),
                 _ => {
@@ -209,8 +217,10 @@ fn bounds(q: &EventQuery) -> (Option<Lower>, Option<Upper>) {
     (lower, upper)
 }
 
-/// Conditions on one column and kind, with the ids any of which may match.
-type Folded<'q> = ((&'static str, &'q str), Vec<&'q str>);
+/// Conditions on one column and kind (none for a column without kinds:
+/// the request id, the client address), with the values any of which may
+/// match.
+type Folded<'q> = ((&'static str, Option<&'q str>), Vec<Cow<'q, str>>);
 
 /// What one subquery of a union stands for.
 #[derive(Clone, Copy)]
@@ -263,11 +273,15 @@ fn split_of(q: &EventQuery) -> Option<Split<'_>> {
 fn fold(conditions: &[Condition], or: bool) -> Vec<Folded<'_>> {
     let mut folded: Vec<Folded<'_>> = Vec::new();
     for condition in conditions {
-        let (key, id) = match condition {
-            Condition::Parent(e) => (("parent", &*e.kind), e.id.as_str()),
-            Condition::Target(e) => (("target", &*e.kind), e.id.as_str()),
-            Condition::Subject(e) => (("subject", &*e.kind), e.id.as_str()),
-            Condition::Actor(a) => (("actor", a.kind()), a.id()),
+        let (key, id): (_, Cow<'_, str>) = match condition {
+            Condition::Parent(e) => (("parent", Some(&*e.kind)), e.id.as_str().into()),
+            Condition::Target(e) => (("target", Some(&*e.kind)), e.id.as_str().into()),
+            Condition::Subject(e) => (("subject", Some(&*e.kind)), e.id.as_str().into()),
+            Condition::Actor(a) => (("actor", Some(a.kind())), a.id().into()),
+            Condition::RequestId(id) => (("request_id", None), id.as_str().into()),
+            Condition::ClientAddress(address) => {
+                (("client_address", None), address.to_string().into())
+            }
         };
         match folded.iter_mut().find(|(k, _)| *k == key) {
             Some((_, ids)) if or => ids.push(id),

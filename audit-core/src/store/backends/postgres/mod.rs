@@ -100,7 +100,10 @@ impl Storage for Postgres {
             .replace("{v7_indexes}", V7_INDEXES)
             .replace("{v8_indexes}", V8_INDEXES)
             .replace("{v8_actor_kinds}", V8_ACTOR_KINDS)
-            .replace("{v8_columns}", &added_in_v8().collect::<Vec<_>>().join(", "));
+            .replace(
+                "{v8_columns}",
+                &added_in_v8().collect::<Vec<_>>().join(", "),
+            );
         expand(&script, schema_name)
     }
 

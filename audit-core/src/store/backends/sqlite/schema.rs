@@ -217,11 +217,12 @@ pub(super) async fn before_v8(conn: &mut SqliteConnection) -> Result<(), AuditEr
     sqlx::raw_sql("PRAGMA writable_schema = ON")
         .execute(&mut *conn)
         .await?;
-    let updated = sqlx::query("UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2")
-        .bind(widened)
-        .bind(EVENTS_TABLE)
-        .execute(&mut *conn)
-        .await;
+    let updated =
+        sqlx::query("UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2")
+            .bind(widened)
+            .bind(EVENTS_TABLE)
+            .execute(&mut *conn)
+            .await;
     // A number of ours.
     let bumped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "PRAGMA schema_version = {}",
