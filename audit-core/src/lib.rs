@@ -48,6 +48,9 @@
 //! - [`text`]: text that is safe to print on a terminal or in a log file.
 //! - `testing` (feature `testing`): fresh test databases and the command
 //!   `Harness`.
+//! - `axum` (feature `axum`): the web layer that fills each request's
+//!   [`Context`], and `AuditSession`, a handler's audited transaction for
+//!   the signed-in actor.
 //!
 //! ```
 //! /// Events of the staff area.
@@ -161,6 +164,10 @@ pub mod seals;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 
 #[doc(hidden)]
 #[path = "private.rs"]

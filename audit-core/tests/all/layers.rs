@@ -22,6 +22,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("own_records", 6),
     ("__private", 7),
     ("testing", 7),
+    // The web integration (feature `axum`), above everything it uses.
+    ("axum", 7),
     // The public modules that only re-export the layers' items, by task.
     ("commands", 7),
     ("events", 7),

@@ -31,6 +31,8 @@
 //!   it.
 //! - `store_privileges`, `store_attacks`: create PostgreSQL roles
 //!   (server-wide) under unique names, and drop them.
+//! - `web_axum` (feature `axum`): requests through a router in memory
+//!   (`oneshot`), each audited one on a SQLite database of its own.
 //! - `test_databases`: checks its own databases by name, never counts all
 //!   of them; its failing "test" panics on a thread of its own with the
 //!   default hook, and it drops the database that failure kept.
@@ -82,3 +84,5 @@ mod store_unknown_rows;
 mod store_upgrade;
 mod store_versions;
 mod test_databases;
+#[cfg(feature = "axum")]
+mod web_axum;
