@@ -181,7 +181,12 @@ where
             .begin::<E>(actor)
             .await
             .map_err(AuditSessionRejection::Unavailable)?;
-        audit.set_context(context);
+        // The layer keeps each field it takes from the request within the
+        // context's limits; a context another layer put in the extensions
+        // may not be.
+        audit
+            .set_context(context)
+            .map_err(AuditSessionRejection::InvalidContext)?;
         Ok(AuditSession { audit })
     }
 }
@@ -202,6 +207,12 @@ pub enum AuditSessionRejection {
     /// the body does not show it.
     #[error("the audited transaction could not begin")]
     Unavailable(#[source] AuditError),
+    /// The request's [`Context`](crate::Context) cannot be stored
+    /// ([`AuditError::InvalidContext`]): one put in the extensions by
+    /// other code than [`ContextLayer`](super::ContextLayer), too large or
+    /// holding a NUL character. `400 Bad Request`.
+    #[error("the request's context cannot be stored")]
+    InvalidContext(#[source] AuditError),
 }
 
 impl IntoResponse for AuditSessionRejection {
@@ -209,6 +220,10 @@ impl IntoResponse for AuditSessionRejection {
         match self {
             AuditSessionRejection::NoActor => {
                 (StatusCode::UNAUTHORIZED, "Sign in first.\n").into_response()
+            }
+            AuditSessionRejection::InvalidContext(error) => {
+                tracing::warn!("a request's context cannot be stored: {error}");
+                (StatusCode::BAD_REQUEST, "The request cannot be recorded.\n").into_response()
             }
             AuditSessionRejection::Unavailable(error) => {
                 tracing::error!("the audited transaction of a request could not begin: {error}");

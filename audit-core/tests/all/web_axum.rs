@@ -563,10 +563,12 @@ async fn an_audit_session_acts_for_the_signed_in_actor_with_the_requests_context
         Some("4bf92f3577b34da6a3ce929d0e0e4736")
     );
 
-    // The command's event committed, acting for alice.
+    // The command's event committed, acting for alice, with the request's
+    // context (and the span the command ran in: none, without a subscriber).
     let log = support::log(&auditor).await;
     assert_eq!(support::codes(&log), ["widget_created"]);
     assert_eq!(log[0].actor, alice);
+    assert_eq!(log[0].context, session);
     assert_eq!(log[0].command_name, "create_widget");
     assert_eq!(support::widgets(&auditor).await, 1);
 }
