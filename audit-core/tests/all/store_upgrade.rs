@@ -7,7 +7,7 @@
 
 use audit_core::query::Position;
 use audit_core::seals::VerifyOptions;
-use audit_core::store::{Import, ImportError, SCHEMA_VERSION, SchemaStatus};
+use audit_core::store::{Import, ImportError, Pool, SCHEMA_VERSION, SchemaStatus};
 use audit_core::{Actor, AuditError, testing};
 
 use crate::support::{self, WidgetCreated, WidgetRef, log};
@@ -195,6 +195,33 @@ async fn a_version_3_database_upgrades_keeps_its_seal_and_takes_imports() {
             "{label}: the two, the imported one, its record"
         );
         assert!(log[3].is_imported(), "{label}");
+
+        // Events of this release (a context, a person acting as another)
+        // sealed after the old release's seal: the mixed chain verifies,
+        // and the old events still read without a context.
+        let mut audit = auditor
+            .begin::<support::TestEvent>(Actor::user(1, "alice").acting_as(2, "bob"))
+            .await
+            .unwrap();
+        audit
+            .set_context(audit_core::Context::new().with_request_id("req-after-upgrade"))
+            .unwrap();
+        support::create_widget(&mut audit, 77).await.unwrap();
+        audit.commit().await.unwrap();
+        support::seal_all(&auditor, None).await;
+        let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+        assert!(report.is_intact(), "{label}: {:?}", report.divergences);
+        assert_eq!((report.seals, report.events), (2, 5), "{label}");
+        let log = crate::support::log(&auditor).await;
+        assert_eq!(
+            log[0].context.request_id.as_deref(),
+            Some("req-after-upgrade"),
+            "{label}"
+        );
+        assert!(
+            log[1..].iter().all(|e| e.context.is_empty()),
+            "{label}: the old events have no context"
+        );
     }
 }
 
@@ -346,6 +373,95 @@ async fn version_6_moves_an_application_role_from_import_keys_to_the_import_func
         1,
         "the role imports through the function instead"
     );
+    testing::execute(&auditor, &format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn version_8_lets_an_application_role_write_the_new_columns() {
+    // A database at version 7 whose application role was granted by the
+    // release before: `INSERT` on the columns the events table had then.
+    // (Made as the current version is, then taken back to version 7's
+    // grants and record: the scripts are idempotent.)
+    let Some(auditor) = testing::postgres("upgrade_v8_role").await else {
+        return;
+    };
+    auditor.migrate().await.unwrap();
+    testing::execute(&auditor, support::WIDGETS_TABLE)
+        .await
+        .unwrap();
+    let role = format!("audit_v7_app_{}", uuid::Uuid::new_v4().simple());
+    testing::execute(&auditor, &format!("CREATE ROLE {role} NOLOGIN"))
+        .await
+        .unwrap();
+    auditor.grant_application_role(&role).await.unwrap();
+    testing::execute(
+        &auditor,
+        &format!(
+            "REVOKE INSERT (actor_as_id, actor_as_name, request_id, client_address, context) \
+             ON audit_events FROM {role}; \
+             DELETE FROM audit_schema WHERE version >= 8"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        SchemaStatus::Outdated { found: 7 }
+    );
+    let may_insert = |column: &'static str| {
+        let (auditor, role) = (auditor.clone(), role.clone());
+        async move {
+            testing::scalar(
+                &auditor,
+                &format!(
+                    "SELECT has_column_privilege('{role}', 'audit_events', '{column}', 'INSERT')::int::int8"
+                ),
+            )
+            .await
+        }
+    };
+    assert_eq!(may_insert("context").await, 0);
+
+    auditor.migrate().await.unwrap();
+    assert_eq!(
+        auditor.schema_status().await.unwrap(),
+        SchemaStatus::Current,
+        "the role's grants are what the schema gives"
+    );
+    for column in [
+        "actor_as_id",
+        "actor_as_name",
+        "request_id",
+        "client_address",
+        "context",
+    ] {
+        assert_eq!(may_insert(column).await, 1, "{column}");
+    }
+    // And it writes them, as the library does at commit.
+    let Pool::Postgres(pool) = auditor.pool() else {
+        unreachable!("testing::postgres opens PostgreSQL")
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    support::as_role(
+        &mut conn,
+        &role,
+        &format!(
+            "INSERT INTO audit_events ({}, actor_as_id, actor_as_name, request_id, \
+             client_address, context) VALUES (1, 'note_written', 1, 'user', '1', 'alice', 'x', \
+             'c', '{{\"widget\": 1, \"text\": \"t\"}}', '2', 'bob', 'req-1', '203.0.113.9', \
+             '{{\"reason\":\"r\"}}')",
+            support::ROW_COLUMNS
+        ),
+        true,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the application role cannot write the new columns: {e}"));
+    let log = support::log(&auditor).await;
+    assert_eq!(log[0].actor, Actor::user(1, "alice").acting_as(2, "bob"));
+    assert_eq!(log[0].context.request_id.as_deref(), Some("req-1"));
+    drop(conn);
     testing::execute(&auditor, &format!("DROP OWNED BY {role}; DROP ROLE {role}"))
         .await
         .unwrap();
