@@ -11,10 +11,14 @@
 //!   the same transaction plus the two event rows `add_member` writes, by one
 //!   hand-written INSERT (the statement's own cost, so that `audited - hand`
 //!   is what the library adds around it); `audited` is the command
-//!   `add_member`.
+//!   `add_member`; `audited+context` is the same command with a web
+//!   request's context set (request id, client address, a browser's user
+//!   agent, route, trace id, host, program: what `audit_core::axum`'s
+//!   layer records), stored with each of its events.
 //! - `insert-then-update`: the peers' workload (`../shared/peers/django`):
 //!   insert a membership, then update its roles, in one transaction (two
-//!   statements; two events when audited). `plain` against `audited`.
+//!   statements; two events when audited). `plain` against `audited` and
+//!   `audited+context`.
 //!
 //! Protocol: one untimed prewarm pass per variant, then `AUDIT_BENCH_ROUNDS`
 //! rounds (default 9). Each round runs every variant once, the order rotated
@@ -43,7 +47,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use audit_core::store::Backend;
-use audit_core::{Actor, Auditor, auditable};
+use audit_core::{Actor, Auditor, Context, auditable};
 use example_app::commands::{self, CommandResult, StaffAudit};
 use example_app::domain::{MembershipId, ProjectRef, Role, Roles, UserRef};
 use example_app::events::{ProjectMemberAdded, ProjectMemberUpdatedRoles, StaffEvent};
@@ -139,8 +143,13 @@ impl Case {
 
     fn variants(self) -> &'static [Variant] {
         match self {
-            Case::AddMember => &[Variant::Plain, Variant::Hand, Variant::Audited],
-            Case::InsertThenUpdate => &[Variant::Plain, Variant::Audited],
+            Case::AddMember => &[
+                Variant::Plain,
+                Variant::Hand,
+                Variant::Audited,
+                Variant::WithContext,
+            ],
+            Case::InsertThenUpdate => &[Variant::Plain, Variant::Audited, Variant::WithContext],
         }
     }
 }
@@ -154,6 +163,8 @@ enum Variant {
     Hand,
     /// Through the library.
     Audited,
+    /// Through the library, with a web request's context.
+    WithContext,
 }
 
 impl Variant {
@@ -162,6 +173,7 @@ impl Variant {
             Variant::Plain => "plain",
             Variant::Hand => "hand",
             Variant::Audited => "audited",
+            Variant::WithContext => "audited+context",
         }
     }
 }
@@ -236,11 +248,35 @@ fn roles_json(roles: &Roles) -> String {
     serde_json::to_string(roles).expect("a set of roles always serializes")
 }
 
-async fn add_member_audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+/// A web request's context, as `audit_core::axum::ContextLayer` records it
+/// (a new request id each time).
+fn request_context() -> Context {
+    Context::new()
+        .with_request_id(uuid::Uuid::new_v4().to_string())
+        .with_client_address(std::net::IpAddr::from([203, 0, 113, 9]))
+        .with_user_agent(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/131.0.0.0 Safari/537.36",
+        )
+        .with_route("POST /projects/{id}/members")
+        .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+        .with_host("web-1")
+        .with_program("example-app", "0.1.0")
+}
+
+async fn add_member_audited(
+    auditor: &Auditor,
+    project: &ProjectRef,
+    user: &UserRef,
+    context: Option<Context>,
+) {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::user(user.id, &user.username))
         .await
         .unwrap();
+    if let Some(context) = context {
+        audit.set_context(context).unwrap();
+    }
     commands::add_member(&mut audit, project, user, roles(&[Role::ProjectDeveloper]))
         .await
         .unwrap();
@@ -281,11 +317,19 @@ async fn insert_then_update(
     Ok(())
 }
 
-async fn insert_then_update_audited(auditor: &Auditor, project: &ProjectRef, user: &UserRef) {
+async fn insert_then_update_audited(
+    auditor: &Auditor,
+    project: &ProjectRef,
+    user: &UserRef,
+    context: Option<Context>,
+) {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::user(user.id, &user.username))
         .await
         .unwrap();
+    if let Some(context) = context {
+        audit.set_context(context).unwrap();
+    }
     insert_then_update(&mut audit, project, user).await.unwrap();
     audit.commit().await.unwrap();
 }
@@ -414,9 +458,17 @@ async fn change(
     match (case, variant) {
         (_, Variant::Plain) => plain(auditor, case, project, user, false).await,
         (_, Variant::Hand) => plain(auditor, case, project, user, true).await,
-        (Case::AddMember, Variant::Audited) => add_member_audited(auditor, project, user).await,
+        (Case::AddMember, Variant::Audited) => {
+            add_member_audited(auditor, project, user, None).await
+        }
+        (Case::AddMember, Variant::WithContext) => {
+            add_member_audited(auditor, project, user, Some(request_context())).await
+        }
         (Case::InsertThenUpdate, Variant::Audited) => {
-            insert_then_update_audited(auditor, project, user).await
+            insert_then_update_audited(auditor, project, user, None).await
+        }
+        (Case::InsertThenUpdate, Variant::WithContext) => {
+            insert_then_update_audited(auditor, project, user, Some(request_context())).await
         }
     }
 }
