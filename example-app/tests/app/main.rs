@@ -57,6 +57,7 @@ mod faults;
 mod hostile;
 mod immutable;
 mod present;
+mod previous_release;
 mod seal_cli;
 mod start;
 mod truthful;
