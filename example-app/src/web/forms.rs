@@ -114,8 +114,9 @@ fn message(error: &ChangeError) -> String {
     }
 }
 
-/// The role checkboxes, checked where `checked` says.
+/// The role checkboxes under `legend`, checked where `checked` says.
 fn roles_field(
+    legend: String,
     checked: impl Fn(Role) -> bool,
     error: Option<String>,
     error_id: String,
@@ -131,6 +132,7 @@ fn roles_field(
             .collect(),
         error,
         error_id,
+        legend,
     }
 }
 
@@ -181,6 +183,7 @@ pub(super) async fn project_panel(
         .into_iter()
         .map(|Member { user, roles }| {
             let error_id = format!("member-{}-roles-error", user.id);
+            let legend = format!("{}\u{2019}s roles in {}", user.username, project.name);
             let (open, edit) = match &forms {
                 ProjectForms::Edit {
                     user: editing,
@@ -189,12 +192,16 @@ pub(super) async fn project_panel(
                 } if *editing == user.id => (
                     true,
                     roles_field(
+                        legend,
                         |r| sent.iter().any(|s| s == r.name()),
                         Some(error.clone()),
                         error_id,
                     ),
                 ),
-                _ => (false, roles_field(|r| roles.contains(&r), None, error_id)),
+                _ => (
+                    false,
+                    roles_field(legend, |r| roles.contains(&r), None, error_id),
+                ),
             };
             MemberRow {
                 user_id: user.id,
@@ -205,6 +212,7 @@ pub(super) async fn project_panel(
             }
         })
         .collect();
+    let legend = || "Their roles in the project".to_owned();
     let (add_open, usernames, add_roles) = match forms {
         ProjectForms::Add {
             usernames,
@@ -218,6 +226,7 @@ pub(super) async fn project_panel(
                 error: usernames_error,
             },
             roles_field(
+                legend(),
                 |r| roles.iter().any(|s| s == r.name()),
                 roles_error,
                 "add-roles-error".to_owned(),
@@ -226,7 +235,7 @@ pub(super) async fn project_panel(
         _ => (
             false,
             TextField::default(),
-            roles_field(|_| false, None, "add-roles-error".to_owned()),
+            roles_field(legend(), |_| false, None, "add-roles-error".to_owned()),
         ),
     };
     Ok(ProjectPanel {
@@ -255,10 +264,12 @@ pub(super) enum UserForms {
 /// A user's global roles and forms.
 pub(super) fn user_panel(who: &SignedIn, user: &Account, forms: UserForms) -> UserPanel {
     let error_id = "user-roles-error".to_owned();
+    let legend = format!("{}\u{2019}s global roles", user.username);
     let (open, set) = match forms {
         UserForms::Set { roles, error } => (
             true,
             roles_field(
+                legend,
                 |r| roles.iter().any(|s| s == r.name()),
                 Some(error),
                 error_id,
@@ -266,7 +277,7 @@ pub(super) fn user_panel(who: &SignedIn, user: &Account, forms: UserForms) -> Us
         ),
         UserForms::Fresh => (
             false,
-            roles_field(|r| user.roles.contains(&r), None, error_id),
+            roles_field(legend, |r| user.roles.contains(&r), None, error_id),
         ),
     };
     UserPanel {

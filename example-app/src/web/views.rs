@@ -81,6 +81,8 @@ pub struct RolesField {
     pub error: Option<String>,
     /// The id of the error message (unique on the page).
     pub error_id: String,
+    /// What the checkboxes are, as their group's legend.
+    pub legend: String,
 }
 
 /// A project's members and the forms that change them.
