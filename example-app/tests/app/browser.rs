@@ -3,7 +3,10 @@
 //! Sign-in (wrong, then right password, then `next`), the log with each
 //! filter, paging to the end and back, an event's page, phone widths
 //! without sideways scrolling, sign-out then Back, and a non-staff user's
-//! 403. On every available backend.
+//! 403; every form that changes the staff area filled and sent at 1280 and
+//! 390 px (its event at the top of the page it leads to, a refused one
+//! shown again as typed), the forms' pages without sideways scrolling at
+//! 390 px, and non-staff refused them. On every available backend.
 //!
 //! Without Chromium and chromedriver the tests print a notice and pass,
 //! except under `CI=true`, where a missing browser fails them (`.ci/run`
