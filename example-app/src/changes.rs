@@ -350,6 +350,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_change_runs_with_its_context_set() {
+        let auditor = audit_core::testing::sqlite("changes_context").await;
+        crate::schema::migrate(&auditor).await.unwrap();
+        let context = Context::new()
+            .with_request_id("req-9")
+            .with_route("POST /projects");
+        let changes = Changes::new(auditor, Actor::system("test"), context.clone());
+        let seen = changes
+            .record((), |audit, ()| {
+                Box::pin(async move { Ok(audit.context().clone()) })
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen.value, context);
+        assert_eq!(seen.events, 0);
+    }
+
+    #[tokio::test]
     async fn a_list_of_users_names_the_first_that_is_wrong() {
         let auditor = audit_core::testing::sqlite("changes_find_users").await;
         crate::schema::migrate(&auditor).await.unwrap();

@@ -600,21 +600,27 @@ pub async fn clear_roles(
 
 /// GET of an address that only takes a form (after signing in, say): the
 /// page the form is on.
-pub async fn to_project(Staff(..): Staff, Path(id): Path<String>) -> Response {
-    see_other(format!("/projects/{id}"))
+pub async fn to_project(
+    Staff(_, who): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: i64 = id.parse().map_err(|_| pages::no_such("project", &who))?;
+    Ok(see_other(format!("/projects/{id}")))
 }
 
 /// As [`to_project`], for a member's form.
 pub async fn member_to_project(
-    Staff(..): Staff,
+    Staff(_, who): Staff,
     Path((id, _)): Path<(String, String)>,
-) -> Response {
-    see_other(format!("/projects/{id}"))
+) -> Result<Response, PageError> {
+    let id: i64 = id.parse().map_err(|_| pages::no_such("project", &who))?;
+    Ok(see_other(format!("/projects/{id}")))
 }
 
 /// As [`to_project`], for a user's form.
-pub async fn to_user(Staff(..): Staff, Path(id): Path<String>) -> Response {
-    see_other(format!("/users/{id}"))
+pub async fn to_user(Staff(_, who): Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id: i64 = id.parse().map_err(|_| pages::no_such("user", &who))?;
+    Ok(see_other(format!("/users/{id}")))
 }
 
 #[cfg(test)]

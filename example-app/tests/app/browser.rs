@@ -694,6 +694,11 @@ async fn make_every_change(client: &Client, base: &str, auditor: &Auditor, width
     open(client, "#set-roles").await;
     check(client, "#set-roles", "OutputChecker").await;
     fits_here("the set roles form").await;
+    shot(
+        client,
+        &format!("user-forms-{width}-{}", common::label(auditor)),
+    )
+    .await;
     submit(client, "#set-roles form").await;
     assert_eq!(path_and_query(client).await, user_page, "{label}");
     assert_eq!(

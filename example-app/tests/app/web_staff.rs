@@ -860,6 +860,15 @@ async fn a_form_address_opened_directly_leads_to_its_page() {
             assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
             assert_eq!(reply.location(), page);
         }
+        // Only ids: nothing else goes into the address.
+        for path in [
+            "/projects/%2F%2Fevil.example/members".to_owned(),
+            format!("/projects/x/members/{bob}/roles"),
+            "/users/1%0d%0aSet-Cookie:%20x=1/roles".to_owned(),
+        ] {
+            let reply = browser.get(&path).await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        }
         // Signed out, a form's address goes through sign-in to its page.
         let mut anonymous = Browser::new(&auditor);
         let path = format!("/projects/{gemini}/members");
