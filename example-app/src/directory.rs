@@ -134,3 +134,55 @@ pub async fn projects_of(auditor: &Auditor, user: i64) -> sqlx::Result<Vec<Proje
         .map(|(id, name)| ProjectRef { id, name })
         .collect())
 }
+
+/// A member of a project, with their roles there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The user.
+    pub user: UserRef,
+    /// Their roles in the project; empty when the stored value cannot be
+    /// read.
+    pub roles: Roles,
+}
+
+fn member_from_row((id, username, roles): (i64, String, String)) -> Member {
+    let roles = serde_json::from_str(&roles).unwrap_or_else(|e| {
+        tracing::warn!(user = id, "unreadable member roles, treated as none: {e}");
+        Roles::new()
+    });
+    Member {
+        user: UserRef { id, username },
+        roles,
+    }
+}
+
+/// The members of `project` now, by username in natural order.
+pub async fn members(auditor: &Auditor, project: i64) -> sqlx::Result<Vec<Member>> {
+    let rows: Vec<(i64, String, String)> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_as(
+            "SELECT u.id, u.username, m.roles FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.project_id = $1",
+        )
+        .bind(project)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut members: Vec<Member> = rows.into_iter().map(member_from_row).collect();
+    members.sort_by(|a, b| natural_cmp(&a.user.username, &b.user.username));
+    Ok(members)
+}
+
+/// The membership of the user `user` in `project`, if they are a member.
+pub async fn member(auditor: &Auditor, project: i64, user: i64) -> sqlx::Result<Option<Member>> {
+    let row: Option<(i64, String, String)> = on_backend!(auditor.pool(), pool => {
+        sqlx::query_as(
+            "SELECT u.id, u.username, m.roles FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.project_id = $1 AND m.user_id = $2",
+        )
+        .bind(project)
+        .bind(user)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(row.map(member_from_row))
+}

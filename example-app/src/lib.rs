@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod backfill;
+pub mod changes;
 pub mod commands;
 pub mod crash;
 pub mod demo;

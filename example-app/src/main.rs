@@ -12,21 +12,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use audit_core::commands::{Attempt, Isolation, RetryPolicy, Retryable};
+use audit_core::commands::Retryable;
 use audit_core::query::{Cursor, Position};
 use audit_core::store::SCHEMA_VERSION;
-use audit_core::{Actor, Auditor};
+use audit_core::{Actor, Auditor, Context};
 use clap::{Args, Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash, is_staff};
-use example_app::commands::{self, CommandError, StaffAudit};
-use example_app::directory::Account;
+use example_app::changes::{ChangeError, Changes, Recorded, find_account, find_project, find_user};
+use example_app::commands::CommandError;
 use example_app::domain::{ProjectRef, Role, Roles, UserRef};
-use example_app::events::StaffEvent;
 use example_app::export::{self, ExportError, FollowOptions, PositionFile, Range};
 use example_app::logs::{self, LogError, LogRequest, LogType, Scope};
-use example_app::names::{ProjectName, Username};
 use example_app::web::{self, AppState, WebConfig};
-use example_app::{backfill, demo, directory, grants, log_text, sealing};
+use example_app::{backfill, demo, grants, log_text, sealing};
 
 /// The actor the command line records without `--as`: a system process,
 /// which the log shows as "system process example-app-cli".
@@ -152,15 +150,13 @@ enum CliError {
     },
     #[error("DATABASE_URL is not valid UTF-8")]
     DatabaseUrlNotUnicode,
-    #[error("unknown user `{0}`")]
-    UnknownUser(String),
     #[error(
         "`{0}` is not a staff area administrator: only staff act through --as \
          (without --as, the command line acts as the system process `{SYSTEM_ACTOR}`)"
     )]
     NotStaff(String),
-    #[error("unknown project `{0}`")]
-    UnknownProject(String),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
     #[error(transparent)]
     Audit(#[from] audit_core::AuditError),
     #[error(transparent)]
@@ -179,8 +175,6 @@ enum CliError {
     Backfill(#[from] backfill::BackfillError),
     #[error(transparent)]
     Grant(#[from] grants::GrantError),
-    #[error(transparent)]
-    Name(#[from] example_app::names::NameError),
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
     #[error("cannot read the password from standard input: {0}")]
@@ -324,6 +318,14 @@ struct Session {
     url: String,
     /// Who acts (`--as`, else the system process [`SYSTEM_ACTOR`]).
     actor: Actor,
+}
+
+impl Session {
+    /// Changes made by the session's actor, through the same code as the
+    /// web pages' (each in a transaction of its own, retried).
+    fn changes(&self) -> Changes {
+        Changes::new(self.auditor.clone(), self.actor.clone(), Context::new())
+    }
 }
 
 impl AppCmd {
@@ -521,10 +523,7 @@ impl SetPasswordArgs {
         let user = find_user(&session.auditor, &self.user).await?;
         // Hashing is slow on purpose: do it before the transaction starts.
         let password = PasswordHash::new(&read_password()?)?;
-        record(session, (user, password), |audit, (user, password)| {
-            Box::pin(async move { Ok(commands::set_password(audit, &user, password).await?) })
-        })
-        .await
+        done(session.changes().set_password(&user, password).await?)
     }
 }
 
@@ -542,17 +541,10 @@ struct AddUserArgs {
 impl AddUserArgs {
     /// `add-user`.
     async fn run(self, session: &Session) -> Result<(), CliError> {
-        // Checked here rather than by clap, whose error would repeat the
-        // raw value, newlines and all.
-        let username = Username::parse(&self.username)?;
+        // Checked by `add_user` rather than by clap, whose error would
+        // repeat the raw value, newlines and all.
         let roles: Roles = self.roles.into_iter().collect();
-        record(session, (username, roles), |audit, (username, roles)| {
-            Box::pin(async move {
-                commands::add_user(audit, username.as_str(), roles).await?;
-                Ok(())
-            })
-        })
-        .await
+        done(session.changes().add_user(&self.username, roles).await?)
     }
 }
 
@@ -567,14 +559,7 @@ struct AddProjectArgs {
 impl AddProjectArgs {
     /// `add-project`.
     async fn run(self, session: &Session) -> Result<(), CliError> {
-        let name = ProjectName::parse(&self.name)?;
-        record(session, name, |audit, name| {
-            Box::pin(async move {
-                commands::add_project(audit, name.as_str()).await?;
-                Ok(())
-            })
-        })
-        .await
+        done(session.changes().add_project(&self.name).await?)
     }
 }
 
@@ -594,22 +579,9 @@ impl AddMemberArgs {
     /// `add-member`: every user or none.
     async fn run(self, session: &Session) -> Result<(), CliError> {
         let project = find_project(&session.auditor, &self.project).await?;
-        let mut users = Vec::with_capacity(self.users.len());
-        for user in &self.users {
-            users.push(find_user(&session.auditor, user).await?);
-        }
         let roles: Roles = self.roles.into_iter().collect();
-        record(
-            session,
-            (project, users, roles),
-            |audit, (project, users, roles)| {
-                Box::pin(async move {
-                    commands::add_members(audit, &project, &users, roles).await?;
-                    Ok(())
-                })
-            },
-        )
-        .await
+        let changes = session.changes();
+        done(changes.add_members(&project, &self.users, roles).await?)
     }
 }
 
@@ -628,18 +600,10 @@ struct UpdateMemberRolesArgs {
 impl UpdateMemberRolesArgs {
     /// `update-member-roles`.
     async fn run(self, session: &Session) -> Result<(), CliError> {
-        let membership = find_membership(&session.auditor, &self.project, &self.user).await?;
+        let (project, user) = find_membership(&session.auditor, &self.project, &self.user).await?;
         let roles: Roles = self.roles.into_iter().collect();
-        record(
-            session,
-            (membership, roles),
-            |audit, ((project, user), roles)| {
-                Box::pin(async move {
-                    Ok(commands::update_member_roles(audit, &project, &user, roles).await?)
-                })
-            },
-        )
-        .await
+        let changes = session.changes();
+        done(changes.update_member_roles(&project, &user, roles).await?)
     }
 }
 
@@ -655,11 +619,8 @@ struct RemoveMemberArgs {
 impl RemoveMemberArgs {
     /// `remove-member`.
     async fn run(self, session: &Session) -> Result<(), CliError> {
-        let membership = find_membership(&session.auditor, &self.project, &self.user).await?;
-        record(session, membership, |audit, (project, user)| {
-            Box::pin(async move { Ok(commands::remove_member(audit, &project, &user).await?) })
-        })
-        .await
+        let (project, user) = find_membership(&session.auditor, &self.project, &self.user).await?;
+        done(session.changes().remove_member(&project, &user).await?)
     }
 }
 
@@ -678,10 +639,7 @@ impl UpdateUserRolesArgs {
     async fn run(self, session: &Session) -> Result<(), CliError> {
         let user = find_user(&session.auditor, &self.user).await?;
         let roles: Roles = self.roles.into_iter().collect();
-        record(session, (user, roles), |audit, (user, roles)| {
-            Box::pin(async move { Ok(commands::update_user_roles(audit, &user, roles).await?) })
-        })
-        .await
+        done(session.changes().update_user_roles(&user, roles).await?)
     }
 }
 
@@ -696,10 +654,7 @@ impl ClearUserRolesArgs {
     /// `clear-user-roles`: global and in every project, as one command.
     async fn run(self, session: &Session) -> Result<(), CliError> {
         let user = find_user(&session.auditor, &self.user).await?;
-        record(session, user, |audit, user| {
-            Box::pin(async move { Ok(user.clear_roles(audit).await?) })
-        })
-        .await
+        done(session.changes().clear_user_roles(&user).await?)
     }
 }
 
@@ -935,6 +890,7 @@ impl Retryable for CliError {
     fn is_retryable(&self) -> bool {
         match self {
             CliError::Audit(e) => e.is_retryable(),
+            CliError::Change(e) => e.is_retryable(),
             CliError::Command(e) => e.is_retryable(),
             CliError::Database(e) => e.is_retryable(),
             _ => false,
@@ -942,38 +898,9 @@ impl Retryable for CliError {
     }
 }
 
-/// How a change subcommand runs: READ COMMITTED on PostgreSQL (the
-/// commands' locking reads need to see the latest committed row), and made
-/// again from the start, up to 10 times in all, when the database refuses
-/// it because of a concurrent transaction (a deadlock or a serialization
-/// failure on PostgreSQL, a busy database on SQLite).
-fn retry_policy() -> RetryPolicy {
-    RetryPolicy::default()
-        .isolation(Isolation::Default)
-        .attempts(10)
-}
-
-/// Runs `change` with `args` in one audited transaction acting for the
-/// session's actor and commits it, through [`Auditor::transact`]: when the
-/// database refuses the transaction because of a concurrent one, the change
-/// runs again from the start with a fresh copy of `args`, and the user sees
-/// only the outcome. Says how many events it recorded.
-async fn record<A, F>(session: &Session, args: A, change: F) -> Result<(), CliError>
-where
-    A: Clone + Send + 'static,
-    F: for<'a> Fn(&'a mut StaffAudit, A) -> Attempt<'a, (), CliError> + Copy + Send + 'static,
-{
-    let events = session
-        .auditor
-        .transact::<StaffEvent, _, CliError, _>(session.actor.clone(), retry_policy(), |audit| {
-            let args = args.clone();
-            Box::pin(async move {
-                change(&mut *audit, args).await?;
-                Ok(audit.pending_events())
-            })
-        })
-        .await?;
-    say!("done: {events} audit event(s) recorded");
+/// Says how many events a change recorded.
+fn done<T>(recorded: Recorded<T>) -> Result<(), CliError> {
+    say!("done: {} audit event(s) recorded", recorded.events);
     Ok(())
 }
 
@@ -987,21 +914,6 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// The account named `username`, which must follow the name rules (a name
-/// that breaks them cannot have been created, and would otherwise be echoed
-/// in the error, newlines and all).
-async fn find_account(auditor: &Auditor, username: &str) -> Result<Account, CliError> {
-    let username = Username::parse(username)?;
-    directory::account_named(auditor, username.as_str())
-        .await?
-        .ok_or_else(|| CliError::UnknownUser(username.as_str().to_owned()))
-}
-
-/// The user named `username` (see [`find_account`]).
-async fn find_user(auditor: &Auditor, username: &str) -> Result<UserRef, CliError> {
-    Ok(find_account(auditor, username).await?.user_ref())
-}
-
 /// The project and the user of a membership, both by name.
 async fn find_membership(
     auditor: &Auditor,
@@ -1012,14 +924,6 @@ async fn find_membership(
         find_project(auditor, project).await?,
         find_user(auditor, user).await?,
     ))
-}
-
-/// The project named `name`, which must follow the name rules.
-async fn find_project(auditor: &Auditor, name: &str) -> Result<ProjectRef, CliError> {
-    let name = ProjectName::parse(name)?;
-    directory::project_named(auditor, name.as_str())
-        .await?
-        .ok_or_else(|| CliError::UnknownProject(name.as_str().to_owned()))
 }
 
 /// Prints a page of the log: as text, newest first, with the cursor of the

@@ -1,11 +1,14 @@
 //! The staff area in a browser: the audit log of a project, of a user and
-//! of everything, for signed-in staff. Plain server-rendered HTML.
+//! of everything, and the forms that make the staff area's changes, for
+//! signed-in staff. Plain server-rendered HTML.
 
 mod csrf;
 mod error;
 mod filters;
+mod forms;
 mod limits;
 mod pages;
+mod request_context;
 mod session;
 mod sign_in;
 mod throttle;
@@ -26,6 +29,9 @@ use crate::auth::Verifiers;
 pub use csrf::{FORM_LIFETIME, FormTokens};
 pub use error::PageError;
 pub use limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
+pub use request_context::{
+    MAX_REQUEST_ID, MAX_USER_AGENT_BYTES, REQUEST_ID_HEADER, RequestContext,
+};
 pub use session::{
     COOKIE_NAME, Live, SECURE_COOKIE_NAME, SESSION_LIFETIME, SessionError, Sessions,
 };
@@ -84,10 +90,33 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::global_log))
-        .route("/projects", get(pages::project_list))
+        .route(
+            "/projects",
+            get(pages::project_list).post(forms::create_project),
+        )
         .route("/projects/{id}", get(pages::project_log))
+        .route(
+            "/projects/{id}/members",
+            get(forms::to_project).post(forms::add_members),
+        )
+        .route(
+            "/projects/{id}/members/{user}/roles",
+            get(forms::member_to_project).post(forms::member_roles),
+        )
+        .route(
+            "/projects/{id}/members/{user}/remove",
+            get(forms::confirm_remove_member).post(forms::remove_member),
+        )
         .route("/users", get(pages::user_list))
         .route("/users/{id}", get(pages::user_log))
+        .route(
+            "/users/{id}/roles",
+            get(forms::to_user).post(forms::user_roles),
+        )
+        .route(
+            "/users/{id}/clear-roles",
+            get(forms::confirm_clear_roles).post(forms::clear_roles),
+        )
         .route("/events/{id}", get(pages::event_page))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))

@@ -8,9 +8,14 @@ use axum::response::Html;
 use super::AppState;
 use super::error::{PageError, page};
 use super::filters::{Filters, on_project_page};
+use super::forms::{self, ProjectForms, UserForms};
 use super::sign_in::Staff;
-use super::views::{EventView, ListItem, ListView, LogView, Row, SignedIn, TypeGroup, TypeOption};
-use crate::directory;
+use super::views::{
+    CreateProject, EventView, ListItem, ListView, LogView, ProjectPanel, Row, SignedIn, TextField,
+    TypeGroup, TypeOption, UserPanel,
+};
+use crate::directory::{self, Account};
+use crate::domain::ProjectRef;
 use crate::logs::{self, Entry, LogRequest, Scope};
 
 /// The most events of one command an event's page lists on each side of it.
@@ -18,16 +23,19 @@ const COMMAND_EVENTS_AROUND: u32 = 50;
 
 /// The 404 for a project or user that does not exist (or an id that
 /// cannot be one).
-fn no_such(what: &str, who: &SignedIn) -> PageError {
+pub(super) fn no_such(what: &str, who: &SignedIn) -> PageError {
     PageError::not_found(format!("There is no such {what}.")).signed_in(who)
 }
 
-/// One log page: its path, title, description and scope.
+/// One log page: its path, title, description and scope, and on a
+/// project's or a user's log the forms that change them.
 struct LogPage {
     path: String,
     heading: String,
     description: String,
     scope: Scope,
+    project: Option<ProjectPanel>,
+    user: Option<UserPanel>,
 }
 
 /// A log row for `entry`.
@@ -107,6 +115,9 @@ async fn show_log(
         newest: fetched.prev.map(|_| filters.href(&log.path, None)),
         newer: fetched.prev.map(|c| filters.href(&log.path, Some(c))),
         older: fetched.next.map(|c| filters.href(&log.path, Some(c))),
+        path: log.path,
+        project: log.project,
+        user: log.user,
     })
 }
 
@@ -220,11 +231,40 @@ pub async fn global_log(
         heading: "Audit log".to_owned(),
         description: "Every change to the staff area, newest first.".to_owned(),
         scope: Scope::All,
+        project: None,
+        user: None,
     };
     show_log(&state, who, filters, log).await
 }
 
-/// GET /projects/{id}: the events on one project.
+/// The project with id `id` (as it appears in an address), or a 404.
+pub(super) async fn find_project(
+    state: &AppState,
+    who: &SignedIn,
+    id: &str,
+) -> Result<ProjectRef, PageError> {
+    let found = match id.parse() {
+        Ok(id) => directory::project(&state.auditor, id).await?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| no_such("project", who))
+}
+
+/// The user with id `id` (as it appears in an address), or a 404.
+pub(super) async fn find_account(
+    state: &AppState,
+    who: &SignedIn,
+    id: &str,
+) -> Result<Account, PageError> {
+    let found = match id.parse() {
+        Ok(id) => directory::account(&state.auditor, id).await?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| no_such("user", who))
+}
+
+/// GET /projects/{id}: the events on one project, its members and the
+/// forms that change them.
 pub async fn project_log(
     State(state): State<AppState>,
     Staff(_, who): Staff,
@@ -232,11 +272,20 @@ pub async fn project_log(
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
     let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&who))?;
-    let found = match id.parse() {
-        Ok(id) => directory::project(&state.auditor, id).await?,
-        Err(_) => None,
-    };
-    let project = found.ok_or_else(|| no_such("project", &who))?;
+    let project = find_project(&state, &who, &id).await?;
+    project_page(&state, who, project, filters, ProjectForms::Fresh).await
+}
+
+/// A project's page, its forms as `forms` says (fresh, or one of them
+/// refused and shown again as sent).
+pub(super) async fn project_page(
+    state: &AppState,
+    who: SignedIn,
+    project: ProjectRef,
+    filters: Filters,
+    forms: ProjectForms,
+) -> Result<Html<String>, PageError> {
+    let panel = forms::project_panel(state, &who, &project, forms).await?;
     let log = LogPage {
         path: format!("/projects/{}", project.id),
         heading: format!("Project {}", project.name),
@@ -245,12 +294,15 @@ pub async fn project_log(
             project.name
         ),
         scope: Scope::Project(project),
+        project: Some(panel),
+        user: None,
     };
-    show_log(&state, who, filters, log).await
+    show_log(state, who, filters, log).await
 }
 
 /// GET /users/{id}: the events by a user, about them, and the creation of
-/// their projects (the reference's user log).
+/// their projects (the reference's user log), their global roles and the
+/// forms that change them.
 pub async fn user_log(
     State(state): State<AppState>,
     Staff(_, who): Staff,
@@ -258,11 +310,19 @@ pub async fn user_log(
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, PageError> {
     let filters = Filters::parse(query.as_deref()).map_err(|e| e.signed_in(&who))?;
-    let found = match id.parse() {
-        Ok(id) => directory::account(&state.auditor, id).await?,
-        Err(_) => None,
-    };
-    let user = found.ok_or_else(|| no_such("user", &who))?;
+    let user = find_account(&state, &who, &id).await?;
+    user_page(&state, who, user, filters, UserForms::Fresh).await
+}
+
+/// A user's page, its forms as `forms` says.
+pub(super) async fn user_page(
+    state: &AppState,
+    who: SignedIn,
+    user: Account,
+    filters: Filters,
+    forms: UserForms,
+) -> Result<Html<String>, PageError> {
+    let panel = forms::user_panel(&who, &user, forms);
     let scope = Scope::user(&state.auditor, user.user_ref()).await?;
     let projects = match &scope {
         Scope::User { projects, .. } if !projects.is_empty() => {
@@ -279,14 +339,26 @@ pub async fn user_log(
             user.username
         ),
         scope,
+        project: None,
+        user: Some(panel),
     };
-    show_log(&state, who, filters, log).await
+    show_log(state, who, filters, log).await
 }
 
-/// GET /projects.
+/// GET /projects: every project, and the form that creates one.
 pub async fn project_list(
     State(state): State<AppState>,
     Staff(_, who): Staff,
+) -> Result<Html<String>, PageError> {
+    project_list_page(&state, who, TextField::default()).await
+}
+
+/// The projects' list, its form showing `name` (as typed, and why it was
+/// refused).
+pub(super) async fn project_list_page(
+    state: &AppState,
+    who: SignedIn,
+    name: TextField,
 ) -> Result<Html<String>, PageError> {
     let items = directory::projects(&state.auditor)
         .await?
@@ -297,10 +369,15 @@ pub async fn project_list(
             note: String::new(),
         })
         .collect();
+    let create = CreateProject {
+        csrf: who.csrf.clone(),
+        name,
+    };
     page(&ListView {
         signed_in: Some(who),
         heading: "Projects",
         items,
+        create: Some(create),
     })
 }
 
@@ -327,6 +404,7 @@ pub async fn user_list(
         signed_in: Some(who),
         heading: "Users",
         items,
+        create: None,
     })
 }
 

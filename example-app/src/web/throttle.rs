@@ -222,29 +222,38 @@ impl FromRequestParts<AppState> for ClientAddress {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.config.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .next_back()
-                .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientAddress::new(ip));
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
         // Served without connection information (an in-process router):
         // every request counts as one unknown client, which is the safe way
         // to be wrong.
-        Ok(ClientAddress::new(
-            peer.unwrap_or(IpAddr::from([0, 0, 0, 0])),
-        ))
+        let ip = client_ip(parts, state.config.trust_forwarded_for);
+        Ok(ClientAddress::new(ip.unwrap_or(IpAddr::from([0, 0, 0, 0]))))
     }
+}
+
+/// The address a request comes from: the connection's peer, or, only when
+/// `trust_forwarded_for` (the server is behind a proxy that appends it),
+/// the last address of `X-Forwarded-For`, the one that proxy added. `None`
+/// when neither is known (a router served in-process, without connection
+/// information). What the sign-in limits count ([`ClientAddress`]) and
+/// what a change's context records
+/// ([`RequestContext`](super::request_context::RequestContext)).
+pub(super) fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|last| last.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 #[cfg(test)]

@@ -42,6 +42,94 @@ pub struct LogView {
     pub newer: Option<String>,
     /// The link to the older page.
     pub older: Option<String>,
+    /// The log's own address (where the filter form goes, also when the
+    /// page answers a form sent elsewhere).
+    pub path: String,
+    /// On a project's log: its members and the forms that change them.
+    pub project: Option<ProjectPanel>,
+    /// On a user's log: their global roles and the forms that change them.
+    pub user: Option<UserPanel>,
+}
+
+/// A text field of a form: what was typed, and why it was refused.
+#[derive(Debug, Clone, Default)]
+pub struct TextField {
+    /// The value, as typed.
+    pub value: String,
+    /// Why the form was refused, when it was because of this field.
+    pub error: Option<String>,
+}
+
+/// One role's checkbox.
+#[derive(Debug, Clone)]
+pub struct RoleChoice {
+    /// The stable name, sent as `role`.
+    pub name: &'static str,
+    /// The label.
+    pub label: &'static str,
+    /// Whether it is checked.
+    pub checked: bool,
+}
+
+/// A form's role checkboxes, one per role, and why what was sent was
+/// refused.
+#[derive(Debug, Clone)]
+pub struct RolesField {
+    /// The checkboxes, in the order of [`Role::ALL`](crate::domain::Role::ALL).
+    pub choices: Vec<RoleChoice>,
+    /// Why the form was refused, when it was because of the roles.
+    pub error: Option<String>,
+    /// The id of the error message (unique on the page).
+    pub error_id: String,
+    /// What the checkboxes are, as their group's legend.
+    pub legend: String,
+}
+
+/// A project's members and the forms that change them.
+#[derive(Debug, Clone)]
+pub struct ProjectPanel {
+    /// The project's id.
+    pub id: i64,
+    /// The session's CSRF token, for the forms.
+    pub csrf: String,
+    /// The members, by username.
+    pub members: Vec<MemberRow>,
+    /// Whether the "Add members" form is shown open (it was refused).
+    pub add_open: bool,
+    /// The usernames to add, one per line.
+    pub usernames: TextField,
+    /// The roles to give them.
+    pub add_roles: RolesField,
+}
+
+/// One member of a project, and the form that edits their roles.
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    /// The user's id.
+    pub user_id: i64,
+    /// The username.
+    pub username: String,
+    /// Their roles in the project, as labels.
+    pub roles: String,
+    /// Whether the roles form is shown open (it was refused).
+    pub open: bool,
+    /// The roles form's checkboxes.
+    pub edit: RolesField,
+}
+
+/// A user's global roles and the forms that change them.
+#[derive(Debug, Clone)]
+pub struct UserPanel {
+    /// The user's id.
+    pub id: i64,
+    /// The session's CSRF token, for the forms.
+    pub csrf: String,
+    /// Their global roles, as labels.
+    pub roles: String,
+    /// Whether the "Set roles" form is shown open (it was refused).
+    pub open: bool,
+    /// Its checkboxes.
+    pub set: RolesField,
 }
 
 /// One group of the type filter.
@@ -116,6 +204,37 @@ pub struct ListView {
     pub heading: &'static str,
     /// The items.
     pub items: Vec<ListItem>,
+    /// On the projects' list: the form that creates one.
+    pub create: Option<CreateProject>,
+}
+
+/// The form that creates a project.
+#[derive(Debug, Clone)]
+pub struct CreateProject {
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The new project's name.
+    pub name: TextField,
+}
+
+/// A page that asks to confirm a change that takes something away.
+#[derive(Template)]
+#[template(path = "web/confirm.html")]
+pub struct ConfirmView {
+    /// Who is signed in.
+    pub signed_in: Option<SignedIn>,
+    /// The question.
+    pub heading: String,
+    /// What the change does, a paragraph each.
+    pub lines: Vec<String>,
+    /// Where the form goes.
+    pub action: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The button that makes the change, saying what it does.
+    pub button: String,
+    /// Where "Cancel" leads.
+    pub cancel: String,
 }
 
 /// One item of a list page.

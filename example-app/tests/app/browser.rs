@@ -3,7 +3,10 @@
 //! Sign-in (wrong, then right password, then `next`), the log with each
 //! filter, paging to the end and back, an event's page, phone widths
 //! without sideways scrolling, sign-out then Back, and a non-staff user's
-//! 403. On every available backend.
+//! 403; every form that changes the staff area filled and sent at 1280 and
+//! 390 px (its event at the top of the page it leads to, a refused one
+//! shown again as typed), the forms' pages without sideways scrolling at
+//! 390 px, and non-staff refused them. On every available backend.
 //!
 //! Without Chromium and chromedriver the tests print a notice and pass,
 //! except under `CI=true`, where a missing browser fails them (`.ci/run`
@@ -463,6 +466,317 @@ async fn back_after_sign_out_shows_no_log() {
             shown.len(),
             path_and_query(&client).await
         );
+        client.close().await.unwrap();
+    }
+}
+
+/// The text of the first event row's details on the current page.
+async fn first_event(client: &Client) -> String {
+    client
+        .find(Locator::Css("tr[id^=event-] td:last-child"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Clicks the submit button of the form `form` (a CSS selector) and waits
+/// for the page it leads to.
+async fn submit(client: &Client, form: &str) {
+    let button = client
+        .find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap();
+    click_through(client, button).await;
+}
+
+/// Opens the `<details>` `selector` by its summary, as a person would.
+async fn open(client: &Client, selector: &str) {
+    client
+        .find(Locator::Css(&format!("{selector} > summary")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks the checkbox of `role` in the form `form`.
+async fn check(client: &Client, form: &str, role: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "{form} input[name=role][value={role}]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The value of the field `selector`, as the browser holds it.
+async fn value(client: &Client, selector: &str) -> String {
+    let field = client.find(Locator::Css(selector)).await.unwrap();
+    field.prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// The text of the element `selector`.
+async fn text(client: &Client, selector: &str) -> String {
+    let element = client.find(Locator::Css(selector)).await.unwrap();
+    element.text().await.unwrap()
+}
+
+/// Every form of the staff area, filled and sent in the browser at `width`
+/// px, as alice (signed in): each change shows at the top of the log it
+/// leads to, and a refused form keeps what was typed and says why next to
+/// the field. At phone widths, no page scrolls sideways.
+async fn make_every_change(client: &Client, base: &str, auditor: &Auditor, width: u32) {
+    let label = format!("{} at {width} px", common::label(auditor));
+    client.set_window_size(width, 900).await.unwrap();
+    let fits_here = |what: &'static str| async move {
+        if width < 600 {
+            fits(client, width, what).await;
+        }
+    };
+    let mut audit = auditor
+        .begin::<example_app::events::StaffEvent>(audit_core::Actor::system("test-setup"))
+        .await
+        .unwrap();
+    let mut user = async |name: String| {
+        example_app::commands::add_user(&mut audit, &name, Default::default())
+            .await
+            .unwrap()
+    };
+    let carol = user(format!("carol-{width}")).await;
+    let dave = user(format!("dave-{width}")).await;
+    audit.commit().await.unwrap();
+
+    // Create a project, from the projects' list.
+    client.goto(&format!("{base}/projects")).await.unwrap();
+    fits_here("the projects with their form").await;
+    let project = format!("Mercury {width}");
+    let name = client.find(Locator::Id("name")).await.unwrap();
+    name.send_keys(&project).await.unwrap();
+    submit(client, "form.create").await;
+    assert_eq!(
+        heading(client).await,
+        format!("Project {project}"),
+        "{label}"
+    );
+    assert_eq!(
+        first_event(client).await,
+        format!("created project {project}")
+    );
+    let path = path_and_query(client).await;
+
+    // A name taken: the form again, as typed, saying why next to it.
+    client.goto(&format!("{base}/projects")).await.unwrap();
+    let name = client.find(Locator::Id("name")).await.unwrap();
+    name.send_keys(&project).await.unwrap();
+    submit(client, "form.create").await;
+    assert_eq!(heading(client).await, "Projects", "{label}");
+    assert_eq!(
+        text(client, "#name-error").await,
+        format!("Project `{project}` already exists.")
+    );
+    assert_eq!(value(client, "#name").await, project);
+    let name = client.find(Locator::Id("name")).await.unwrap();
+    assert_eq!(
+        name.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        name.attr("aria-describedby").await.unwrap().as_deref(),
+        Some("name-error")
+    );
+    fits_here("a refused project name").await;
+    shot(
+        client,
+        &format!("refused-{width}-{}", common::label(auditor)),
+    )
+    .await;
+
+    // Add two members at once, with a role.
+    client.goto(&format!("{base}{path}")).await.unwrap();
+    open(client, "#add-members").await;
+    let names = client.find(Locator::Id("usernames")).await.unwrap();
+    names
+        .send_keys(&format!("{}\n{}", carol.username, dave.username))
+        .await
+        .unwrap();
+    check(client, "#add-members", "ProjectDeveloper").await;
+    fits_here("the add members form").await;
+    submit(client, "#add-members form").await;
+    assert_eq!(path_and_query(client).await, path, "{label}");
+    assert_eq!(
+        first_event(client).await,
+        format!(
+            "changed {}'s roles in {project} from none to Project developer",
+            dave.username
+        )
+    );
+    let members = text(client, "ul.members").await;
+    assert!(
+        members.contains(&carol.username) && members.contains(&dave.username),
+        "{label}: {members}"
+    );
+
+    // One unknown name: nobody added, the form open with what was typed.
+    open(client, "#add-members").await;
+    let names = client.find(Locator::Id("usernames")).await.unwrap();
+    names.send_keys("bob\nghost").await.unwrap();
+    check(client, "#add-members", "ProjectCollaborator").await;
+    submit(client, "#add-members form").await;
+    assert_eq!(
+        text(client, "#usernames-error").await,
+        "Unknown user `ghost`.",
+        "{label}"
+    );
+    assert_eq!(value(client, "#usernames").await, "bob\nghost");
+    let kept = client
+        .find(Locator::Css(
+            "#add-members input[value=ProjectCollaborator]",
+        ))
+        .await
+        .unwrap();
+    assert!(kept.is_selected().await.unwrap(), "{label}: the role kept");
+    assert!(!text(client, "ul.members").await.contains("bob"), "{label}");
+    fits_here("a refused add members form").await;
+    shot(
+        client,
+        &format!("project-forms-{width}-{}", common::label(auditor)),
+    )
+    .await;
+
+    // Edit a member's roles.
+    let member = format!("#member-{}", carol.id);
+    open(client, &format!("{member} details")).await;
+    check(client, &format!("{member} form"), "ProjectCollaborator").await;
+    fits_here("a member's roles form").await;
+    submit(client, &format!("{member} form")).await;
+    assert_eq!(
+        first_event(client).await,
+        format!(
+            "changed {}'s roles in {project} from Project developer to Project developer, Project collaborator",
+            carol.username
+        ),
+        "{label}"
+    );
+
+    // Remove a member, after confirming.
+    let remove = client
+        .find(Locator::Css(&format!("#member-{} a.remove", dave.id)))
+        .await
+        .unwrap();
+    click_through(client, remove).await;
+    assert_eq!(
+        heading(client).await,
+        format!("Remove {} from {project}?", dave.username)
+    );
+    fits_here("the question before removing").await;
+    shot(
+        client,
+        &format!("confirm-{width}-{}", common::label(auditor)),
+    )
+    .await;
+    submit(client, "form.confirm").await;
+    assert_eq!(path_and_query(client).await, path, "{label}");
+    assert_eq!(
+        first_event(client).await,
+        format!("removed {} from {project}", dave.username)
+    );
+    assert!(!text(client, "ul.members").await.contains(&dave.username));
+
+    // Set a user's global roles.
+    let user_page = format!("/users/{}", carol.id);
+    client.goto(&format!("{base}{user_page}")).await.unwrap();
+    open(client, "#set-roles").await;
+    check(client, "#set-roles", "OutputChecker").await;
+    fits_here("the set roles form").await;
+    shot(
+        client,
+        &format!("user-forms-{width}-{}", common::label(auditor)),
+    )
+    .await;
+    submit(client, "#set-roles form").await;
+    assert_eq!(path_and_query(client).await, user_page, "{label}");
+    assert_eq!(
+        first_event(client).await,
+        format!(
+            "changed {}'s global roles from none to Output checker",
+            carol.username
+        )
+    );
+    assert_eq!(text(client, "p.roles-now").await, "Output checker");
+
+    // Clear all of them, after confirming.
+    let clear = client
+        .find(Locator::Css("section.manage a.remove"))
+        .await
+        .unwrap();
+    click_through(client, clear).await;
+    assert_eq!(
+        heading(client).await,
+        format!("Clear all of {}\u{2019}s roles?", carol.username)
+    );
+    fits_here("the question before clearing").await;
+    submit(client, "form.confirm").await;
+    assert_eq!(path_and_query(client).await, user_page, "{label}");
+    assert_eq!(
+        first_event(client).await,
+        format!(
+            "changed {}'s roles in {project} from Project developer, Project collaborator to none",
+            carol.username
+        )
+    );
+    assert_eq!(text(client, "p.roles-now").await, "None.");
+    fits_here("a user's page").await;
+}
+
+#[tokio::test]
+async fn staff_make_every_change_in_a_real_browser() {
+    let Some((chromium, driver)) = browser_binaries() else {
+        return;
+    };
+    for auditor in common::auditors("browser_changes").await {
+        let label = common::label(&auditor);
+        let c = cast(&auditor).await;
+        let base = serve(&auditor).await;
+        let (client, _driver) = browser(&chromium, &driver).await;
+        client.goto(&format!("{base}/projects")).await.unwrap();
+        sign_in(&client, "alice", PASSWORD).await;
+        for width in [1280, 390] {
+            make_every_change(&client, &base, &auditor, width).await;
+        }
+
+        // bob is not staff: no form, and the question pages refuse him.
+        client.set_window_size(1280, 900).await.unwrap();
+        client.delete_all_cookies().await.unwrap();
+        client.goto(&format!("{base}/projects")).await.unwrap();
+        sign_in(&client, "bob", PASSWORD).await;
+        assert_eq!(heading(&client).await, "403 Forbidden", "{label}");
+        assert!(
+            client
+                .find_all(Locator::Css("form.create"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        for path in [
+            format!("/projects/{}/members/{}/remove", c.gemini.id, c.bob.id),
+            format!("/users/{}/clear-roles", c.alice.id),
+        ] {
+            client.goto(&format!("{base}{path}")).await.unwrap();
+            assert_eq!(heading(&client).await, "403 Forbidden", "{label}: {path}");
+            assert!(
+                client
+                    .find_all(Locator::Css("form.confirm"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
         client.close().await.unwrap();
     }
 }

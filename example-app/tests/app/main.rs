@@ -65,3 +65,4 @@ mod versions;
 mod web;
 mod web_log;
 mod web_security;
+mod web_staff;
