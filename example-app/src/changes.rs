@@ -215,7 +215,7 @@ impl Changes {
                     let args = args.clone();
                     let context = context.clone();
                     Box::pin(async move {
-                        audit.set_context(context);
+                        audit.set_context(context)?;
                         let value = change(&mut *audit, args).await?;
                         Ok(Recorded {
                             value,

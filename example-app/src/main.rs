@@ -468,9 +468,11 @@ struct ServeArgs {
     /// Mark the session cookie Secure and send Strict-Transport-Security (when served behind HTTPS).
     #[arg(long)]
     secure_cookies: bool,
-    /// Count sign-in attempts by the last X-Forwarded-For address (only behind a proxy that sets it).
-    #[arg(long)]
-    trust_x_forwarded_for: bool,
+    /// A proxy in front of the server (an address or a network, `10.0.0.0/8`), trusted to report its
+    /// client in X-Forwarded-For; repeat it for each. The client is then the rightmost entry that is not
+    /// a trusted proxy, for the sign-in limits and every change's context. Without it: the connection's peer.
+    #[arg(long = "trusted-proxy", value_name = "NETWORK")]
+    trusted_proxies: Vec<audit_core::axum::IpNetwork>,
     /// Seal in the background every this many seconds (0: never).
     #[arg(long, default_value_t = 0)]
     seal_every_secs: u64,
@@ -499,7 +501,7 @@ impl ServeArgs {
         }
         let config = WebConfig {
             secure_cookies: self.secure_cookies,
-            trust_forwarded_for: self.trust_x_forwarded_for,
+            trusted_proxies: self.trusted_proxies.clone(),
         };
         let state = AppState::new(auditor, config);
         let addr = self.addr;

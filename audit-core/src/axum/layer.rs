@@ -47,9 +47,11 @@ use super::request::{RequestParts, Rules};
 ///   requires, neither id all zeros); none when the header is absent,
 ///   repeated or invalid.
 ///
-/// Host, program, OS user, reason and the application's fields are not
-/// the request's to say: a handler or a middleware adds them (see the
-/// [module's documentation](super)). Bounded as they are, the fields the
+/// This server's host name and program are recorded too when the layer is
+/// told the program ([`with_program`](ContextLayer::with_program)). The OS
+/// user (the server's, not the person's), a reason and the application's
+/// fields are not the request's to say: a handler or a middleware adds them
+/// (see the [module's documentation](super)). Bounded as they are, the fields the
 /// layer sets stay far below [`MAX_CONTEXT_BYTES`](crate::MAX_CONTEXT_BYTES)
 /// whatever a client sends.
 ///
@@ -137,6 +139,17 @@ impl ContextLayer {
         Arc::make_mut(&mut self.rules)
             .trusted_proxies
             .extend(proxies.into_iter().map(Into::into));
+        self
+    }
+
+    /// This layer, also recording in every request's context this server's
+    /// host name and `program` `version` (pass `env!("CARGO_PKG_NAME")` and
+    /// `env!("CARGO_PKG_VERSION")`): which machine and release answered.
+    pub fn with_program(mut self, program: &str, version: &str) -> Self {
+        let process = crate::Context::process(program, version);
+        let rules = Arc::make_mut(&mut self.rules);
+        rules.host = process.host;
+        rules.program = process.program;
         self
     }
 

@@ -34,6 +34,10 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 pub(super) struct Rules {
     pub(super) trusted_proxies: Vec<IpNetwork>,
     pub(super) request_id_header: HeaderName,
+    /// This server's host name, recorded in every request's context.
+    pub(super) host: Option<String>,
+    /// This program and its version, likewise.
+    pub(super) program: Option<String>,
 }
 
 impl Default for Rules {
@@ -41,6 +45,8 @@ impl Default for Rules {
         Rules {
             trusted_proxies: Vec::new(),
             request_id_header: DEFAULT_REQUEST_ID_HEADER,
+            host: None,
+            program: None,
         }
     }
 }
@@ -77,6 +83,8 @@ impl Rules {
         context.user_agent = user_agent(headers);
         context.route = Some(route(method, uri, extensions));
         context.trace_id = trace_id(headers);
+        context.host.clone_from(&self.host);
+        context.program.clone_from(&self.program);
         context
     }
 

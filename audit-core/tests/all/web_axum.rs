@@ -607,3 +607,20 @@ async fn when_the_transaction_cannot_begin_an_audit_session_answers_503_without_
     );
     assert_eq!(body, "The service is unavailable; try again shortly.\n");
 }
+
+#[tokio::test]
+async fn the_program_and_host_are_recorded_when_the_layer_is_told_them() {
+    let request = || get_request("/projects/1", &[]);
+    let (context, _) = context_of(app(ContextLayer::new(), None), request()).await;
+    assert_eq!((context.program, context.host), (None, None));
+    let layer = ContextLayer::new().with_program("staff-area", "2.1.0");
+    let (context, _) = context_of(app(layer, None), request()).await;
+    assert_eq!(context.program.as_deref(), Some("staff-area 2.1.0"));
+    assert_eq!(
+        context.host,
+        Context::process("staff-area", "2.1.0").host,
+        "this machine's name"
+    );
+    // The server's OS user is not the person who sent the request.
+    assert_eq!(context.os_user, None);
+}

@@ -3,7 +3,7 @@
 //! clear all of a user's roles. Each goes through the same code as the
 //! command line ([`crate::changes`]: its rules, its messages, its retries),
 //! acting for the signed-in member of staff, with where the request came
-//! from as the transaction's context ([`RequestContext`]).
+//! from as the transaction's context (the `Context` the library's `ContextLayer` reads from it).
 //!
 //! Every one is for staff only ([`Staff`]), and its POST must carry the
 //! session's CSRF token and come from this site ([`csrf::same_origin`]), as
@@ -25,7 +25,6 @@ use super::csrf;
 use super::error::{PageError, page};
 use super::filters::Filters;
 use super::pages::{self, find_account, find_project};
-use super::request_context::RequestContext;
 use super::session;
 use super::sign_in::Staff;
 use super::views::{
@@ -328,7 +327,7 @@ fn not_a_member(
 pub async fn create_project(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Result<Response, PageError> {
@@ -361,7 +360,7 @@ fn usernames(typed: &str) -> Vec<&str> {
 pub async fn add_members(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     Path(id): Path<String>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
@@ -403,7 +402,7 @@ pub async fn add_members(
 pub async fn member_roles(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     Path((project_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
@@ -477,7 +476,7 @@ pub async fn confirm_remove_member(
 pub async fn remove_member(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     Path((project_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
@@ -503,7 +502,7 @@ pub async fn remove_member(
 pub async fn user_roles(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     Path(id): Path<String>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
@@ -579,7 +578,7 @@ pub async fn confirm_clear_roles(
 pub async fn clear_roles(
     State(state): State<AppState>,
     Staff(account, who): Staff,
-    RequestContext(context): RequestContext,
+    context: Context,
     Path(id): Path<String>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,

@@ -8,7 +8,6 @@ mod filters;
 mod forms;
 mod limits;
 mod pages;
-mod request_context;
 mod session;
 mod sign_in;
 mod throttle;
@@ -18,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use audit_core::Auditor;
+use audit_core::axum::{ContextLayer, IpNetwork};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -29,9 +29,6 @@ use crate::auth::Verifiers;
 pub use csrf::{FORM_LIFETIME, FormTokens};
 pub use error::PageError;
 pub use limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
-pub use request_context::{
-    MAX_REQUEST_ID, MAX_USER_AGENT_BYTES, REQUEST_ID_HEADER, RequestContext,
-};
 pub use session::{
     COOKIE_NAME, Live, SECURE_COOKIE_NAME, SESSION_LIFETIME, SessionError, Sessions,
 };
@@ -45,10 +42,13 @@ pub struct WebConfig {
     /// Mark the session cookie `Secure` and send `Strict-Transport-Security`
     /// (set it when serving over HTTPS).
     pub secure_cookies: bool,
-    /// Take the client's address for the sign-in limits from the last
-    /// entry of `X-Forwarded-For` (set it only behind a proxy that appends
-    /// it; otherwise any client could claim any address).
-    pub trust_forwarded_for: bool,
+    /// The proxies in front of the server (addresses or networks), trusted
+    /// to report their client in `X-Forwarded-For`: the client's address,
+    /// which the sign-in limits count and every change's context records,
+    /// is then the rightmost entry that is not one of them
+    /// ([`ContextLayer`]'s rule). Empty (the default): the connection's
+    /// peer, whatever the header says.
+    pub trusted_proxies: Vec<IpNetwork>,
 }
 
 /// What every request handler shares. Sessions, sign-in attempts and the
@@ -121,6 +121,13 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .fallback(pages::not_found)
+        // Inside the router's other layers: it runs after routing (so the
+        // route is the matched pattern), on requests the limits let through.
+        .layer(
+            ContextLayer::new()
+                .trust_proxies(state.config.trusted_proxies.iter().copied())
+                .with_program(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        )
         .layer(axum::middleware::map_response(error::styled_errors))
         .layer(axum::middleware::from_fn(limits::refuse_oversized))
         .layer(axum::middleware::map_response_with_state(

@@ -38,11 +38,11 @@
 //! address. Rows older than the window are deleted as attempts come
 //! (lazily).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use audit_core::{Auditor, on_backend};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use audit_core::{Auditor, Context, on_backend};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::AppState;
@@ -183,10 +183,11 @@ fn key(username: &str) -> String {
     username.to_lowercase()
 }
 
-/// Where a request comes from, as the limits count it: the connection's
-/// peer address (or, only when the server is told to trust a proxy, the
-/// last address of `X-Forwarded-For`, the one the proxy added); an IPv6
-/// address by its /64.
+/// Where a request comes from, as the limits count it: the client's
+/// address of the request's context (the connection's peer, or behind
+/// trusted proxies the rightmost `X-Forwarded-For` entry that is not one of
+/// them: `audit_core::axum::ContextLayer`'s rule, the one every change's
+/// context records); an IPv6 address by its /64.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(String);
 
@@ -222,38 +223,13 @@ impl FromRequestParts<AppState> for ClientAddress {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let Ok(context) = Context::from_request_parts(parts, state).await;
         // Served without connection information (an in-process router):
         // every request counts as one unknown client, which is the safe way
         // to be wrong.
-        let ip = client_ip(parts, state.config.trust_forwarded_for);
-        Ok(ClientAddress::new(ip.unwrap_or(IpAddr::from([0, 0, 0, 0]))))
+        let ip = context.client_address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(ClientAddress::new(ip))
     }
-}
-
-/// The address a request comes from: the connection's peer, or, only when
-/// `trust_forwarded_for` (the server is behind a proxy that appends it),
-/// the last address of `X-Forwarded-For`, the one that proxy added. `None`
-/// when neither is known (a router served in-process, without connection
-/// information). What the sign-in limits count ([`ClientAddress`]) and
-/// what a change's context records
-/// ([`RequestContext`](super::request_context::RequestContext)).
-pub(super) fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for
-        && let Some(ip) = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .next_back()
-            .and_then(|last| last.trim().parse::<IpAddr>().ok())
-    {
-        return Some(ip);
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 #[cfg(test)]

@@ -420,7 +420,7 @@ async fn x_forwarded_for_counts_only_when_the_proxy_is_trusted() {
             StatusCode::SEE_OTHER
         );
         let trusted = WebConfig {
-            trust_forwarded_for: true,
+            trusted_proxies: vec![Y.parse().unwrap()],
             ..WebConfig::default()
         };
         assert_eq!(

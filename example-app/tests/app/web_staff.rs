@@ -4,9 +4,9 @@
 //! to anyone but staff, without the session's token, or from another site,
 //! nothing changed. On every available backend.
 //!
-//! Where the change came from (the request's context: the client's
-//! address, the request id, the route) is set on each transaction but not
-//! stored yet: the places to check it are marked `// context:`.
+//! Each change's events record where it came from: the request's context
+//! (its id, the client's address, user agent and route, this program and
+//! host), the same for every event of one request and found by its id.
 
 use crate::common;
 use crate::common::web::{Browser, Cast, PASSWORD, Reply, cast};
@@ -81,10 +81,23 @@ async fn alice(auditor: &Auditor) -> (Browser, String) {
 fn by_alice(event: &Entry, c: &Cast, code: &str) -> serde_json::Value {
     assert_eq!(event.stored.event.code(), code, "{}", event.stored.payload);
     assert_eq!(event.stored.actor, Actor::user(c.alice.id, "alice"));
-    // context: once contexts are stored, the event's context here: the
-    // route (`POST /projects/{id}/members`...), the request id sent as
-    // `x-request-id`, no client address in-process (see
-    // `context_is_sent_with_each_form` below for the values sent).
+    // Every form's change records its request: a route of the form's
+    // (`POST /projects/{id}/members`), a request id made for it, and this
+    // program (no client address: the router runs in-process, without a
+    // connection; `context_is_recorded_with_each_change` has one).
+    let context = &event.stored.context;
+    assert!(
+        context
+            .route
+            .as_deref()
+            .is_some_and(|r| r.starts_with("POST /")),
+        "{context:?}"
+    );
+    assert!(context.request_id.is_some(), "{context:?}");
+    assert_eq!(
+        context.program.as_deref(),
+        Some(concat!("example-app ", env!("CARGO_PKG_VERSION")))
+    );
     payload(event)
 }
 
@@ -257,6 +270,16 @@ async fn staff_add_several_members_at_once_with_roles() {
                 .iter()
                 .all(|e| e.stored.command_id == events[0].stored.command_id)
         );
+        // The request's id finds all four, and nothing else.
+        let request = events[0].stored.context.request_id.clone().unwrap();
+        let found = auditor
+            .query::<StaffEvent>(&audit_core::query::EventQuery::new().request_id(&request))
+            .await
+            .unwrap();
+        let mut found: Vec<i64> = found.events.iter().map(|e| e.id).collect();
+        found.sort_unstable();
+        let ids: Vec<i64> = events.iter().map(|e| e.stored.id).collect();
+        assert_eq!(found, ids);
         let json = by_alice(&events[2], &c, "project_member_added");
         assert_eq!(json["user"]["id"], dave.id);
         assert_eq!(json["project"]["id"], c.apollo.id);
@@ -896,11 +919,10 @@ async fn a_form_address_opened_directly_leads_to_its_page() {
     }
 }
 
-/// What every form's request brings for its context, as the extractor
-/// reads it: the forms set it on their transaction. Once the context is
-/// stored, this test reads it back from each event.
+/// What a form's request brings is stored with the change's events: the
+/// client's address, the request id sent, the user agent, the route.
 #[tokio::test]
-async fn context_is_sent_with_each_form() {
+async fn context_is_recorded_with_each_change() {
     for auditor in common::auditors("staff_context").await {
         let c = cast(&auditor).await;
         let mut browser = Browser::new(&auditor).connecting_from("203.0.113.9");
@@ -919,9 +941,13 @@ async fn context_is_sent_with_each_form() {
         assert_eq!(reply.status, StatusCode::SEE_OTHER);
         let event = &newest(&auditor, 1).await[0];
         by_alice(event, &c, "user_updated_roles");
-        // context: the event's stored context is then
-        //   client_address 203.0.113.9, request_id "req-ctx-1",
-        //   user_agent "staff-test/1", route "POST /users/{id}/roles",
-        //   program "example-app <version>", host set.
+        let context = &event.stored.context;
+        assert_eq!(context.client_address, Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(context.request_id.as_deref(), Some("req-ctx-1"));
+        assert_eq!(context.user_agent.as_deref(), Some("staff-test/1"));
+        assert_eq!(context.route.as_deref(), Some("POST /users/{id}/roles"));
+        assert!(context.host.is_some(), "{context:?}");
+        // The server's OS user is not who made the change.
+        assert_eq!(context.os_user, None);
     }
 }
