@@ -63,6 +63,7 @@ mod start;
 mod truthful;
 mod versions;
 mod web;
+mod web_api;
 mod web_log;
 mod web_security;
 mod web_staff;
