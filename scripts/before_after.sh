@@ -53,6 +53,10 @@
 #                                 [$BEFORE_AFTER_DIR/target]
 #   PGSSLMODE                     [disable]
 #   BEFORE_AFTER_KEEP_WORKTREE=1  keep the worktree afterwards
+#   BEFORE_AFTER_NAME             the report's copy, target/audit-bench/NAME.md,
+#                                 which scripts/bench_report.py reads
+#                                 [before-after: section 1b;
+#                                 before-after-context: section 1c]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -203,6 +207,6 @@ json.dump({"rev": e["BA_REV"], "before": e["BA_BEFORE"], "after": e["BA_AFTER"],
           open(sys.argv[1], "w"), indent=1)' "$OUT/meta.json"
 say "done; report:"
 python3 scripts/before_after_report.py "$OUT" | tee "$OUT/report.md"
-# Where scripts/bench_report.py takes it from (BENCHMARKS.md section 1b).
+# Where scripts/bench_report.py takes it from (BENCHMARKS.md section 1b or 1c).
 mkdir -p target/audit-bench
-cp "$OUT/report.md" target/audit-bench/before-after.md
+cp "$OUT/report.md" "target/audit-bench/${BEFORE_AFTER_NAME:-before-after}.md"
