@@ -347,7 +347,7 @@ struct Session {
 }
 
 /// `--reason`, taken by every subcommand that records a change.
-#[derive(Args, Clone, Default)]
+#[derive(Args)]
 struct Why {
     /// Why the change is made: recorded with its events (in their context,
     /// shown on each event's page and in `export`).
