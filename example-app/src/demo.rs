@@ -1,7 +1,7 @@
 //! A realistic sample staff area, created through the commands, to look at
 //! in the browser and on the command line.
 
-use audit_core::{Actor, AuditError, Auditor};
+use audit_core::{Actor, AuditError, Auditor, Context};
 
 use crate::auth::{PasswordError, PasswordHash};
 use crate::commands::{self, CommandError};
@@ -67,11 +67,18 @@ fn roles(list: &[Role]) -> Roles {
 
 /// Creates the sample through the commands: three users (alice is staff),
 /// two projects, memberships with roles, a role change, a removal, a
-/// change of global roles, and passwords for alice and bob.
+/// change of global roles, and passwords for alice and bob. Its events
+/// have no context ([`create_with_context`] gives them one).
 pub async fn create(auditor: &Auditor) -> Result<(), DemoError> {
+    create_with_context(auditor, &Context::new()).await
+}
+
+/// [`create`], every event recorded with `context` (the command line's).
+pub async fn create_with_context(auditor: &Auditor, context: &Context) -> Result<(), DemoError> {
     let mut setup = auditor
         .begin::<StaffEvent>(Actor::system("demo-setup"))
         .await?;
+    setup.set_context(context.clone())?;
     let alice =
         commands::add_user(&mut setup, "alice", roles(&[Role::StaffAreaAdministrator])).await?;
     let bob = commands::add_user(&mut setup, "bob", Roles::new()).await?;
@@ -81,6 +88,7 @@ pub async fn create(auditor: &Auditor) -> Result<(), DemoError> {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::user(alice.id, &alice.username))
         .await?;
+    audit.set_context(context.clone())?;
     let apollo = commands::add_project(&mut audit, "Apollo").await?;
     let gemini = commands::add_project(&mut audit, "Gemini").await?;
     commands::add_member(&mut audit, &apollo, &bob, roles(&[Role::ProjectDeveloper])).await?;
@@ -116,6 +124,7 @@ pub async fn create(auditor: &Auditor) -> Result<(), DemoError> {
     let mut audit = auditor
         .begin::<StaffEvent>(Actor::system("demo-setup"))
         .await?;
+    audit.set_context(context.clone())?;
     for (username, hash) in hashed {
         let user = [&alice, &bob]
             .into_iter()

@@ -6,8 +6,9 @@
 //! event in commit order (G12), so a reader that goes on from the last
 //! position it got never misses or repeats an event, and replaying what it
 //! read gives the state the tables hold. Each line is one
-//! event ([`line()`]): its position, every stored column, and its text as the
-//! `log` command shows it.
+//! event ([`line()`]): its position, every stored column (with the person
+//! the actor acted for, and the event's context, when it has them), and
+//! its text as the `log` command shows it.
 //!
 //! On PostgreSQL a transaction that wrote events and stays open holds the
 //! log's commit order, so every other writer's commit waits until it ends:
@@ -32,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use audit_core::events::Decoded;
 use audit_core::query::{HeldBack, Position, StoredEvent};
-use audit_core::{AuditError, Auditor};
+use audit_core::{Actor, AuditError, Auditor};
 use chrono::SecondsFormat;
 
 use crate::events::StaffEvent;
@@ -49,18 +50,32 @@ pub const BATCH: u32 = 500;
 /// JSON), `imported` (whether it was imported rather than emitted by a
 /// command: its `command_name` is `audit:import`) and `text`, the event
 /// rendered as the `log` command shows it.
+///
+/// Two keys appear only when there is something to say:
+///
+/// - `actor.as`, `{"id": .., "name": ..}`: the person the actor acted for
+///   (impersonation; `actor` is the person who really acted, so
+///   `{"kind": "user", "id": "1", "name": "alice", "as": {"id": "2",
+///   "name": "bob"}}` is alice acting as bob);
+/// - `context`: where and why the change was made ([`audit_core::Context`]),
+///   an object of the fields that are set, each a string: `request_id`,
+///   `client_address`, `user_agent`, `route`, `trace_id`, `span_id`, `host`,
+///   `program`, `os_user`, `reason`, and `fields`, the application's own
+///   pairs as an object. An event stored without one (a change made with
+///   no context set, an imported event, any event from before schema
+///   version 8) has no `context` key.
+///
 /// An event this program cannot read keeps its stored code, version and
 /// payload, and its text is the generic line.
 pub fn line(entry: &Entry) -> serde_json::Value {
     let stored = &entry.stored;
-    let actor = &stored.actor;
-    serde_json::json!({
+    let mut line = serde_json::json!({
         "position": stored.position.to_string(),
         "id": stored.id,
         "occurred_at": stored.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
         "event_type": stored.event.code(),
         "payload_version": payload_version(stored),
-        "actor": {"kind": actor.kind(), "id": actor.id(), "name": actor.name()},
+        "actor": actor_json(&stored.actor),
         "target": logs::entity_json(&stored.references.target),
         "parent": logs::entity_json(&stored.references.parent),
         "subject": logs::entity_json(&stored.references.subject),
@@ -69,7 +84,23 @@ pub fn line(entry: &Entry) -> serde_json::Value {
         "imported": stored.is_imported(),
         "payload": logs::payload_json(stored),
         "text": entry.text(),
-    })
+    });
+    if !stored.context.is_empty() {
+        line["context"] =
+            serde_json::to_value(&stored.context).expect("invariant: a context of strings is JSON");
+    }
+    line
+}
+
+/// `{"kind", "id", "name"}`, and `"as": {"id", "name"}` for the person
+/// acted for, if any.
+fn actor_json(actor: &Actor) -> serde_json::Value {
+    let mut json =
+        serde_json::json!({"kind": actor.kind(), "id": actor.id(), "name": actor.name()});
+    if let (Some(id), Some(name)) = (actor.as_id(), actor.as_name()) {
+        json["as"] = serde_json::json!({"id": id, "name": name});
+    }
+    json
 }
 
 /// The stored payload version: a known event is stored at its type's

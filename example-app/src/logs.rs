@@ -2,6 +2,8 @@
 //! `log` command so both show the same events: a project's log, a user's
 //! log and the global log, filtered by type, a page at a time.
 
+use std::net::IpAddr;
+
 use audit_core::events::{Decoded, EntityRef, EventCatalog, LogEventType, Reference};
 use audit_core::present::{PresentContext, Shown, plain_text};
 use audit_core::query::{Condition, Cursor, EventQuery, StoredEvent, render_page};
@@ -95,6 +97,11 @@ pub struct LogRequest {
     pub types: Vec<LogType>,
     /// Only events by this actor.
     pub actor: Option<Actor>,
+    /// Only events of the request with this id (their context's request
+    /// id).
+    pub request_id: Option<String>,
+    /// Only events of requests from this client address (their context's).
+    pub client_address: Option<IpAddr>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time.
@@ -112,6 +119,8 @@ impl LogRequest {
             scope,
             types: Vec::new(),
             actor: None,
+            request_id: None,
+            client_address: None,
             since: None,
             until: None,
             cursor: None,
@@ -127,6 +136,12 @@ impl LogRequest {
         }
         if let Some(actor) = &self.actor {
             query = query.actor(actor);
+        }
+        if let Some(id) = &self.request_id {
+            query = query.request_id(id.as_str());
+        }
+        if let Some(address) = self.client_address {
+            query = query.client_address(address);
         }
         if let Some(since) = self.since {
             query = query.since(since);

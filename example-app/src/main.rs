@@ -5,10 +5,12 @@
 //! migrations run on start. Every change subcommand runs through
 //! `Auditor::transact`: a change the database refuses because of a
 //! concurrent one (a deadlock, a serialization failure, a busy SQLite
-//! database) is made again, and the user sees only the outcome.
+//! database) is made again, and the user sees only the outcome. Each change
+//! records its context with its events: this program, its version, the host
+//! and OS user, the subcommand as the route, and `--reason` if given.
 
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use audit_core::commands::Retryable;
 use audit_core::query::{Cursor, Position};
 use audit_core::store::SCHEMA_VERSION;
 use audit_core::{Actor, Auditor, Context};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use example_app::auth::{PasswordError, PasswordHash, is_staff};
 use example_app::changes::{ChangeError, Changes, Recorded, find_account, find_project, find_user};
 use example_app::commands::CommandError;
@@ -232,8 +234,12 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match run(cli).await {
+    // The matches as well as the parsed arguments: they name the subcommand
+    // as typed, the route of the context each change records.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let route = matches.subcommand_name().unwrap_or(DEFAULT_SUBCOMMAND);
+    match run(cli, route).await {
         Ok(()) => {}
         // The reader of our output went away (`example-app log | head -1`):
         // it has what it wanted, so end quietly with 0, as `export` and
@@ -246,6 +252,9 @@ async fn main() {
         }
     }
 }
+
+/// What runs without a subcommand.
+const DEFAULT_SUBCOMMAND: &str = "demo";
 
 /// Where the database is when `--database-url` does not say.
 const DEFAULT_DATABASE_URL: &str = "sqlite://example.db";
@@ -262,10 +271,11 @@ fn database_url(given: Option<String>) -> Result<String, CliError> {
     }
 }
 
-/// Opens the database and runs the subcommand: a schema command whatever
-/// state the schema is in, a staff area command once the schema is current
-/// and who acts is known (`demo` without a subcommand).
-async fn run(cli: Cli) -> Result<(), CliError> {
+/// Opens the database and runs the subcommand, named `route` as typed: a
+/// schema command whatever state the schema is in, a staff area command
+/// once the schema is current and who acts is known (`demo` without a
+/// subcommand), with the context its changes record.
+async fn run(cli: Cli, route: &str) -> Result<(), CliError> {
     let url = database_url(cli.database_url)?;
     let auditor = Auditor::connect(&url)
         .await
@@ -283,10 +293,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     source,
                 })?;
             let actor = acting(&auditor, cli.acting_as.as_deref()).await?;
+            let mut context = Context::process(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+                .with_route(route);
+            if let Some(reason) = command.reason() {
+                context = context.with_reason(reason);
+            }
             let session = Session {
                 auditor,
                 url,
                 actor,
+                context,
             };
             command.run(session).await
         }
@@ -318,17 +334,57 @@ struct Session {
     url: String,
     /// Who acts (`--as`, else the system process [`SYSTEM_ACTOR`]).
     actor: Actor,
+    /// Where and why (this program on this host, the subcommand, its
+    /// `--reason`): set on every audited transaction the command opens, so
+    /// stored with each event it records.
+    context: Context,
+}
+
+/// `--reason`, taken by every subcommand that records a change.
+#[derive(Args)]
+struct Why {
+    /// Why the change is made: recorded with its events (in their context,
+    /// shown on each event's page and in `export`).
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
 }
 
 impl Session {
     /// Changes made by the session's actor, through the same code as the
     /// web pages' (each in a transaction of its own, retried).
     fn changes(&self) -> Changes {
-        Changes::new(self.auditor.clone(), self.actor.clone(), Context::new())
+        Changes::new(
+            self.auditor.clone(),
+            self.actor.clone(),
+            self.context.clone(),
+        )
     }
 }
 
 impl AppCmd {
+    /// The `--reason` given to a change subcommand.
+    fn reason(&self) -> Option<&str> {
+        let why = match self {
+            AppCmd::SetPassword(args) => &args.why,
+            AppCmd::AddUser(args) => &args.why,
+            AppCmd::AddProject(args) => &args.why,
+            AppCmd::AddMember(args) => &args.why,
+            AppCmd::UpdateMemberRoles(args) => &args.why,
+            AppCmd::RemoveMember(args) => &args.why,
+            AppCmd::UpdateUserRoles(args) => &args.why,
+            AppCmd::ClearUserRoles(args) => &args.why,
+            AppCmd::Demo
+            | AppCmd::Serve(_)
+            | AppCmd::Backfill
+            | AppCmd::Seal(_)
+            | AppCmd::SealKey(_)
+            | AppCmd::Log(_)
+            | AppCmd::Export(_)
+            | AppCmd::Follow(_) => return None,
+        };
+        why.reason.as_deref()
+    }
+
     /// Runs the command in `session`.
     async fn run(self, session: Session) -> Result<(), CliError> {
         match self {
@@ -451,7 +507,7 @@ async fn demo(session: &Session) -> Result<(), CliError> {
     if demo::exists(auditor).await? {
         say!("The sample is already in {url}.\n");
     } else {
-        demo::create(auditor).await?;
+        demo::create_with_context(auditor, &session.context).await?;
         say!("Created a sample staff area in {url} through its commands.\n");
     }
     print_log(auditor, LogRequest::new(Scope::All), false).await?;
@@ -517,6 +573,8 @@ impl ServeArgs {
 struct SetPasswordArgs {
     #[arg(long)]
     user: String,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl SetPasswordArgs {
@@ -538,6 +596,8 @@ struct AddUserArgs {
     /// A role to give; repeat for several (kept in the order given).
     #[arg(long = "role", value_parser = RoleParser)]
     roles: Vec<Role>,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl AddUserArgs {
@@ -556,6 +616,8 @@ struct AddProjectArgs {
     /// Trimmed; not empty, no control or bidirectional formatting
     /// characters, at most 128 bytes.
     name: String,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl AddProjectArgs {
@@ -575,6 +637,8 @@ struct AddMemberArgs {
     /// A role to give; repeat for several (kept in the order given).
     #[arg(long = "role", value_parser = RoleParser)]
     roles: Vec<Role>,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl AddMemberArgs {
@@ -597,6 +661,8 @@ struct UpdateMemberRolesArgs {
     /// A role to give; repeat for several (kept in the order given).
     #[arg(long = "role", value_parser = RoleParser)]
     roles: Vec<Role>,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl UpdateMemberRolesArgs {
@@ -616,6 +682,8 @@ struct RemoveMemberArgs {
     project: String,
     #[arg(long)]
     user: String,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl RemoveMemberArgs {
@@ -634,6 +702,8 @@ struct UpdateUserRolesArgs {
     /// A role to give; repeat for several (kept in the order given).
     #[arg(long = "role", value_parser = RoleParser)]
     roles: Vec<Role>,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl UpdateUserRolesArgs {
@@ -650,6 +720,8 @@ impl UpdateUserRolesArgs {
 struct ClearUserRolesArgs {
     #[arg(long)]
     user: String,
+    #[command(flatten)]
+    why: Why,
 }
 
 impl ClearUserRolesArgs {
@@ -764,6 +836,13 @@ struct LogArgs {
     /// records', such as `audit:events_imported`); repeatable.
     #[arg(long = "type", value_name = "CODE")]
     types: Vec<LogType>,
+    /// Only the events of the web request with this id (the request id in
+    /// their context, as an event's page shows it).
+    #[arg(long, value_name = "ID")]
+    request_id: Option<String>,
+    /// Only the events of requests from this client address (IPv4 or IPv6).
+    #[arg(long, value_name = "IP")]
+    address: Option<IpAddr>,
     /// How many events, 1 to 1000.
     #[arg(
         long,
@@ -797,6 +876,8 @@ impl LogArgs {
         };
         let mut request = LogRequest::new(scope);
         request.types = self.types;
+        request.request_id = self.request_id;
+        request.client_address = self.address;
         request.cursor = self.cursor;
         request.limit = self.limit;
         print_log(auditor, request, self.json).await

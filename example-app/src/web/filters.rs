@@ -1,6 +1,8 @@
 //! What a log page's query string asks for, and which event types each log
 //! offers. Every parameter is read or refused: a filter is never ignored.
 
+use std::net::IpAddr;
+
 use audit_core::events::{Event, References};
 use audit_core::query::{Cursor, ParseError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,7 +16,8 @@ use crate::events::{
 use crate::logs::LogType;
 
 /// The parameters a log page takes, as its refusal of any other names them.
-const PARAMETERS: &str = "type (or types, comma-separated), actor, from, to and cursor";
+const PARAMETERS: &str =
+    "type (or types, comma-separated), actor, from, to, request, address and cursor";
 
 /// A log page's filters and page.
 #[derive(Debug, Default, PartialEq)]
@@ -24,6 +27,10 @@ pub(super) struct Filters {
     pub types: Vec<LogType>,
     /// Only events by the user with this username.
     pub actor: Option<String>,
+    /// Only events of the request with this id.
+    pub request: Option<String>,
+    /// Only events of requests from this client address.
+    pub address: Option<IpAddr>,
     /// Only events on or after this day (UTC).
     pub from: Option<NaiveDate>,
     /// Only events on or before this day (UTC).
@@ -35,7 +42,8 @@ pub(super) struct Filters {
 impl Filters {
     /// Reads `type` (repeatable; empty means every type), `types` (the
     /// reference's name: codes separated by commas), `actor` (a username),
-    /// `from` and `to` (days, `YYYY-MM-DD`, both included) and `cursor`.
+    /// `request` (a request id), `address` (a client's IP address), `from`
+    /// and `to` (days, `YYYY-MM-DD`, both included) and `cursor`.
     /// Campaign tags (`utm_*`) are ignored; any other parameter, and
     /// anything unreadable, is a 400.
     pub fn parse(query: Option<&str>) -> Result<Filters, PageError> {
@@ -52,6 +60,11 @@ impl Filters {
                     let name = value.trim();
                     filters.actor = (!name.is_empty()).then(|| name.to_owned());
                 }
+                "request" => {
+                    let id = value.trim();
+                    filters.request = (!id.is_empty()).then(|| id.to_owned());
+                }
+                "address" => filters.address = address(&value)?,
                 "from" => filters.from = day(&value)?,
                 "to" => filters.to = day(&value)?,
                 "cursor" => {
@@ -118,7 +131,12 @@ impl Filters {
 
     /// Whether any filter (not the page) is set.
     pub fn any(&self) -> bool {
-        !self.types.is_empty() || self.actor.is_some() || self.from.is_some() || self.to.is_some()
+        !self.types.is_empty()
+            || self.actor.is_some()
+            || self.request.is_some()
+            || self.address.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
     }
 
     /// `path` with these filters and `cursor` as its query.
@@ -129,6 +147,12 @@ impl Filters {
         }
         if let Some(actor) = &self.actor {
             query.append_pair("actor", actor);
+        }
+        if let Some(request) = &self.request {
+            query.append_pair("request", request);
+        }
+        if let Some(address) = self.address {
+            query.append_pair("address", &address.to_string());
         }
         if let Some(from) = self.from {
             query.append_pair("from", &from.to_string());
@@ -161,6 +185,25 @@ fn day(value: &str) -> Result<Option<NaiveDate>, PageError> {
                 value.chars().take(64).collect::<String>()
             ))
         })
+}
+
+/// A client's IP address as typed (v4 or v6, an IPv6 one with or without
+/// brackets); empty is none.
+fn address(value: &str) -> Result<Option<IpAddr>, PageError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    bare.parse().map(Some).map_err(|_| {
+        PageError::bad_request(format!(
+            "\u{201c}{}\u{201d} is not an IP address; write it as 203.0.113.9 or 2001:db8::1.",
+            value.chars().take(64).collect::<String>()
+        ))
+    })
 }
 
 /// The references an event of type `ty` is stored with, from an example
@@ -235,7 +278,8 @@ mod tests {
     fn filters_read_every_parameter_and_refuse_garbage() {
         let f = Filters::parse(Some(
             "type=user_created&type=&type=user_created&types=project_created,+user_created\
-             &actor=+alice+&from=2026-01-02&to=2026-01-02&cursor=tb1fx2a&utm_source=x",
+             &actor=+alice+&request=+req-7f3a+&address=2001:DB8::1\
+             &from=2026-01-02&to=2026-01-02&cursor=tb1fx2a&utm_source=x",
         ))
         .unwrap();
         assert_eq!(
@@ -246,13 +290,26 @@ mod tests {
             ]
         );
         assert_eq!(f.actor.as_deref(), Some("alice"));
+        assert_eq!(f.request.as_deref(), Some("req-7f3a"));
+        assert_eq!(f.address, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(f.since().unwrap().to_rfc3339(), "2026-01-02T00:00:00+00:00");
         assert_eq!(f.until().unwrap().to_rfc3339(), "2026-01-03T00:00:00+00:00");
         assert_eq!(f.cursor, Some("tb1fx2a".parse().unwrap()));
         assert_eq!(
             f.href("/users/2", f.cursor),
             "/users/2?type=user_created&type=project_created&actor=alice\
-             &from=2026-01-02&to=2026-01-02&cursor=tb1fx2a"
+             &request=req-7f3a&address=2001%3Adb8%3A%3A1&from=2026-01-02&to=2026-01-02\
+             &cursor=tb1fx2a"
+        );
+        // An IPv6 address may come in brackets; the page links it without.
+        let bracketed = Filters::parse(Some("address=%5B2001:db8::1%5D")).unwrap();
+        assert_eq!(bracketed.address, f.address);
+        assert!(bracketed.any());
+        assert_eq!(
+            Filters::parse(Some("address=+203.0.113.9+"))
+                .unwrap()
+                .href("/", None),
+            "/?address=203.0.113.9"
         );
         assert_eq!(Filters::parse(None).unwrap(), Filters::default());
         // The log's own records are types too, the library's.
@@ -266,7 +323,7 @@ mod tests {
             "/?type=audit%3Aevents_imported&type=audit%3Alog_pruned"
         );
         assert_eq!(
-            Filters::parse(Some("actor=&from=&to=&type=")).unwrap(),
+            Filters::parse(Some("actor=&request=+&address=&from=&to=&type=")).unwrap(),
             Filters::default()
         );
         for bad in [
@@ -276,6 +333,10 @@ mod tests {
             "cursor=b1f",
             "type=user_created'--",
             "type=audit:unheard_of",
+            "address=nope",
+            "address=203.0.113.9.1",
+            "address=203.0.113.9%2F24",
+            "address=fe80::1%25eth0",
             "from=yesterday",
             "to=2026-02-30",
             "from=2026-01-03&to=2026-01-02",

@@ -1,7 +1,7 @@
 //! The staff pages: the logs, and lists of projects and users to reach them.
 
-use audit_core::Actor;
 use audit_core::events::{Decoded, LogEventType};
+use audit_core::{Actor, Context};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
 
@@ -11,8 +11,8 @@ use super::filters::{Filters, on_project_page};
 use super::forms::{self, ProjectForms, UserForms};
 use super::sign_in::Staff;
 use super::views::{
-    CreateProject, EventView, ListItem, ListView, LogView, ProjectPanel, Row, SignedIn, TextField,
-    TypeGroup, TypeOption, UserPanel,
+    ContextField, CreateProject, EventView, ListItem, ListView, LogView, ProjectPanel, Row,
+    SignedIn, TextField, TypeGroup, TypeOption, UserPanel,
 };
 use crate::directory::{self, Account};
 use crate::domain::ProjectRef;
@@ -71,6 +71,8 @@ async fn show_log(
     request.cursor = filters.cursor;
     request.since = filters.since();
     request.until = filters.until();
+    request.request_id = filters.request.clone();
+    request.client_address = filters.address;
     if let Some(name) = &filters.actor {
         // A user of that name; otherwise the system process of that name
         // (the set-up, an import), whose events are stored under its name.
@@ -108,6 +110,8 @@ async fn show_log(
         description: log.description,
         groups,
         actor: filters.actor.clone().unwrap_or_default(),
+        request: filters.request.clone().unwrap_or_default(),
+        address: filters.address.map(|a| a.to_string()).unwrap_or_default(),
         from: filters.from.map(|d| d.to_string()).unwrap_or_default(),
         to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
         clear: filters.any().then(|| log.path.clone()),
@@ -191,6 +195,8 @@ pub async fn event_page(
         ("actor_kind", s.actor.kind().to_owned()),
         ("actor_id", s.actor.id().to_owned()),
         ("actor_name", s.actor.name().to_owned()),
+        ("actor_as_id", text(&s.actor.as_id().map(str::to_owned))),
+        ("actor_as_name", text(&s.actor.as_name().map(str::to_owned))),
         ("target_kind", target_kind),
         ("target_id", target_id),
         ("parent_kind", parent_kind),
@@ -211,12 +217,75 @@ pub async fn event_page(
         heading,
         decoded,
         columns,
+        context: context_fields(&s.context),
         payload,
         command: entries.into_iter().map(row).collect(),
         command_more,
         id,
         this: vec![row(entry)],
     })
+}
+
+/// The fields of an event's context that are set, labelled, in a fixed
+/// order: the library's, then the application's own pairs by key (keys come
+/// from outside, so they are values to show, never labels of ours). The
+/// request id and the client address link to the global log filtered by
+/// them. Empty for an event stored without a context (before schema v8).
+fn context_fields(context: &Context) -> Vec<ContextField> {
+    let field = |label: &str, value: &str| ContextField {
+        label: label.to_owned(),
+        value: value.to_owned(),
+        href: None,
+        link_title: "",
+        label_from_outside: false,
+    };
+    let linked = |label: &str, value: &str, filters: Filters, link_title| ContextField {
+        href: Some(filters.href("/", None)),
+        link_title,
+        ..field(label, value)
+    };
+    let request = context.request_id.as_deref().map(|id| {
+        let filters = Filters {
+            request: Some(id.to_owned()),
+            ..Filters::default()
+        };
+        linked("Request id", id, filters, "Every event of this request")
+    });
+    let address = context.client_address.map(|address| {
+        let filters = Filters {
+            address: Some(address),
+            ..Filters::default()
+        };
+        let shown = address.to_string();
+        linked(
+            "Client address",
+            &shown,
+            filters,
+            "Every event from this address",
+        )
+    });
+    let plain = [
+        ("User agent", &context.user_agent),
+        ("Route", &context.route),
+        ("Trace id", &context.trace_id),
+        ("Span id", &context.span_id),
+        ("Host", &context.host),
+        ("Program", &context.program),
+        ("OS user", &context.os_user),
+        ("Reason", &context.reason),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.as_deref().map(|value| field(label, value)));
+    let own = context.fields.iter().map(|(key, value)| ContextField {
+        label_from_outside: true,
+        ..field(key, value)
+    });
+    [request, address]
+        .into_iter()
+        .flatten()
+        .chain(plain)
+        .chain(own)
+        .collect()
 }
 
 /// GET /: every event.

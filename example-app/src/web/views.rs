@@ -28,6 +28,10 @@ pub struct LogView {
     pub groups: Vec<TypeGroup>,
     /// The actor filter's username, as typed.
     pub actor: String,
+    /// The request id filter, as typed (trimmed), or empty.
+    pub request: String,
+    /// The client address filter, as the address prints, or empty.
+    pub address: String,
     /// The first day of the date filter (`YYYY-MM-DD`), or empty.
     pub from: String,
     /// The last day of the date filter (`YYYY-MM-DD`), or empty.
@@ -184,14 +188,33 @@ pub struct EventView {
     pub this: Vec<Row>,
     /// Whether this program can read it, or why not.
     pub decoded: String,
-    /// Every stored column: its name and value.
+    /// Every stored column but the context's: its name and value.
     pub columns: Vec<(&'static str, String)>,
+    /// The fields of its context that are set (the columns `request_id`,
+    /// `client_address` and `context`), labelled; none for an event stored
+    /// without one.
+    pub context: Vec<ContextField>,
     /// The payload, pretty-printed JSON where it is JSON.
     pub payload: String,
     /// The events of the same command, oldest first, this one included.
     pub command: Vec<Row>,
     /// Whether the command has events beyond those listed.
     pub command_more: bool,
+}
+
+/// One field of an event's context, as its page lists it.
+pub struct ContextField {
+    /// What it is ("Request id", or the application's key).
+    pub label: String,
+    /// Its value, as stored (from outside: shown escaped and isolated).
+    pub value: String,
+    /// The log filtered by it, for the request id and the client address.
+    pub href: Option<String>,
+    /// What the link shows (when there is one).
+    pub link_title: &'static str,
+    /// Whether the label is the application's key rather than ours (then
+    /// isolated like a value).
+    pub label_from_outside: bool,
 }
 
 /// A list of links (projects, users).

@@ -1,18 +1,20 @@
 //! The staff area in a real browser: Debian's Chromium, headless, driven
 //! through chromedriver (WebDriver) against the app served on a free port.
 //! Sign-in (wrong, then right password, then `next`), the log with each
-//! filter, paging to the end and back, an event's page, phone widths
-//! without sideways scrolling, sign-out then Back, and a non-staff user's
-//! 403; every form that changes the staff area filled and sent at 1280 and
-//! 390 px (its event at the top of the page it leads to, a refused one
-//! shown again as typed), the forms' pages without sideways scrolling at
-//! 390 px, and non-staff refused them. On every available backend.
+//! filter, paging to the end and back, an event's page (and one with a
+//! long, hostile context, to its request's log and back through the
+//! request id field), phone widths without sideways scrolling, sign-out
+//! then Back, and a non-staff user's 403; every form that changes the staff
+//! area filled and sent at 1280 and 390 px (its event at the top of the
+//! page it leads to, a refused one shown again as typed), the forms' pages
+//! without sideways scrolling at 390 px, and non-staff refused them. On
+//! every available backend.
 //!
 //! Without Chromium and chromedriver the tests print a notice and pass,
 //! except under `CI=true`, where a missing browser fails them (`.ci/run`
 //! installs both). `CHROMIUM` and `CHROMEDRIVER` name other binaries;
 //! `AUDIT_BROWSER_SHOTS` names a folder for screenshots of the log and
-//! event pages at 1280 and 390 px.
+//! event pages at 1280 and 390 px (an event with a context too).
 
 use crate::common;
 use crate::common::web::{PASSWORD, add_members, cast};
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use audit_core::Auditor;
+use audit_core::{Actor, Auditor, Context};
 use example_app::web::{AppState, WebConfig, router};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -421,6 +423,110 @@ async fn staff_work_with_the_log_in_a_real_browser() {
         assert_eq!(heading(&client).await, "403 Forbidden", "{label}");
         assert!(event_ids(&client).await.is_empty());
 
+        client.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_events_context_fits_and_leads_to_its_requests_log() {
+    let Some((chromium, driver)) = browser_binaries() else {
+        return;
+    };
+    for auditor in common::auditors("browser_context").await {
+        let label = common::label(&auditor);
+        let c = cast(&auditor).await;
+        // alice acting as bob, through a browser with a long user agent,
+        // giving a reason in Hebrew; two events in one request.
+        let context = Context::new()
+            .with_request_id("01JF3Q7ZK2X9V8M6N4P2R0T5W3")
+            .with_client_address("2001:db8:85a3::8a2e:370:7334".parse().unwrap())
+            .with_user_agent(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/131.0.0.0 Safari/537.36 <script>alert(1)</script>",
+            )
+            .with_route("POST /projects/{id}/members")
+            .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+            .with_span_id("17")
+            .with_host("web-1.internal.example.org")
+            .with_program("example-app", "0.1.0")
+            .with_reason("\u{5d1}\u{5e7}\u{5e9}\u{5d4} \u{5de}\u{5d4}\u{5dc}\u{5e7}\u{5d5}\u{5d7} SUP-1234 by phone")
+            .with_field("ticket", "SUP-1234");
+        let mut audit = auditor
+            .begin::<example_app::events::StaffEvent>(
+                Actor::user(c.alice.id, &c.alice.username).acting_as(c.bob.id, &c.bob.username),
+            )
+            .await
+            .unwrap();
+        audit.set_context(context).unwrap();
+        let project = example_app::commands::add_project(&mut audit, "Mercury")
+            .await
+            .unwrap();
+        let roles = example_app::domain::Roles::new();
+        example_app::commands::add_member(&mut audit, &project, &c.bob, roles)
+            .await
+            .unwrap();
+        audit.commit().await.unwrap();
+        let base = serve(&auditor).await;
+        let (client, _driver) = browser(&chromium, &driver).await;
+        client.goto(&format!("{base}/")).await.unwrap();
+        sign_in(&client, "alice", PASSWORD).await;
+        let newest = event_ids(&client).await[..2].to_vec();
+
+        client.set_window_size(1280, 900).await.unwrap();
+        client
+            .goto(&format!("{base}/events/{}", newest[0]))
+            .await
+            .unwrap();
+        let who = client
+            .find(Locator::Css("tr.current td.who"))
+            .await
+            .unwrap();
+        assert_eq!(who.text().await.unwrap(), "alice (as bob)", "{label}");
+        let labels = client
+            .find_all(Locator::Css("dl.context dt"))
+            .await
+            .unwrap();
+        assert_eq!(labels.len(), 10, "{label}");
+        fits(&client, 1280, "an event with a context").await;
+        shot(&client, &format!("event-context-1280-{label}")).await;
+        fits(&client, 390, "an event with a context").await;
+        fits(&client, 360, "an event with a context").await;
+        client.set_window_size(390, 800).await.unwrap();
+        shot(&client, &format!("event-context-390-{label}")).await;
+        client.set_window_size(1280, 900).await.unwrap();
+
+        // Its request id leads to the log of that request: its two events.
+        let link = client
+            .find(Locator::Css(
+                "dl.context a[title='Every event of this request']",
+            ))
+            .await
+            .unwrap();
+        click_through(&client, link).await;
+        assert_eq!(
+            path_and_query(&client).await,
+            "/?request=01JF3Q7ZK2X9V8M6N4P2R0T5W3"
+        );
+        assert_eq!(event_ids(&client).await, newest, "{label}");
+        shot(&client, &format!("log-request-1280-{label}")).await;
+        // The same through the form's fields, by address.
+        client.goto(&format!("{base}/")).await.unwrap();
+        let field = client.find(Locator::Id("address")).await.unwrap();
+        field
+            .send_keys("2001:DB8:85A3:0::8A2E:370:7334")
+            .await
+            .unwrap();
+        filter(&client).await;
+        assert_eq!(event_ids(&client).await, newest, "{label}");
+        let shown = client.find(Locator::Id("address")).await.unwrap();
+        assert_eq!(
+            shown.prop("value").await.unwrap().as_deref(),
+            Some("2001:db8:85a3::8a2e:370:7334"),
+            "{label}"
+        );
+        fits(&client, 390, "the log filtered by address").await;
+        client.set_window_size(390, 800).await.unwrap();
+        shot(&client, &format!("log-address-390-{label}")).await;
         client.close().await.unwrap();
     }
 }

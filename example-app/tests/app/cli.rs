@@ -432,6 +432,45 @@ fn role_help_lists_every_role() {
 }
 
 #[test]
+fn every_change_takes_a_reason_and_one_too_long_is_refused_before_anything_is_written() {
+    let db = database();
+    for change in [
+        "set-password",
+        "add-user",
+        "add-project",
+        "add-member",
+        "update-member-roles",
+        "remove-member",
+        "update-user-roles",
+        "clear-user-roles",
+    ] {
+        let help = stdout(&run(&db, &[change, "--help"]));
+        assert!(help.contains("--reason <TEXT>"), "{change}:\n{help}");
+    }
+    for read in ["log", "export", "follow", "seal", "verify"] {
+        let help = stdout(&run(&db, &[read, "--help"]));
+        assert!(!help.contains("--reason"), "{read}:\n{help}");
+    }
+    assert!(
+        run(&db, &["add-project", "Apollo", "--reason", "SUP-1"])
+            .status
+            .success()
+    );
+    let long = "x".repeat(9000);
+    let refused = run(&db, &["add-project", "Gemini", "--reason", &long]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.starts_with("error: the context cannot be stored: it is ")
+            && stderr.trim_end().ends_with("over the limit of 8192"),
+        "{stderr}"
+    );
+    let log = stdout(&run(&db, &["log"]));
+    assert!(log.contains("created project Apollo"), "{log}");
+    assert!(!log.contains("Gemini"), "{log}");
+}
+
+#[test]
 fn conflicting_filters_name_only_the_arguments_given() {
     // DATABASE_URL is set, as `run` does: clap once counted it as given and
     // printed a usage line in which `--database-url` looked required.

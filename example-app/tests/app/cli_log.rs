@@ -1,11 +1,12 @@
 //! The log as the command line prints it, on both backends: a user's log is
 //! the reference's (the wider view has its own flag), stored values cannot
-//! forge a line, and columns line up whatever the names.
+//! forge a line, columns line up whatever the names, and the events of one
+//! request or one client address are found, and only those.
 
 use crate::common;
 
 use audit_core::text::printable;
-use audit_core::{Actor, AuditError, Auditor, auditable};
+use audit_core::{Actor, AuditError, Auditor, Context, auditable};
 use example_app::commands::{self, StaffAudit};
 use example_app::demo;
 use example_app::domain::{Roles, UserRef};
@@ -255,6 +256,98 @@ async fn the_logs_own_records_print_the_librarys_labels_and_can_be_filtered() {
             line["text"],
             format!("alice {}", common::PRUNED_SENTENCE),
             "{label}: {line}"
+        );
+    }
+}
+
+/// Commits a project of each name in one transaction acting for alice
+/// (id 1) with a request's context; returns their events' ids, newest
+/// first.
+async fn projects_in(auditor: &Auditor, request: &str, address: &str, names: &[&str]) -> Vec<i64> {
+    let last = "SELECT MAX(id) FROM audit_events";
+    let before = common::scalar(auditor, last).await;
+    let mut audit: StaffAudit = auditor.begin(Actor::user(1, "alice")).await.unwrap();
+    let context = Context::new()
+        .with_request_id(request)
+        .with_client_address(address.parse().unwrap());
+    audit.set_context(context).unwrap();
+    for name in names {
+        commands::add_project(&mut audit, name).await.unwrap();
+    }
+    audit.commit().await.unwrap();
+    let after = common::scalar(auditor, last).await;
+    assert_eq!(after - before, names.len() as i64, "one event a project");
+    ((before + 1)..=after).rev().collect()
+}
+
+#[tokio::test]
+async fn the_events_of_one_request_or_one_address_and_only_those() {
+    for auditor in common::auditors("cli_log_request").await {
+        let label = common::label(&auditor);
+        demo::create(&auditor).await.unwrap();
+        // Request A in two transactions, B from the same address between
+        // them, C from another.
+        let a1 = projects_in(&auditor, "req-a", "203.0.113.9", &["A1", "A2"]).await;
+        let b = projects_in(&auditor, "req-b", "203.0.113.9", &["B"]).await;
+        let a2 = projects_in(&auditor, "req-a", "203.0.113.9", &["A3"]).await;
+        let c = projects_in(&auditor, "req-c", "2001:db8::7", &["C"]).await;
+        let url = common::url_of(&auditor).await;
+        let ids = |args: &'static [&'static str]| {
+            let url = url.clone();
+            async move {
+                let mut all = vec!["log", "--json", "--limit", "1000"];
+                all.extend(args);
+                stdout(&common::cli(&url, &all).await)
+                    .lines()
+                    .map(|l| {
+                        serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                            .as_i64()
+                            .unwrap()
+                    })
+                    .collect::<Vec<i64>>()
+            }
+        };
+        assert_eq!(
+            ids(&["--request-id", "req-a"]).await,
+            [a2.clone(), a1.clone()].concat(),
+            "{label}"
+        );
+        assert_eq!(
+            ids(&["--address", "203.0.113.9"]).await,
+            [a2, b.clone(), a1].concat(),
+            "{label}"
+        );
+        assert_eq!(ids(&["--address", "2001:DB8:0::7"]).await, c, "{label}");
+        assert_eq!(
+            ids(&["--request-id", "req-b", "--address", "203.0.113.9"]).await,
+            b,
+            "{label}"
+        );
+        assert_eq!(
+            ids(&["--request-id", "req-c", "--address", "203.0.113.9"]).await,
+            [0_i64; 0],
+            "{label}"
+        );
+        // With the scopes: C's project is on its own project's log.
+        assert_eq!(
+            ids(&["--project", "C", "--request-id", "req-c"]).await,
+            c,
+            "{label}"
+        );
+        assert_eq!(
+            ids(&["--project", "Apollo", "--request-id", "req-c"]).await,
+            [0_i64; 0],
+            "{label}"
+        );
+        let none = stdout(&common::cli(&url, &["log", "--request-id", "req-z"]).await);
+        assert!(none.contains("(no events)"), "{label}: {none}");
+        let bad = common::cli(&url, &["log", "--address", "203.0.113.0/24"]).await;
+        assert_eq!(bad.status.code(), Some(2), "{label}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr)
+                .contains("invalid value '203.0.113.0/24' for '--address <IP>'"),
+            "{label}: {}",
+            String::from_utf8_lossy(&bad.stderr)
         );
     }
 }

@@ -1,7 +1,8 @@
 //! `export` and `follow`, run as a user would run them, on every
 //! available backend: `export` writes one JSON line per event in position
-//! order with every stored column and the event's text; a range of it is a
-//! slice of the whole; a closed output ends it quietly. `follow` with a
+//! order with every stored column and the event's text (the person an
+//! actor acted for and the event's context when it has them); a range of
+//! it is a slice of the whole; a closed output ends it quietly. `follow` with a
 //! position file, stopped (SIGTERM, SIGKILL, SIGINT) and started again
 //! while events keep coming, prints every event exactly once across runs.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use audit_core::query::Position;
 use audit_core::store::Backend;
-use audit_core::{Actor, Auditor, on_backend};
+use audit_core::{Actor, Auditor, Context, on_backend};
 use chrono::DateTime;
 use example_app::commands::{self, StaffAudit};
 use example_app::domain::{Role, Roles};
@@ -67,7 +68,13 @@ fn position(line: &serde_json::Value) -> Position {
 /// Commits one user, one project and a membership with roles: four events
 /// in one transaction, named after `tag`.
 async fn grow(auditor: &Auditor, tag: &str) {
-    let mut audit: StaffAudit = auditor.begin(Actor::system("grow")).await.unwrap();
+    grow_as(auditor, tag, Actor::system("grow"), Context::new()).await;
+}
+
+/// [`grow`], acting for `actor`, with `context`.
+async fn grow_as(auditor: &Auditor, tag: &str, actor: Actor, context: Context) {
+    let mut audit: StaffAudit = auditor.begin(actor).await.unwrap();
+    audit.set_context(context).unwrap();
     let user = commands::add_user(&mut audit, &format!("user-{tag}"), Roles::new())
         .await
         .unwrap();
@@ -107,6 +114,10 @@ struct Stored {
     event_type: String,
     payload_version: i64,
     actor: [String; 3],
+    /// `actor_as_id`, `actor_as_name`.
+    actor_as: [Option<String>; 2],
+    /// `request_id`, `client_address`, `context`.
+    context: [Option<String>; 3],
     refs: [Option<String>; 6],
     command_name: String,
     command_id: String,
@@ -122,7 +133,7 @@ async fn stored_rows(auditor: &Auditor) -> Vec<Stored> {
     // The test's own SQL: a fixed column list and a backend's cast.
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT id, occurred_at, event_type, payload_version, actor_kind, actor_id, actor_name, \
-         target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
+         actor_as_id, actor_as_name, request_id, client_address, context, target_kind, target_id, parent_kind, parent_id, subject_kind, subject_id, \
          command_name, command_id, {payload} AS payload FROM audit_events WHERE id > 0 ORDER BY id"
     ));
     on_backend!(auditor.pool(), pool => {
@@ -137,6 +148,12 @@ async fn stored_rows(auditor: &Auditor) -> Vec<Stored> {
                 event_type: r.get("event_type"),
                 payload_version: r.get("payload_version"),
                 actor: [r.get("actor_kind"), r.get("actor_id"), r.get("actor_name")],
+                actor_as: [r.get("actor_as_id"), r.get("actor_as_name")],
+                context: [
+                    r.get("request_id"),
+                    r.get("client_address"),
+                    r.get("context"),
+                ],
                 refs: [
                     r.get("target_kind"),
                     r.get("target_id"),
@@ -161,11 +178,29 @@ fn assert_line_is_row(label: &str, line: &serde_json::Value, row: &Stored) {
     assert_eq!(line["event_type"], row.event_type.as_str(), "{label}");
     assert_eq!(line["payload_version"], row.payload_version, "{label}");
     let [kind, id, name] = &row.actor;
-    assert_eq!(
-        line["actor"],
-        serde_json::json!({"kind": kind, "id": id, "name": name}),
-        "{label}"
-    );
+    let mut actor = serde_json::json!({"kind": kind, "id": id, "name": name});
+    if let [Some(as_id), Some(as_name)] = &row.actor_as {
+        actor["as"] = serde_json::json!({"id": as_id, "name": as_name});
+    }
+    assert_eq!(line["actor"], actor, "{label}");
+    // The context: the JSON column's fields and the two columns of their
+    // own, together; no key at all when the event has none.
+    let [request_id, client_address, rest] = &row.context;
+    let mut context = match rest {
+        Some(json) => serde_json::from_str(json).unwrap(),
+        None => serde_json::json!({}),
+    };
+    if let Some(id) = request_id {
+        context["request_id"] = id.as_str().into();
+    }
+    if let Some(address) = client_address {
+        context["client_address"] = address.as_str().into();
+    }
+    if context == serde_json::json!({}) {
+        assert_eq!(line.get("context"), None, "{label}: {line}");
+    } else {
+        assert_eq!(line["context"], context, "{label}: {line}");
+    }
     for (i, key) in ["target", "parent", "subject"].into_iter().enumerate() {
         let expected = match (&row.refs[2 * i], &row.refs[2 * i + 1]) {
             (Some(kind), Some(id)) => serde_json::json!({"kind": kind, "id": id}),
@@ -196,7 +231,19 @@ async fn export_prints_every_event_once_in_position_order_with_every_column() {
         )
         .await
         .unwrap();
-        grow(&auditor, "last").await;
+        // alice acting as bob, from a web request.
+        let context = Context::new()
+            .with_request_id("req-last")
+            .with_client_address("2001:db8::7".parse().unwrap())
+            .with_route("POST /projects")
+            .with_field("ticket", "SUP-1");
+        grow_as(
+            &auditor,
+            "last",
+            Actor::user(1, "alice").acting_as(2, "bob"),
+            context,
+        )
+        .await;
         wait_until_stable(&auditor).await;
 
         let all = lines(&url, &["export"]);
@@ -249,6 +296,14 @@ async fn export_prints_every_event_once_in_position_order_with_every_column() {
             added["text"], "added user-first to project-first",
             "{added}"
         );
+        // The last transaction's four events, and only they, have an
+        // `as` and a context.
+        let with = |key: &str| {
+            all.iter()
+                .filter(|l| l.get(key).is_some() || l["actor"].get(key).is_some())
+                .count()
+        };
+        assert_eq!((with("as"), with("context")), (4, 4), "{label}");
 
         // Ranges are slices of the whole.
         let p = |i: usize| positions[i].to_string();
@@ -288,6 +343,117 @@ async fn export_prints_every_event_once_in_position_order_with_every_column() {
             "{label}: {}",
             String::from_utf8_lossy(&garbage.stderr)
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_follow_lines_carry_the_context_and_the_person_acted_for() {
+    for auditor in common::auditors("export_context").await {
+        let label = common::label(&auditor);
+        let url = common::url_of(&auditor).await;
+        // A change with every field of a context, made by alice acting as
+        // bob; then one with none; then one through the command line.
+        let context = Context::new()
+            .with_request_id("req-7f3a")
+            .with_client_address("203.0.113.9".parse().unwrap())
+            .with_user_agent("Mozilla/5.0 \"quoted\" \u{202e}txet")
+            .with_route("POST /projects")
+            .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+            .with_span_id("17")
+            .with_host("web-1")
+            .with_program("example-app", "0.1.0")
+            .with_os_user("www-data")
+            .with_reason("the customer asked by phone")
+            .with_field("ticket", "SUP-1234");
+        let mut audit: StaffAudit = auditor
+            .begin(Actor::user(1, "alice").acting_as(2, "bob"))
+            .await
+            .unwrap();
+        audit.set_context(context).unwrap();
+        commands::add_project(&mut audit, "With").await.unwrap();
+        audit.commit().await.unwrap();
+        let mut audit: StaffAudit = auditor.begin(Actor::system("bare")).await.unwrap();
+        commands::add_project(&mut audit, "Without").await.unwrap();
+        audit.commit().await.unwrap();
+        let cli = example_app(&url)
+            .args(["add-project", "By hand", "--reason", "SUP-99"])
+            .env("USER", "operator")
+            .output()
+            .unwrap();
+        assert!(
+            cli.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        wait_until_stable(&auditor).await;
+
+        let all = lines(&url, &["export"]);
+        let project = |name: &str| {
+            all.iter()
+                .find(|l| l["payload"]["project"]["name"] == name)
+                .unwrap_or_else(|| panic!("{label}: no line for {name}: {all:#?}"))
+                .clone()
+        };
+        let with = project("With");
+        assert_eq!(
+            with["actor"],
+            serde_json::json!({
+                "kind": "user", "id": "1", "name": "alice",
+                "as": {"id": "2", "name": "bob"}
+            }),
+            "{label}"
+        );
+        assert_eq!(
+            with["context"],
+            serde_json::json!({
+                "request_id": "req-7f3a",
+                "client_address": "203.0.113.9",
+                "user_agent": "Mozilla/5.0 \"quoted\" \u{202e}txet",
+                "route": "POST /projects",
+                "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                "span_id": "17",
+                "host": "web-1",
+                "program": "example-app 0.1.0",
+                "os_user": "www-data",
+                "reason": "the customer asked by phone",
+                "fields": {"ticket": "SUP-1234"}
+            }),
+            "{label}"
+        );
+        let without = project("Without");
+        assert_eq!(without.get("context"), None, "{label}: {without}");
+        assert_eq!(without["actor"].get("as"), None, "{label}: {without}");
+        assert_eq!(
+            without["actor"],
+            serde_json::json!({"kind": "system", "id": "bare", "name": "bare"})
+        );
+        // The command line's change: this program, the subcommand, the
+        // reason, the OS user and the host it ran on.
+        let by_hand = project("By hand");
+        let context = &by_hand["context"];
+        assert_eq!(
+            context["program"],
+            format!("example-app {}", env!("CARGO_PKG_VERSION")),
+            "{label}: {by_hand}"
+        );
+        assert_eq!(context["route"], "add-project", "{label}: {by_hand}");
+        assert_eq!(context["reason"], "SUP-99", "{label}: {by_hand}");
+        assert_eq!(context["os_user"], "operator", "{label}: {by_hand}");
+        assert!(
+            context["host"].as_str().is_some_and(|h| !h.is_empty()),
+            "{label}: {by_hand}"
+        );
+        for absent in ["request_id", "client_address", "user_agent", "fields"] {
+            assert_eq!(context.get(absent), None, "{label}: {by_hand}");
+        }
+        assert_eq!(by_hand["actor"]["name"], "example-app-cli");
+
+        // `follow` writes the same lines.
+        let mut follower = Follower::start(&url, &["--poll-ms", "10"]);
+        let followed = follower.read(label, all.len());
+        let (rest, clean) = follower.stop("TERM");
+        assert!(clean && rest.is_empty(), "{label}: {rest:?}");
+        assert_eq!(followed, all, "{label}");
     }
 }
 

@@ -1,12 +1,14 @@
 //! The log as people work with it, through the router: several types, the
 //! actor and date filters kept across pages, the newest link, an event's
-//! own page, the project page's type filter, natural order of names, and
-//! parameters that are refused rather than ignored. On every backend.
+//! own page (with its context and who really acted), the events of one
+//! request and of one client address, the project page's type filter,
+//! natural order of names, and parameters that are refused rather than
+//! ignored. On every backend.
 
 use crate::common;
 use crate::common::web::{Browser, PASSWORD, Reply, add_members, cast};
 
-use audit_core::Actor;
+use audit_core::{Actor, Auditor, Context};
 use axum::http::StatusCode;
 use example_app::commands;
 use example_app::domain::{Role, Roles};
@@ -252,6 +254,8 @@ async fn an_event_page_shows_every_column_the_payload_and_its_command() {
             "actor_kind",
             "actor_id",
             "actor_name",
+            "actor_as_id",
+            "actor_as_name",
             "target_kind",
             "target_id",
             "parent_kind",
@@ -508,5 +512,234 @@ async fn the_logs_own_records_show_the_librarys_labels_and_can_be_filtered() {
             "{label}"
         );
         assert_eq!(page.event_titles()[0].1, "Events imported", "{label}");
+    }
+}
+
+/// Commits a project of each name in one transaction acting for `actor`
+/// with `context`; returns their events' ids, newest first.
+async fn projects_in(
+    auditor: &Auditor,
+    actor: Actor,
+    context: Context,
+    names: &[&str],
+) -> Vec<i64> {
+    let last = "SELECT MAX(id) FROM audit_events";
+    let before = common::scalar(auditor, last).await;
+    let mut audit = auditor.begin::<StaffEvent>(actor).await.unwrap();
+    audit.set_context(context).unwrap();
+    for name in names {
+        commands::add_project(&mut audit, name).await.unwrap();
+    }
+    audit.commit().await.unwrap();
+    let after = common::scalar(auditor, last).await;
+    assert_eq!(after - before, names.len() as i64, "one event a project");
+    ((before + 1)..=after).rev().collect()
+}
+
+/// A request's context: its id and the client's address.
+fn request(id: &str, address: &str) -> Context {
+    Context::new()
+        .with_request_id(id)
+        .with_client_address(address.parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_events_of_one_request_and_of_one_address_are_found_and_only_those() {
+    for auditor in common::auditors("web_log_request").await {
+        let label = common::label(&auditor);
+        let c = cast(&auditor).await;
+        let alice = Actor::user(c.alice.id, &c.alice.username);
+        let names: Vec<String> = (0..30).map(|i| format!("A-{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Request A writes in two transactions, with request B from the
+        // same address in between; C comes from another address, as alice
+        // acting for bob; D has a context but no request.
+        let a1 = request("req-a", "203.0.113.9");
+        let a1 = projects_in(&auditor, alice.clone(), a1, &names[..20]).await;
+        let b = request("req-b", "203.0.113.9");
+        let b = projects_in(&auditor, alice.clone(), b, &["B"]).await;
+        let a2 = request("req-a", "203.0.113.9");
+        let a2 = projects_in(&auditor, alice.clone(), a2, &names[20..]).await;
+        let as_bob = alice.clone().acting_as(c.bob.id, &c.bob.username);
+        let cc = request("req-c", "2001:db8::7");
+        let cc = projects_in(&auditor, as_bob, cc, &["C"]).await;
+        let d = Context::new().with_reason("no request");
+        projects_in(&auditor, alice, d, &["D"]).await;
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+
+        // Every event of request A, across pages, newest first; no other.
+        let pages = walk(&mut browser, "/?request=req-a", &["request=req-a"]).await;
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 5], "{label}");
+        assert_eq!(pages.concat(), [a2.clone(), a1.clone()].concat(), "{label}");
+        let page = browser.get("/?request=req-a").await;
+        assert!(
+            page.body.contains(r#"name="request" value="req-a""#),
+            "{label}: the field keeps it"
+        );
+        assert!(page.body.contains(r#"<a href="/" class="clear">"#));
+
+        // Every event from the address: both of its requests.
+        let pages = walk(
+            &mut browser,
+            "/?address=203.0.113.9",
+            &["address=203.0.113.9"],
+        )
+        .await;
+        assert_eq!(
+            pages.concat(),
+            [a2.clone(), b.clone(), a1.clone()].concat(),
+            "{label}"
+        );
+        // An IPv6 address however it is written; the field shows it plain.
+        for written in [
+            "2001:db8::7",
+            "2001:DB8:0::7",
+            "%5B2001:db8::7%5D",
+            "+2001:db8::7+",
+        ] {
+            let page = browser.get(&format!("/?address={written}")).await;
+            assert_eq!(page.event_ids(), cc, "{label}: {written}");
+            assert!(
+                page.body.contains(r#"name="address" value="2001:db8::7""#),
+                "{label}: {written}"
+            );
+        }
+        // With the other filters: both must hold.
+        let both = |query: &str| {
+            let mut browser = browser.clone();
+            let query = query.to_owned();
+            async move { browser.get(&query).await.event_ids() }
+        };
+        assert_eq!(
+            both("/?request=req-b&address=203.0.113.9").await,
+            b,
+            "{label}"
+        );
+        assert_eq!(
+            both("/?request=req-a&address=2001:db8::7").await,
+            [0_i64; 0]
+        );
+        // An impersonation is found under the person who really acted.
+        assert_eq!(both("/?request=req-c&actor=alice").await, cc, "{label}");
+        assert_eq!(both("/?request=req-c&actor=bob").await, [0_i64; 0]);
+        assert_eq!(both("/?request=req-a&type=user_created").await, [0_i64; 0]);
+        let none = browser.get("/?request=req-z").await;
+        assert_eq!(none.status, StatusCode::OK);
+        assert!(none.body.contains("No events."), "{label}");
+        // Empty fields (the form sends them) filter nothing.
+        let empty = browser.get("/?request=&address=+").await;
+        assert_eq!(empty.event_ids().len(), 25, "{label}");
+        assert!(!empty.body.contains(r#"class="clear""#), "{label}");
+
+        for bad in [
+            "nope",
+            "203.0.113.9.1",
+            "203.0.113.0%2F24",
+            "fe80::1%25eth0",
+        ] {
+            assert_refused(
+                &browser.get(&format!("/?address={bad}")).await,
+                "is not an IP address",
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_page_shows_its_context_and_who_really_acted() {
+    for auditor in common::auditors("web_log_context").await {
+        let label = common::label(&auditor);
+        let c = cast(&auditor).await;
+        let as_bob =
+            Actor::user(c.alice.id, &c.alice.username).acting_as(c.bob.id, &c.bob.username);
+        let context = request("req-<7>", "2001:db8::7")
+            .with_user_agent("Mozilla/5.0 <script>alert(1)</script> \u{202e}txet")
+            .with_route("POST /projects")
+            .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736")
+            .with_span_id("17")
+            .with_host("web-1")
+            .with_program("example-app", "0.1.0")
+            .with_os_user("www-data")
+            .with_reason("asked by \u{5e9}\u{5dc}\u{5d5}\u{5dd} on the phone")
+            .with_field("ticket", "SUP-1234")
+            .with_field("\u{202e}key", "value");
+        let ids = projects_in(&auditor, as_bob, context, &["Ctx"]).await;
+        let mut browser = Browser::new(&auditor);
+        browser.sign_in("alice", PASSWORD).await;
+
+        let page = browser.get(&format!("/events/{}", ids[0])).await;
+        assert_eq!(page.status, StatusCode::OK, "{label}: {}", page.body);
+        let body = &page.body;
+        // Who acted: alice, for bob; both stored.
+        assert!(body.contains("alice (as bob)"), "{label}: {body}");
+        for (column, value) in [
+            ("actor_id", c.alice.id.to_string()),
+            ("actor_as_id", c.bob.id.to_string()),
+            ("actor_as_name", "bob".to_owned()),
+        ] {
+            assert!(
+                body.contains(&format!("<dt>{column}</dt><dd>{value}</dd>")),
+                "{label}: {column}"
+            );
+        }
+        // The context: each field labelled, in order, isolated, escaped.
+        let fields = [
+            (
+                "Request id",
+                r#"<a href="/?request=req-%3C7%3E" title="Every event of this request"><bdi>req-&#60;7&#62;</bdi></a>"#,
+            ),
+            (
+                "Client address",
+                r#"<a href="/?address=2001%3Adb8%3A%3A7" title="Every event from this address"><bdi>2001:db8::7</bdi></a>"#,
+            ),
+            (
+                "User agent",
+                "<bdi>Mozilla/5.0 &#60;script&#62;alert(1)&#60;/script&#62; \u{202e}txet</bdi>",
+            ),
+            ("Route", "<bdi>POST /projects</bdi>"),
+            ("Trace id", "<bdi>4bf92f3577b34da6a3ce929d0e0e4736</bdi>"),
+            ("Span id", "<bdi>17</bdi>"),
+            ("Host", "<bdi>web-1</bdi>"),
+            ("Program", "<bdi>example-app 0.1.0</bdi>"),
+            ("OS user", "<bdi>www-data</bdi>"),
+            (
+                "Reason",
+                "<bdi>asked by \u{5e9}\u{5dc}\u{5d5}\u{5dd} on the phone</bdi>",
+            ),
+            ("<bdi>ticket</bdi>", "<bdi>SUP-1234</bdi>"),
+            ("<bdi>\u{202e}key</bdi>", "<bdi>value</bdi>"),
+        ];
+        let section = body
+            .split("<h2>Context</h2>")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{label}: no context: {body}"));
+        let section = &section[..section.find("</dl>").unwrap()];
+        let listed: Vec<String> = section
+            .split("<dt>")
+            .skip(1)
+            .map(|field| field.trim_end().to_owned())
+            .collect();
+        let expected: Vec<String> = fields
+            .iter()
+            .map(|(name, value)| format!("{name}</dt><dd>{value}</dd>"))
+            .collect();
+        assert_eq!(listed, expected, "{label}");
+        assert!(!body.contains("<script>alert"), "{label}");
+
+        // Its links lead to the log of its request and of its address.
+        for link in ["/?request=req-%3C7%3E", "/?address=2001%3Adb8%3A%3A7"] {
+            assert_eq!(browser.get(link).await.event_ids(), ids, "{label}: {link}");
+        }
+
+        // An event stored without a context has no such section.
+        let bare = browser.get("/events/1").await;
+        assert_eq!(bare.status, StatusCode::OK, "{label}");
+        assert!(!bare.body.contains("<h2>Context</h2>"), "{label}");
+        assert!(
+            bare.body.contains("<dt>actor_as_id</dt><dd>NULL</dd>"),
+            "{label}"
+        );
     }
 }
