@@ -949,5 +949,24 @@ async fn context_is_recorded_with_each_change() {
         assert!(context.host.is_some(), "{context:?}");
         // The server's OS user is not who made the change.
         assert_eq!(context.os_user, None);
+
+        // The event's page and its `export` line say where it came from.
+        let id = event.stored.id;
+        let page = browser.get(&format!("/events/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        for shown in ["203.0.113.9", "req-ctx-1", "staff-test/1"] {
+            assert!(page.body.contains(shown), "{shown} on the event page");
+        }
+        let url = common::url_of(&auditor).await;
+        let out = common::cli(&url, &["export"]).await;
+        assert!(out.status.success());
+        let line: serde_json::Value = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .find(|line| line["id"] == id)
+            .expect("the event is exported");
+        assert_eq!(line["context"]["client_address"], "203.0.113.9");
+        assert_eq!(line["context"]["request_id"], "req-ctx-1");
     }
 }
