@@ -245,6 +245,32 @@ in brackets).
 
 {report}""")
 
+# 1c. Who and from where (schema version 8): the release before and this one
+BEFORE_AFTER_CONTEXT = "target/audit-bench/before-after-context.md"
+if os.path.exists(BEFORE_AFTER_CONTEXT):
+    with open(BEFORE_AFTER_CONTEXT) as f:
+        report = "\n".join(
+            "####" + line[2:] if line.startswith("## ") else line
+            for line in f.read().strip().splitlines()
+            if not line.startswith("# ")
+        ).strip()
+    sections.append(f"""### 1c. Who and from where: the release before and this one, same run
+
+`BEFORE_AFTER_NAME=before-after-context AUDIT_BENCH_BACKENDS=postgres,sqlite-wal-full BEFORE_AFTER_ALL_BACKENDS=1 AUDIT_TEST_POSTGRES_URL=... scripts/before_after.sh 5050aa7`
+
+Schema version 8 adds five columns to every event (the person acted for,
+the request id, the client address and the rest of the context) and
+writes them with each event; `audited+context` (this build only: the
+release before has no context) is the command with a web request's
+context set, about 300 bytes of text stored with each of its events (the
+context is stored per event: ARCHITECTURE, "Who and from where"). The
+release before (5050aa7) and this checkout, built in one run, run the
+overhead bench of section 1 alternately on PostgreSQL (TLS off) and
+SQLite (WAL, `synchronous` FULL), and the follower's throughput as in
+1b. Medians [min–max] over the pooled rounds.
+
+{report}""")
+
 # 2. Append
 rows, worst = [], None
 for backend in ["sqlite-wal-full", "postgres"]:
