@@ -27,7 +27,9 @@
 //! ([`#[events]`](macro@events), [`declare_events!`],
 //! [`#[auditable]`](macro@auditable), [`#[derive(Model)]`](derive@Model) and
 //! [`on_backend!`]), [`Auditor`], the entry point, [`Audit`], one audited
-//! transaction, [`Actor`], who acts, and [`AuditError`]. The rest is grouped
+//! transaction, [`Actor`], who acts, [`Context`], where and why (set once
+//! per request or job, stored with every event), and [`AuditError`]. The
+//! rest is grouped
 //! by what it is for:
 //!
 //! - [`commands`]: writing the log. Audited transactions, the context of a
