@@ -1,22 +1,45 @@
 //! The log as the release before this one left it (audit schema version 7:
 //! no context, actors of the kinds it had), upgraded by this one: every
-//! event reads, renders, exports and verifies as that release did. The
-//! fixture (`tests/fixtures/previous_release_sqlite.sql`) is that release's
-//! `example-app demo`, an `add-project` acting as alice, and a `seal`;
-//! `previous_release_export.jsonl` is what its `export` printed.
+//! event reads, renders, exports and verifies as that release did, on both
+//! backends. Each fixture (`tests/fixtures/previous_release_*.sql`) is that
+//! release's `example-app demo`, an `add-project` acting as alice, and a
+//! `seal`; `previous_release_export_*.jsonl` is what its `export` printed.
 
 use crate::common;
 use crate::common::web::Browser;
 
 use audit_core::seals::VerifyOptions;
 
-const DUMP: &str = include_str!("../fixtures/previous_release_sqlite.sql");
-const EXPORTED: &str = include_str!("../fixtures/previous_release_export.jsonl");
+/// Each backend's database as the previous release left it, and what its
+/// `export` printed.
+const FIXTURES: [(&str, &str, &str); 2] = [
+    (
+        "sqlite",
+        include_str!("../fixtures/previous_release_sqlite.sql"),
+        include_str!("../fixtures/previous_release_export_sqlite.jsonl"),
+    ),
+    (
+        "postgres",
+        include_str!("../fixtures/previous_release_postgres.sql"),
+        include_str!("../fixtures/previous_release_export_postgres.jsonl"),
+    ),
+];
 
 #[tokio::test]
 async fn the_previous_releases_log_reads_renders_exports_and_verifies_as_it_did() {
-    let auditor = common::sqlite("previous_release").await;
-    common::execute(&auditor, DUMP).await.unwrap();
+    for auditor in audit_core::testing::all("previous_release").await {
+        let label = common::label(&auditor);
+        let (_, dump, exported) = FIXTURES
+            .iter()
+            .find(|(backend, _, _)| *backend == label)
+            .expect("a fixture for each backend");
+        upgrades_and_reads_as_before(&auditor, dump, exported).await;
+    }
+}
+
+async fn upgrades_and_reads_as_before(auditor: &audit_core::Auditor, dump: &str, printed: &str) {
+    let auditor = auditor.clone();
+    common::execute(&auditor, dump).await.unwrap();
     example_app::schema::migrate(&auditor).await.unwrap();
     assert_eq!(
         auditor.schema_status().await.unwrap(),
@@ -41,7 +64,7 @@ async fn the_previous_releases_log_reads_renders_exports_and_verifies_as_it_did(
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
-    let before: Vec<serde_json::Value> = EXPORTED
+    let before: Vec<serde_json::Value> = printed
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
