@@ -146,7 +146,7 @@ impl ContextLayer {
     /// host name and `program` `version` (pass `env!("CARGO_PKG_NAME")` and
     /// `env!("CARGO_PKG_VERSION")`): which machine and release answered.
     pub fn with_program(mut self, program: &str, version: &str) -> Self {
-        let process = crate::Context::process(program, version);
+        let process = crate::context::Context::process(program, version);
         let rules = Arc::make_mut(&mut self.rules);
         rules.host = process.host;
         rules.program = process.program;
