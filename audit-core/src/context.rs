@@ -88,13 +88,19 @@ impl Context {
 
     /// The context of a process on this machine: its host name, `program`
     /// and `version` (pass `env!("CARGO_PKG_NAME")` and
-    /// `env!("CARGO_PKG_VERSION")`), and the OS user it runs as (from
-    /// `USER`, else `USERNAME`).
+    /// `env!("CARGO_PKG_VERSION")`), and the OS user it runs as (the
+    /// account of its user id, as the system names it; where the system
+    /// cannot say, `USER`, else `USERNAME`).
     pub fn process(program: &str, version: &str) -> Self {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        let os_user = ["USER", "USERNAME"]
-            .into_iter()
-            .find_map(|name| std::env::var(name).ok().filter(|user| !user.is_empty()));
+        let os_user = whoami::username()
+            .ok()
+            .filter(|user| !user.is_empty())
+            .or_else(|| {
+                ["USER", "USERNAME"]
+                    .into_iter()
+                    .find_map(|name| std::env::var(name).ok().filter(|user| !user.is_empty()))
+            });
         Context {
             host: Some(host).filter(|host| !host.is_empty()),
             program: Some(format!("{program} {version}")),
@@ -280,6 +286,15 @@ mod tests {
             columns.rest.as_deref(),
         );
         assert_eq!(back, context);
+    }
+
+    #[test]
+    fn a_process_names_its_host_program_and_account() {
+        let context = Context::process("p", "1.2");
+        assert_eq!(context.program.as_deref(), Some("p 1.2"));
+        assert!(context.host.is_some());
+        // From the system, not only from `USER` (which CI may not set).
+        assert!(context.os_user.is_some_and(|user| !user.is_empty()));
     }
 
     #[test]

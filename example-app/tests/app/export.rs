@@ -377,7 +377,8 @@ async fn export_and_follow_lines_carry_the_context_and_the_person_acted_for() {
         audit.commit().await.unwrap();
         let cli = example_app(&url)
             .args(["add-project", "By hand", "--reason", "SUP-99"])
-            .env("USER", "operator")
+            // Not the account it runs as: the system's answer wins.
+            .env("USER", "not-the-account")
             .output()
             .unwrap();
         assert!(
@@ -438,7 +439,11 @@ async fn export_and_follow_lines_carry_the_context_and_the_person_acted_for() {
         );
         assert_eq!(context["route"], "add-project", "{label}: {by_hand}");
         assert_eq!(context["reason"], "SUP-99", "{label}: {by_hand}");
-        assert_eq!(context["os_user"], "operator", "{label}: {by_hand}");
+        let account = audit_core::Context::process("x", "1")
+            .os_user
+            .expect("the account this test runs as has a name");
+        assert_ne!(account, "not-the-account");
+        assert_eq!(context["os_user"], account.as_str(), "{label}: {by_hand}");
         assert!(
             context["host"].as_str().is_some_and(|h| !h.is_empty()),
             "{label}: {by_hand}"
