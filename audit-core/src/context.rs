@@ -194,6 +194,9 @@ pub(crate) struct ContextColumns {
     /// `context`: every other field, as a JSON object with its keys in a
     /// fixed order.
     pub rest: Option<String>,
+    /// Whether `rest` holds a user agent (a personal value, salted on its
+    /// own: `store/personal.rs`).
+    pub has_user_agent: bool,
 }
 
 impl Context {
@@ -217,6 +220,7 @@ impl Context {
             request_id: self.request_id.clone(),
             client_address: self.client_address.map(|address| address.to_string()),
             rest,
+            has_user_agent: self.user_agent.is_some(),
         };
         let size = [&columns.request_id, &columns.client_address, &columns.rest]
             .into_iter()

@@ -159,6 +159,7 @@ mod page;
 
 // The public modules that only re-export, grouping the layers' items by task.
 pub mod commands;
+pub mod erasure;
 pub mod events;
 pub mod query;
 pub mod seals;

@@ -17,8 +17,8 @@ use crate::actor::Actor;
 use crate::catalog::EventType;
 use crate::error::UnknownEventCode;
 use crate::store::{
-    IMPORTED_EVENT_CODE, LOG_CREATED_CODE, PRUNED_EVENT_CODE, RETENTION_CHANGED_CODE,
-    SCHEMA_REPAIRED_CODE,
+    ERASED_EVENT_CODE, IMPORTED_EVENT_CODE, LOG_CREATED_CODE, PRUNED_EVENT_CODE,
+    RETENTION_CHANGED_CODE, SCHEMA_REPAIRED_CODE,
 };
 
 /// One kind of the log's own records: a record the library writes itself,
@@ -58,6 +58,14 @@ impl OwnRecordType {
             label: "Log pruned",
             description: "Events older than the retention were deleted from the log; the \
                 record says how many, from before when, which ones and why.",
+        },
+        OwnRecordType {
+            code: ERASED_EVENT_CODE,
+            label: "Person erased",
+            description: "A person's personal values (their name, address, user agent and \
+                the fields marked personal) were erased from every event about them and \
+                replaced by their commitments, so that the log still verifies; the record \
+                names the person only by a random id, and lists each value erased.",
         },
         OwnRecordType {
             code: RETENTION_CHANGED_CODE,
@@ -291,6 +299,16 @@ pub(crate) fn sentence(actor: &Actor, code: &str, payload: &str) -> Option<Strin
                 reason(&payload)
             )
         }
+        ERASED_EVENT_CODE => {
+            let values = payload["values"].as_u64()?;
+            let count = payload["events"].as_u64()?;
+            format!(
+                "{actor} erased a person's personal data: {} in {}{}",
+                plural(values, "value"),
+                events(count),
+                reason(&payload)
+            )
+        }
         LOG_CREATED_CODE => format!("{actor} started the audit log"),
         _ => return None,
     })
@@ -298,6 +316,11 @@ pub(crate) fn sentence(actor: &Actor, code: &str, payload: &str) -> Option<Strin
 
 /// "1 event", "5,000 events".
 fn events(n: u64) -> String {
+    plural(n, "event")
+}
+
+/// "1 value", "5,000 values": `n` with its thousands grouped, and `noun`.
+fn plural(n: u64, noun: &str) -> String {
     let digits = n.to_string();
     let mut grouped = String::new();
     for (i, digit) in digits.chars().enumerate() {
@@ -307,9 +330,9 @@ fn events(n: u64) -> String {
         grouped.push(digit);
     }
     if n == 1 {
-        format!("{grouped} event")
+        format!("{grouped} {noun}")
     } else {
-        format!("{grouped} events")
+        format!("{grouped} {noun}s")
     }
 }
 
@@ -369,9 +392,10 @@ mod tests {
     }
 
     /// Every code the library writes, from its constants.
-    const WRITTEN: [&str; 5] = [
+    const WRITTEN: [&str; 6] = [
         IMPORTED_EVENT_CODE,
         PRUNED_EVENT_CODE,
+        ERASED_EVENT_CODE,
         RETENTION_CHANGED_CODE,
         SCHEMA_REPAIRED_CODE,
         LOG_CREATED_CODE,
@@ -518,6 +542,7 @@ mod tests {
                 "created",
                 IMPORTED_EVENT_CODE,
                 PRUNED_EVENT_CODE,
+                ERASED_EVENT_CODE,
                 RETENTION_CHANGED_CODE,
                 SCHEMA_REPAIRED_CODE
             ]

@@ -91,5 +91,5 @@
 //!   verification then only says the log agrees with itself.
 
 pub use crate::store::seal::{
-    Divergence, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport,
+    Divergence, Erasure, Head, SealKey, SealKeyError, SealReport, VerifyOptions, VerifyReport,
 };

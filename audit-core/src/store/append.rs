@@ -136,6 +136,7 @@ mod tests {
                 request_id: Some(s(11)),
                 client_address: (!i.is_multiple_of(2)).then(|| s(12)),
                 rest: Some(s(13)),
+                has_user_agent: false,
             })
         });
         let big = if i.is_multiple_of(7) {
@@ -157,6 +158,7 @@ mod tests {
             command_id: s(10),
             payload,
             context,
+            personal: (i % 5 == 1).then(|| s(14)),
         };
         (actor, row)
     }
@@ -293,6 +295,7 @@ mod tests {
             command_id: s(5),
             payload: serde_json::json!({ "n": i / 2, "t": s(1) }).to_string(),
             context: None,
+            personal: None,
         };
         (actor, row)
     }

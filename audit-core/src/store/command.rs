@@ -6,6 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use super::error::AuditError;
+use super::personal;
 use super::table::EventRow;
 use super::transaction::{Audit, CommandRun};
 use crate::backend::Db;
@@ -219,6 +220,24 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
             .current
             .as_ref()
             .expect("invariant: a command is running while its context exists");
+        let context = run.context.clone();
+        let personal = match personal::salted(
+            self.audit.actor(),
+            context.as_deref(),
+            Ev::TYPE.personal_fields(),
+        ) {
+            Ok(personal) => personal,
+            Err(error) => {
+                self.audit
+                    .poison(format!("command `{}`: {error}", self.name));
+                return Err(error);
+            }
+        };
+        let run = self
+            .audit
+            .current
+            .as_ref()
+            .expect("invariant: a command is running while its context exists");
         let row = EventRow {
             occurred_at: run.occurred_at,
             code,
@@ -228,6 +247,7 @@ impl<'a, E: EventCatalog, C> Command<'a, E, C> {
             command_id: run.id.clone(),
             payload,
             context: run.context.clone(),
+            personal,
         };
         self.audit.pending.push(row);
         self.emitted.push(code);

@@ -10,6 +10,10 @@ pub enum AuditError {
     /// The database reported an error (includes a lost connection).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The operating system could not give the random bytes that salt an
+    /// event's personal values.
+    #[error("could not get random bytes to salt personal values: {0}")]
+    Random(String),
     /// The audit schema is not in the database.
     #[error("the audit schema is missing {missing}: run `Auditor::migrate` first")]
     SchemaMissing {

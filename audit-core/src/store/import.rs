@@ -44,6 +44,7 @@ use super::auditor::Auditor;
 use super::backends::{ImportBatch, with_storage};
 use super::command::checked_payload;
 use super::error::{AuditError, classify};
+use super::personal;
 use super::retry::Retryable;
 use super::table::{EventRow, IMPORT_COMMAND};
 use crate::actor::Actor;
@@ -187,6 +188,8 @@ impl<E: EventCatalog> Import<E> {
             command_id: String::new(),
             payload,
             context: None,
+            personal: personal::salted(&actor, None, Ev::TYPE.personal_fields())
+                .map_err(ImportError::Store)?,
         };
         self.keys.insert(key.clone());
         self.events.push(Pending { key, actor, row });

@@ -271,5 +271,6 @@ fn schema_record(code: &'static str, payload: &serde_json::Value) -> EventRow {
         command_id: uuid::Uuid::new_v4().to_string(),
         payload: payload.to_string(),
         context: None,
+        personal: None,
     }
 }

@@ -169,9 +169,11 @@ mod append;
 mod auditor;
 mod backends;
 pub(crate) mod command;
+mod erase;
 pub(crate) mod error;
 mod import;
 mod migrate;
+pub(crate) mod personal;
 pub(crate) mod position;
 pub(crate) mod query;
 mod retention;
@@ -185,11 +187,12 @@ pub(crate) mod transaction;
 
 pub use crate::backend::{Backend, ByBackend, Db, Pool};
 pub use auditor::{Auditor, DEFAULT_MIN_RETENTION};
+pub use erase::{ErasureReport, Subject};
 pub use import::{Import, ImportError, ImportReport, MAX_IMPORT_KEY_BYTES};
 pub use schema::SCHEMA_VERSION;
 pub use status::SchemaStatus;
+pub use table::{ERASED_EVENT_CODE, IMPORTED_EVENT_CODE, PRUNED_EVENT_CODE};
 pub use table::{EVENTS_TABLE, IMPORT_COMMAND};
-pub use table::{IMPORTED_EVENT_CODE, PRUNED_EVENT_CODE};
 
 // For the rest of the crate (public through `commands` and `query`).
 #[cfg(feature = "testing")]

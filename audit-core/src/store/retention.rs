@@ -28,6 +28,7 @@ use super::append;
 use super::auditor::Auditor;
 use super::backends::{PruneBatch, with_storage};
 use super::error::{AuditError, classify};
+use super::personal;
 use super::table::{EventRow, PRUNE_COMMAND};
 use crate::actor::Actor;
 use crate::backend::Db;
@@ -135,6 +136,7 @@ impl Auditor {
             command_id: uuid::Uuid::new_v4().to_string(),
             payload: payload.to_string(),
             context: None,
+            personal: personal::salted(actor, None, &[])?,
         };
         append::write(tx.db(), actor, &[record]).await?;
         tx.commit().await?;

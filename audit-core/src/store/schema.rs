@@ -11,7 +11,7 @@
 use super::table::EVENTS_TABLE;
 
 /// The schema version this build creates and expects: the last migration's.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Version 1's indexes (the reference columns' moved to version 5; both
 /// replaced by version 7's, in time order: [`V7_INDEXES`]).
@@ -122,7 +122,7 @@ pub(crate) struct Migration {
 
 /// Every version, in order. Each script is idempotent (it creates what is
 /// missing and replaces what it defines), so a repair runs them all again.
-pub(crate) const MIGRATIONS: [Migration; 8] = [
+pub(crate) const MIGRATIONS: [Migration; 9] = [
     Migration {
         version: 1,
         description: "the events table, its indexes and append-only triggers",
@@ -157,6 +157,10 @@ pub(crate) const MIGRATIONS: [Migration; 8] = [
         description: "who acted for whom, service actors, and each event's context \
                       (request, client address and the rest)",
     },
+    Migration {
+        version: 9,
+        description: "salts for personal values, and their erasure (Auditor::erase)",
+    },
 ];
 
 /// Where `version`'s script is in each backend's list of scripts (one per
@@ -175,7 +179,7 @@ pub(crate) fn expand(text: &str, schema: &str) -> String {
 }
 
 /// Tables of the audit schema itself, never application models.
-pub(crate) const OWN_TABLES: [&str; 11] = [
+pub(crate) const OWN_TABLES: [&str; 12] = [
     EVENTS_TABLE,
     "audit_schema",
     "audit_retention_permit",
@@ -187,6 +191,7 @@ pub(crate) const OWN_TABLES: [&str; 11] = [
     "audit_settings",
     "audit_commit_order",
     "audit_commit_clock",
+    "audit_erasure_permit",
 ];
 
 /// Functions of the audit schema that the library calls by name.

@@ -38,6 +38,15 @@ pub(crate) const PRUNE_COMMAND: &str = "prune_before";
 /// that imports something: `audit:events_imported`. Never pruned.
 pub const IMPORTED_EVENT_CODE: &str = "audit:events_imported";
 
+/// The type code of the record of an erasure ([`Auditor::erase`]):
+/// `audit:subject_erased`. Never pruned.
+///
+/// [`Auditor::erase`]: crate::Auditor::erase
+pub const ERASED_EVENT_CODE: &str = "audit:subject_erased";
+
+/// The command name an erasure's record is stored with.
+pub(crate) const ERASE_COMMAND: &str = "erase";
+
 /// The command name an import run's own record is stored with.
 pub(crate) const IMPORT_RECORD_COMMAND: &str = "import";
 
@@ -55,9 +64,9 @@ pub(crate) enum ColumnType {
 /// The columns an event row is written with, in the order of [`EventRow::values`].
 /// (The table also has `id`, assigned by the database, and on PostgreSQL
 /// `tx_id`, the writing transaction.) The first [`WRITTEN_BEFORE_V8`] are
-/// version 1's; schema version 8 added the rest, which are NULL in the rows
-/// written before it.
-pub(crate) const WRITTEN: [(&str, ColumnType); 20] = [
+/// version 1's; schema version 8 added the next five and version 9 the
+/// last, all NULL in the rows written before them.
+pub(crate) const WRITTEN: [(&str, ColumnType); 21] = [
     ("occurred_at", ColumnType::Int),
     ("event_type", ColumnType::Text),
     ("payload_version", ColumnType::Int),
@@ -79,15 +88,34 @@ pub(crate) const WRITTEN: [(&str, ColumnType); 20] = [
     ("request_id", ColumnType::Text),
     ("client_address", ColumnType::Text),
     ("context", ColumnType::Text),
+    // Version 9: the salts and commitments of the personal values
+    // (`store/personal.rs`).
+    ("personal", ColumnType::Text),
 ];
 
 /// How many of [`WRITTEN`]'s columns the events table had before schema
 /// version 8.
 pub(crate) const WRITTEN_BEFORE_V8: usize = 15;
 
+/// How many of [`WRITTEN`]'s columns the events table had before schema
+/// version 9.
+pub(crate) const WRITTEN_BEFORE_V9: usize = 20;
+
+/// The index in [`WRITTEN`] of `personal`, the salts and commitments of an
+/// event's personal values: not a value of the event's own, so the seal
+/// does not hash it as one (`seal/encoding.rs`).
+pub(crate) const PERSONAL_COLUMN: usize = WRITTEN_BEFORE_V9;
+
 /// The columns schema version 8 added to the events table (all text).
 pub(crate) fn added_in_v8() -> impl Iterator<Item = &'static str> {
-    WRITTEN[WRITTEN_BEFORE_V8..].iter().map(|(name, _)| *name)
+    WRITTEN[WRITTEN_BEFORE_V8..WRITTEN_BEFORE_V9]
+        .iter()
+        .map(|(name, _)| *name)
+}
+
+/// The columns schema version 9 added to the events table (all text).
+pub(crate) fn added_in_v9() -> impl Iterator<Item = &'static str> {
+    WRITTEN[WRITTEN_BEFORE_V9..].iter().map(|(name, _)| *name)
 }
 
 /// The written columns' names, comma-separated (made once: the append
@@ -148,6 +176,9 @@ pub(crate) struct EventRow {
     /// The context of the command, shared by its events; `None` when it
     /// has none.
     pub context: Option<Arc<ContextColumns>>,
+    /// The salts of its personal values, as the `personal` column stores
+    /// them (`store/personal.rs`); `None` when it has none.
+    pub personal: Option<String>,
 }
 
 impl EventRow {
@@ -178,6 +209,7 @@ impl EventRow {
             Value::Text(context.and_then(|c| c.request_id.as_deref())),
             Value::Text(context.and_then(|c| c.client_address.as_deref())),
             Value::Text(context.and_then(|c| c.rest.as_deref())),
+            Value::Text(self.personal.as_deref()),
         ]
     }
 }
@@ -197,6 +229,7 @@ mod tests {
             command_id: "i".into(),
             payload: "{}".into(),
             context: None,
+            personal: None,
         };
         for ((name, ty), value) in WRITTEN.iter().zip(row.values(&Actor::system("s"))) {
             let is_int = matches!(value, Value::Int(_));
@@ -211,7 +244,7 @@ mod tests {
         assert!(
             list.ends_with(
                 "command_id, payload::text, actor_as_id, actor_as_name, request_id, \
-                 client_address, context, tx_id::text::int8 AS position_tx"
+                 client_address, context, personal, tx_id::text::int8 AS position_tx"
             ),
             "{list}"
         );

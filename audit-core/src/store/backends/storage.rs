@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use crate::actor::Actor;
 use crate::reference::References;
 use crate::store::error::AuditError;
+use crate::store::personal::salted;
 use crate::store::position::{HeldBack, Position};
 use crate::store::seal::raw::{Entry, RawEvent};
 use crate::store::table::{
@@ -121,6 +122,15 @@ pub(crate) trait Storage {
     /// placeholder; empty where the column is text.
     const JSON_CAST: &'static str;
 
+    /// The statements that write and take back the permit with which
+    /// `Auditor::erase` replaces personal values (the update trigger checks
+    /// it), in its transaction.
+    const ERASURE_PERMIT: [&'static str; 2];
+
+    /// After an erasure commits: what leaves none of the erased bytes in
+    /// the database's files, where the backend can do it at once.
+    async fn after_erasure(pool: &Pool<Self>) -> Result<(), AuditError>;
+
     /// Writes one batch of an import in the transaction of `conn`: claims
     /// the keys not yet imported (in byte order of the keys, so that
     /// concurrent importers wait for each other instead of deadlocking),
@@ -223,7 +233,12 @@ impl ImportBatch<'_> {
     /// (in any order): the summary with how many were imported and skipped
     /// and their keys in the order given. PostgreSQL builds the same in
     /// `audit_import_batch`.
-    pub(crate) fn record(&self, claimed: &[String], occurred_at: i64) -> EventRow {
+    pub(crate) fn record(
+        &self,
+        claimed: &[String],
+        occurred_at: i64,
+    ) -> Result<EventRow, AuditError> {
+        let personal = salted(self.actor, None, &[])?;
         let claimed: HashSet<&str> = claimed.iter().map(String::as_str).collect();
         let keys: Vec<&str> = self
             .keys
@@ -235,7 +250,7 @@ impl ImportBatch<'_> {
         payload.insert("imported".into(), keys.len().into());
         payload.insert("skipped".into(), (self.keys.len() - keys.len()).into());
         payload.insert("keys".into(), keys.into());
-        EventRow {
+        Ok(EventRow {
             occurred_at,
             code: IMPORTED_EVENT_CODE,
             version: 1,
@@ -244,7 +259,8 @@ impl ImportBatch<'_> {
             command_id: self.run_id.to_owned(),
             payload: serde_json::Value::Object(payload).to_string(),
             context: None,
-        }
+            personal,
+        })
     }
 }
 
@@ -289,7 +305,8 @@ impl PruneBatch<'_> {
         deleted: &Deleted,
         occurred_at: i64,
         command_id: String,
-    ) -> EventRow {
+    ) -> Result<EventRow, AuditError> {
+        let personal = salted(self.actor, None, &[])?;
         let before = chrono::DateTime::from_timestamp_micros(self.cutoff)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string());
         let payload = serde_json::json!({
@@ -303,7 +320,7 @@ impl PruneBatch<'_> {
             "sealed": deleted.sealed,
             "sealed_digest": deleted.sealed_digest,
         });
-        EventRow {
+        Ok(EventRow {
             occurred_at,
             code: PRUNED_EVENT_CODE,
             version: 2,
@@ -312,7 +329,8 @@ impl PruneBatch<'_> {
             command_id,
             payload: payload.to_string(),
             context: None,
-        }
+            personal,
+        })
     }
 }
 

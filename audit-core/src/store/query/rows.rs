@@ -14,6 +14,7 @@ use crate::catalog::EventCatalog;
 use crate::context::Context;
 use crate::decode::{Decoded, UnknownEvent, UnknownReason};
 use crate::reference::{EntityRef, References};
+use crate::store::personal::{ACTOR_AS_NAME, ACTOR_NAME, ERASED_NAME, PersonalMap};
 use crate::store::position::Position;
 
 /// Where each column stands in `table::select_list`: `id`, the written
@@ -35,7 +36,8 @@ mod index {
     pub(super) const ACTOR_AS: usize = 16;
     /// `request_id`, `client_address`, `context`.
     pub(super) const CONTEXT: usize = 18;
-    pub(super) const POSITION_TX: usize = 21;
+    pub(super) const PERSONAL: usize = 21;
+    pub(super) const POSITION_TX: usize = 22;
 }
 
 /// One stored row, each column read on its own (text borrowed from the
@@ -56,6 +58,7 @@ struct RawRow<'r> {
     payload: Column<&'r str>,
     actor_as: [Option<&'r str>; 2],
     context: [Option<&'r str>; 3],
+    personal: Option<&'r str>,
 }
 
 /// A column's value, or why it could not be read.
@@ -161,6 +164,7 @@ where
             text(index::CONTEXT + 1),
             text(index::CONTEXT + 2),
         ],
+        personal: text(index::PERSONAL),
     })
 }
 
@@ -171,8 +175,19 @@ fn entity(kind: Option<&str>, id: Option<&str>) -> Option<EntityRef> {
 /// The event of a row read by `read_row`: decoded through the catalog,
 /// or unknown with the reason (an unreadable column's included).
 fn decode_row<E: EventCatalog>(row: RawRow<'_>) -> StoredEvent<E> {
-    let [actor_kind, actor_id, actor_name] = row.actor;
-    let [as_id, as_name] = row.actor_as;
+    let [actor_kind, actor_id, mut actor_name] = row.actor;
+    let [as_id, mut as_name] = row.actor_as;
+    // An erased name reads as such (the cheap test first: most rows have
+    // nothing erased).
+    if let Some(personal) = row.personal.filter(|p| p.contains("\"erased\"")) {
+        let personal = PersonalMap::parse(Some(personal));
+        if personal.is_erased(ACTOR_NAME) {
+            actor_name = Some(ERASED_NAME);
+        }
+        if personal.is_erased(ACTOR_AS_NAME) {
+            as_name = Some(ERASED_NAME);
+        }
+    }
     let actor_name = actor_name.unwrap_or_default();
     let actor = Actor::from_stored(
         actor_kind.unwrap_or_default(),
@@ -313,6 +328,7 @@ mod tests {
         assert_eq!(at("request_id"), index::CONTEXT);
         assert_eq!(at("client_address"), index::CONTEXT + 1);
         assert_eq!(at("context"), index::CONTEXT + 2);
+        assert_eq!(at("personal"), index::PERSONAL);
         assert_eq!(at("0 AS position_tx"), index::POSITION_TX);
         assert_eq!(columns.len(), index::POSITION_TX + 1);
     }

@@ -84,6 +84,23 @@ pub enum Divergence {
         /// The head's seal number.
         seq: i64,
     },
+    /// A sealed event holds an erased value that no erasure record lists
+    /// (its record is missing, or does not name this value): a value was
+    /// replaced by its hash outside `Auditor::erase`.
+    ErasureNotRecorded {
+        /// The event's id.
+        id: i64,
+        /// The value's slot (`actor_name`, `payload.user`, ...).
+        slot: String,
+    },
+    /// An erasure record lists a value of a sealed event that is not
+    /// erased there.
+    ErasureNotApplied {
+        /// The record's id.
+        record: i64,
+        /// The event's id.
+        id: i64,
+    },
 }
 
 impl fmt::Display for Divergence {
@@ -129,6 +146,14 @@ impl fmt::Display for Divergence {
                 f,
                 "prune record {id} does not match the sealed events missing in its range: \
                  events were deleted that its prune did not delete"
+            ),
+            Divergence::ErasureNotRecorded { id, slot } => write!(
+                f,
+                "event {id}'s `{slot}` was replaced by its hash, and no erasure record lists it"
+            ),
+            Divergence::ErasureNotApplied { record, id } => write!(
+                f,
+                "erasure record {record} lists a value of event {id} that is not erased"
             ),
             Divergence::HeadNotReached { seq } => write!(
                 f,

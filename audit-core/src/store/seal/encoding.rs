@@ -1,42 +1,123 @@
-//! The canonical encoding of an event for sealing, version 1: documented,
-//! independent of the backend, and committing to each stored value
-//! separately.
+//! The canonical encoding of an event for sealing: documented, independent
+//! of the backend, and committing to each stored value separately, so that
+//! a recorded erasure can put a personal value's hash (its commitment) in
+//! its place and the event still verifies. Each seal records the version
+//! it was made with; new seals use version 2, and version 1's seals keep
+//! verifying.
+//!
+//! # Version 1
 //!
 //! Every stored value `v_i` of an event (its position's transaction, its
 //! id, then the written columns in the order of `table::WRITTEN`) is hashed
 //! on its own: `h_i = SHA-256("audit-seal-v1/value" || i || kind || len ||
-//! bytes)`, where `kind` is 0 for NULL, 1 for an integer (8 bytes, big
-//! endian) and 2 for text (UTF-8); the payload is first written as
-//! canonical JSON (object keys sorted, no whitespace), so PostgreSQL's JSONB
-//! and SQLite's text give the same bytes. The event's hash is
+//! bytes)`, where `i` is 4 bytes big endian, `kind` is 0 for NULL (then
+//! nothing follows), 1 for an integer (`len` 8, then 8 bytes, big endian)
+//! and 2 for text (`len` as 8 bytes big endian, then the UTF-8 bytes); the
+//! payload is first written as canonical JSON (object keys sorted, no
+//! whitespace, serde_json's own number and string forms), so PostgreSQL's
+//! JSONB and SQLite's text give the same bytes. The event's hash is
 //! `SHA-256("audit-seal-v1/event" || h_0 || ... || h_n)`, leaving out the
-//! `h_i` of a NULL value of a column that schema version 8 added (the
-//! actor acted for, the context), so that the events written before it
-//! keep their hashes and their seals verify: a later, recorded
-//! erasure of personal data can replace a value by its `h_i` and the event
-//! still verifies. The chain starts at `SHA-256("audit-seal-v1/genesis" ||
-//! log id)` and goes on with `c = SHA-256("audit-seal-v1/chain" || c ||
-//! event hash)`.
+//! `h_i` of a NULL value of a column that schema version 8 or later added,
+//! so that the events written before it keep their hashes.
+//!
+//! # Version 2
+//!
+//! As version 1, with `"audit-seal-v2/..."` as the prefixes, and:
+//!
+//! - The canonical JSON is RFC 8785's (`canonical.rs` specifies it), so no
+//!   dependency's formatting can change a hash.
+//! - A salted value (its salt is in the event's `personal` column, see
+//!   `store/personal.rs`) is hashed as kind 3: `3 || salt (16 bytes) ||
+//!   len || bytes`.
+//! - The payload, and the `context` column, when they hold a JSON object,
+//!   are hashed member by member: `h_i = SHA-256("audit-seal-v2/object" ||
+//!   i || n || for each member, in RFC 8785's key order: len(key) || key ||
+//!   m)`, `n` and the lengths 8 bytes big endian, where the member's hash
+//!   `m = SHA-256("audit-seal-v2/member" || 2 || len || c)`, or `3 || salt
+//!   || len || c` when the member's slot (`payload.<key>`, `context.<key>`)
+//!   is salted, `c` being the member's canonical JSON. Other JSON is hashed
+//!   as text, in its canonical form.
+//!
+//! # Both versions
+//!
+//! - The `personal` column itself is not one of the hashed values: its
+//!   salts and commitments are part of the others' hashes.
+//! - A value whose slot the `personal` column marks as erased is hashed as
+//!   the commitment stored there (a column's `h_i`, a member's `m`),
+//!   provided what is stored in its place is blank (NULL or empty text for
+//!   a column, `null` for a member); anything else stored there is hashed
+//!   as itself, which no commitment matches.
+//! - The chain starts at `SHA-256("audit-seal-v1/genesis" || log id)` and
+//!   goes on with `c = SHA-256("audit-seal-v1/chain" || c || event hash)`,
+//!   whatever the version of each seal, so one chain runs through seals of
+//!   both; a seal's own hash commits to its version.
 
 use sha2::{Digest, Sha256};
 
-use crate::store::table::{ColumnType, WRITTEN, WRITTEN_BEFORE_V8};
+use super::canonical;
+use crate::store::personal::{CONTEXT, Entry, PAYLOAD, PersonalMap, SALT_BYTES};
+use crate::store::table::{PERSONAL_COLUMN, WRITTEN, WRITTEN_BEFORE_V8};
 
-/// The version of this encoding, stored with each seal.
-pub(crate) const ENCODING: i64 = 1;
+/// The version of the encoding new seals are made with.
+pub(crate) const ENCODING: i64 = 2;
 
 /// A SHA-256 hash.
 pub(crate) type Hash = [u8; 32];
 
-/// The names of the hashed values, in order: what a divergence names.
+/// The name of value `i`: what a divergence names, and a whole column's
+/// slot in the `personal` column.
+pub(crate) fn value_name(i: usize) -> &'static str {
+    match i {
+        0 => "position",
+        1 => "id",
+        _ => WRITTEN.get(i - 2).map_or("unknown", |(name, _)| name),
+    }
+}
+
+/// The names of the hashed values, in order.
 pub(crate) fn value_names() -> impl Iterator<Item = &'static str> {
-    ["position", "id"]
-        .into_iter()
-        .chain(WRITTEN.iter().map(|(name, _)| *name))
+    (0..VALUES).map(value_name)
 }
 
 /// How many values an event has.
 pub(crate) const VALUES: usize = 2 + WRITTEN.len();
+
+/// The index among an event's values of the column named `name`.
+pub(crate) const fn value_index(name: &str) -> usize {
+    let mut i = 0;
+    while i < WRITTEN.len() {
+        if const_eq(WRITTEN[i].0, name) {
+            return 2 + i;
+        }
+        i += 1;
+    }
+    panic!("invariant: the column is one of WRITTEN")
+}
+
+/// `a == b`, in a constant.
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The index of the `personal` column among an event's values.
+const PERSONAL_VALUE: usize = 2 + PERSONAL_COLUMN;
+
+/// The index of the payload among an event's values.
+const PAYLOAD_VALUE: usize = value_index("payload");
+
+/// The index of the `context` column among an event's values.
+const CONTEXT_VALUE: usize = value_index("context");
 
 /// Bytes of each value's hash kept next to the event's hash, to name the
 /// value that changed (a 1 in 2^32 chance of missing which one).
@@ -53,30 +134,53 @@ pub(crate) enum StoredValue {
     Text(String),
 }
 
+impl StoredValue {
+    /// The text, if it is text.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            StoredValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Whether it is what an erased column holds: NULL or empty text.
+    pub(crate) fn is_blank(&self) -> bool {
+        matches!(self, StoredValue::Null) || self.text() == Some("")
+    }
+}
+
 /// An event's stored values, in [`value_names`] order.
 pub(crate) type StoredValues = Vec<StoredValue>;
 
-/// The event's hash and the leading bytes of each value's hash.
-pub(crate) fn hash_event(values: &StoredValues) -> (Hash, Vec<u8>) {
+/// The `personal` column among an event's values, as stored.
+pub(crate) fn personal_text(values: &StoredValues) -> Option<&str> {
+    values.get(PERSONAL_VALUE).and_then(StoredValue::text)
+}
+
+/// The `personal` column among an event's values.
+pub(crate) fn personal_of(values: &StoredValues) -> PersonalMap {
+    PersonalMap::parse(personal_text(values))
+}
+
+/// The event's hash under `encoding` (1 or 2) and the leading bytes of
+/// each value's hash.
+pub(crate) fn hash_event(values: &StoredValues, encoding: i64) -> (Hash, Vec<u8>) {
+    let personal = personal_of(values);
+    let v2 = encoding >= 2;
     let mut event = Sha256::new();
-    event.update(b"audit-seal-v1/event");
+    event.update(if v2 {
+        &b"audit-seal-v2/event"[..]
+    } else {
+        &b"audit-seal-v1/event"[..]
+    });
     let mut tags = Vec::with_capacity(VALUES * TAG_BYTES);
-    let payload_index = 2 + WRITTEN
-        .iter()
-        .position(|(_, ty)| *ty == ColumnType::Json)
-        .unwrap_or(WRITTEN.len());
     for (i, value) in values.iter().enumerate() {
-        let added_later = i >= 2 + WRITTEN_BEFORE_V8;
-        let canonical;
-        let value = match value {
-            StoredValue::Text(text) if i == payload_index => {
-                canonical = canonical_json(text);
-                StoredValue::Text(canonical)
-            }
-            other => other.clone(),
+        let (h, hashed) = if i == PERSONAL_VALUE {
+            (hash_value(i, value, None, v2), false)
+        } else {
+            value_hash(i, value, &personal, v2)
         };
-        let h = hash_value(i, &value);
-        if !(added_later && value == StoredValue::Null) {
+        if hashed {
             event.update(h);
         }
         tags.extend_from_slice(&h[..TAG_BYTES]);
@@ -84,10 +188,67 @@ pub(crate) fn hash_event(values: &StoredValues) -> (Hash, Vec<u8>) {
     (event.finalize().into(), tags)
 }
 
-/// `h_i` of one value.
-fn hash_value(index: usize, value: &StoredValue) -> Hash {
+/// `h_i` of value `i`, and whether it is part of the event's hash (a NULL
+/// in a column added after version 1 is not).
+fn value_hash(i: usize, value: &StoredValue, personal: &PersonalMap, v2: bool) -> (Hash, bool) {
+    let name = value_name(i);
+    if let Some(commitment) = erased_commitment(personal, name)
+        && value.is_blank()
+    {
+        return (commitment, true);
+    }
+    if i >= 2 + WRITTEN_BEFORE_V8 && *value == StoredValue::Null {
+        return (hash_value(i, value, None, v2), false);
+    }
+    (whole_value_hash(i, value, personal, v2), true)
+}
+
+/// `h_i` of value `i` as stored (not as an erased value), `personal`
+/// giving the salts.
+fn whole_value_hash(i: usize, value: &StoredValue, personal: &PersonalMap, v2: bool) -> Hash {
+    let name = value_name(i);
+    if !v2 {
+        return match value {
+            StoredValue::Text(text) if i == PAYLOAD_VALUE => {
+                hash_value(i, &StoredValue::Text(canonical_json(text)), None, false)
+            }
+            other => hash_value(i, other, None, false),
+        };
+    }
+    if (i == PAYLOAD_VALUE || i == CONTEXT_VALUE)
+        && let Some(Ok(json)) = value.text().map(serde_json::from_str::<serde_json::Value>)
+    {
+        if let serde_json::Value::Object(members) = &json {
+            let prefix = if i == PAYLOAD_VALUE { PAYLOAD } else { CONTEXT };
+            return hash_object(i, prefix, members, personal);
+        }
+        let canonical = StoredValue::Text(canonical::to_string(&json));
+        return hash_value(i, &canonical, personal.salt(name), true);
+    }
+    hash_value(i, value, personal.salt(name), true)
+}
+
+/// The commitment `personal` keeps for `slot`, if it was erased.
+fn erased_commitment(personal: &PersonalMap, slot: &str) -> Option<Hash> {
+    match personal.get(slot) {
+        Some(Entry::Erased { commitment, .. }) => Some(*commitment),
+        _ => None,
+    }
+}
+
+/// `h_i` of one value: salted (kind 3) when `salt` is given (version 2).
+fn hash_value(
+    index: usize,
+    value: &StoredValue,
+    salt: Option<&[u8; SALT_BYTES]>,
+    v2: bool,
+) -> Hash {
     let mut h = Sha256::new();
-    h.update(b"audit-seal-v1/value");
+    h.update(if v2 {
+        &b"audit-seal-v2/value"[..]
+    } else {
+        &b"audit-seal-v1/value"[..]
+    });
     h.update((index as u32).to_be_bytes());
     match value {
         StoredValue::Null => h.update([0u8]),
@@ -97,12 +258,76 @@ fn hash_value(index: usize, value: &StoredValue) -> Hash {
             h.update(i.to_be_bytes());
         }
         StoredValue::Text(text) => {
-            h.update([2u8]);
+            match salt {
+                Some(salt) if v2 => {
+                    h.update([3u8]);
+                    h.update(salt);
+                }
+                _ => h.update([2u8]),
+            }
             h.update((text.len() as u64).to_be_bytes());
             h.update(text.as_bytes());
         }
     }
     h.finalize().into()
+}
+
+/// `h_i` of a JSON object, member by member (version 2).
+fn hash_object(
+    index: usize,
+    prefix: &str,
+    members: &serde_json::Map<String, serde_json::Value>,
+    personal: &PersonalMap,
+) -> Hash {
+    let mut sorted: Vec<(&String, &serde_json::Value)> = members.iter().collect();
+    sorted.sort_by(|a, b| canonical::compare_keys(a.0, b.0));
+    let mut h = Sha256::new();
+    h.update(b"audit-seal-v2/object");
+    h.update((index as u32).to_be_bytes());
+    h.update((sorted.len() as u64).to_be_bytes());
+    let mut slot = String::with_capacity(prefix.len() + 16);
+    for (key, value) in sorted {
+        slot.clear();
+        slot.push_str(prefix);
+        slot.push_str(key);
+        let m = match erased_commitment(personal, &slot) {
+            Some(commitment) if value.is_null() => commitment,
+            _ => hash_member(value, personal.salt(&slot)),
+        };
+        h.update((key.len() as u64).to_be_bytes());
+        h.update(key.as_bytes());
+        h.update(m);
+    }
+    h.finalize().into()
+}
+
+/// `m` of one member of a JSON object (version 2), salted when `salt` is
+/// given: a member's commitment.
+pub(crate) fn hash_member(value: &serde_json::Value, salt: Option<&[u8; SALT_BYTES]>) -> Hash {
+    let canonical = canonical::to_string(value);
+    let mut h = Sha256::new();
+    h.update(b"audit-seal-v2/member");
+    match salt {
+        Some(salt) => {
+            h.update([3u8]);
+            h.update(salt);
+        }
+        None => h.update([2u8]),
+    }
+    h.update((canonical.len() as u64).to_be_bytes());
+    h.update(canonical.as_bytes());
+    h.finalize().into()
+}
+
+/// The commitment of value `i` as a whole (what erasing the whole column
+/// stores): its `h_i` under `encoding`, salted as `personal` says.
+pub(crate) fn column_commitment(
+    i: usize,
+    value: &StoredValue,
+    personal: &PersonalMap,
+    encoding: i64,
+) -> Hash {
+    whole_value_hash(i, value, personal, encoding >= 2)
 }
 
 /// The chain's value before its first event, for the log `log_id`.
@@ -125,6 +350,7 @@ pub(crate) fn extend(chain: &Hash, event: &Hash) -> Hash {
 /// The fields a seal's hash commits to.
 pub(crate) struct SealFields<'a> {
     pub seq: i64,
+    pub encoding: i64,
     pub first: (i64, i64),
     pub last: (i64, i64),
     pub count: i64,
@@ -139,7 +365,7 @@ pub(crate) fn hash_seal(f: &SealFields<'_>) -> Hash {
     h.update(b"audit-seal-v1/seal");
     for n in [
         f.seq,
-        ENCODING,
+        f.encoding,
         f.first.0,
         f.first.1,
         f.last.0,
@@ -215,9 +441,10 @@ mod tests {
     fn one_changed_value_changes_the_event_hash_and_only_its_tag() {
         let mut values: StoredValues = vec![StoredValue::Int(0), StoredValue::Int(1)];
         values.extend((0..WRITTEN.len()).map(|i| StoredValue::Text(format!("v{i}"))));
-        let (hash, tags) = hash_event(&values);
+        values[2 + PERSONAL_COLUMN] = StoredValue::Null;
+        let (hash, tags) = hash_event(&values, ENCODING);
         values[5] = StoredValue::Null;
-        let (other, other_tags) = hash_event(&values);
+        let (other, other_tags) = hash_event(&values, ENCODING);
         assert_ne!(hash, other);
         let changed: Vec<usize> = (0..VALUES)
             .filter(|i| {
@@ -236,12 +463,12 @@ mod tests {
         let mut before = Sha256::new();
         before.update(b"audit-seal-v1/event");
         for (i, value) in values.iter().enumerate() {
-            before.update(hash_value(i, value));
+            before.update(hash_value(i, value, None, false));
         }
         let before: Hash = before.finalize().into();
         values.resize(VALUES, StoredValue::Null);
-        assert_eq!(hash_event(&values).0, before);
-        values[VALUES - 1] = StoredValue::Text("{}".into());
-        assert_ne!(hash_event(&values).0, before);
+        assert_eq!(hash_event(&values, 1).0, before);
+        values[CONTEXT_VALUE] = StoredValue::Text("{}".into());
+        assert_ne!(hash_event(&values, 1).0, before);
     }
 }

@@ -11,17 +11,20 @@
 //! all of it. What it does and does not catch is in the docs of the public
 //! `seals` module (`src/seals.rs`), "Is my log intact?".
 
+pub(crate) mod canonical;
 mod divergence;
 pub(crate) mod encoding;
+mod erasures;
 mod head;
 mod key;
 mod pruned;
 pub(crate) mod raw;
-mod rows;
+pub(crate) mod rows;
 mod stored;
 mod verify;
 
 pub use divergence::Divergence;
+pub use erasures::Erasure;
 pub use key::{SealKey, SealKeyError};
 pub use verify::{VerifyOptions, VerifyReport};
 
@@ -148,7 +151,7 @@ async fn prepare(
             break;
         }
         for event in events.iter().take(MAX_EVENTS_PER_SEAL - entries.len()) {
-            let (hash, tags) = hash_event(&event.values);
+            let (hash, tags) = hash_event(&event.values, ENCODING);
             chain = extend(&chain, &hash);
             after = event.position;
             entries.push((

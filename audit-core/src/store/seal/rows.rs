@@ -38,7 +38,7 @@ pub(crate) async fn events_after(
 
 /// Reads one row of [`event_columns`]; a value that cannot be read as its
 /// type is kept as text saying so, which no stored value hashes to.
-fn raw_event<R>(row: &R) -> RawEvent
+pub(crate) fn raw_event<R>(row: &R) -> RawEvent
 where
     R: sqlx::Row,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

@@ -146,6 +146,7 @@ impl SealRow {
     pub(super) fn fields(&self) -> SealFields<'_> {
         SealFields {
             seq: self.seq,
+            encoding: self.encoding,
             first: (self.first.tx(), self.first.id()),
             last: (self.last.tx(), self.last.id()),
             count: self.count,

@@ -2,7 +2,8 @@
 //! and the events, and name the first place each diverges.
 
 use super::divergence::Divergence;
-use super::encoding::{TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
+use super::encoding::{ENCODING, TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
+use super::erasures::{Erasure, Erasures};
 use super::head::Head;
 use super::key::{PublicKey, SealKeyError};
 use super::pruned::PruneRecords;
@@ -55,6 +56,9 @@ pub struct VerifyReport {
     pub events: u64,
     /// Sealed events missing because a recorded prune deleted them.
     pub pruned: u64,
+    /// Each erasure the log records, with how many values it erased
+    /// ([`Auditor::erase`]); their values verify as their commitments.
+    pub erasures: Vec<Erasure>,
     /// Everything that differs, in log order.
     pub divergences: Vec<Divergence>,
 }
@@ -100,7 +104,17 @@ impl Auditor {
             }
         }
         let records = PruneRecords::read(conn.db()).await?;
-        check_events(conn.db(), &log_id, &seals, records, &mut report).await?;
+        let mut erasures = Erasures::read(conn.db()).await?;
+        check_events(
+            conn.db(),
+            &log_id,
+            &seals,
+            records,
+            &mut erasures,
+            &mut report,
+        )
+        .await?;
+        report.erasures = erasures.settle(&mut report.divergences);
         Ok(report)
     }
 }
@@ -150,6 +164,7 @@ async fn check_events(
     log_id: &str,
     seals: &[SealRow],
     mut records: PruneRecords,
+    erasures: &mut Erasures,
     report: &mut VerifyReport,
 ) -> Result<(), AuditError> {
     let Some(last_sealed) = seals.last().map(|s| s.last) else {
@@ -176,7 +191,13 @@ async fn check_events(
             match events.next_if(|e| e.position == entry.position) {
                 Some(event) => {
                     report.events += 1;
-                    let intact = compare(entry, &event, &mut report.divergences);
+                    let encoding = seals
+                        .get(seal_index)
+                        .filter(|seal| seal.seq == entry.seal_seq)
+                        .or_else(|| seals.iter().find(|seal| seal.seq == entry.seal_seq))
+                        .map_or(ENCODING, |seal| seal.encoding);
+                    let intact = compare(entry, &event, encoding, &mut report.divergences);
+                    erasures.sealed(&event);
                     if intact {
                         records.sealed_intact(entry.position);
                     }
@@ -268,8 +289,13 @@ async fn events_until(
 
 /// One sealed event against its entry: whether it gives the entry's hash;
 /// otherwise the first value that differs goes to `divergences`.
-fn compare(entry: &Entry, event: &RawEvent, divergences: &mut Vec<Divergence>) -> bool {
-    let (hash, tags) = hash_event(&event.values);
+fn compare(
+    entry: &Entry,
+    event: &RawEvent,
+    encoding: i64,
+    divergences: &mut Vec<Divergence>,
+) -> bool {
+    let (hash, tags) = hash_event(&event.values, encoding);
     if hex::encode(hash) == entry.event_hash {
         return true;
     }

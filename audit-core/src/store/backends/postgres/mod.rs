@@ -23,7 +23,8 @@ use crate::store::schema::{
 };
 use crate::store::seal::raw::{CHUNK, Entry, RawEvent};
 use crate::store::table::{
-    ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, added_in_v8, written_names,
+    ColumnType, EVENTS_TABLE, EventRow, IMPORT_COMMAND, WRITTEN, added_in_v8, added_in_v9,
+    written_names,
 };
 
 /// PostgreSQL.
@@ -99,11 +100,17 @@ impl Storage for Postgres {
             .replace("{import_args}", schema::IMPORT_ARGS)
             .replace("{v7_indexes}", V7_INDEXES)
             .replace("{v8_indexes}", V8_INDEXES)
-            .replace("{v8_actor_kinds}", V8_ACTOR_KINDS)
             .replace(
-                "{v8_columns}",
-                &added_in_v8().collect::<Vec<_>>().join(", "),
-            );
+                "{grant_v8_columns}",
+                &schema::GRANT_INSERT_LIKE_PAYLOAD
+                    .replace("{columns}", &added_in_v8().collect::<Vec<_>>().join(", ")),
+            )
+            .replace(
+                "{grant_v9_columns}",
+                &schema::GRANT_INSERT_LIKE_PAYLOAD
+                    .replace("{columns}", &added_in_v9().collect::<Vec<_>>().join(", ")),
+            )
+            .replace("{v8_actor_kinds}", V8_ACTOR_KINDS);
         expand(&script, schema_name)
     }
 
@@ -278,6 +285,18 @@ impl Storage for Postgres {
 
     /// The payload is JSONB.
     const JSON_CAST: &'static str = "::jsonb";
+
+    /// A row for this transaction, which only the schema's owner may write.
+    const ERASURE_PERMIT: [&'static str; 2] = [
+        "INSERT INTO audit_erasure_permit (tx_id) VALUES (pg_current_xact_id())",
+        "DELETE FROM audit_erasure_permit WHERE tx_id = pg_current_xact_id()",
+    ];
+
+    /// Nothing at once: the old row versions go with `VACUUM`, once no
+    /// transaction older than the erasure runs (see the `erasure` module).
+    async fn after_erasure(_: &PgPool) -> Result<(), AuditError> {
+        Ok(())
+    }
 
     /// Through `audit_import_batch`, a definer function: the rows as one
     /// JSON array (`rows_json`), the keys beside them.

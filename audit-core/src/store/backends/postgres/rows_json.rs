@@ -67,6 +67,7 @@ mod tests {
             command_id: "i".into(),
             payload: "{\"a\":\"\\\"\"}".into(),
             context: None,
+            personal: None,
         };
         let actor = Actor::system("s\"\\");
         let json = encode(&[(&actor, &row), (&actor, &row)]);

@@ -11,7 +11,7 @@ use crate::store::table::{IMPORT_COMMAND, IMPORT_RECORD_COMMAND, IMPORTED_EVENT_
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`; `{functions}` stands for [`functions`], `{privileges}`
 /// for [`function_privileges`], `{triggers}` for [`create_triggers`].
-pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7, V8];
+pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] = [V1, V2, V3, V4, V5_INDEXES, V6, V7, V8, V9];
 
 /// Version 1 on PostgreSQL: the payload is JSONB; `occurred_at` is
 /// microseconds since the Unix epoch (UTC). (Version 2 replaces its functions.)
@@ -249,6 +249,16 @@ ALTER TABLE {schema}.{events}
 ALTER TABLE {schema}.{events} DROP CONSTRAINT IF EXISTS {events}_actor_kind_check;
 ALTER TABLE {schema}.{events} ADD CONSTRAINT {events}_actor_kind_check
     CHECK (actor_kind IN ({v8_actor_kinds})) NOT VALID;
+{grant_v8_columns}
+{functions}
+{privileges}
+{v8_indexes}
+";
+
+/// `INSERT` on `{columns}` for every role that may insert the payload
+/// (the application's roles, `grant_application_role`): how a version
+/// that adds columns keeps those roles writing events.
+pub(super) const GRANT_INSERT_LIKE_PAYLOAD: &str = "
 DO $$
 DECLARE
     grantee TEXT;
@@ -260,13 +270,25 @@ BEGIN
         WHERE att.attrelid = '{schema}.{events}'::regclass AND att.attname = 'payload'
           AND a.privilege_type = 'INSERT'
     LOOP
-        EXECUTE pg_catalog.format('GRANT INSERT ({v8_columns}) ON {schema}.{events} TO %s', grantee);
+        EXECUTE pg_catalog.format('GRANT INSERT ({columns}) ON {schema}.{events} TO %s', grantee);
     END LOOP;
 END
 $$;
+";
+
+/// Version 9 on PostgreSQL: the salts and commitments of personal values
+/// (a new column, `INSERT` on it for the roles that write events), the
+/// permit `Auditor::erase` writes while it replaces them, which only the
+/// owner may write, and the append-only function that lets an update
+/// through only with the permit and only of those values. The prune's and
+/// the import's records salt a person's name, as the library's do.
+const V9: &str = "
+ALTER TABLE {schema}.{events} ADD COLUMN IF NOT EXISTS personal TEXT;
+CREATE TABLE IF NOT EXISTS {schema}.audit_erasure_permit (tx_id xid8 NOT NULL);
+REVOKE ALL ON {schema}.audit_erasure_permit FROM PUBLIC;
+{grant_v9_columns}
 {functions}
 {privileges}
-{v8_indexes}
 ";
 
 /// One function of the audit schema, as a sound schema holds it.
@@ -320,9 +342,21 @@ BEGIN
         AND EXISTS (SELECT 1 FROM {schema}.audit_retention_permit WHERE tx_id = pg_current_xact_id()) THEN
         RETURN OLD;
     END IF;
+    -- Every column but the personal values' own may not change.
+    IF TG_OP = 'UPDATE'
+        AND EXISTS (SELECT 1 FROM {schema}.audit_erasure_permit WHERE tx_id = pg_current_xact_id())
+        AND (NEW.id, NEW.occurred_at, NEW.event_type, NEW.payload_version, NEW.actor_kind, NEW.actor_id,
+             NEW.target_kind, NEW.target_id, NEW.parent_kind, NEW.parent_id, NEW.subject_kind,
+             NEW.subject_id, NEW.command_name, NEW.command_id, NEW.actor_as_id, NEW.request_id, NEW.tx_id)
+            IS NOT DISTINCT FROM
+            (OLD.id, OLD.occurred_at, OLD.event_type, OLD.payload_version, OLD.actor_kind, OLD.actor_id,
+             OLD.target_kind, OLD.target_id, OLD.parent_kind, OLD.parent_id, OLD.subject_kind,
+             OLD.subject_id, OLD.command_name, OLD.command_id, OLD.actor_as_id, OLD.request_id, OLD.tx_id) THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION '{events} is append-only: % is refused', TG_OP
         USING ERRCODE = 'insufficient_privilege',
-              HINT = 'events leave the log only through Auditor::prune_before, run by the schema owner';
+              HINT = 'events leave the log only through Auditor::prune_before, and personal values only through Auditor::erase, run by the schema owner';
 END
 ",
     },
@@ -447,9 +481,9 @@ BEGIN
       FROM gone g LEFT JOIN {schema}.audit_seal_entries s ON s.tx = g.tx AND s.id = g.id;
     DELETE FROM {schema}.audit_retention_permit WHERE tx_id = pg_current_xact_id();
     INSERT INTO {schema}.{events} (occurred_at, event_type, payload_version, actor_kind, actor_id,
-        actor_name, command_name, command_id, payload)
+        actor_name, command_name, command_id, personal, payload)
     VALUES (now_micros, '{pruned_code}', 2, actor_kind, actor_id, actor_name, '{prune_command}',
-        gen_random_uuid()::text,
+        gen_random_uuid()::text, {salted_actor_name},
         jsonb_build_object(
             'before', to_char(timestamp 'epoch' + cutoff * interval '1 microsecond',
                               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),
@@ -495,9 +529,9 @@ BEGIN
     {insert_imported}
     GET DIAGNOSTICS written = ROW_COUNT;
     INSERT INTO {schema}.{events} (occurred_at, event_type, payload_version, actor_kind, actor_id,
-        actor_name, command_name, command_id, payload)
+        actor_name, command_name, command_id, personal, payload)
     VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT, '{imported_code}', 1,
-        actor_kind, actor_id, actor_name, '{import_record_command}', run_id,
+        actor_kind, actor_id, actor_name, '{import_record_command}', run_id, {salted_actor_name},
         summary || jsonb_build_object('imported', written, 'skipped', cardinality(keys) - written,
             'keys', (SELECT jsonb_agg(k.key ORDER BY k.n) FROM unnest(keys) WITH ORDINALITY AS k(key, n)
                      WHERE k.key = ANY(claimed))));
@@ -532,11 +566,19 @@ pub(super) fn functions(insert_imported: &str) -> String {
         .collect()
 }
 
+/// The `personal` column of a record a function writes: the acting
+/// person's name salted (`store/personal.rs`), with the 122 random bits of
+/// a version 4 UUID; nothing for a service or a process.
+const SALTED_ACTOR_NAME: &str = "CASE WHEN actor_kind = 'user' THEN \
+     jsonb_build_object('actor_name', jsonb_build_object('salt', \
+     replace(gen_random_uuid()::text, '-', '')))::text END";
+
 /// A function's body with the library's own placeholders replaced (not
 /// `{schema}` and `{events}`).
 pub(super) fn body(f: &Function, insert_imported: &str) -> String {
     f.body
         .replace("{caller_is_owner}", CALLER_IS_OWNER)
+        .replace("{salted_actor_name}", SALTED_ACTOR_NAME)
         .replace("{insert_imported}", insert_imported)
         .replace("{pruned_code}", crate::store::table::PRUNED_EVENT_CODE)
         .replace("{prune_command}", crate::store::table::PRUNE_COMMAND)

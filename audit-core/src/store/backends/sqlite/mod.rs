@@ -48,10 +48,11 @@ impl Storage for Sqlite {
         expand(&script, schema_name)
     }
 
-    /// Version 8 adds columns and widens a check (`schema::before_v8`).
+    /// Versions 8 and 9 add columns, 8 widens a check (`schema::before_v8`).
     async fn before_script(conn: &mut SqliteConnection, version: i64) -> Result<(), AuditError> {
         match version {
             8 => schema::before_v8(conn).await,
+            9 => schema::before_v9(conn).await,
             _ => Ok(()),
         }
     }
@@ -159,6 +160,30 @@ impl Storage for Sqlite {
     /// The payload is text.
     const JSON_CAST: &'static str = "";
 
+    /// A row of a table that only this transaction's writes can see.
+    const ERASURE_PERMIT: [&'static str; 2] = [
+        "INSERT INTO audit_erasure_permit (granted) VALUES (1)",
+        "DELETE FROM audit_erasure_permit",
+    ];
+
+    /// Copies the write-ahead log into the database file and truncates it
+    /// (`secure_delete`, on for every connection, has zeroed the old
+    /// values in the pages themselves): waits for readers as the busy
+    /// timeout allows, and warns if some still held the log.
+    async fn after_erasure(pool: &SqlitePool) -> Result<(), AuditError> {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(pool)
+            .await
+            .map_err(classify)?;
+        if busy != 0 {
+            tracing::warn!(
+                "after an erasure, readers kept the write-ahead log from being truncated: \
+                 erased values may remain in its file until the next checkpoint"
+            );
+        }
+        Ok(())
+    }
+
     /// The keys first (in byte order, the write lock held), then the
     /// claimed rows and the record, by [`append`](Self::append). Whoever
     /// has the file may write keys as they like.
@@ -196,7 +221,7 @@ impl Storage for Sqlite {
             .map(|(_, row)| *row)
             .collect();
         Self::append(&mut *conn, &rows).await?;
-        let record = batch.record(&claimed, chrono::Utc::now().timestamp_micros());
+        let record = batch.record(&claimed, chrono::Utc::now().timestamp_micros())?;
         Self::append(&mut *conn, &[(batch.actor, &record)]).await?;
         Ok(claimed)
     }
@@ -250,7 +275,7 @@ impl Storage for Sqlite {
             sealed_digest: sealed_digest(hashes),
         };
         let now = chrono::Utc::now().timestamp_micros();
-        let record = batch.record(&deleted, now, uuid::Uuid::new_v4().to_string());
+        let record = batch.record(&deleted, now, uuid::Uuid::new_v4().to_string())?;
         Self::append(&mut *conn, &[(batch.actor, &record)]).await?;
         Ok(count)
     }

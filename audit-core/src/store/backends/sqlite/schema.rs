@@ -7,14 +7,14 @@ use sqlx::SqliteConnection;
 
 use crate::store::error::AuditError;
 use crate::store::schema::{MIGRATIONS, V5_INDEXES, V7_INDEXES, V8_ACTOR_KINDS, V8_INDEXES};
-use crate::store::table::{EVENTS_TABLE, added_in_v8};
+use crate::store::table::{EVENTS_TABLE, added_in_v8, added_in_v9};
 
 /// SQLite's script of each version, in the order of `MIGRATIONS` (a
 /// version without one does not compile). Version 1's is followed by the
 /// shared `V1_INDEXES`, and each by the triggers it makes ([`triggers_of`]).
 /// Version 8's columns and actor kinds come first (`before_script`).
 pub(super) const SCRIPTS: [&str; MIGRATIONS.len()] =
-    [V1, V2, V3, V4, V5_INDEXES, V6, V7_INDEXES, V8_INDEXES];
+    [V1, V2, V3, V4, V5_INDEXES, V6, V7_INDEXES, V8_INDEXES, V9];
 
 /// Version 1 on SQLite: `occurred_at` is microseconds since the Unix epoch (UTC).
 const V1: &str = "
@@ -59,8 +59,21 @@ DROP TRIGGER IF EXISTS {events}_no_update;
 DROP TRIGGER IF EXISTS {events}_no_delete;
 ";
 
+/// The events table's triggers as version 2 makes them; version 9
+/// replaces the one refusing updates ([`TRIGGERS`] holds the new one).
+const V2_TRIGGERS: [(&str, &str); 3] = [
+    TRIGGERS[0],
+    (
+        "{events}_no_update",
+        "CREATE TRIGGER {events}_no_update BEFORE UPDATE ON {events}
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END",
+    ),
+    TRIGGERS[2],
+];
+
 /// SQLite's triggers, as `sqlite_master` keeps them: the events table's
-/// (version 2), the seal tables' (version 3), then the import keys' (version 4).
+/// (version 2, the update trigger version 9's), the seal tables' (version
+/// 3), then the import keys' (version 4).
 pub(super) const TRIGGERS: [(&str, &str); 9] = [
     (
         "{events}_no_replace",
@@ -70,8 +83,18 @@ BEGIN SELECT RAISE(ABORT, '{events} is append-only: replacing an event is refuse
     ),
     (
         "{events}_no_update",
+        // Every column but the personal values' own (see `ERASABLE_COLUMNS`).
         "CREATE TRIGGER {events}_no_update BEFORE UPDATE ON {events}
-BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused'); END",
+WHEN NOT EXISTS (SELECT 1 FROM audit_erasure_permit)
+    OR NEW.id IS NOT OLD.id OR NEW.occurred_at IS NOT OLD.occurred_at
+    OR NEW.event_type IS NOT OLD.event_type OR NEW.payload_version IS NOT OLD.payload_version
+    OR NEW.actor_kind IS NOT OLD.actor_kind OR NEW.actor_id IS NOT OLD.actor_id
+    OR NEW.target_kind IS NOT OLD.target_kind OR NEW.target_id IS NOT OLD.target_id
+    OR NEW.parent_kind IS NOT OLD.parent_kind OR NEW.parent_id IS NOT OLD.parent_id
+    OR NEW.subject_kind IS NOT OLD.subject_kind OR NEW.subject_id IS NOT OLD.subject_id
+    OR NEW.command_name IS NOT OLD.command_name OR NEW.command_id IS NOT OLD.command_id
+    OR NEW.actor_as_id IS NOT OLD.actor_as_id OR NEW.request_id IS NOT OLD.request_id
+BEGIN SELECT RAISE(ABORT, '{events} is append-only: UPDATE is refused (Auditor::erase alone replaces personal values)'); END",
     ),
     (
         "{events}_no_delete",
@@ -115,9 +138,10 @@ BEGIN SELECT RAISE(ABORT, 'audit_import_keys is append-only: DELETE is refused')
 /// table's, version 3 the seal tables', version 4 the import keys'.
 pub(super) fn triggers_of(version: i64) -> &'static [(&'static str, &'static str)] {
     match version {
-        2 => &TRIGGERS[..3],
+        2 => &V2_TRIGGERS,
         3 => &TRIGGERS[3..7],
         4 => &TRIGGERS[7..],
+        9 => &TRIGGERS[1..2],
         _ => &[],
     }
 }
@@ -175,6 +199,40 @@ INSERT INTO audit_settings (min_retention_micros)
     SELECT 2592000000000 WHERE NOT EXISTS (SELECT 1 FROM audit_settings);
 ";
 
+/// Version 9 on SQLite, after its column (`before_v9`): the permit
+/// `Auditor::erase` writes while it replaces personal values, and the
+/// update trigger that lets only those values change, only then.
+const V9: &str = "
+CREATE TABLE IF NOT EXISTS audit_erasure_permit (granted INTEGER NOT NULL);
+DROP TRIGGER IF EXISTS {events}_no_update;
+";
+
+/// Version 9, before its script: the `personal` column, added when missing.
+pub(super) async fn before_v9(conn: &mut SqliteConnection) -> Result<(), AuditError> {
+    add_missing_columns(conn, added_in_v9()).await
+}
+
+/// Adds each of `columns` (text) the events table lacks, so that a repair
+/// can run a version's script again.
+async fn add_missing_columns(
+    conn: &mut SqliteConnection,
+    columns: impl Iterator<Item = &'static str>,
+) -> Result<(), AuditError> {
+    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?1)")
+        .bind(EVENTS_TABLE)
+        .fetch_all(&mut *conn)
+        .await?;
+    for column in columns.filter(|column| !present.iter().any(|p| p == column)) {
+        // The table's own name and a column name of ours.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE {EVENTS_TABLE} ADD COLUMN {column} TEXT"
+        )))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The actor-kind check as version 1 wrote it, and as version 8 widens it.
 const V1_ACTOR_CHECK: &str = "CHECK (actor_kind IN ('user', 'system'))";
 
@@ -187,18 +245,7 @@ const V1_ACTOR_CHECK: &str = "CHECK (actor_kind IN ('user', 'system'))";
 /// narrower check, so nothing is rewritten, and the schema's version is
 /// raised so that every connection reads the new definition.
 pub(super) async fn before_v8(conn: &mut SqliteConnection) -> Result<(), AuditError> {
-    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?1)")
-        .bind(EVENTS_TABLE)
-        .fetch_all(&mut *conn)
-        .await?;
-    for column in added_in_v8().filter(|column| !present.iter().any(|p| p == column)) {
-        // The table's own name and a column name of ours.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE {EVENTS_TABLE} ADD COLUMN {column} TEXT"
-        )))
-        .execute(&mut *conn)
-        .await?;
-    }
+    add_missing_columns(conn, added_in_v8()).await?;
     let definition: Option<String> =
         sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1")
             .bind(EVENTS_TABLE)
