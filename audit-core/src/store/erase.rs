@@ -13,17 +13,19 @@
 
 use std::collections::BTreeMap;
 
+use super::append;
 use super::auditor::Auditor;
 use super::backends::with_storage;
 use super::error::{AuditError, classify};
-use super::personal::{self, ACTOR_AS_NAME, ACTOR_NAME, CLIENT_ADDRESS, Entry, PersonalMap};
+use super::personal::{
+    self, ACTOR_AS_NAME, ACTOR_NAME, CLIENT_ADDRESS, Entry, PAYLOAD, PersonalMap,
+};
 use super::seal::encoding::{
     ENCODING, StoredValue, column_commitment, hash_member, personal_of, value_index,
 };
 use super::seal::raw::RawEvent;
 use super::seal::rows::raw_event;
 use super::table::{ERASE_COMMAND, ERASED_EVENT_CODE, EVENTS_TABLE, EventRow, select_list};
-use super::{append, personal::PAYLOAD};
 use crate::actor::Actor;
 use crate::backend::Db;
 use crate::on_backend;

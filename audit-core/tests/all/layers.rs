@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("axum", 7),
     // The public modules that only re-export the layers' items, by task.
     ("commands", 7),
+    ("erasure", 7),
     ("events", 7),
     ("query", 7),
     ("seals", 7),

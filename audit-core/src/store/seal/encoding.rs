@@ -471,4 +471,119 @@ mod tests {
         values[CONTEXT_VALUE] = StoredValue::Text("{}".into());
         assert_ne!(hash_event(&values, 1).0, before);
     }
+
+    /// A v9 event: every column set, the payload and context objects, and
+    /// salts for the personal values.
+    fn salted_event() -> StoredValues {
+        let mut values: StoredValues = vec![StoredValue::Int(7), StoredValue::Int(42)];
+        for (i, (name, _)) in WRITTEN.iter().enumerate() {
+            values.push(match *name {
+                "occurred_at" | "payload_version" => StoredValue::Int(i as i64),
+                "payload" => StoredValue::Text(
+                    r#"{"user": {"id": 2, "username": "bob"}, "roles": ["a", "b"], "n": 1.50}"#
+                        .into(),
+                ),
+                "context" => StoredValue::Text(r#"{"user_agent": "Firefox", "host": "web-1"}"#.into()),
+                "personal" => StoredValue::Text(format!(
+                    r#"{{"actor_name":{{"salt":"{a}"}},"client_address":{{"salt":"{b}"}},"context.user_agent":{{"salt":"{c}"}},"payload.user":{{"salt":"{d}"}}}}"#,
+                    a = "01".repeat(16),
+                    b = "02".repeat(16),
+                    c = "03".repeat(16),
+                    d = "04".repeat(16),
+                )),
+                other => StoredValue::Text(format!("{other}-value")),
+            });
+        }
+        values
+    }
+
+    /// `values` with `slot` marked erased with `commitment` in `personal`.
+    fn mark_erased(values: &mut StoredValues, slot: &str, commitment: Hash) {
+        let mut personal = personal_of(values);
+        personal
+            .0
+            .insert(slot.to_owned(), Entry::Erased { commitment, by: 99 });
+        values[PERSONAL_VALUE] = StoredValue::Text(personal.to_column().expect("entries"));
+    }
+
+    #[test]
+    fn an_erased_value_hashes_as_its_commitment_and_nothing_else_does() {
+        for encoding in [1, 2] {
+            let values = salted_event();
+            let (sealed, _) = hash_event(&values, encoding);
+            // A whole column: blanked, its commitment in its place.
+            for (name, blank) in [
+                ("actor_name", StoredValue::Text(String::new())),
+                ("client_address", StoredValue::Null),
+                ("context", StoredValue::Null),
+            ] {
+                let i = value_index(name);
+                let mut erased = values.clone();
+                let commitment = column_commitment(i, &values[i], &personal_of(&values), encoding);
+                erased[i] = blank;
+                mark_erased(&mut erased, name, commitment);
+                assert_eq!(
+                    hash_event(&erased, encoding).0,
+                    sealed,
+                    "{name}, v{encoding}"
+                );
+                // Anything but a blank where the value was does not verify.
+                erased[i] = StoredValue::Text("mallory".into());
+                assert_ne!(
+                    hash_event(&erased, encoding).0,
+                    sealed,
+                    "{name}, v{encoding}"
+                );
+                // Nor does another commitment.
+                let mut forged = values.clone();
+                forged[i] = StoredValue::Null;
+                mark_erased(&mut forged, name, [0; 32]);
+                assert_ne!(
+                    hash_event(&forged, encoding).0,
+                    sealed,
+                    "{name}, v{encoding}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_payload_field_is_erased_and_the_others_stay() {
+        let values = salted_event();
+        let (sealed, _) = hash_event(&values, 2);
+        let personal = personal_of(&values);
+        let payload: serde_json::Value =
+            serde_json::from_str(values[PAYLOAD_VALUE].text().expect("payload")).expect("JSON");
+        let commitment = hash_member(&payload["user"], personal.salt("payload.user"));
+        let mut erased = values.clone();
+        erased[PAYLOAD_VALUE] =
+            StoredValue::Text(r#"{"user": null, "roles": ["a", "b"], "n": 1.50}"#.into());
+        mark_erased(&mut erased, "payload.user", commitment);
+        assert_eq!(hash_event(&erased, 2).0, sealed);
+        // Another field changed still shows.
+        erased[PAYLOAD_VALUE] =
+            StoredValue::Text(r#"{"user": null, "roles": ["a"], "n": 1.50}"#.into());
+        assert_ne!(hash_event(&erased, 2).0, sealed);
+    }
+
+    #[test]
+    fn a_salt_is_part_of_the_hash_and_guesses_without_it_do_not_match() {
+        let values = salted_event();
+        let personal = personal_of(&values);
+        let payload: serde_json::Value =
+            serde_json::from_str(values[PAYLOAD_VALUE].text().expect("payload")).expect("JSON");
+        let salted = hash_member(&payload["user"], personal.salt("payload.user"));
+        assert_ne!(salted, hash_member(&payload["user"], None));
+        assert_ne!(
+            salted,
+            hash_member(&payload["user"], Some(&[5; SALT_BYTES]))
+        );
+        // The salts themselves are sealed: a changed salt changes the hash.
+        let mut resalted = values.clone();
+        let mut map = personal.clone();
+        map.0
+            .insert("actor_name".into(), Entry::Salt([9; SALT_BYTES]));
+        resalted[PERSONAL_VALUE] = StoredValue::Text(map.to_column().expect("entries"));
+        assert_ne!(hash_event(&resalted, 2).0, hash_event(&values, 2).0);
+    }
 }
