@@ -155,7 +155,10 @@ pub(crate) fn hash_seal(f: &SealFields<'_>) -> Hash {
 }
 
 /// `text` as canonical JSON (sorted keys, no whitespace); text that is not
-/// JSON is kept as it is.
+/// JSON is kept as it is. This is version 1's form and must not change (the
+/// seals made with it must keep verifying), though it leaves numbers and
+/// strings to serde_json's formatting; version 2 is to use the fully
+/// specified form of [`super::canonical`] (RFC 8785, integers kept exact).
 pub(crate) fn canonical_json(text: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => {
