@@ -20,6 +20,7 @@ use super::error::{AuditError, classify};
 use super::personal::{
     self, ACTOR_AS_NAME, ACTOR_NAME, CLIENT_ADDRESS, Entry, PAYLOAD, PersonalMap,
 };
+use super::seal::canonical;
 use super::seal::encoding::{
     ENCODING, StoredValue, column_commitment, hash_member, personal_of, value_index,
 };
@@ -331,7 +332,9 @@ fn rewrite(event: &RawEvent, encoding: i64, subject: &Subject) -> (Option<Rewrit
                 _ => continue,
             }
         };
-        let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(target) else {
+        // Read as the seal reads it (`canonical::parse`), so that the
+        // commitment is the hash the seal holds.
+        let Some(serde_json::Value::Object(mut object)) = canonical::parse(target) else {
             continue;
         };
         let Some(member) = object.get_mut(&key) else {

@@ -216,7 +216,7 @@ fn whole_value_hash(i: usize, value: &StoredValue, personal: &PersonalMap, v2: b
         };
     }
     if (i == PAYLOAD_VALUE || i == CONTEXT_VALUE)
-        && let Some(Ok(json)) = value.text().map(serde_json::from_str::<serde_json::Value>)
+        && let Some(json) = value.text().and_then(canonical::parse)
     {
         if let serde_json::Value::Object(members) = &json {
             let prefix = if i == PAYLOAD_VALUE { PAYLOAD } else { CONTEXT };
@@ -381,7 +381,10 @@ pub(crate) fn hash_seal(f: &SealFields<'_>) -> Hash {
 }
 
 /// `text` as canonical JSON (sorted keys, no whitespace); text that is not
-/// JSON is kept as it is.
+/// JSON is kept as it is. This is version 1's form and must not change (the
+/// seals made with it must keep verifying), though it leaves numbers and
+/// strings to serde_json's formatting; version 2 is to use the fully
+/// specified form of [`super::canonical`] (RFC 8785, integers kept exact).
 pub(crate) fn canonical_json(text: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value) => {
@@ -585,5 +588,22 @@ mod tests {
             .insert("actor_name".into(), Entry::Salt([9; SALT_BYTES]));
         resalted[PERSONAL_VALUE] = StoredValue::Text(map.to_column().expect("entries"));
         assert_ne!(hash_event(&resalted, 2).0, hash_event(&values, 2).0);
+    }
+
+    /// Frozen: these hashes may never change, or every seal made with
+    /// version 1 or 2 stops verifying. A change of a dependency (serde_json's
+    /// number or string forms, sha2) or of this file that moves them is a
+    /// break, not a test to update.
+    #[test]
+    fn the_hashes_of_a_known_event_are_frozen() {
+        let values = salted_event();
+        assert_eq!(
+            hex::encode(hash_event(&values, 2).0),
+            "7743d9d368ab8ba6f96f3d251e982b85a01467915f15c74f11f78218c4a54c7c"
+        );
+        assert_eq!(
+            hex::encode(hash_event(&values, 1).0),
+            "210fb6a1262571b77e14e38019dee1ab3d29c3310c5ca7fd26b5585fdf80f1d3"
+        );
     }
 }
