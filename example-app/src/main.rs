@@ -431,6 +431,13 @@ impl VerifyArgs {
             report.events,
             report.pruned
         );
+        for erasure in &report.erasures {
+            say!(
+                "{} value(s) erased by event {}.",
+                erasure.values,
+                erasure.record
+            );
+        }
         if report.is_intact() {
             say!("The sealed log is intact.");
             return Ok(());

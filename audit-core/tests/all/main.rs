@@ -70,6 +70,7 @@ mod store_commit_round_trip;
 mod store_concurrency;
 mod store_context;
 mod store_cursors;
+mod store_erase;
 mod store_held_back;
 mod store_import;
 mod store_payloads;
