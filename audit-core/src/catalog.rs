@@ -105,6 +105,14 @@ pub trait EventType:
     fn is_retired(self) -> bool {
         false
     }
+
+    /// The stored names of the event's `#[personal]` payload fields (after a
+    /// `#[serde(rename = "..")]`), in declaration order: the values erased by
+    /// `Auditor::erase` with the person the event is about. The default, for
+    /// a hand-written implementation, is none.
+    fn personal_fields(self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The payload of one declared event (`ProjectCreated { .. }`): what a
