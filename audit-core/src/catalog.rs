@@ -106,9 +106,10 @@ pub trait EventType:
         false
     }
 
-    /// The stored names of the event's `#[personal]` payload fields, erased
-    /// by `Auditor::erase` with the person the event is about. The default,
-    /// for a hand-written implementation, is none.
+    /// The stored names of the event's `#[personal]` payload fields (after a
+    /// `#[serde(rename = "..")]`), in declaration order: the values erased by
+    /// `Auditor::erase` with the person the event is about. The default, for
+    /// a hand-written implementation, is none.
     fn personal_fields(self) -> &'static [&'static str] {
         &[]
     }

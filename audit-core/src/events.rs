@@ -11,6 +11,10 @@
 //! ([`UnknownReason`]). Payload fields marked `#[target]`, `#[parent]` or
 //! `#[subject]` implement [`Reference`]; their [`EntityRef`]s
 //! ([`References`]) fill the store's indexed columns, which queries filter on.
+//! Payload fields marked `#[personal]` hold data about a person, erased with
+//! that person ([`EventType::personal_fields`]); their types implement
+//! [`Erasable`], what such a field reads back as once erased ([`ERASED_TEXT`]
+//! for text).
 //!
 //! Beside a catalog's events, every log holds records the library writes
 //! itself (a prune, an import, a repair, a change of the minimum
@@ -69,6 +73,7 @@
 
 pub use crate::catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::{Decoded, UnknownEvent, UnknownReason};
+pub use crate::erasable::{ERASED_TEXT, Erasable};
 pub use crate::error::UnknownEventCode;
 pub use crate::own_records::{LogEventType, OwnRecordType};
 pub use crate::reference::{EntityRef, Reference, References};

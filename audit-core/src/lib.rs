@@ -141,6 +141,7 @@ extern crate self as audit_core;
 mod actor;
 mod backend;
 mod context;
+mod erasable;
 mod error;
 mod reference;
 pub mod text;

@@ -15,6 +15,7 @@ pub use ::sqlx;
 pub use crate::backend::{Absurd, Backend, ByBackend, Db};
 pub use crate::catalog::{ActiveEvent, Event, EventCatalog, EventType, PayloadField};
 pub use crate::decode::UnknownReason;
+pub use crate::erasable::Erasable;
 pub use crate::error::UnknownEventCode;
 pub use crate::model::{Model, WriteAccess};
 pub use crate::present::{PresentContext, Presentable, RenderError, Shown};
@@ -231,6 +232,37 @@ impl<T> NotSerdeField<T> for &FieldProbe<T> {
     fn deserialize_field<'de, D: serde::Deserializer<'de>>(&self, _: D) -> Result<T, D::Error> {
         Err(<D::Error as serde::de::Error>::custom(
             "payload field type without serde support",
+        ))
+    }
+}
+
+/// A `#[personal]` field type that says what it reads back as once erased:
+/// the erased value. Found first by method resolution on `&FieldProbe<T>`,
+/// before [`NotErasableField`].
+pub trait ErasableField<T> {
+    /// `T`'s erased value.
+    fn erased_field<E: serde::de::Error>(&self) -> Result<T, E>;
+}
+
+impl<T: Erasable> ErasableField<T> for FieldProbe<T> {
+    fn erased_field<E: serde::de::Error>(&self) -> Result<T, E> {
+        Ok(T::erased())
+    }
+}
+
+/// A `#[personal]` field type without [`Erasable`]: the macro's check on the
+/// field's type has already failed the build, so this is never called. It
+/// lets the field's generated deserializer compile, so that the check's
+/// error is the only one.
+pub trait NotErasableField<T> {
+    /// Never called (see above); an error if it were.
+    fn erased_field<E: serde::de::Error>(&self) -> Result<T, E>;
+}
+
+impl<T> NotErasableField<T> for &FieldProbe<T> {
+    fn erased_field<E: serde::de::Error>(&self) -> Result<T, E> {
+        Err(E::custom(
+            "erased value of a personal field whose type does not implement `Erasable`",
         ))
     }
 }

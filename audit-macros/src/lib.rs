@@ -47,6 +47,10 @@ use proc_macro::TokenStream;
 ///   Default `::audit_core`.
 /// - `lock = "..."`: the catalog's schema lock file, relative to the crate
 ///   root (see "The schema lock" below). Default `audit-events.lock`.
+/// - `classify_personal` (a word): every payload field of every event must
+///   say whether it holds data about a person, `#[personal]` or
+///   `#[not_personal]` (see "Fields"); a field with neither is an error on
+///   its name.
 ///
 /// # What it generates
 ///
@@ -60,7 +64,8 @@ use proc_macro::TokenStream;
 ///   `render`, `payload_json`, `decode`, which upgrades older versions);
 /// - `enum StaffEventType { Variant, .. }`, `Copy`, with `ALL` (every
 ///   event), `ACTIVE` (those not retired: the ones to offer in filters),
-///   `code()`, `label()`, `group()`, `version()`, `is_retired()`, `FromStr`,
+///   `code()`, `label()`, `group()`, `version()`, `is_retired()`,
+///   `personal_fields()`, `FromStr`,
 ///   `Display`, serde as the code string and sqlx `Type`/`Encode`/`Decode`
 ///   as text;
 /// - `struct VariantView<'a>`, what the event's template sees: `payload` (the
@@ -132,6 +137,18 @@ use proc_macro::TokenStream;
 /// appears at most once per event, and the field type implements
 /// `audit_core::events::Reference`. Doc comments and `#[serde(...)]` are
 /// kept. The name `payload` is reserved for the view.
+///
+/// `#[personal]` marks a field that holds data about a person, erased with
+/// the person the event is about; `#[not_personal]` says a field does not
+/// (both go with the reference markers, and a field takes at most one of
+/// the two). A personal field's type implements
+/// `audit_core::events::Erasable`, what the field reads back as once erased
+/// (`String`, `Option<T>` and `Vec<T>` do; a type that does not is one error
+/// on the type): erasing stores `null` in its place, which decodes as
+/// `Erasable::erased()`. `StaffEventType::personal_fields()` lists the
+/// stored names of an event's personal fields (after a `#[serde(rename)]`),
+/// and the payload's docs say which fields are personal. A personal field
+/// cannot have its own `#[serde(with | skip | flatten ..)]`.
 ///
 /// Payloads are stored as JSON, so every field type implements serde's
 /// `Serialize` and `Deserialize` (`audit_core::events::PayloadField`); a type

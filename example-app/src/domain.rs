@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use audit_core::events::{EntityRef, Reference};
+use audit_core::events::{EntityRef, Erasable, Reference};
 use audit_core::present::{PresentContext, Presentable, Shown};
 use serde::{Deserialize, Serialize};
 
@@ -56,11 +56,30 @@ pub const UNKNOWN_USER: &str = "Unknown User";
 /// Shown for a project that no longer exists.
 pub const MISSING_PROJECT: &str = "a project";
 
+/// The username of a user erased from the log ([`UserRef`]'s erased value).
+pub const ERASED_USER: &str = "an erased user";
+
+/// What a `#[personal]` `user` field reads back as once the user was erased
+/// from the log: no id (ids start at 1) and [`ERASED_USER`].
+impl Erasable for UserRef {
+    fn erased() -> Self {
+        UserRef {
+            id: 0,
+            username: ERASED_USER.into(),
+        }
+    }
+}
+
 impl Presentable for UserRef {
-    /// A link to the user as they are now; the stored username without a
+    /// "an erased user", without a link, for a user erased from the log
+    /// (the erased value: a user named so who was not erased keeps it); a
+    /// link to the user as they are now; the stored username without a
     /// link if they no longer exist; "Unknown User" if the stored name is
     /// empty or blank.
     fn present(&self, cx: &PresentContext) -> Shown {
+        if *self == UserRef::erased() {
+            return Shown::text(ERASED_USER);
+        }
         match cx.resolved(&self.entity_ref()) {
             Some(resolved) => Shown::resolved(resolved),
             None if self.username.trim().is_empty() => Shown::text(UNKNOWN_USER),
@@ -224,6 +243,27 @@ impl Presentable for Roles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_erased_user_shows_as_erased_without_a_link() {
+        let erased = UserRef::erased();
+        assert_eq!((erased.id, erased.username.as_str()), (0, ERASED_USER));
+        let mut cx = PresentContext::new();
+        cx.insert(
+            &erased.entity_ref(),
+            audit_core::present::Resolved {
+                label: "someone".into(),
+                href: Some("/users/0".into()),
+            },
+        );
+        let shown = erased.present(&cx);
+        assert_eq!(shown, Shown::text(ERASED_USER));
+        let alice = UserRef {
+            id: 1,
+            username: "alice".into(),
+        };
+        assert_eq!(alice.present(&PresentContext::new()), Shown::text("alice"));
+    }
 
     #[test]
     fn roles_are_stored_by_stable_name() {

@@ -16,11 +16,25 @@ pub mod upgrades {
         /// `user_created` at version 1.
         #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
         pub struct UserCreated {
-            /// The new user.
+            /// The new user (personal, as in the current version: `null`
+            /// once erased).
+            #[serde(deserialize_with = "super::erasable")]
             pub user: UserRef,
             /// Initial global roles.
             pub roles: Roles,
         }
+    }
+
+    /// Reads a personal field of an older version as the catalog reads the
+    /// current one: `null`, what erasing the value leaves, as the type's
+    /// erased value.
+    fn erasable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: serde::Deserialize<'de> + audit_core::events::Erasable,
+    {
+        let stored: Option<T> = serde::Deserialize::deserialize(deserializer)?;
+        Ok(stored.unwrap_or_else(T::erased))
     }
 
     /// `user_created` version 1 to 2: `roles` became `global_roles`.
@@ -33,7 +47,11 @@ pub mod upgrades {
 }
 
 /// Audit events of the staff area.
-#[audit_core::events(templates = "templates/audit")]
+///
+/// Every payload field says whether it holds data about a person
+/// (`classify_personal`): the user an event is about does (`#[personal]`),
+/// and is erased with that user; nothing else does.
+#[audit_core::events(templates = "templates/audit", classify_personal)]
 pub enum StaffEvent {
     /// A project was created.
     #[event(
@@ -45,6 +63,7 @@ pub enum StaffEvent {
         /// The new project.
         #[target]
         #[parent]
+        #[not_personal]
         project: ProjectRef,
     },
 
@@ -57,12 +76,15 @@ pub enum StaffEvent {
     ProjectMemberAdded {
         /// The new membership.
         #[target]
+        #[not_personal]
         membership: MembershipId,
         /// The project joined.
         #[parent]
+        #[not_personal]
         project: ProjectRef,
         /// The user who joined.
         #[subject]
+        #[personal]
         user: UserRef,
     },
 
@@ -75,12 +97,15 @@ pub enum StaffEvent {
     ProjectMemberRemoved {
         /// The membership that ended.
         #[target]
+        #[not_personal]
         membership: MembershipId,
         /// The project left.
         #[parent]
+        #[not_personal]
         project: ProjectRef,
         /// The user who left.
         #[subject]
+        #[personal]
         user: UserRef,
     },
 
@@ -93,16 +118,21 @@ pub enum StaffEvent {
     ProjectMemberUpdatedRoles {
         /// The membership.
         #[target]
+        #[not_personal]
         membership: MembershipId,
         /// Its project.
         #[parent]
+        #[not_personal]
         project: ProjectRef,
         /// Its user.
         #[subject]
+        #[personal]
         user: UserRef,
         /// Roles before the change.
+        #[not_personal]
         before: Roles,
         /// Roles after the change.
+        #[not_personal]
         after: Roles,
     },
 
@@ -122,8 +152,10 @@ pub enum StaffEvent {
         /// The new user.
         #[target]
         #[subject]
+        #[personal]
         user: UserRef,
         /// Initial global roles.
+        #[not_personal]
         global_roles: Roles,
     },
 
@@ -137,6 +169,7 @@ pub enum StaffEvent {
         /// The user.
         #[target]
         #[subject]
+        #[personal]
         user: UserRef,
     },
 
@@ -150,10 +183,50 @@ pub enum StaffEvent {
         /// The user.
         #[target]
         #[subject]
+        #[personal]
         user: UserRef,
         /// Roles before the change.
+        #[not_personal]
         before: Roles,
         /// Roles after the change.
+        #[not_personal]
         after: Roles,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use audit_core::events::{Decoded, EventCatalog};
+    use audit_core::present::PresentContext;
+
+    use super::{StaffEvent, StaffEventType};
+
+    #[test]
+    fn the_users_events_are_about_are_their_personal_fields() {
+        for event_type in StaffEventType::ALL {
+            let expected: &[&str] = match event_type {
+                StaffEventType::ProjectCreated => &[],
+                _ => &["user"],
+            };
+            assert_eq!(event_type.personal_fields(), expected, "{event_type}");
+        }
+    }
+
+    #[test]
+    fn an_erased_user_reads_back_and_shows_as_erased_at_every_version() {
+        let cx = PresentContext::new();
+        for (version, payload) in [
+            (2, r#"{"user":null,"global_roles":["OutputChecker"]}"#),
+            (1, r#"{"user":null,"roles":["OutputChecker"]}"#),
+        ] {
+            let Decoded::Known(event) = StaffEvent::decode("user_created", version, payload) else {
+                panic!("version {version} not read");
+            };
+            assert_eq!(
+                event.render(&cx).unwrap(),
+                "created user an erased user with global roles Output checker",
+                "version {version}"
+            );
+        }
+    }
 }

@@ -10,6 +10,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("actor", 1),
     ("backend", 1),
     ("context", 1),
+    ("erasable", 1),
     ("error", 1),
     ("reference", 1),
     ("text", 1),

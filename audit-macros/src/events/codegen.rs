@@ -60,9 +60,12 @@ fn payload_struct(catalog: &Catalog, event: &Event) -> TokenStream {
             let text = format!("The `{}` of the event.", f.ident);
             quote_spanned!(f.ident.span()=> #[doc = #text])
         });
+        let personal_doc = f
+            .is_personal()
+            .then(|| quote!(#[doc = ""] #[doc = " Personal: erased with the person it is about."]));
         let through_helpers = field_serde_attr(event, f);
         let (fident, ty) = (&f.ident, &f.ty);
-        quote!(#default_doc #(#attrs)* #through_helpers #vis #fident: #ty)
+        quote!(#default_doc #(#attrs)* #personal_doc #through_helpers #vis #fident: #ty)
     });
     let helpers = field_serde_helpers(catalog, event);
     let type_ident = catalog.type_ident();
@@ -168,6 +171,23 @@ fn field_serde_helpers(catalog: &Catalog, event: &Event) -> TokenStream {
     let functions = plain.iter().map(|f| {
         let ty = &f.ty;
         let (ser, de) = field_helper_idents(f);
+        // A personal field's erased value is stored as `null`, read back as
+        // its type's `Erasable::erased()`; any other value as the type reads it.
+        let deserialize = if f.is_personal() {
+            quote! {
+                #[allow(unused_imports)]
+                use #p::{ErasableField as _, NotErasableField as _};
+                let __stored: ::core::option::Option<#ty> =
+                    (&#p::FieldProbe::<::core::option::Option<#ty>>::new())
+                        .deserialize_field(deserializer)?;
+                match __stored {
+                    ::core::option::Option::Some(__value) => ::core::result::Result::Ok(__value),
+                    ::core::option::Option::None => (&#p::FieldProbe::<#ty>::new()).erased_field(),
+                }
+            }
+        } else {
+            quote!((&#p::FieldProbe::<#ty>::new()).deserialize_field(deserializer))
+        };
         quote! {
             #[doc(hidden)]
             #[allow(clippy::ptr_arg, clippy::trivially_copy_pass_by_ref)]
@@ -186,14 +206,21 @@ fn field_serde_helpers(catalog: &Catalog, event: &Event) -> TokenStream {
             ) -> ::core::result::Result<#ty, __D::Error> {
                 #[allow(unused_imports)]
                 use #p::{SerdeField as _, NotSerdeField as _};
-                (&#p::FieldProbe::<#ty>::new()).deserialize_field(deserializer)
+                #deserialize
             }
         }
     });
     let checks = plain.iter().map(|f| {
         let ty = &f.ty;
+        // A personal field's type says what it reads back as once erased.
+        let erasable = f.is_personal().then(|| {
+            quote_spanned! {ty.span()=>
+                const _: fn() -> #ty = <#ty as #p::Erasable>::erased;
+            }
+        });
         quote_spanned! {ty.span()=>
             const _: () = <#ty as #p::PayloadField>::CHECKED;
+            #erasable
         }
     });
     quote! {
@@ -445,6 +472,10 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
     let labels = events.iter().map(|e| e.label.value.as_str());
     let groups = events.iter().map(|e| e.group.value.as_str());
     let versions = events.iter().map(|e| e.version.value);
+    let personal = events.iter().map(|e| {
+        let names = e.personal_fields();
+        quote!(&[#(#names),*])
+    });
     let active: Vec<&Ident> = events
         .iter()
         .filter(|e| e.retired.is_none())
@@ -508,6 +539,12 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             pub const fn version(self) -> ::core::primitive::u32 {
                 match self { #(Self::#idents => #versions,)* }
             }
+
+            /// The stored names of the event's `#[personal]` payload fields, in
+            /// declaration order: erased with the person the event is about.
+            pub const fn personal_fields(self) -> &'static [&'static ::core::primitive::str] {
+                match self { #(Self::#idents => #personal,)* }
+            }
         }
 
         #[automatically_derived]
@@ -518,6 +555,9 @@ fn type_enum(catalog: &Catalog) -> TokenStream {
             fn group(self) -> &'static ::core::primitive::str { #ident::group(self) }
             fn version(self) -> ::core::primitive::u32 { #ident::version(self) }
             fn is_retired(self) -> ::core::primitive::bool { #ident::is_retired(self) }
+            fn personal_fields(self) -> &'static [&'static ::core::primitive::str] {
+                #ident::personal_fields(self)
+            }
         }
 
         #[automatically_derived]

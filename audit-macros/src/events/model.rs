@@ -1,6 +1,7 @@
 //! The catalog as the macro understands it, independent of how it was written.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::{Attribute, Ident, Path, Type, Visibility};
 
 use crate::runtime::RuntimePath;
@@ -30,6 +31,9 @@ pub struct Catalog {
     /// The catalog's arguments had an error (reported): where its files are
     /// is unsure, so they are not read.
     pub arguments_unreadable: bool,
+    /// `classify_personal`: every payload field must be marked `#[personal]`
+    /// or `#[not_personal]`.
+    pub classify_personal: Option<Span>,
     pub events: Vec<Event>,
 }
 
@@ -74,6 +78,9 @@ pub struct Field {
     pub ident: Ident,
     pub ty: Type,
     pub markers: Vec<Spanned<Marker>>,
+    /// `#[personal]` and `#[not_personal]`, as written: validation reports
+    /// more than one; the first counts.
+    pub classification: Vec<Spanned<Classification>>,
     /// How the field's `#[serde(...)]` attributes let the macro (de)serialize it.
     pub serde: FieldSerde,
 }
@@ -124,6 +131,34 @@ impl Marker {
     }
 }
 
+/// Whether a payload field holds data about a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Classification {
+    /// `#[personal]`: erased with the person it is about; its type says what
+    /// it reads back as then (`Erasable`).
+    Personal,
+    /// `#[not_personal]`: said explicitly not to be personal.
+    NotPersonal,
+}
+
+impl Classification {
+    /// Both classifications.
+    pub const ALL: [Classification; 2] = [Classification::Personal, Classification::NotPersonal];
+
+    /// The attribute name that sets it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Classification::Personal => "personal",
+            Classification::NotPersonal => "not_personal",
+        }
+    }
+
+    /// Parses an attribute name into a classification.
+    pub fn from_name(name: &str) -> Option<Classification> {
+        Classification::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 /// A value with the span of the user's token it came from.
 #[derive(Clone, Debug)]
 pub struct Spanned<T> {
@@ -154,6 +189,56 @@ impl Catalog {
             ),
         ]
     }
+}
+
+impl Field {
+    /// Whether the field is marked `#[personal]` (first of its classifications).
+    pub fn is_personal(&self) -> bool {
+        self.classification
+            .first()
+            .is_some_and(|c| c.value == Classification::Personal)
+    }
+
+    /// The name the field is stored under in the payload's JSON: the
+    /// serialized name of a forwarded `#[serde(rename = "..")]` (or of
+    /// `rename(serialize = "..")`), else the field's name without `r#`.
+    pub fn stored_name(&self) -> String {
+        self.forwarded_attrs
+            .iter()
+            .filter(|a| a.path().is_ident("serde"))
+            .find_map(serialized_rename)
+            .unwrap_or_else(|| self.ident.unraw().to_string())
+    }
+}
+
+/// The serialized name a `#[serde(...)]` attribute gives its field, if any.
+fn serialized_rename(attr: &Attribute) -> Option<String> {
+    let mut found = None;
+    // Keys the macro does not read are skipped; serde reports malformed ones.
+    let _ = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("rename") {
+            if meta.input.peek(syn::Token![=]) {
+                let name: syn::LitStr = meta.value()?.parse()?;
+                found.get_or_insert(name.value());
+            } else {
+                meta.parse_nested_meta(|inner| {
+                    let value: syn::LitStr = inner.value()?.parse()?;
+                    if inner.path.is_ident("serialize") {
+                        found.get_or_insert(value.value());
+                    }
+                    Ok(())
+                })?;
+            }
+        } else if meta.input.peek(syn::Token![=]) {
+            meta.value()?.parse::<syn::Expr>()?;
+        } else if meta.input.peek(syn::token::Paren) {
+            let inner;
+            syn::parenthesized!(inner in meta.input);
+            inner.parse::<proc_macro2::TokenStream>()?;
+        }
+        Ok(())
+    });
+    found
 }
 
 impl Event {
@@ -191,5 +276,14 @@ impl Event {
         self.fields
             .iter()
             .find(|f| f.markers.iter().any(|m| m.value == marker))
+    }
+
+    /// The stored names of the `#[personal]` fields, in declaration order.
+    pub fn personal_fields(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|f| f.is_personal())
+            .map(Field::stored_name)
+            .collect()
     }
 }

@@ -19,15 +19,17 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Fields, Generics, Ident, ItemEnum, Meta, Token, Variant, Visibility};
 
 use super::model::{
-    Catalog, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned, Upgrade,
+    Catalog, Classification, DEFAULT_TEMPLATES_DIR, Event, Field, FieldSerde, Marker, Spanned,
+    Upgrade,
 };
 use crate::args::{FlagArg, PathArg, StrArg, UpgradeArg, VersionArg};
 use crate::diagnostics::Diagnostics;
 use crate::naming::snake_case;
 use crate::runtime::RuntimePath;
 
-/// The catalog's own arguments: `templates = "..."`, `crate = path` and `lock = "..."`, in
-/// `#[events(...)]` inside `declare_events!` or in `#[audit_core::events(...)]`.
+/// The catalog's own arguments: `templates = "..."`, `crate = path`, `lock = "..."` and
+/// `classify_personal`, in `#[events(...)]` inside `declare_events!` or in
+/// `#[audit_core::events(...)]`.
 #[derive(Default, FromMeta)]
 pub struct CatalogArgs {
     /// Directory of the event templates, relative to the crate root.
@@ -37,6 +39,8 @@ pub struct CatalogArgs {
     krate: Option<RuntimePath>,
     /// The schema lock file, relative to the crate root (default `audit-events.lock`).
     lock: Option<StrArg>,
+    /// Every payload field must be marked `#[personal]` or `#[not_personal]`.
+    classify_personal: FlagArg,
     /// The arguments had an error (reported): the templates directory may be
     /// wrong, so templates are not looked up (which would only add errors).
     #[darling(skip)]
@@ -343,6 +347,9 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
                 args.templates = args.templates.or(inner.templates);
                 args.krate = args.krate.or(inner.krate);
                 args.lock = args.lock.or(inner.lock);
+                if !args.classify_personal.is_present() {
+                    args.classify_personal = inner.classify_personal;
+                }
             }
         } else if is_macro {
             diag.error(
@@ -376,6 +383,10 @@ pub fn parse_catalog_input(input: CatalogInput, entry: Entry, diag: &mut Diagnos
         runtime: args.krate.unwrap_or_default(),
         lock: args.lock.map(|lock| Spanned::new(lock.value, lock.span)),
         arguments_unreadable: args.unreadable,
+        classify_personal: args
+            .classify_personal
+            .is_present()
+            .then(|| args.classify_personal.span()),
         events: input
             .variants
             .into_iter()
@@ -504,26 +515,31 @@ fn parse_event(variant: Variant, diag: &mut Diagnostics) -> Event {
 fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
     let mut forwarded_attrs = Vec::new();
     let mut markers = Vec::new();
+    let mut classification = Vec::new();
     for attr in field.attrs {
-        let marker = attr
-            .path()
-            .get_ident()
-            .and_then(|i| Marker::from_name(&i.to_string()));
-        if let Some(marker) = marker {
+        let name = attr.path().get_ident().map(ToString::to_string);
+        let marker = name.as_deref().and_then(Marker::from_name);
+        let class = name.as_deref().and_then(Classification::from_name);
+        if marker.is_some() || class.is_some() {
             if !matches!(attr.meta, Meta::Path(_)) {
                 diag.error(
                     attr.meta.span(),
-                    format!("`#[{}]` takes no arguments", marker.name()),
+                    format!(
+                        "`#[{}]` takes no arguments",
+                        name.as_deref().unwrap_or_default()
+                    ),
                 );
             }
-            markers.push(Spanned::new(marker, attr.path().span()));
+            let span = attr.path().span();
+            markers.extend(marker.map(|m| Spanned::new(m, span)));
+            classification.extend(class.map(|c| Spanned::new(c, span)));
         } else if is_forwarded(&attr) {
             forwarded_attrs.push(attr);
         } else {
             diag.error(
                 attr.path().span(),
                 "unsupported attribute on an event field: expected `#[target]`, `#[parent]`, \
-                 `#[subject]`, `#[serde(...)]` or a doc comment",
+                 `#[subject]`, `#[personal]`, `#[not_personal]`, `#[serde(...)]` or a doc comment",
             );
         }
     }
@@ -542,6 +558,7 @@ fn parse_field(field: syn::Field, diag: &mut Diagnostics) -> Field {
         ident,
         ty: field.ty,
         markers,
+        classification,
     }
 }
 
@@ -660,6 +677,151 @@ mod tests {
             ping.presenter
                 .as_ref()
                 .is_some_and(|p| p.is_ident("show_ping"))
+        );
+    }
+
+    #[test]
+    fn parses_personal_classification_with_the_reference_markers() {
+        let (catalog, errors) = parse(parse_quote! {
+            #[events(classify_personal)]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    #[subject] #[personal] user: U,
+                    #[not_personal] #[target] thing: T,
+                    #[personal] #[not_personal] both: String,
+                    plain: u32,
+                },
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(catalog.classify_personal.is_some());
+        let fields = &catalog.events[0].fields;
+        let classes = |i: usize| -> Vec<Classification> {
+            fields[i].classification.iter().map(|c| c.value).collect()
+        };
+        assert_eq!(classes(0), [Classification::Personal]);
+        assert_eq!(classes(1), [Classification::NotPersonal]);
+        assert_eq!(
+            classes(2),
+            [Classification::Personal, Classification::NotPersonal],
+            "validation reports the second"
+        );
+        assert!(classes(3).is_empty());
+        let markers =
+            |i: usize| -> Vec<Marker> { fields[i].markers.iter().map(|m| m.value).collect() };
+        assert_eq!(markers(0), [Marker::Subject]);
+        assert_eq!(markers(1), [Marker::Target]);
+        assert!(fields[0].forwarded_attrs.is_empty() && fields[1].forwarded_attrs.is_empty());
+        assert!(fields[0].is_personal() && fields[2].is_personal());
+        assert!(!fields[1].is_personal() && !fields[3].is_personal());
+    }
+
+    #[test]
+    fn classify_personal_is_off_by_default_and_a_word() {
+        let (catalog, _) = parse(parse_quote! {
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert!(catalog.classify_personal.is_none());
+        let (_, errors) = parse(parse_quote! {
+            #[events(classify_personal = true)]
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert_eq!(
+            errors,
+            ["`classify_personal` takes no value: write `classify_personal` alone"]
+        );
+        let mut diag = Diagnostics::default();
+        let args = parse_attribute_args(quote::quote!(classify_personal), &mut diag);
+        assert!(diag.is_empty() && args.classify_personal.is_present());
+    }
+
+    #[test]
+    fn an_unknown_catalog_argument_lists_classify_personal_with_the_others() {
+        let (_, errors) = parse(parse_quote! {
+            #[events(colour = "red")]
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert_eq!(
+            errors,
+            [
+                "Unknown field: `colour`. Available values: `classify_personal`, `crate`, \
+                 `lock`, `templates`"
+            ]
+        );
+        let (_, errors) = parse(parse_quote! {
+            #[events(classify_personal_data)]
+            enum E { #[event(code = "a", label = "A", group = "G")] A }
+        });
+        assert_eq!(
+            errors,
+            ["Unknown field: `classify_personal_data`. Did you mean `classify_personal`?"]
+        );
+    }
+
+    #[test]
+    fn a_second_events_attribute_still_gives_classify_personal() {
+        let mut diag = Diagnostics::default();
+        let input = input(parse_quote!(
+            #[events(classify_personal)]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A,
+            }
+        ));
+        let catalog =
+            parse_catalog_input(input, Entry::Attribute(CatalogArgs::default()), &mut diag);
+        assert!(catalog.classify_personal.is_some());
+        assert_eq!(diag.len(), 1);
+    }
+
+    #[test]
+    fn classification_markers_take_no_arguments() {
+        let (catalog, errors) = parse(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A { #[personal(yes)] a: String, #[not_personal = true] b: u32, #[private] c: u32 },
+            }
+        });
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert_eq!(errors[0], "`#[personal]` takes no arguments");
+        assert_eq!(errors[1], "`#[not_personal]` takes no arguments");
+        assert!(
+            errors[2].contains("`#[personal]`, `#[not_personal]`"),
+            "the unsupported-attribute error lists them: {}",
+            errors[2]
+        );
+        assert!(
+            catalog.events[0].fields[0].is_personal(),
+            "still read, so nothing cascades"
+        );
+    }
+
+    #[test]
+    fn the_stored_name_follows_a_forwarded_rename() {
+        let (catalog, errors) = parse(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    plain: u32,
+                    r#type: u32,
+                    #[serde(default, rename = "who")] user: U,
+                    #[serde(rename(serialize = "out", deserialize = "in"))] both: u32,
+                    #[serde(rename(deserialize = "in"))] read_only: u32,
+                    /// Docs.
+                    #[serde(alias = "x")] aliased: u32,
+                },
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<String> = catalog.events[0]
+            .fields
+            .iter()
+            .map(Field::stored_name)
+            .collect();
+        assert_eq!(
+            names,
+            ["plain", "type", "who", "out", "read_only", "aliased"]
         );
     }
 

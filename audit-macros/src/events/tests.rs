@@ -195,6 +195,104 @@ fn a_broken_variant_still_generates_the_catalog() {
 }
 
 #[test]
+fn personal_fields_are_listed_by_stored_name_documented_and_read_through_erased() {
+    let templates = Templates::new("personal");
+    let out = expand_attribute_with(
+        quote!(templates = "t", classify_personal),
+        quote!(
+            pub enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    /// Who.
+                    #[personal]
+                    #[serde(rename = "who")]
+                    name: String,
+                    #[not_personal]
+                    count: u32,
+                    #[personal]
+                    r#type: Option<String>,
+                },
+                #[event(code = "b", label = "B", group = "G")]
+                B,
+            }
+        ),
+        &templates.roots(),
+    );
+    let file: syn::File = syn::parse2(out).expect("the expansion is valid Rust");
+    let text = quote!(#file).to_string();
+    assert!(!text.contains("compile_error"), "{text}");
+    let type_impl = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Impl(imp)
+                if imp.trait_.is_none()
+                    && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("EType")) =>
+            {
+                Some(quote!(#imp).to_string())
+            }
+            _ => None,
+        })
+        .expect("the event-type enum's inherent impl");
+    assert!(
+        type_impl.contains(
+            "pub const fn personal_fields (self) -> & 'static [& 'static :: core :: primitive :: str] \
+             { match self { Self :: A => & [\"who\" , \"type\"] , Self :: B => & [] , } }"
+        ),
+        "{type_impl}"
+    );
+    assert!(
+        text.contains("fn personal_fields (self)"),
+        "the trait method is implemented"
+    );
+    let payload = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == "A" => Some(s),
+            _ => None,
+        })
+        .expect("the payload struct is generated");
+    let docs = |name: &str| -> Vec<String> {
+        let field = payload
+            .fields
+            .iter()
+            .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
+            .expect("field exists");
+        field
+            .attrs
+            .iter()
+            .filter_map(|a| match &a.meta {
+                syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => Some(s.value()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        docs("name"),
+        [
+            " Who.",
+            "",
+            " Personal: erased with the person it is about."
+        ]
+    );
+    assert_eq!(docs("count"), ["The `count` of the event."]);
+    assert_eq!(
+        docs("r#type").last().map(String::as_str),
+        Some(" Personal: erased with the person it is about.")
+    );
+    // Only personal fields read `null` as erased, and only theirs are checked.
+    assert_eq!(text.matches(". erased_field ()").count(), 2, "{text}");
+    assert_eq!(text.matches(":: Erasable > :: erased").count(), 2, "{text}");
+}
+
+#[test]
 fn a_raw_identifier_field_gets_valid_helper_names() {
     let templates = Templates::new("raw");
     let out = expand_attribute_with(

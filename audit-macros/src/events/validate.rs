@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Catalog, Event, Marker, RESERVED_VIEW_FIELD};
+use super::model::{Catalog, Classification, Event, FieldSerde, Marker, RESERVED_VIEW_FIELD};
 use crate::diagnostics::Diagnostics;
 use crate::naming::slug;
 
@@ -46,6 +46,7 @@ pub fn validate(catalog: &Catalog, diag: &mut Diagnostics) {
             );
         }
         check_event(event, diag);
+        check_classification(catalog, event, diag);
     }
     check_generated_names(catalog, diag);
 }
@@ -170,6 +171,59 @@ fn check_event(event: &Event, diag: &mut Diagnostics) {
                 )
             };
             diag.error(m.span, message);
+        }
+    }
+}
+
+/// `#[personal]` and `#[not_personal]`: at most one per field; one on every
+/// field when the catalog asks for `classify_personal`; and a personal field
+/// read back through the macro's own code, which reads an erased value.
+fn check_classification(catalog: &Catalog, event: &Event, diag: &mut Diagnostics) {
+    for field in &event.fields {
+        let mut marks = field.classification.iter();
+        let Some(first) = marks.next() else {
+            if catalog.classify_personal.is_some() {
+                diag.error(
+                    field.ident.span(),
+                    format!(
+                        "field `{}` of `{}` is not classified: mark it `#[personal]` (erased with \
+                         the person it is about) or `#[not_personal]` (this catalog asks for \
+                         `classify_personal`)",
+                        field.ident, event.ident
+                    ),
+                );
+            }
+            continue;
+        };
+        for mark in marks {
+            let message = if mark.value == first.value {
+                format!(
+                    "field `{}` is marked `#[{}]` twice",
+                    field.ident,
+                    mark.value.name()
+                )
+            } else {
+                format!(
+                    "field `{}` cannot be both `#[{}]` and `#[{}]`: keep the one that is true",
+                    field.ident,
+                    first.value.name(),
+                    mark.value.name()
+                )
+            };
+            diag.error(mark.span, message);
+        }
+        if first.value == Classification::Personal && field.serde == FieldSerde::Custom {
+            diag.error(
+                first.span,
+                format!(
+                    "`#[personal]` field `{}` has its own `#[serde(...)]` (de)serialization: an \
+                     erased personal value is stored as `null` and read back as its type's \
+                     `Erasable::erased()` by the catalog's own code, which such a field bypasses. \
+                     Keep only `rename`, `alias`, `default` or `skip_serializing_if` in its \
+                     `#[serde(...)]`",
+                    field.ident
+                ),
+            );
         }
     }
 }
@@ -407,6 +461,92 @@ mod tests {
                  an older version and produces the next one, so `from` is at most 1",
                 "event `B` has two upgrades from version 1: keep one",
             ]
+        );
+    }
+
+    #[test]
+    fn under_classify_personal_each_unclassified_field_is_one_error() {
+        let errors = errors_of(parse_quote! {
+            #[events(classify_personal)]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A { #[subject] #[personal] user: U, #[not_personal] count: u32, note: String },
+                #[event(code = "b", label = "B", group = "G")]
+                B { #[target] thing: T, r#type: u32 },
+                #[event(code = "c", label = "C", group = "G")]
+                C,
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "field `note` of `A` is not classified: mark it `#[personal]` (erased with the \
+                 person it is about) or `#[not_personal]` (this catalog asks for \
+                 `classify_personal`)",
+                "field `thing` of `B` is not classified: mark it `#[personal]` (erased with the \
+                 person it is about) or `#[not_personal]` (this catalog asks for \
+                 `classify_personal`)",
+                "field `r#type` of `B` is not classified: mark it `#[personal]` (erased with the \
+                 person it is about) or `#[not_personal]` (this catalog asks for \
+                 `classify_personal`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_classify_personal_fields_may_go_unclassified() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A { #[personal] user: U, count: u32 },
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_field_has_one_classification() {
+        let errors = errors_of(parse_quote! {
+            #[events(classify_personal)]
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    #[personal] #[not_personal] a: String,
+                    #[not_personal] #[target] #[personal] b: T,
+                    #[personal] #[personal] c: String,
+                },
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "field `a` cannot be both `#[personal]` and `#[not_personal]`: keep the one \
+                 that is true",
+                "field `b` cannot be both `#[not_personal]` and `#[personal]`: keep the one \
+                 that is true",
+                "field `c` is marked `#[personal]` twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_personal_field_is_read_back_by_the_catalog_s_own_code() {
+        let errors = errors_of(parse_quote! {
+            enum E {
+                #[event(code = "a", label = "A", group = "G")]
+                A {
+                    #[personal] #[serde(rename = "n", default)] fine: String,
+                    #[personal] #[serde(with = "m")] custom: Time,
+                    #[not_personal] #[serde(flatten)] extra: Extra,
+                },
+            }
+        });
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "`#[personal]` field `custom` has its own `#[serde(...)]` (de)serialization"
+            ),
+            "{errors:?}"
         );
     }
 
