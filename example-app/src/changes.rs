@@ -11,6 +11,7 @@
 //! all or nothing.
 
 use audit_core::commands::{Isolation, RetryPolicy, Retryable};
+use audit_core::erasure::{ErasureReport, Subject};
 use audit_core::{Actor, AuditError, Auditor, Context};
 
 use crate::auth::PasswordHash;
@@ -321,6 +322,34 @@ impl Changes {
             Box::pin(async move { Ok(commands::update_user_roles(audit, &user, roles).await?) })
         })
         .await
+    }
+
+    /// Removes `user`'s account, memberships and sign-in records as one
+    /// recorded command ([`commands::remove_user`]), then erases every
+    /// personal value about them from the log ([`Auditor::erase`]) with
+    /// `reason`.
+    pub async fn erase_user(
+        &self,
+        user: &UserRef,
+        reason: &str,
+    ) -> Result<(Recorded<()>, ErasureReport), ChangeError> {
+        let removed = self
+            .record(user.clone(), |audit, user| {
+                Box::pin(async move { Ok(commands::remove_user(audit, &user).await?) })
+            })
+            .await?;
+        let report = self.erase_user_id(user.id, reason).await?;
+        Ok((removed, report))
+    }
+
+    /// Erases every personal value about the user with `id` from the log
+    /// (their account already removed: an `erase-user` cut short), with
+    /// `reason`.
+    pub async fn erase_user_id(&self, id: i64, reason: &str) -> Result<ErasureReport, ChangeError> {
+        Ok(self
+            .auditor
+            .erase(&Subject::user(id), &self.actor, reason)
+            .await?)
     }
 
     /// Clears all of `user`'s roles, global and in every project, as one

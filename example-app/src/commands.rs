@@ -8,7 +8,7 @@ use crate::auth::PasswordHash;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 use crate::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
-    StaffEvent, UserCreated, UserPasswordSet, UserUpdatedRoles,
+    StaffEvent, UserCreated, UserPasswordSet, UserRemoved, UserUpdatedRoles,
 };
 use crate::models::{Membership, Project, User};
 use crate::names::{NameError, ProjectName, Username};
@@ -365,4 +365,41 @@ impl UserRef {
         }
         Ok(())
     }
+}
+
+/// Removes `user`'s account: each of their memberships (each its own
+/// `project_member_removed`, through [`remove_member`]), their sessions and
+/// sign-in attempts (the web area's state, not models), and the user's row;
+/// records `user_removed`. What the log says of them stays until
+/// `Auditor::erase` (the `erase-user` subcommand does both).
+#[auditable(emits(UserRemoved))]
+pub async fn remove_user(cx: &mut StaffAudit, user: &UserRef) -> CommandResult<()> {
+    let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
+        sqlx::query_as(
+            "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
+             WHERE m.user_id = $1 ORDER BY p.id",
+        )
+        .bind(user.id)
+        .fetch_all(conn)
+        .await?
+    });
+    for (id, name) in projects {
+        remove_member(cx, &ProjectRef { id, name }, user).await?;
+    }
+    let attempts_key = crate::web::throttle::key(&user.username);
+    audit_core::on_backend!(cx.db(), conn => {
+        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM web_sign_in_attempts WHERE username = $1")
+            .bind(&attempts_key)
+            .execute(&mut *conn)
+            .await?;
+    });
+    if User::delete(cx, user.id).await? != 1 {
+        return Err(CommandError::NoSuchUser(user.id));
+    }
+    cx.emit(UserRemoved { user: user.clone() })?;
+    Ok(())
 }

@@ -192,6 +192,17 @@ pub enum StaffEvent {
         #[not_personal]
         after: Roles,
     },
+
+    /// A user's account was removed, with their memberships and sign-in
+    /// records (`erase-user` then erases them from the log).
+    #[event(code = "user_removed", label = "User removed", group = "Users")]
+    UserRemoved {
+        /// The user.
+        #[target]
+        #[subject]
+        #[personal]
+        user: UserRef,
+    },
 }
 
 #[cfg(test)]

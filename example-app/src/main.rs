@@ -118,6 +118,10 @@ enum AppCmd {
     UpdateUserRoles(UpdateUserRolesArgs),
     /// Clear all of a user's roles, global and in every project.
     ClearUserRoles(ClearUserRolesArgs),
+    /// Remove a user's account, memberships and sign-in records (one
+    /// recorded command), then erase every personal value about them from
+    /// the audit log; the log still verifies.
+    EraseUser(EraseUserArgs),
     /// Give every project without a "project created" event one, with its
     /// creator and creation time, as imported events; a second run adds
     /// nothing.
@@ -365,6 +369,7 @@ impl AppCmd {
     /// The `--reason` given to a change subcommand.
     fn reason(&self) -> Option<&str> {
         let why = match self {
+            AppCmd::EraseUser(args) => return Some(&args.reason),
             AppCmd::SetPassword(args) => &args.why,
             AppCmd::AddUser(args) => &args.why,
             AppCmd::AddProject(args) => &args.why,
@@ -398,6 +403,7 @@ impl AppCmd {
             AppCmd::RemoveMember(args) => args.run(&session).await,
             AppCmd::UpdateUserRoles(args) => args.run(&session).await,
             AppCmd::ClearUserRoles(args) => args.run(&session).await,
+            AppCmd::EraseUser(args) => args.run(&session).await,
             AppCmd::Backfill => backfill(&session).await,
             AppCmd::Seal(args) => args.run(&session).await,
             AppCmd::SealKey(args) => args.run(),
@@ -736,6 +742,57 @@ impl ClearUserRolesArgs {
     async fn run(self, session: &Session) -> Result<(), CliError> {
         let user = find_user(&session.auditor, &self.user).await?;
         done(session.changes().clear_user_roles(&user).await?)
+    }
+}
+
+/// `erase-user`'s arguments.
+#[derive(Args)]
+struct EraseUserArgs {
+    /// The user whose account goes, and whose personal values leave the log.
+    #[arg(value_name = "USERNAME", required_unless_present = "id")]
+    username: Option<String>,
+    /// Only erase from the log the user with this id, whose account is
+    /// gone already (an earlier `erase-user` that stopped half way).
+    #[arg(long, value_name = "ID", conflicts_with = "username")]
+    id: Option<i64>,
+    /// Why (the request it answers): recorded with the removal and the erasure.
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+}
+
+impl EraseUserArgs {
+    /// `erase-user`: the removal, then the erasure, and what each did.
+    async fn run(self, session: &Session) -> Result<(), CliError> {
+        let changes = session.changes();
+        let report = match (self.username, self.id) {
+            (Some(username), _) => {
+                let user = find_user(&session.auditor, &username).await?;
+                let (removed, report) = changes.erase_user(&user, &self.reason).await?;
+                say!(
+                    "removed the account of user {}: {} audit event(s) recorded",
+                    user.id,
+                    removed.events
+                );
+                report
+            }
+            (None, Some(id)) => changes.erase_user_id(id, &self.reason).await?,
+            (None, None) => unreachable!("clap requires USERNAME or --id"),
+        };
+        say!(
+            "erased {} personal value(s) from {} event(s); recorded as event {} (subject {})",
+            report.values,
+            report.events,
+            report.record_id,
+            report.subject
+        );
+        if report.unsalted > 0 {
+            say!(
+                "{} of them were stored before schema version 9, without a salt: a guess at one \
+                 can be checked against what is left",
+                report.unsalted
+            );
+        }
+        Ok(())
     }
 }
 

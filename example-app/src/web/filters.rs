@@ -11,7 +11,7 @@ use super::error::PageError;
 use crate::domain::{MembershipId, ProjectRef, Roles, UserRef};
 use crate::events::{
     ProjectCreated, ProjectMemberAdded, ProjectMemberRemoved, ProjectMemberUpdatedRoles,
-    StaffEventType, UserCreated, UserPasswordSet, UserUpdatedRoles,
+    StaffEventType, UserCreated, UserPasswordSet, UserRemoved, UserUpdatedRoles,
 };
 use crate::logs::LogType;
 
@@ -248,6 +248,7 @@ fn example_references(ty: StaffEventType) -> References {
         }
         .references(),
         StaffEventType::UserPasswordSet => UserPasswordSet { user }.references(),
+        StaffEventType::UserRemoved => UserRemoved { user }.references(),
         StaffEventType::UserUpdatedRoles => UserUpdatedRoles {
             user,
             before: Roles::new(),

@@ -10,7 +10,7 @@ mod limits;
 mod pages;
 mod session;
 mod sign_in;
-mod throttle;
+pub(crate) mod throttle;
 mod views;
 
 use std::net::SocketAddr;

@@ -179,7 +179,7 @@ impl SignInThrottle {
 
 /// Usernames differing only in case count as one, so that case cannot be
 /// used to get more tries.
-fn key(username: &str) -> String {
+pub(crate) fn key(username: &str) -> String {
     username.to_lowercase()
 }
 

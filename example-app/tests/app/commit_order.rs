@@ -170,6 +170,13 @@ impl Replay {
                     }
                     replay.users.insert(e.user.id, e.after.clone());
                 }
+                StaffEvent::UserRemoved(e) => {
+                    if replay.users.remove(&e.user.id).is_none() {
+                        replay
+                            .stray
+                            .push(format!("{at}: user {} removed while absent", e.user.id));
+                    }
+                }
                 StaffEvent::ProjectCreated(_) | StaffEvent::UserPasswordSet(_) => {}
             }
         }

@@ -52,6 +52,7 @@ mod cli_concurrency;
 mod cli_log;
 mod commands;
 mod commit_order;
+mod erasure;
 mod export;
 mod faults;
 mod hostile;
