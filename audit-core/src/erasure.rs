@@ -8,7 +8,7 @@
 //! and the seal hashes it with that salt, each payload field on its own
 //! (`store/seal/encoding.rs`, version 2).
 //!
-//! [`Auditor::erase`](crate::Auditor::erase) replaces every personal value
+//! [`Auditor::erase`](crate::Auditor::erase), given the catalog, replaces every personal value
 //! about a [`Subject`] with its commitment (the salted hash the seal holds
 //! for it), destroys the salts, and records an [`ERASED_EVENT_CODE`]
 //! event that names the subject only by a random id and lists each value
@@ -23,7 +23,10 @@
 //! - The commitments cannot be reversed by guessing: without the salt, a
 //!   candidate name hashes to something else. Values written before schema
 //!   version 9 have no salt; [`ErasureReport::unsalted`] counts them, and
-//!   a guess can confirm those.
+//!   a guess can confirm those. Their personal payload fields are known
+//!   from the catalog `erase` is called with; in an event sealed with the
+//!   seal's first encoding, which hashed the payload whole, the whole
+//!   payload goes ([`ErasureReport::whole_payloads`]).
 //! - SQLite: every connection runs with `secure_delete`, which zeroes
 //!   deleted and overwritten content in the database file (freed pages
 //!   included), and the erasure ends with `wal_checkpoint(TRUNCATE)`,

@@ -348,7 +348,7 @@ impl Changes {
     pub async fn erase_user_id(&self, id: i64, reason: &str) -> Result<ErasureReport, ChangeError> {
         Ok(self
             .auditor
-            .erase(&Subject::user(id), &self.actor, reason)
+            .erase::<StaffEvent>(&Subject::user(id), &self.actor, reason)
             .await?)
     }
 

@@ -22,13 +22,14 @@ use super::personal::{
 };
 use super::seal::canonical;
 use super::seal::encoding::{
-    ENCODING, StoredValue, column_commitment, hash_member, personal_of, value_index,
+    ENCODING, StoredValue, column_commitment, hash_member, is_blank, personal_of, value_index,
 };
 use super::seal::raw::RawEvent;
 use super::seal::rows::raw_event;
 use super::table::{ERASE_COMMAND, ERASED_EVENT_CODE, EVENTS_TABLE, EventRow, select_list};
 use crate::actor::Actor;
 use crate::backend::Db;
+use crate::catalog::{EventCatalog, EventType};
 use crate::on_backend;
 use crate::reference::{EntityRef, References};
 
@@ -82,10 +83,11 @@ pub struct ErasureReport {
     /// Of the values, those written before schema version 9, which have no
     /// salt: their commitment is a plain hash, which a guess can confirm.
     pub unsalted: u64,
-    /// Personal payload fields kept because the event was sealed with
-    /// version 1 of the seal's encoding, which hashes the payload whole
-    /// (only events written before version 9 are; they have no such field).
-    pub kept: u64,
+    /// Of the values, whole payloads: events sealed with version 1 of the
+    /// seal's encoding (written before schema version 9) hash the payload
+    /// as one value, so a personal field of theirs goes with the whole
+    /// payload (stored as `null`; the event then reads as unknown).
+    pub whole_payloads: u64,
 }
 
 /// One value to erase: its slot, its commitment, and whether it had a salt.
@@ -117,7 +119,10 @@ impl Auditor {
     /// The personal values about a person: in the events they acted in,
     /// their name, the client's address and user agent; in the events where
     /// someone acted as them, their name; in the events whose target,
-    /// parent or subject is them, the payload's `#[personal]` fields. Each
+    /// parent or subject is them, the payload's `#[personal]` fields (those
+    /// salted when written, and those catalog `E` declares, for rows written
+    /// before schema version 9: a payload sealed with the seal's first
+    /// encoding then goes whole). Each
     /// is replaced by its commitment (the hash the seal holds for it) and
     /// its salt destroyed; the event then reads as
     /// [`ERASED_NAME`](crate::erasure::ERASED_NAME) where the name was, and
@@ -129,7 +134,7 @@ impl Auditor {
     /// erase, and the old row versions stay on disk until `VACUUM` (see
     /// the `erasure` module).
     #[tracing::instrument(name = "audit.erase", skip_all, fields(backend = self.backend().name()))]
-    pub async fn erase(
+    pub async fn erase<E: EventCatalog>(
         &self,
         subject: &Subject,
         actor: &Actor,
@@ -138,12 +143,13 @@ impl Auditor {
         let mut tx = self.begin_locked(ERASE_LOCK).await?;
         let events = events_about(tx.db(), subject).await?;
         let mut rewrites = Vec::new();
-        let mut kept = 0;
         for (event, sealed_with) in &events {
             let encoding = sealed_with.unwrap_or(ENCODING);
-            let (rewrite, event_kept) = rewrite(event, encoding, subject);
-            kept += event_kept;
-            if let Some(rewrite) = rewrite {
+            let code = event.values[value_index("event_type")].text().unwrap_or("");
+            let fields = code
+                .parse::<E::Type>()
+                .map_or(&[][..], |event_type| event_type.personal_fields());
+            if let Some(rewrite) = rewrite(event, encoding, subject, fields) {
                 rewrites.push(rewrite);
             }
         }
@@ -161,6 +167,11 @@ impl Auditor {
             .iter()
             .flat_map(|r| &r.erased)
             .filter(|e| !e.salted)
+            .count() as u64;
+        let whole_payloads = rewrites
+            .iter()
+            .flat_map(|r| &r.erased)
+            .filter(|e| e.slot == "payload")
             .count() as u64;
         let command_id = uuid::Uuid::new_v4().to_string();
         let record = EventRow {
@@ -195,7 +206,7 @@ impl Auditor {
             values,
             events: rewrites.len() as u64,
             unsalted,
-            kept,
+            whole_payloads,
         })
     }
 }
@@ -244,9 +255,15 @@ async fn events_about(
 }
 
 /// What erasing `subject` changes in `event`, sealed (or to be sealed)
-/// with `encoding`; `None` when nothing. Also how many personal payload
-/// fields it keeps (version 1 seals hash the payload whole).
-fn rewrite(event: &RawEvent, encoding: i64, subject: &Subject) -> (Option<Rewrite>, u64) {
+/// with `encoding`; `None` when nothing. `catalog_fields` are the personal
+/// payload fields the catalog declares for the event's type: those stored
+/// without a salt (before schema version 9) are erased too.
+fn rewrite(
+    event: &RawEvent,
+    encoding: i64,
+    subject: &Subject,
+    catalog_fields: &[&str],
+) -> Option<Rewrite> {
     let values = &event.values;
     let value = |name: &str| values[value_index(name)].clone();
     let text = |name: &str| values[value_index(name)].text().map(str::to_owned);
@@ -270,7 +287,6 @@ fn rewrite(event: &RawEvent, encoding: i64, subject: &Subject) -> (Option<Rewrit
         personal: personal.clone(),
         erased: Vec::new(),
     };
-    let mut kept = 0;
     // Whole columns: blanked (the name is NOT NULL: empty text).
     let mut columns: Vec<(&str, StoredValue)> = Vec::new();
     if acted {
@@ -291,27 +307,35 @@ fn rewrite(event: &RawEvent, encoding: i64, subject: &Subject) -> (Option<Rewrit
         }
     }
     if referred {
-        let fields: Vec<String> = personal
+        let mut fields: Vec<String> = personal
             .0
             .iter()
             .filter(|(_, entry)| matches!(entry, Entry::Salt(_)))
             .filter_map(|(slot, _)| slot.strip_prefix(PAYLOAD).map(str::to_owned))
             .collect();
+        for field in catalog_fields {
+            if !personal.0.contains_key(&format!("{PAYLOAD}{field}"))
+                && !fields.iter().any(|f| f == field)
+            {
+                fields.push((*field).to_owned());
+            }
+        }
         if encoding >= 2 {
             members.extend(fields.into_iter().map(|field| ("payload", field)));
-        } else {
-            kept += fields.len() as u64;
+        } else if !fields.is_empty() && payload_holds_any(&rewrite.payload, &fields) {
+            // Version 1 hashed the payload whole: it goes whole.
+            columns.push(("payload", StoredValue::Text("null".to_owned())));
         }
     }
     for (name, blank) in columns {
         let i = value_index(name);
         let stored = &values[i];
-        if stored.is_blank() || personal.is_erased(name) {
+        if is_blank(i, stored) || personal.is_erased(name) {
             continue;
         }
         let commitment = column_commitment(i, stored, &personal, encoding);
         let salted = personal.salt(name).is_some() && encoding >= 2;
-        *rewrite.column_mut(name) = blank;
+        rewrite.set_column(name, blank);
         personal.0.insert(name.to_owned(), placeholder(commitment));
         rewrite.erased.push(Erased {
             slot: name.to_owned(),
@@ -355,7 +379,17 @@ fn rewrite(event: &RawEvent, encoding: i64, subject: &Subject) -> (Option<Rewrit
         });
     }
     rewrite.personal = personal;
-    ((!rewrite.erased.is_empty()).then_some(rewrite), kept)
+    (!rewrite.erased.is_empty()).then_some(rewrite)
+}
+
+/// Whether the stored `payload` holds a value for one of `fields`.
+fn payload_holds_any(payload: &str, fields: &[String]) -> bool {
+    match canonical::parse(payload) {
+        Some(serde_json::Value::Object(members)) => fields
+            .iter()
+            .any(|field| members.get(field).is_some_and(|v| !v.is_null())),
+        _ => false,
+    }
 }
 
 /// An erased entry whose record is not written yet (`apply` sets it).
@@ -372,13 +406,14 @@ fn context_has_user_agent(context: &StoredValue) -> bool {
 }
 
 impl Rewrite {
-    /// The new value of the whole column `name`.
-    fn column_mut(&mut self, name: &str) -> &mut StoredValue {
+    /// Sets the new value of the whole column `name`.
+    fn set_column(&mut self, name: &str, value: StoredValue) {
         match name {
-            ACTOR_NAME => &mut self.actor_name,
-            ACTOR_AS_NAME => &mut self.actor_as_name,
-            CLIENT_ADDRESS => &mut self.client_address,
-            _ => &mut self.context,
+            ACTOR_NAME => self.actor_name = value,
+            ACTOR_AS_NAME => self.actor_as_name = value,
+            CLIENT_ADDRESS => self.client_address = value,
+            "payload" => self.payload = value.text().unwrap_or("null").to_owned(),
+            _ => self.context = value,
         }
     }
 }

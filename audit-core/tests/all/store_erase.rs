@@ -163,7 +163,7 @@ async fn an_erased_person_is_gone_from_every_event_and_the_log_still_verifies() 
         let label = testing::label(&auditor);
         history(&auditor).await;
         let report = auditor
-            .erase(&Subject::user(2), &Actor::user(1, "alice"), "request 7")
+            .erase::<TeamEvent>(&Subject::user(2), &Actor::user(1, "alice"), "request 7")
             .await
             .expect("erase");
         // Event 1: name, address, user agent, member, note; event 2: the
@@ -231,7 +231,7 @@ async fn an_erased_person_is_gone_from_every_event_and_the_log_still_verifies() 
 
         // Erasing again finds nothing left.
         let again = auditor
-            .erase(&Subject::user(2), &Actor::user(1, "alice"), "again")
+            .erase::<TeamEvent>(&Subject::user(2), &Actor::user(1, "alice"), "again")
             .await
             .expect("erase again");
         assert_eq!((again.values, again.events), (0, 0), "{label}");
@@ -328,7 +328,7 @@ async fn no_guess_matches_a_commitment_left_behind() {
         let label = testing::label(&auditor);
         history(&auditor).await;
         auditor
-            .erase(&Subject::user(2), &Actor::user(1, "alice"), "request 8")
+            .erase::<TeamEvent>(&Subject::user(2), &Actor::user(1, "alice"), "request 8")
             .await
             .expect("erase");
         support::seal_all(&auditor, None).await;
@@ -389,7 +389,7 @@ async fn the_sqlite_file_keeps_no_byte_of_an_erased_name() {
         "the name is in the files before"
     );
     auditor
-        .erase(&Subject::user(2), &Actor::user(1, "alice"), "request 9")
+        .erase::<TeamEvent>(&Subject::user(2), &Actor::user(1, "alice"), "request 9")
         .await
         .expect("erase");
     assert!(!holds_name(&path), "{path} holds the erased name");
@@ -423,7 +423,7 @@ async fn only_the_owner_may_erase_on_postgresql() {
     commit(&app, Actor::user(1, "alice"), bob(), None).await;
     // ...and cannot erase, through the library or around it.
     let refused = app
-        .erase(
+        .erase::<TeamEvent>(
             &Subject::user(2),
             &Actor::user(1, "alice"),
             "not mine to do",
@@ -455,7 +455,7 @@ async fn only_the_owner_may_erase_on_postgresql() {
     assert_eq!(names, 1, "nothing was erased");
     // The owner may; the live rows keep no trace of the name.
     auditor
-        .erase(&Subject::user(2), &Actor::user(1, "alice"), "request 10")
+        .erase::<TeamEvent>(&Subject::user(2), &Actor::user(1, "alice"), "request 10")
         .await
         .expect("the owner erases");
     let left = testing::scalar(

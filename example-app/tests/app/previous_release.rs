@@ -118,4 +118,31 @@ async fn upgrades_and_reads_as_before(auditor: &audit_core::Auditor, dump: &str,
     let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
     assert!(report.is_intact(), "{:?}", report.divergences);
     assert_eq!((report.seals, report.events), (2, 19));
+
+    // bob is erased across both seals' encodings: in the events the old
+    // release sealed (version 1, unsalted; it hashed payloads whole, so a
+    // payload with his name goes whole) and in this release's (version 2).
+    // The chain still verifies, and nothing reads "bob" any more.
+    let erased = auditor
+        .erase::<example_app::events::StaffEvent>(
+            &audit_core::erasure::Subject::user(2),
+            &audit_core::Actor::user(1, "alice"),
+            "erasure request",
+        )
+        .await
+        .unwrap();
+    assert!(erased.values > 0 && erased.unsalted > 0, "{erased:?}");
+    assert!(erased.whole_payloads > 0, "{erased:?}");
+    auditor.seal(None).await.unwrap();
+    let report = auditor.verify(&VerifyOptions::new()).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.divergences);
+    assert_eq!(report.erasures.len(), 1);
+    assert_eq!(report.erasures[0].values, erased.values);
+    let left = common::scalar(
+        &auditor,
+        "SELECT count(*) FROM audit_events WHERE id > 0 AND (actor_name = 'bob' \
+         OR actor_as_name = 'bob' OR CAST(payload AS TEXT) LIKE '%\"bob\"%')",
+    )
+    .await;
+    assert_eq!(left, 0, "bob is gone from the upgraded log");
 }

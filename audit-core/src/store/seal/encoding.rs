@@ -45,8 +45,8 @@
 //! - A value whose slot the `personal` column marks as erased is hashed as
 //!   the commitment stored there (a column's `h_i`, a member's `m`),
 //!   provided what is stored in its place is blank (NULL or empty text for
-//!   a column, `null` for a member); anything else stored there is hashed
-//!   as itself, which no commitment matches.
+//!   a column, the JSON `null` for the payload and for a member); anything
+//!   else stored there is hashed as itself, which no commitment matches.
 //! - The chain starts at `SHA-256("audit-seal-v1/genesis" || log id)` and
 //!   goes on with `c = SHA-256("audit-seal-v1/chain" || c || event hash)`,
 //!   whatever the version of each seal, so one chain runs through seals of
@@ -142,10 +142,16 @@ impl StoredValue {
             _ => None,
         }
     }
+}
 
-    /// Whether it is what an erased column holds: NULL or empty text.
-    pub(crate) fn is_blank(&self) -> bool {
-        matches!(self, StoredValue::Null) || self.text() == Some("")
+/// Whether `value` is what value `i` holds once erased: NULL or empty text
+/// (the name, which may not be NULL), and for the payload, which may not
+/// be NULL either, the JSON `null`.
+pub(crate) fn is_blank(i: usize, value: &StoredValue) -> bool {
+    match value {
+        StoredValue::Null => true,
+        StoredValue::Text(text) => text.is_empty() || (i == PAYLOAD_VALUE && text == "null"),
+        StoredValue::Int(_) => false,
     }
 }
 
@@ -193,7 +199,7 @@ pub(crate) fn hash_event(values: &StoredValues, encoding: i64) -> (Hash, Vec<u8>
 fn value_hash(i: usize, value: &StoredValue, personal: &PersonalMap, v2: bool) -> (Hash, bool) {
     let name = value_name(i);
     if let Some(commitment) = erased_commitment(personal, name)
-        && value.is_blank()
+        && is_blank(i, value)
     {
         return (commitment, true);
     }
