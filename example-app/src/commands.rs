@@ -351,29 +351,15 @@ impl UserRef {
     #[auditable]
     pub async fn clear_roles(&self, cx: &mut StaffAudit) -> CommandResult<()> {
         update_user_roles(cx, self, Roles::new()).await?;
-        let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
-            sqlx::query_as(
-                "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
-                 WHERE m.user_id = $1 ORDER BY p.id",
-            )
-            .bind(self.id)
-            .fetch_all(conn)
-            .await?
-        });
-        for (id, name) in projects {
-            update_member_roles(cx, &ProjectRef { id, name }, self, Roles::new()).await?;
+        for project in projects_of(cx, self).await? {
+            update_member_roles(cx, &project, self, Roles::new()).await?;
         }
         Ok(())
     }
 }
 
-/// Removes `user`'s account: each of their memberships (each its own
-/// `project_member_removed`, through [`remove_member`]), their sessions and
-/// sign-in attempts (the web area's state, not models), and the user's row;
-/// records `user_removed`. What the log says of them stays until
-/// `Auditor::erase` (the `erase-user` subcommand does both).
-#[auditable(emits(UserRemoved))]
-pub async fn remove_user(cx: &mut StaffAudit, user: &UserRef) -> CommandResult<()> {
+/// The projects `user` is a member of, in id order.
+async fn projects_of(cx: &mut StaffAudit, user: &UserRef) -> CommandResult<Vec<ProjectRef>> {
     let projects: Vec<(i64, String)> = audit_core::on_backend!(cx.db(), conn => {
         sqlx::query_as(
             "SELECT p.id, p.name FROM memberships m JOIN projects p ON p.id = m.project_id \
@@ -383,8 +369,21 @@ pub async fn remove_user(cx: &mut StaffAudit, user: &UserRef) -> CommandResult<(
         .fetch_all(conn)
         .await?
     });
-    for (id, name) in projects {
-        remove_member(cx, &ProjectRef { id, name }, user).await?;
+    Ok(projects
+        .into_iter()
+        .map(|(id, name)| ProjectRef { id, name })
+        .collect())
+}
+
+/// Removes `user`'s account: each of their memberships (each its own
+/// `project_member_removed`, through [`remove_member`]), their sessions and
+/// sign-in attempts (the web area's state, not models), and the user's row;
+/// records `user_removed`. What the log says of them stays until
+/// `Auditor::erase` (the `erase-user` subcommand does both).
+#[auditable(emits(UserRemoved))]
+pub async fn remove_user(cx: &mut StaffAudit, user: &UserRef) -> CommandResult<()> {
+    for project in projects_of(cx, user).await? {
+        remove_member(cx, &project, user).await?;
     }
     let attempts_key = crate::web::throttle::key(&user.username);
     audit_core::on_backend!(cx.db(), conn => {

@@ -156,13 +156,13 @@ pub(crate) trait Storage {
         batch: &PruneBatch<'_>,
     ) -> Result<u64, AuditError>;
 
-    /// Writes seal `seal_seq`'s entries, given as one JSON array of
-    /// `[tx, id, occurred_at, event_hash, column_tags]` arrays, in one
-    /// statement.
+    /// Writes seal `seal_seq`'s entries, `(position, occurred_at,
+    /// event_hash, column_tags)` each, in one statement (binding six values
+    /// per row would cost a crossing of sqlx's SQLite worker channel each).
     async fn insert_seal_entries(
         conn: &mut Connection<Self>,
         seal_seq: i64,
-        entries_json: String,
+        entries: &[(Position, i64, String, String)],
     ) -> Result<(), AuditError>;
 
     // Reading in commit order (G12).

@@ -242,8 +242,31 @@ fn erased_commitment(personal: &PersonalMap, slot: &str) -> Option<Hash> {
     }
 }
 
+/// `h_i` of a NULL value, for each index and version: computed once, since
+/// most events have several (the references they lack, the context).
+static NULL_HASHES: std::sync::LazyLock<[Vec<Hash>; 2]> = std::sync::LazyLock::new(|| {
+    [false, true].map(|v2| {
+        (0..VALUES)
+            .map(|i| compute_hash_value(i, &StoredValue::Null, None, v2))
+            .collect()
+    })
+});
+
 /// `h_i` of one value: salted (kind 3) when `salt` is given (version 2).
 fn hash_value(
+    index: usize,
+    value: &StoredValue,
+    salt: Option<&[u8; SALT_BYTES]>,
+    v2: bool,
+) -> Hash {
+    match value {
+        StoredValue::Null if index < VALUES => NULL_HASHES[usize::from(v2)][index],
+        _ => compute_hash_value(index, value, salt, v2),
+    }
+}
+
+/// [`hash_value`], computed.
+fn compute_hash_value(
     index: usize,
     value: &StoredValue,
     salt: Option<&[u8; SALT_BYTES]>,
@@ -292,13 +315,18 @@ fn hash_object(
     h.update((index as u32).to_be_bytes());
     h.update((sorted.len() as u64).to_be_bytes());
     let mut slot = String::with_capacity(prefix.len() + 16);
+    let mut canonical = String::new();
     for (key, value) in sorted {
         slot.clear();
         slot.push_str(prefix);
         slot.push_str(key);
         let m = match erased_commitment(personal, &slot) {
             Some(commitment) if value.is_null() => commitment,
-            _ => hash_member(value, personal.salt(&slot)),
+            _ => {
+                canonical.clear();
+                canonical::write(value, &mut canonical);
+                hash_member_text(&canonical, personal.salt(&slot))
+            }
         };
         h.update((key.len() as u64).to_be_bytes());
         h.update(key.as_bytes());
@@ -310,7 +338,11 @@ fn hash_object(
 /// `m` of one member of a JSON object (version 2), salted when `salt` is
 /// given: a member's commitment.
 pub(crate) fn hash_member(value: &serde_json::Value, salt: Option<&[u8; SALT_BYTES]>) -> Hash {
-    let canonical = canonical::to_string(value);
+    hash_member_text(&canonical::to_string(value), salt)
+}
+
+/// `m` of a member whose canonical JSON is `canonical`.
+fn hash_member_text(canonical: &str, salt: Option<&[u8; SALT_BYTES]>) -> Hash {
     let mut h = Sha256::new();
     h.update(b"audit-seal-v2/member");
     match salt {

@@ -15,6 +15,7 @@ pub(crate) mod canonical;
 mod divergence;
 pub(crate) mod encoding;
 mod erasures;
+mod hashing;
 mod head;
 mod key;
 mod pruned;
@@ -28,7 +29,7 @@ pub use erasures::Erasure;
 pub use key::{SealKey, SealKeyError};
 pub use verify::{VerifyOptions, VerifyReport};
 
-use self::encoding::{ENCODING, extend, genesis, hash_event, hash_seal};
+use self::encoding::{ENCODING, Hash, extend, genesis, hash_seal};
 use self::head::head_of;
 pub use self::head::{Head, SealReport};
 use self::rows::events_after;
@@ -128,6 +129,23 @@ impl Auditor {
     }
 }
 
+/// Extends `chain` with each of `hashed`, in order, and makes their entries.
+fn add_entries(
+    entries: &mut Vec<(Position, i64, String, String)>,
+    chain: &mut Hash,
+    hashed: Vec<hashing::Hashed>,
+) {
+    for hashing::Hashed { event, hash, tags } in hashed {
+        *chain = extend(chain, &hash);
+        entries.push((
+            event.position,
+            event.occurred_at,
+            hex::encode(hash),
+            hex::encode(tags),
+        ));
+    }
+}
+
 /// Reads and hashes up to [`MAX_EVENTS_PER_SEAL`] stable events after
 /// `last` and makes their seal, without writing anything; `None` when there
 /// are none.
@@ -144,23 +162,25 @@ async fn prepare(
     };
     let seq = last.map_or(1, |s| s.seq + 1);
     let mut after = start;
+    let mut read = 0;
     let mut entries = Vec::new();
-    while entries.len() < MAX_EVENTS_PER_SEAL {
-        let events = events_after(db.reborrow(), after, None).await?;
-        if events.is_empty() {
+    // Each chunk is hashed while the next is read.
+    let mut hashing = None;
+    while read < MAX_EVENTS_PER_SEAL {
+        let mut events = events_after(db.reborrow(), after, None).await?;
+        events.truncate(MAX_EVENTS_PER_SEAL - read);
+        let Some(last) = events.last() else {
             break;
+        };
+        after = last.position;
+        read += events.len();
+        let previous = hashing.replace(hashing::start(events, ENCODING));
+        if let Some(previous) = previous {
+            add_entries(&mut entries, &mut chain, hashing::finish(previous).await);
         }
-        for event in events.iter().take(MAX_EVENTS_PER_SEAL - entries.len()) {
-            let (hash, tags) = hash_event(&event.values, ENCODING);
-            chain = extend(&chain, &hash);
-            after = event.position;
-            entries.push((
-                event.position,
-                event.occurred_at,
-                hex::encode(hash),
-                hex::encode(tags),
-            ));
-        }
+    }
+    if let Some(last) = hashing {
+        add_entries(&mut entries, &mut chain, hashing::finish(last).await);
     }
     let Some(first) = entries.first().map(|(position, ..)| *position) else {
         return Ok(None);

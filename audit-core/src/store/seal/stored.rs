@@ -7,24 +7,15 @@ use crate::store::backends::with_storage;
 use crate::store::error::{AuditError, classify};
 use crate::store::position::Position;
 
-/// Writes seal entries: one statement per 5,000, their values in one JSON
-/// array parameter (binding six values per row costs a crossing of sqlx's
-/// SQLite worker channel each, which made sealing twice as slow). Each
-/// backend expands the array its own way (`Storage::insert_seal_entries`).
+/// Writes seal entries: one statement per 5,000, each backend binding them
+/// its own way (`Storage::insert_seal_entries`).
 pub(super) async fn write_entries(
     mut db: Db<'_>,
     seq: i64,
     entries: &[(Position, i64, String, String)],
 ) -> Result<(), AuditError> {
     for chunk in entries.chunks(5_000) {
-        let rows: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|(position, occurred_at, hash, tags)| {
-                serde_json::json!([position.tx(), position.id(), occurred_at, hash, tags])
-            })
-            .collect();
-        let rows = serde_json::Value::Array(rows).to_string();
-        with_storage!(db.reborrow(), conn, S => S::insert_seal_entries(conn, seq, rows).await)?;
+        with_storage!(db.reborrow(), conn, S => S::insert_seal_entries(conn, seq, chunk).await)?;
     }
     Ok(())
 }

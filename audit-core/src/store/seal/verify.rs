@@ -4,6 +4,7 @@
 use super::divergence::Divergence;
 use super::encoding::{ENCODING, TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
 use super::erasures::{Erasure, Erasures};
+use super::hashing::{self, Hashed};
 use super::head::Head;
 use super::key::{PublicKey, SealKeyError};
 use super::pruned::PruneRecords;
@@ -181,14 +182,19 @@ async fn check_events(
         let window_end = entries.last().map_or(last_sealed, |e| e.position);
         let events = events_until(db.reborrow(), events_from, window_end).await?;
         events_from = window_end;
-        let mut events = events.into_iter().peekable();
+        // Hashed under the current encoding on every core; an event sealed
+        // with another is hashed again when compared.
+        let hashed = hashing::finish(hashing::start(events, ENCODING)).await;
+        let mut events = hashed.into_iter().peekable();
         for entry in &entries {
-            while let Some(event) = events.next_if(|e| e.position < entry.position) {
+            while let Some(Hashed { event, .. }) =
+                events.next_if(|e| e.event.position < entry.position)
+            {
                 report.divergences.push(Divergence::EventInserted {
                     id: event.position.id(),
                 });
             }
-            match events.next_if(|e| e.position == entry.position) {
+            match events.next_if(|e| e.event.position == entry.position) {
                 Some(event) => {
                     report.events += 1;
                     let encoding = seals
@@ -197,7 +203,7 @@ async fn check_events(
                         .or_else(|| seals.iter().find(|seal| seal.seq == entry.seal_seq))
                         .map_or(ENCODING, |seal| seal.encoding);
                     let intact = compare(entry, &event, encoding, &mut report.divergences);
-                    erasures.sealed(&event);
+                    erasures.sealed(&event.event);
                     if intact {
                         records.sealed_intact(entry.position);
                     }
@@ -237,7 +243,7 @@ async fn check_events(
                 seal_index += 1;
             }
         }
-        for event in events {
+        for Hashed { event, .. } in events {
             report.divergences.push(Divergence::EventInserted {
                 id: event.position.id(),
             });
@@ -291,11 +297,16 @@ async fn events_until(
 /// otherwise the first value that differs goes to `divergences`.
 fn compare(
     entry: &Entry,
-    event: &RawEvent,
+    hashed: &Hashed,
     encoding: i64,
     divergences: &mut Vec<Divergence>,
 ) -> bool {
-    let (hash, tags) = hash_event(&event.values, encoding);
+    let event = &hashed.event;
+    let (hash, tags) = if encoding == ENCODING {
+        (hashed.hash, hashed.tags.clone())
+    } else {
+        hash_event(&event.values, encoding)
+    };
     if hex::encode(hash) == entry.event_hash {
         return true;
     }

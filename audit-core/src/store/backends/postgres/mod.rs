@@ -343,18 +343,26 @@ impl Storage for Postgres {
     }
 
     /// The entries expanded by `jsonb_array_elements`.
+    /// The entries as one array per column, expanded by `unnest` (faster
+    /// than a JSON document, which the server parses whole).
     async fn insert_seal_entries(
         conn: &mut PgConnection,
         seal_seq: i64,
-        entries_json: String,
+        entries: &[(Position, i64, String, String)],
     ) -> Result<(), AuditError> {
         const INSERT: &str = "INSERT INTO audit_seal_entries \
             (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
-            SELECT $1, (e->>0)::int8, (e->>1)::int8, (e->>2)::int8, e->>3, e->>4 \
-            FROM jsonb_array_elements($2::jsonb) AS e";
+            SELECT $1, * FROM unnest($2::int8[], $3::int8[], $4::int8[], $5::text[], $6::text[])";
+        let column = |f: fn(&(Position, i64, String, String)) -> i64| -> Vec<i64> {
+            entries.iter().map(f).collect()
+        };
         sqlx::query(INSERT)
             .bind(seal_seq)
-            .bind(entries_json)
+            .bind(column(|e| e.0.tx()))
+            .bind(column(|e| e.0.id()))
+            .bind(column(|e| e.1))
+            .bind(entries.iter().map(|e| e.2.as_str()).collect::<Vec<&str>>())
+            .bind(entries.iter().map(|e| e.3.as_str()).collect::<Vec<&str>>())
             .execute(conn)
             .await
             .map_err(classify)?;

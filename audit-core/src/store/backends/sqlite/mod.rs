@@ -280,12 +280,20 @@ impl Storage for Sqlite {
         Ok(count)
     }
 
-    /// The entries expanded by `json_each`.
+    /// The entries as one JSON array of `[tx, id, occurred_at, event_hash,
+    /// column_tags]` arrays, expanded by `json_each`.
     async fn insert_seal_entries(
         conn: &mut SqliteConnection,
         seal_seq: i64,
-        entries_json: String,
+        entries: &[(Position, i64, String, String)],
     ) -> Result<(), AuditError> {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(position, occurred_at, hash, tags)| {
+                serde_json::json!([position.tx(), position.id(), occurred_at, hash, tags])
+            })
+            .collect();
+        let entries_json = serde_json::Value::Array(rows).to_string();
         const INSERT: &str = "INSERT INTO audit_seal_entries \
             (seal_seq, tx, id, occurred_at, event_hash, column_tags) \
             SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
