@@ -161,7 +161,7 @@ impl fmt::Display for OwnRecordType {
 /// assert_eq!(
 ///     offered,
 ///     ["project_created", "audit:events_imported", "audit:log_pruned",
-///      "audit:retention_changed", "audit:schema_repaired"]
+///      "audit:subject_erased", "audit:retention_changed", "audit:schema_repaired"]
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
