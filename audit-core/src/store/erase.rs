@@ -284,7 +284,8 @@ fn rewrite(
         client_address: value("client_address"),
         context: value("context"),
         payload: text("payload").unwrap_or_default(),
-        personal: personal.clone(),
+        // Set once the erased slots are marked (below).
+        personal: PersonalMap::default(),
         erased: Vec::new(),
     };
     // Whole columns: blanked (the name is NOT NULL: empty text).

@@ -1,6 +1,8 @@
 //! Verification: recompute every seal from the stored seals, their entries
 //! and the events, and name the first place each diverges.
 
+use std::borrow::Cow;
+
 use super::divergence::Divergence;
 use super::encoding::{ENCODING, TAG_BYTES, extend, genesis, hash_event, hash_seal, value_names};
 use super::erasures::{Erasure, Erasures};
@@ -303,9 +305,10 @@ fn compare(
 ) -> bool {
     let event = &hashed.event;
     let (hash, tags) = if encoding == ENCODING {
-        (hashed.hash, hashed.tags.clone())
+        (hashed.hash, Cow::Borrowed(&hashed.tags[..]))
     } else {
-        hash_event(&event.values, encoding)
+        let (hash, tags) = hash_event(&event.values, encoding);
+        (hash, Cow::Owned(tags))
     };
     if hex::encode(hash) == entry.event_hash {
         return true;
